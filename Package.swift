@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One settings array for every target, so the whole package builds in Swift 6 mode with the same checks.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "BidEngine",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bidengine", targets: ["bidengine"]),
+    ],
+    dependencies: [
+        // Command-line parsing for `bidengine` and `Benchmarks`; the only way to get --help right cheaply.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C libraries (only their wrapper modules import them)
+        .systemLibrary(
+            name: "CLibevent", pkgConfig: "libevent_pthreads",
+            providers: [.apt(["libevent-dev"])]),
+        .systemLibrary(
+            name: "CLibpq", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+
+        // MARK: Modules
+        .target(name: "BidCore", swiftSettings: swiftSettings),
+        .target(name: "HTTPServer", dependencies: ["CLibevent"], swiftSettings: swiftSettings),
+        .target(name: "Postgres", dependencies: ["CLibpq"], swiftSettings: swiftSettings),
+        .target(
+            name: "BidService",
+            dependencies: ["BidCore", "HTTPServer", "Postgres"],
+            resources: [],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "bidengine",
+            dependencies: [
+                "BidCore", "BidService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // MARK: Tests
+        .testTarget(name: "BidCoreTests", dependencies: ["BidCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PostgresTests", dependencies: ["Postgres", "HTTPServer"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BidServiceTests", dependencies: ["BidService", "BidCore", "HTTPServer", "Postgres"],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,62 @@
+/// A bid that passed the legacy rules, with its price: what gets stored and answered.
+public struct BidRequest: Sendable, Equatable {
+    public let productID: FixedDecimal
+    public let currentCPC: FixedDecimal
+    public let targetROAS: FixedDecimal
+    public let adjustedCPC: FixedDecimal
+
+    public init(productID: FixedDecimal, currentCPC: FixedDecimal, targetROAS: FixedDecimal, adjustedCPC: FixedDecimal) {
+        self.productID = productID
+        self.currentCPC = currentCPC
+        self.targetROAS = targetROAS
+        self.adjustedCPC = adjustedCPC
+    }
+
+    /// Validates the three legacy fields and prices the bid.
+    public static func priced(productID: LegacyValue, currentCPC: LegacyValue, targetROAS: LegacyValue) -> Result<BidRequest, BidRejection> {
+        let violations = LegacyPriceRules.validate(productID: productID, currentCPC: currentCPC, targetROAS: targetROAS)
+        guard violations.isEmpty,
+            case .value(let product) = productID.numeric,
+            case .value(let cpc) = currentCPC.numeric,
+            case .value(let roas) = targetROAS.numeric
+        else {
+            return .failure(.invalid(violations.map(\.rawValue)))
+        }
+        do {
+            let adjusted = try LegacyPriceRules.adjustedCPC(currentCPC: cpc, targetROAS: roas)
+            return .success(BidRequest(productID: product, currentCPC: cpc, targetROAS: roas, adjustedCPC: adjusted))
+        } catch {
+            return .failure(.invalid([error.message]))
+        }
+    }
+
+    /// Parses a request body `{"product_id", "current_cpc", "target_roas"}` (numbers or numeric
+    /// strings) and prices it. Unknown members are ignored, as the legacy endpoint ignored them.
+    public static func parse(body: UnsafeBufferPointer<UInt8>) -> Result<BidRequest, BidRejection> {
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(body)
+        } catch {
+            return .failure(.malformedJSON(error.description))
+        }
+        guard case .object = document else { return .failure(.notAnObject) }
+        return priced(
+            productID: LegacyValue(document["product_id"]),
+            currentCPC: LegacyValue(document["current_cpc"]),
+            targetROAS: LegacyValue(document["target_roas"]))
+    }
+
+    public static func parse(body: [UInt8]) -> Result<BidRequest, BidRejection> {
+        body.withUnsafeBufferPointer { parse(body: $0) }
+    }
+}
+
+/// Why a bid was not priced.
+public enum BidRejection: Error, Sendable, Equatable {
+    /// The body is not JSON (with the parser's reason).
+    case malformedJSON(String)
+    /// The body is JSON but not an object.
+    case notAnObject
+    /// Legacy validation messages, in legacy order (or the pricing error's message).
+    case invalid([String])
+}

@@ -1,0 +1,108 @@
+/// Builds small JSON documents straight into bytes: the response path writes exact decimals
+/// as JSON numbers without going through `Double` or `String` interpolation.
+public struct JSONWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma = false
+
+    public init(capacity: Int = 128) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func beginObject() {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+    }
+
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    public mutating func beginArray(_ key: String) {
+        self.key(key)
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
+    /// An exact decimal as a JSON number, e.g. `2.25`.
+    public mutating func member(_ key: String, _ value: FixedDecimal) {
+        self.key(key)
+        value.appendText(to: &bytes)
+        needsComma = true
+    }
+
+    public mutating func member(_ key: String, _ value: Int64) {
+        self.key(key)
+        bytes.append(contentsOf: String(value).utf8)
+        needsComma = true
+    }
+
+    public mutating func member(_ key: String, _ value: String) {
+        self.key(key)
+        appendString(value)
+        needsComma = true
+    }
+
+    public mutating func member(_ key: String, _ value: Bool) {
+        self.key(key)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        needsComma = true
+    }
+
+    public mutating func nullMember(_ key: String) {
+        self.key(key)
+        bytes.append(contentsOf: "null".utf8)
+        needsComma = true
+    }
+
+    /// A raw, already valid JSON value (for example a number lexeme taken from a database).
+    public mutating func rawMember(_ key: String, _ json: String) {
+        self.key(key)
+        bytes.append(contentsOf: json.utf8)
+        needsComma = true
+    }
+
+    /// An array element string.
+    public mutating func element(_ value: String) {
+        separate()
+        appendString(value)
+        needsComma = true
+    }
+
+    /// Starts an object member whose value the caller writes next (`beginObject` / `beginArray`).
+    public mutating func key(_ key: String) {
+        separate()
+        appendString(key)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    private mutating func separate() {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    }
+
+    private mutating func appendString(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                          hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

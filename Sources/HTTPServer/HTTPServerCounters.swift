@@ -1,0 +1,10 @@
+internal import Synchronization
+
+/// Totals across all loops, readable from any thread for draining and metrics.
+///
+/// Each loop also keeps its own plain counts for its drain decisions; these atomics exist only
+/// so that other threads can read the sum without hopping onto every loop.
+final class HTTPServerCounters: Sendable {
+    let inFlightRequests = Atomic<Int>(0)
+    let openConnections = Atomic<Int>(0)
+}

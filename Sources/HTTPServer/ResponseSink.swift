@@ -1,0 +1,21 @@
+internal import CLibevent
+
+/// Where a responder's single reply goes.
+///
+/// `@unchecked Sendable` because the libevent case holds loop-owned objects: a sink is only ever
+/// invoked on its responder's loop thread (the responder hops there first).
+enum ResponseSink: @unchecked Sendable {
+    /// A live evhttp request, answered through the loop's server.
+    case libevent(request: UnsafeMutablePointer<evhttp_request>, server: HTTPLoopServer)
+    /// In-process use: the reply is handed over as data.
+    case capture((HTTPResponse) -> Void)
+
+    func deliver(status: Int, headers: [(String, String)], body: [UInt8]) {
+        switch self {
+        case .libevent(let request, let server):
+            server.send(request, status: status, headers: headers, body: body)
+        case .capture(let capture):
+            capture(HTTPResponse(status: status, headers: headers, body: body))
+        }
+    }
+}

@@ -1,0 +1,54 @@
+internal import CLibpq
+
+/// Helpers for libpq connection strings (URIs or key/value) without parsing them ourselves.
+public enum ConnectionString {
+    /// The same connection with another database name: parsed by libpq (`PQconninfoParse`) and
+    /// rewritten as key/value, so URIs and key/value strings both work.
+    public static func replacingDatabase(in connectionString: String, with database: String) throws(PostgresError) -> String {
+        var pairs = try parse(connectionString)
+        pairs.removeAll { $0.key == "dbname" }
+        pairs.append((key: "dbname", value: database))
+        return pairs.map { "\($0.key)=\(quote($0.value))" }.joined(separator: " ")
+    }
+
+    /// The string with any password replaced by `****`, for logs.
+    public static func masked(_ connectionString: String) -> String {
+        guard let pairs = try? parse(connectionString) else { return "(unparseable connection string)" }
+        return pairs.map { "\($0.key)=\($0.key == "password" ? "****" : quote($0.value))" }.joined(separator: " ")
+    }
+
+    /// The options libpq would use, as given (defaults omitted).
+    public static func parse(_ connectionString: String) throws(PostgresError) -> [(key: String, value: String)] {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(connectionString, &errorMessage) else {
+            let message = errorMessage.map { String(cString: $0) } ?? "invalid connection string"
+            if let errorMessage { PQfreemem(errorMessage) }
+            throw PostgresError(.connection, "invalid DATABASE_URL: \(message.trimmingTrailingNewlines())")
+        }
+        defer { PQconninfoFree(options) }
+        var pairs: [(key: String, value: String)] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val {
+                pairs.append((key: String(cString: keyword), value: String(cString: value)))
+            }
+            option += 1
+        }
+        return pairs
+    }
+
+    private static func quote(_ value: String) -> String {
+        let escaped = value.replacingAll("\\", with: "\\\\").replacingAll("'", with: "\\'")
+        return "'\(escaped)'"
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var result = ""
+        for character in self {
+            if character == target { result += replacement } else { result.append(character) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,348 @@
+internal import CLibpq
+
+/// One non-blocking libpq connection owned by one event loop.
+///
+/// Statements queue and go out one at a time; the socket is watched by the loop (`PQconnectPoll`,
+/// `PQflush`, `PQconsumeInput`), so the loop thread never waits on the database. Each statement
+/// has a deadline: when it passes, the connection is dropped and the caller gets a timeout at
+/// once, because a frozen server must produce a fast error, not a hang. After any failure the
+/// connection reconnects by itself with capped exponential backoff; while it is down, new work
+/// fails immediately. Use only on the reactor's thread.
+public final class PostgresConnection {
+    public struct Configuration: Sendable {
+        public var connectionString: String
+        /// Deadline for one statement, from the moment it is queued.
+        public var statementTimeout: Duration = .seconds(1)
+        public var connectTimeout: Duration = .seconds(2)
+        public var initialBackoff: Duration = .milliseconds(50)
+        public var maximumBackoff: Duration = .seconds(2)
+
+        public init(connectionString: String) {
+            self.connectionString = connectionString
+        }
+    }
+
+    /// What the application may want to log or count.
+    public enum Event: Sendable {
+        case connected
+        case connectionFailed(PostgresError)
+        case reconnectScheduled(after: Duration)
+    }
+
+    public typealias Completion = (Result<PostgresResult, PostgresError>) -> Void
+
+    private struct Statement {
+        let sql: String
+        let parameters: [String?]
+        let deadline: ContinuousClock.Instant
+        let completion: Completion
+    }
+
+    private let configuration: Configuration
+    private let reactor: any PostgresReactor
+    private let onEvent: (Event) -> Void
+    private var machine: ConnectionStateMachine
+    private var connection: OpaquePointer?
+    private var watch: (any PostgresSocketWatch)?
+    private var watchedSocket: Int32 = -1
+    private var timer: (any PostgresTimer)?
+    /// Fails queued statements whose deadline passes while no statement can be sent (connecting).
+    private var queueTimer: (any PostgresTimer)?
+    private var queue: [Statement] = []
+    private var queueHead = 0
+    private var inFlight: Statement?
+    private var flushing = false
+
+    public init(configuration: Configuration, reactor: any PostgresReactor, onEvent: @escaping (Event) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.reactor = reactor
+        self.onEvent = onEvent
+        self.machine = ConnectionStateMachine(
+            backoff: .init(initial: configuration.initialBackoff, maximum: configuration.maximumBackoff))
+    }
+
+    deinit {
+        dropSocket()
+    }
+
+    /// True when connected and able to take a statement without waiting for a reconnect.
+    public var isConnected: Bool {
+        switch machine.state {
+        case .idle, .executing: return true
+        default: return false
+        }
+    }
+
+    /// Statements queued or in flight.
+    public var pendingCount: Int { queue.count - queueHead + (inFlight == nil ? 0 : 1) }
+
+    public func start() {
+        perform(machine.startRequested())
+    }
+
+    /// Queues one statement (text parameters `$1…`; nil is NULL). `completion` runs on the loop
+    /// thread exactly once: with the rows, a query error, or a connection/timeout error.
+    public func query(_ sql: String, _ parameters: [String?] = [], completion: @escaping Completion) {
+        let statement = Statement(
+            sql: sql, parameters: parameters, deadline: .now + configuration.statementTimeout, completion: completion)
+        let action = machine.queryEnqueued()
+        if action == .failImmediately {
+            completion(.failure(PostgresError(.connection, "database unavailable (reconnecting)")))
+            return
+        }
+        queue.append(statement)
+        perform(action)
+        if inFlight == nil, queueTimer == nil { armQueueTimer() }
+    }
+
+    /// Fails everything pending and closes the connection; the object takes no more work.
+    public func close() {
+        perform(machine.closeRequested())
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: ConnectionStateMachine.Action) {
+        switch action {
+        case .none, .failImmediately:
+            break
+        case .startConnecting:
+            startConnecting()
+        case .sendNext:
+            sendNext()
+        case .failAllAndScheduleReconnect(let delay):
+            let error = lastError ?? PostgresError(.connection, "connection lost")
+            dropSocket()
+            failAll(error)
+            let jittered = jitter(delay)
+            onEvent(.reconnectScheduled(after: jittered))
+            armTimer(after: jittered) { [weak self] in
+                guard let self else { return }
+                self.perform(self.machine.reconnectTimerFired())
+            }
+        case .failAllAndClose:
+            dropSocket()
+            failAll(PostgresError(.shutdown, "connection closed"))
+        }
+    }
+
+    private var lastError: PostgresError?
+
+    private func fail(_ error: PostgresError) {
+        lastError = error
+        onEvent(.connectionFailed(error))
+        perform(machine.connectionFailed())
+        lastError = nil
+    }
+
+    // MARK: Connecting
+
+    private func startConnecting() {
+        guard let connection = PQconnectStart(configuration.connectionString) else {
+            fail(PostgresError(.connection, "out of memory starting a connection"))
+            return
+        }
+        self.connection = connection
+        guard PQstatus(connection) != CONNECTION_BAD else {
+            fail(PostgresError(.connection, errorMessage(prefix: "cannot connect")))
+            return
+        }
+        armTimer(after: configuration.connectTimeout) { [weak self] in
+            self?.fail(PostgresError(.timeout, "connecting to PostgreSQL timed out"))
+        }
+        // libpq wants to be polled once as if the socket were writable.
+        continueConnecting(polling: PGRES_POLLING_WRITING)
+    }
+
+    private func continueConnecting(polling: PostgresPollingStatusType) {
+        guard let connection else { return }
+        switch polling {
+        case PGRES_POLLING_READING:
+            watchSocket(readable: true, writable: false)
+        case PGRES_POLLING_WRITING:
+            watchSocket(readable: false, writable: true)
+        case PGRES_POLLING_OK:
+            timer?.cancel()
+            timer = nil
+            guard PQsetnonblocking(connection, 1) == 0 else {
+                fail(PostgresError(.connection, errorMessage(prefix: "cannot enter non-blocking mode")))
+                return
+            }
+            watchSocket(readable: true, writable: false)
+            onEvent(.connected)
+            perform(machine.connected())
+        default:
+            fail(PostgresError(.connection, errorMessage(prefix: "cannot connect")))
+        }
+    }
+
+    // MARK: Statements
+
+    private func sendNext() {
+        guard inFlight == nil, let connection else { return }
+        while queueHead < queue.count {
+            let statement = queue[queueHead]
+            queueHead += 1
+            compactQueue()
+            if statement.deadline <= .now {
+                statement.completion(.failure(PostgresError(.timeout, "statement waited too long for the connection")))
+                continue
+            }
+            let sent = withCParameters(statement.parameters) { values in
+                PQsendQueryParams(connection, statement.sql, Int32(values.count), nil, values, nil, nil, 0)
+            }
+            guard sent == 1 else {
+                inFlight = statement
+                fail(PostgresError(.connection, errorMessage(prefix: "cannot send statement")))
+                return
+            }
+            inFlight = statement
+            machine.querySent()
+            let remaining = ContinuousClock.now.duration(to: statement.deadline)
+            armTimer(after: remaining) { [weak self] in
+                self?.fail(PostgresError(.timeout, "no answer from PostgreSQL within the statement deadline"))
+            }
+            flush()
+            return
+        }
+    }
+
+    private func flush() {
+        guard let connection else { return }
+        switch PQflush(connection) {
+        case 0:
+            flushing = false
+            watchSocket(readable: true, writable: false)
+        case 1:
+            flushing = true
+            watchSocket(readable: true, writable: true)
+        default:
+            fail(PostgresError(.connection, errorMessage(prefix: "cannot send")))
+        }
+    }
+
+    private func socketReady(readable: Bool, writable: Bool) {
+        guard let connection else { return }
+        if case .connecting = machine.state {
+            continueConnecting(polling: PQconnectPoll(connection))
+            return
+        }
+        if writable, flushing { flush() }
+        guard readable, self.connection != nil else { return }
+        guard PQconsumeInput(connection) == 1 else {
+            fail(PostgresError(.connection, errorMessage(prefix: "connection lost")))
+            return
+        }
+        // A notice or an unsolicited error while idle needs no answer; a broken socket does.
+        guard inFlight != nil else {
+            if PQstatus(connection) == CONNECTION_BAD {
+                fail(PostgresError(.connection, errorMessage(prefix: "connection lost")))
+            }
+            return
+        }
+        var outcome: Result<PostgresResult, PostgresError>?
+        while PQisBusy(connection) == 0 {
+            guard let result = PQgetResult(connection) else {
+                finishStatement(outcome ?? .failure(PostgresError(.query, "statement returned no result")))
+                return
+            }
+            let consumed = PGResultReader.consume(result)
+            // Keep the first error of a statement; otherwise the last result.
+            if case .failure? = outcome { continue }
+            outcome = consumed
+        }
+    }
+
+    private func finishStatement(_ outcome: Result<PostgresResult, PostgresError>) {
+        timer?.cancel()
+        timer = nil
+        let statement = inFlight
+        inFlight = nil
+        let next = machine.queryFinished()
+        statement?.completion(outcome)
+        perform(next)
+    }
+
+    // MARK: Plumbing
+
+    private func watchSocket(readable: Bool, writable: Bool) {
+        guard let connection else { return }
+        let socket = PQsocket(connection)
+        // libpq may switch sockets while connecting (several hosts): re-register when it does.
+        if socket != watchedSocket || watch == nil {
+            watch?.cancel()
+            watchedSocket = socket
+            watch = socket < 0 ? nil : reactor.watch(fd: socket) { [weak self] readable, writable in
+                self?.socketReady(readable: readable, writable: writable)
+            }
+        }
+        watch?.setInterest(readable: readable, writable: writable)
+    }
+
+    private func dropSocket() {
+        timer?.cancel()
+        timer = nil
+        watch?.cancel()
+        watch = nil
+        watchedSocket = -1
+        flushing = false
+        if let connection { PQfinish(connection) }
+        connection = nil
+    }
+
+    private func failAll(_ error: PostgresError) {
+        var failed: [Statement] = []
+        if let inFlight { failed.append(inFlight) }
+        inFlight = nil
+        failed.append(contentsOf: queue[queueHead...])
+        queueTimer?.cancel()
+        queueTimer = nil
+        queue.removeAll(keepingCapacity: true)
+        queueHead = 0
+        for statement in failed { statement.completion(.failure(error)) }
+    }
+
+    private func armQueueTimer() {
+        queueTimer?.cancel()
+        queueTimer = nil
+        guard queueHead < queue.count else { return }
+        let delay = ContinuousClock.now.duration(to: queue[queueHead].deadline)
+        queueTimer = reactor.after(max(delay, .zero)) { [weak self] in
+            guard let self else { return }
+            self.queueTimer = nil
+            let now = ContinuousClock.now
+            while self.queueHead < self.queue.count, self.queue[self.queueHead].deadline <= now {
+                let expired = self.queue[self.queueHead]
+                self.queueHead += 1
+                expired.completion(.failure(PostgresError(.timeout, "no connection to PostgreSQL within the statement deadline")))
+            }
+            self.compactQueue()
+            self.armQueueTimer()
+        }
+    }
+
+    private func compactQueue() {
+        if queueHead == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            queueHead = 0
+        }
+    }
+
+    private func armTimer(after delay: Duration, _ body: @escaping () -> Void) {
+        timer?.cancel()
+        timer = reactor.after(max(delay, .zero), body)
+    }
+
+    /// Full jitter on reconnect delays, so replicas that lost the same server do not return in lockstep.
+    private func jitter(_ delay: Duration) -> Duration {
+        guard delay > .zero else { return .zero }
+        let milliseconds = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
+        return .milliseconds(Int64.random(in: milliseconds / 2...max(milliseconds / 2, milliseconds)))
+    }
+
+    private func errorMessage(prefix: String) -> String {
+        let detail = connection.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? ""
+        let trimmed = detail.trimmingTrailingNewlines()
+        return trimmed.isEmpty ? prefix : "\(prefix): \(trimmed)"
+    }
+}
