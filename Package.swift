@@ -17,6 +17,9 @@ let package = Package(
     dependencies: [
         // Command-line parsing for `bidengine` and `Benchmarks`; the only way to get --help right cheaply.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Structured logs (JSON lines) and metrics: the server-side Swift standard APIs.
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
     ],
     targets: [
         // MARK: C libraries (only their wrapper modules import them)
@@ -33,8 +36,11 @@ let package = Package(
         .target(name: "Postgres", dependencies: ["CLibpq"], swiftSettings: swiftSettings),
         .target(
             name: "BidService",
-            dependencies: ["BidCore", "HTTPServer", "Postgres"],
-            resources: [],
+            dependencies: [
+                "BidCore", "HTTPServer", "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "bidengine",

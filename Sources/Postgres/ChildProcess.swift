@@ -26,8 +26,9 @@ enum ChildProcess {
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var attributes = SpawnAttributes()
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes.value, argv, environ)
         guard spawned == 0 else {
             throw Failure(description: "cannot run \(executable): \(String(cString: strerror(spawned)))")
         }
@@ -55,8 +56,23 @@ enum ChildProcess {
         let words: [String] = ["/bin/sh", "-c", script]
         let argv = words.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var attributes = SpawnAttributes()
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes.value, argv, environ)
         guard spawned == 0 else { throw Failure(description: "cannot start a watchdog: \(String(cString: strerror(spawned)))") }
+    }
+}
+
+/// Children start with no blocked signals: `serve` blocks SIGTERM/SIGINT for `sigwait`, and a
+/// PostgreSQL server inheriting that mask could not be stopped by `pg_ctl`.
+private struct SpawnAttributes {
+    var value = posix_spawnattr_t()
+
+    init() {
+        posix_spawnattr_init(&value)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&value, &empty)
+        posix_spawnattr_setflags(&value, Int16(POSIX_SPAWN_SETSIGMASK))
     }
 }

@@ -1,0 +1,85 @@
+import BidCore
+import HTTPServer
+
+/// `POST /api/bid`: validate with the legacy rules, price exactly, record, then answer.
+struct BidRoutes {
+    let writer: BidWriter
+    /// Seconds a client should wait before retrying after a 503.
+    let retryAfterSeconds: Int
+
+    func register(into router: inout Router) {
+        let handler: HTTPHandler = { request, responder in self.createBid(request, responder) }
+        router.add(.POST, "/api/bid", handler)
+        router.add(.POST, "/api/bid/", handler)
+    }
+
+    func createBid(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        switch Self.price(request) {
+        case .rejected(let response):
+            responder.respond(response)
+        case .bid(let bid):
+            writer.submit(bid) { outcome in
+                switch outcome {
+                case .success(let id):
+                    responder.respond(JSONResponse.ok(Self.acceptedBody(bidID: id, bid: bid)))
+                case .failure(.overloaded):
+                    responder.respond(JSONResponse.error(503, "server overloaded; retry later", headers: [("Retry-After", String(retryAfterSeconds))]))
+                case .failure(.databaseUnavailable):
+                    // The cause is logged by the connection; clients only learn that nothing was recorded
+                    // (or, after a timeout, that the outcome is unknown: retry with the same Idempotency-Key).
+                    responder.respond(JSONResponse.error(503, "database unavailable; the bid was not acknowledged", headers: [("Retry-After", String(retryAfterSeconds))]))
+                }
+            }
+        }
+    }
+
+    /// Everything before the database: content type, body, JSON, legacy rules, price.
+    enum Pricing {
+        case bid(BidRequest)
+        case rejected(HTTPResponse)
+    }
+
+    static func price(_ request: HTTPRequest) -> Pricing {
+        guard isJSON(request.headers["Content-Type"]) else {
+            return .rejected(JSONResponse.error(415, "Content-Type must be application/json"))
+        }
+        guard !request.body.isEmpty else {
+            return .rejected(JSONResponse.error(400, "request body is empty; expected a JSON object"))
+        }
+        switch BidRequest.parse(body: request.body) {
+        case .success(let bid):
+            return .bid(bid)
+        case .failure(.malformedJSON(let reason)):
+            return .rejected(JSONResponse.error(400, "malformed JSON: \(reason)"))
+        case .failure(.notAnObject):
+            return .rejected(JSONResponse.error(400, "request body must be a JSON object"))
+        case .failure(.invalid(let messages)):
+            return .rejected(JSONResponse.validationErrors(messages))
+        }
+    }
+
+    static func acceptedBody(bidID: Int64, bid: BidRequest) -> [UInt8] {
+        var writer = JSONWriter(capacity: 64)
+        writer.beginObject()
+        writer.member("bid_id", bidID)
+        writer.member("adjusted_cpc", bid.adjustedCPC)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// `application/json`, any case, parameters such as `charset=utf-8` allowed.
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+        return mediaType.trimmingWhitespace().lowercased() == "application/json"
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var slice = self[...]
+        while slice.first?.isWhitespace == true { slice.removeFirst() }
+        while slice.last?.isWhitespace == true { slice.removeLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+public import HTTPServer
+public import Logging
+import Postgres
+
+/// `bidengine serve`: database first (embedded or `DATABASE_URL`, migrated), then one HTTP event
+/// loop per core, each with its own PostgreSQL connection and bid writer.
+public final class BidServer: @unchecked Sendable {
+    private let configuration: ServiceConfiguration
+    private let logger: Logger
+    private var http: HTTPServer?
+    private var database: DatabaseLocator.Resolved?
+
+    public init(configuration: ServiceConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The port actually bound (useful with port 0).
+    public var port: Int { http?.boundPort ?? 0 }
+
+    public var httpServer: HTTPServer? { http }
+
+    /// Resolves and migrates the database, then starts serving. Blocking work happens here, before
+    /// any event loop exists.
+    public func start() throws {
+        let database = try DatabaseLocator.resolve(databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory)
+        self.database = database
+        if let cluster = database.embedded {
+            logger.notice("embedded PostgreSQL running", metadata: [
+                "data": "\(cluster.dataDirectory)", "log": "\(cluster.logFile)", "connection": "\(cluster.connectionString)",
+            ])
+        }
+        let migrationsDirectory = try DatabaseLocator.migrationsDirectory(explicit: configuration.migrationsDirectory)
+        let migrations = try MigrationRunner.load(directory: migrationsDirectory)
+        if configuration.migrateOnStart {
+            let applied = try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: migrationsDirectory)
+            logger.info("migrations current", metadata: ["applied_now": "\(applied)", "directory": "\(migrationsDirectory)"])
+        }
+        let expectedVersion = migrations.last?.version ?? 0
+
+        var httpConfiguration = HTTPServerConfiguration()
+        httpConfiguration.host = configuration.host
+        httpConfiguration.port = configuration.port
+        if configuration.threads > 0 { httpConfiguration.threads = configuration.threads }
+        httpConfiguration.maxBodySize = configuration.maxBodySize
+        httpConfiguration.requestTimeout = configuration.requestTimeout
+        httpConfiguration.idleTimeout = configuration.idleTimeout
+
+        var connectionConfiguration = PostgresConnection.Configuration(connectionString: database.connectionString)
+        connectionConfiguration.statementTimeout = configuration.databaseTimeout
+        let configuration = self.configuration
+        let logger = self.logger
+        let loopConnection = connectionConfiguration
+        let server = HTTPServer(configuration: httpConfiguration) { loop in
+            LoopServices(
+                loop: loop, connection: loopConnection, configuration: configuration,
+                expectedSchemaVersion: expectedVersion, logger: logger
+            ).router()
+        }
+        try server.start()
+        http = server
+        logger.notice("serving", metadata: [
+            "address": "\(httpConfiguration.host):\(server.boundPort)", "threads": "\(httpConfiguration.threads)",
+        ])
+    }
+
+    /// Graceful: stop accepting, answer what is in flight (bids in a batch are committed and
+    /// acknowledged), close the database connections, stop the embedded cluster if we started it.
+    public func shutdown() {
+        http?.shutdown(deadline: configuration.shutdownTimeout)
+        http = nil
+        database?.embedded?.stop()
+        database = nil
+    }
+}
+
+/// What one event loop owns: its database connection, its bid writer, its routes.
+struct LoopServices {
+    let loop: EventLoop
+    let connection: PostgresConnection.Configuration
+    let configuration: ServiceConfiguration
+    let expectedSchemaVersion: Int
+    let logger: Logger
+
+    func router() -> Router {
+        let logger = self.logger
+        let connection = PostgresConnection(configuration: self.connection, reactor: LoopReactor(loop: loop)) { event in
+            switch event {
+            case .connected: logger.info("database connected", metadata: ["loop": "\(loop.name)"])
+            case .connectionFailed(let error): logger.warning("database connection failed", metadata: ["loop": "\(loop.name)", "error": "\(error)"])
+            case .reconnectScheduled(let delay): logger.debug("database reconnect scheduled", metadata: ["after": "\(delay)"])
+            }
+        }
+        connection.start()
+        let writer = BidWriter(connection: connection, maxBatch: configuration.maxBatchSize, maxPending: configuration.maxPendingPerLoop)
+        var router = Router()
+        BidRoutes(writer: writer, retryAfterSeconds: 1).register(into: &router)
+        HealthRoutes(connection: connection, expectedSchemaVersion: expectedSchemaVersion).register(into: &router)
+        return router
+    }
+}

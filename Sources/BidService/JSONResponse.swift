@@ -1,0 +1,37 @@
+import BidCore
+import HTTPServer
+
+/// The JSON replies every route shares: one place decides the error shape.
+enum JSONResponse {
+    static let contentType = ("Content-Type", "application/json")
+
+    /// `{"error": message}` for protocol-level problems (415, 404, 503, …).
+    static func error(_ status: Int, _ message: String, headers: [(String, String)] = []) -> HTTPResponse {
+        var writer = JSONWriter(capacity: 64)
+        writer.beginObject()
+        writer.member("error", message)
+        writer.endObject()
+        return HTTPResponse(status: status, headers: [contentType] + headers, body: writer.bytes)
+    }
+
+    /// `{"errors": [...]}`: the legacy validation shape.
+    static func validationErrors(_ messages: [String]) -> HTTPResponse {
+        var writer = JSONWriter(capacity: 96)
+        writer.beginObject()
+        writer.beginArray("errors")
+        for message in messages { writer.element(message) }
+        writer.endArray()
+        writer.endObject()
+        return HTTPResponse(status: 400, headers: [contentType], body: writer.bytes)
+    }
+
+    static func ok(_ body: [UInt8], status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [contentType], body: body)
+    }
+}
+
+extension HTTPResponder {
+    func respond(_ response: HTTPResponse) {
+        respond(status: response.status, headers: response.headers, body: response.body)
+    }
+}

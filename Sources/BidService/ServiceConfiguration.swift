@@ -1,0 +1,35 @@
+/// Everything `bidengine serve` can be told, with the defaults documented in the README.
+public struct ServiceConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var threads = 0  // 0 = one loop per core
+    /// libpq connection string; nil = the embedded cluster under `stateDirectory`.
+    public var databaseURL: String?
+    public var stateDirectory = ".bidengine"
+    public var migrationsDirectory: String?
+    public var migrateOnStart = true
+    public var maxBodySize = 65_536
+    public var requestTimeout: Duration = .seconds(10)
+    public var idleTimeout: Duration = .seconds(60)
+    /// How long a bid may wait for the database before the client gets 503.
+    public var databaseTimeout: Duration = .seconds(1)
+    public var maxBatchSize = 512
+    /// Bids waiting per loop beyond which new ones get 503 at once.
+    public var maxPendingPerLoop = 8192
+    public var shutdownTimeout: Duration = .seconds(10)
+
+    public init() {}
+
+    /// The settings as `key=value` lines for the startup log, secrets masked.
+    public var summary: [(String, String)] {
+        [
+            ("host", host), ("port", String(port)), ("threads", threads == 0 ? "auto" : String(threads)),
+            ("database", databaseURL.map { ConnectionStringMask.mask($0) } ?? "embedded (\(stateDirectory)/postgres)"),
+            ("migrations", migrationsDirectory ?? "auto"), ("migrate_on_start", String(migrateOnStart)),
+            ("max_body_size", String(maxBodySize)), ("request_timeout", requestTimeout.description),
+            ("idle_timeout", idleTimeout.description), ("database_timeout", databaseTimeout.description),
+            ("max_batch_size", String(maxBatchSize)), ("max_pending_per_loop", String(maxPendingPerLoop)),
+            ("shutdown_timeout", shutdownTimeout.description),
+        ]
+    }
+}

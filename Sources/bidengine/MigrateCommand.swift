@@ -1,0 +1,31 @@
+import ArgumentParser
+import BidService
+import Foundation
+
+/// `bidengine migrate`: applies pending migrations and exits (a Kubernetes pre-install/upgrade hook).
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Apply pending database migrations and exit.",
+        discussion: """
+            Uses DATABASE_URL, or the embedded cluster under --state-dir. Each file runs in its own transaction,
+            recorded with its checksum in schema_migrations, under an advisory lock so concurrent migrators
+            take turns. A changed, already-applied file stops with an error.
+            """)
+
+    @Option(name: .customLong("state-dir"), help: "Where the embedded database lives (default .bidengine).")
+    var stateDirectory: String?
+    @Option(name: .customLong("migrations-dir"), help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
+    var migrationsDirectory: String?
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let database = try DatabaseLocator.resolve(
+            databaseURL: environment["DATABASE_URL"],
+            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+        defer { database.embedded?.stop() }
+        let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
+        let applied = try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: directory)
+        print(applied.isEmpty ? "migrations: up to date" : "migrations: applied \(applied.joined(separator: ", "))")
+    }
+}
