@@ -52,11 +52,13 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "BidCoreTests", dependencies: ["BidCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
+        // A blocking raw-socket HTTP client shared by the tests that go over real sockets.
+        .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PostgresTests", dependencies: ["Postgres", "HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "BidServiceTests", dependencies: ["BidService", "BidCore", "HTTPServer", "Postgres"],
+            name: "BidServiceTests", dependencies: ["BidService", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport"],
             swiftSettings: swiftSettings),
     ]
 )

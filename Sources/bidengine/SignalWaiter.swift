@@ -2,23 +2,37 @@
     import Glibc
 #endif
 
-/// Blocks the given signals in this thread — and so in every thread started after it — and
-/// waits for one with `sigwait`, so that shutdown runs as ordinary code on the main thread
-/// instead of inside a signal handler.
+/// Waits for SIGTERM/SIGINT as ordinary code: a minimal handler writes the signal number into a
+/// pipe (the only async-signal-safe thing it does) and `wait()` reads it.
+///
+/// A self-pipe works whichever thread the kernel picks to deliver the signal; blocking the
+/// signals and calling `sigwait` would need every thread, including the runtime's, to block them.
 struct SignalWaiter {
-    private var set = sigset_t()
-
     init(signals: [Int32]) {
-        sigemptyset(&set)
-        for signal in signals { sigaddset(&set, signal) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
+        _ = signalPipe  // create the pipe before any handler can run
+        for signal in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(signalPipe.write, &byte, 1)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(signal, &action, nil)
+        }
     }
 
-    /// The signal received.
+    /// Blocks until one of the signals arrives; returns its number.
     func wait() -> Int32 {
-        var set = self.set
-        var received: Int32 = 0
-        while sigwait(&set, &received) != 0 {}
-        return received
+        var byte: UInt8 = 0
+        while read(signalPipe.read, &byte, 1) != 1 {}
+        return Int32(byte)
     }
 }
+
+/// Written once, before handlers are installed, and never changed.
+private let signalPipe: (read: Int32, write: Int32) = {
+    var descriptors: [Int32] = [0, 0]
+    pipe(&descriptors)
+    return (descriptors[0], descriptors[1])
+}()

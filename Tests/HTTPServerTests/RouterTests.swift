@@ -1,3 +1,4 @@
+import HTTPTestSupport
 import Dispatch
 @testable import HTTPServer
 import Synchronization

@@ -1,3 +1,4 @@
+import HTTPTestSupport
 import HTTPServer
 
 /// Starts a server on an ephemeral port for one test and always shuts it down.

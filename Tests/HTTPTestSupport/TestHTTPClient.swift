@@ -2,8 +2,8 @@ import Glibc
 
 /// A blocking HTTP/1.1 client over a raw POSIX socket, so that the tests exercise the real
 /// libevent server exactly as a remote client would, including keep-alive reuse and stalls.
-final class TestHTTPClient {
-    enum Failure: Error {
+public final class TestHTTPClient {
+    public enum Failure: Error {
         case connectFailed(Int32)
         case sendFailed(Int32)
         case closedBeforeResponse
@@ -14,7 +14,7 @@ final class TestHTTPClient {
     private var pending: [UInt8] = []
 
     /// Connects to 127.0.0.1:`port`; every read gives up after `timeout`.
-    init(port: Int, timeout: Duration = .seconds(5)) throws {
+    public init(port: Int, timeout: Duration = .seconds(5)) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -38,14 +38,14 @@ final class TestHTTPClient {
 
     deinit { close() }
 
-    func close() {
+    public func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
     }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -55,7 +55,7 @@ final class TestHTTPClient {
     }
 
     /// Sends one request (HTTP/1.1, keep-alive unless a header says otherwise) and reads the reply.
-    func request(
+    public func request(
         _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []
     ) throws -> TestResponse {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n"
@@ -66,7 +66,7 @@ final class TestHTTPClient {
         return try readResponse()
     }
 
-    func readResponse() throws -> TestResponse {
+    public func readResponse() throws -> TestResponse {
         let headerEnd = try readUntilHeaderEnd()
         let headText = String(decoding: pending[..<headerEnd], as: UTF8.self)
         pending.removeFirst(headerEnd + 4)
@@ -91,7 +91,7 @@ final class TestHTTPClient {
     }
 
     /// Waits until the server closes the connection (EOF or reset); false if it stays open.
-    func waitForClose() -> Bool {
+    public func waitForClose() -> Bool {
         var scratch = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
