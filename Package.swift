@@ -20,6 +20,8 @@ let package = Package(
         // Structured logs (JSON lines) and metrics: the server-side Swift standard APIs.
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        // Latency distributions in the Benchmarks target (coordinated-omission-corrected percentiles).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MARK: C libraries (only their wrapper modules import them)
@@ -48,6 +50,16 @@ let package = Package(
                 "BidCore", "BidService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings),
+
+        .executableTarget(
+            name: "Benchmarks",
+            dependencies: [
+                "BidCore", "BidService", "HTTPServer", "Postgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks",
             swiftSettings: swiftSettings),
 
         // MARK: Tests

@@ -97,6 +97,12 @@ struct LoopServices {
         var router = Router()
         BidRoutes(writer: writer, retryAfterSeconds: 1).register(into: &router)
         HealthRoutes(connection: connection, expectedSchemaVersion: expectedSchemaVersion).register(into: &router)
+        if configuration.benchEndpoints {
+            // The same response size as a bid answer, built once: what the HTTP layer alone can do.
+            let fixed = JSONResponse.ok(Array(#"{"bid_id":1,"adjusted_cpc":2.25}"#.utf8))
+            router.add(.GET, "/bench/ceiling") { _, responder in responder.respond(fixed) }
+            router.add(.POST, "/bench/ceiling") { _, responder in responder.respond(fixed) }
+        }
         return router
     }
 }

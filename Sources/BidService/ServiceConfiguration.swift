@@ -17,6 +17,9 @@ public struct ServiceConfiguration: Sendable {
     /// Bids waiting per loop beyond which new ones get 503 at once.
     public var maxPendingPerLoop = 8192
     public var shutdownTimeout: Duration = .seconds(10)
+    /// Serves `GET /bench/ceiling` (a fixed response, no database) so benchmarks can measure the
+    /// HTTP layer's ceiling with the same build. Off in production.
+    public var benchEndpoints = false
 
     public init() {}
 
@@ -29,7 +32,7 @@ public struct ServiceConfiguration: Sendable {
             ("max_body_size", String(maxBodySize)), ("request_timeout", requestTimeout.description),
             ("idle_timeout", idleTimeout.description), ("database_timeout", databaseTimeout.description),
             ("max_batch_size", String(maxBatchSize)), ("max_pending_per_loop", String(maxPendingPerLoop)),
-            ("shutdown_timeout", shutdownTimeout.description),
+            ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
         ]
     }
 }

@@ -41,6 +41,8 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("migrations-dir"), help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
     @Flag(name: .customLong("no-migrate"), help: "Do not apply migrations at start.") var noMigrate = false
+    @Flag(name: .customLong("bench-endpoints"), help: "Also serve GET/POST /bench/ceiling, a fixed response without the database (benchmarks only).")
+    var benchEndpoints = false
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -89,6 +91,7 @@ struct ServeCommand: ParsableCommand {
         configuration.stateDirectory = stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? configuration.stateDirectory
         configuration.migrationsDirectory = migrationsDirectory
         configuration.migrateOnStart = !noMigrate
+        configuration.benchEndpoints = benchEndpoints
         guard (0...65535).contains(configuration.port) else { throw ValidationError("port must be 0…65535") }
         guard configuration.threads >= 0, configuration.maxBatchSize > 0, configuration.maxBodySize > 0 else {
             throw ValidationError("threads, max batch size and max body size must be positive")

@@ -1,0 +1,2 @@
+// Placeholder while the Benchmarks target is written.
+print("Benchmarks: not written yet")
