@@ -20,6 +20,8 @@ let package = Package(
         // Structured logs (JSON lines) and metrics: the server-side Swift standard APIs.
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        // The Prometheus exporter for swift-metrics behind GET /metrics.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         // Latency distributions in the Benchmarks target (coordinated-omission-corrected percentiles).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
@@ -42,6 +44,7 @@ let package = Package(
                 "BidCore", "HTTPServer", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings),
         .executableTarget(

@@ -46,23 +46,45 @@ public final class BidServer: @unchecked Sendable {
         httpConfiguration.maxBodySize = configuration.maxBodySize
         httpConfiguration.requestTimeout = configuration.requestTimeout
         httpConfiguration.idleTimeout = configuration.idleTimeout
+        httpConfiguration.exchangeObserver = Self.observer(accessLog: configuration.accessLog, logger: logger)
+        if configuration.apiKeys.isEmpty {
+            logger.warning("NO API KEYS CONFIGURED: /api/* is open to anyone who can reach this port (set BIDENGINE_API_KEYS or BIDENGINE_API_KEYS_FILE)")
+        }
 
         var connectionConfiguration = PostgresConnection.Configuration(connectionString: database.connectionString)
         connectionConfiguration.statementTimeout = configuration.databaseTimeout
         let configuration = self.configuration
         let logger = self.logger
         let loopConnection = connectionConfiguration
+        let httpServer = ServerReference()
         let server = HTTPServer(configuration: httpConfiguration) { loop in
             LoopServices(
                 loop: loop, connection: loopConnection, configuration: configuration,
-                expectedSchemaVersion: expectedVersion, logger: logger
+                expectedSchemaVersion: expectedVersion, logger: logger, server: httpServer
             ).router()
         }
+        httpServer.server = server
         try server.start()
         http = server
         logger.notice("serving", metadata: [
             "address": "\(httpConfiguration.host):\(server.boundPort)", "threads": "\(httpConfiguration.threads)",
         ])
+    }
+
+    /// Metrics for every answered request, and the access log line when enabled.
+    private static func observer(accessLog: Bool, logger: Logger) -> @Sendable (HTTPExchange) -> Void {
+        let metrics = ServiceMetrics.shared
+        var accessLogger = logger
+        accessLogger[metadataKey: "type"] = "access"
+        let access = accessLogger
+        return { exchange in
+            metrics.record(exchange)
+            guard accessLog else { return }
+            access.info("request", metadata: [
+                "method": "\(exchange.method.rawValue)", "path": "\(exchange.path)", "status": "\(exchange.status)",
+                "duration_ms": "\(exchange.duration.milliseconds)", "request_id": "\(exchange.requestID)",
+            ])
+        }
     }
 
     /// Graceful: stop accepting, answer what is in flight (bids in a batch are committed and
@@ -82,20 +104,33 @@ struct LoopServices {
     let configuration: ServiceConfiguration
     let expectedSchemaVersion: Int
     let logger: Logger
+    let server: ServerReference
 
     func router() -> Router {
         let logger = self.logger
+        let metrics = ServiceMetrics.shared
         let connection = PostgresConnection(configuration: self.connection, reactor: LoopReactor(loop: loop)) { event in
             switch event {
             case .connected: logger.info("database connected", metadata: ["loop": "\(loop.name)"])
-            case .connectionFailed(let error): logger.warning("database connection failed", metadata: ["loop": "\(loop.name)", "error": "\(error)"])
+            case .connectionFailed(let error):
+                metrics.reconnects.increment()
+                logger.warning("database connection failed", metadata: ["loop": "\(loop.name)", "error": "\(error)"])
             case .reconnectScheduled(let delay): logger.debug("database reconnect scheduled", metadata: ["after": "\(delay)"])
             }
         }
         connection.start()
         let writer = BidWriter(connection: connection, maxBatch: configuration.maxBatchSize, maxPending: configuration.maxPendingPerLoop)
+        writer.onBatchFinished = { size, roundTrip, succeeded in
+            metrics.batchSize.record(size)
+            metrics.batchRoundTrip.recordNanoseconds(roundTrip.nanoseconds)
+            if !succeeded { metrics.batchFailures.increment() }
+        }
         var router = Router()
         BidRoutes(writer: writer, retryAfterSeconds: 1).register(into: &router)
+        let server = self.server
+        router.add(.GET, "/metrics") { _, responder in
+            responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: metrics.render(server: server.server))
+        }
         HealthRoutes(connection: connection, expectedSchemaVersion: expectedSchemaVersion).register(into: &router)
         if configuration.benchEndpoints {
             // The same response size as a bid answer, built once: what the HTTP layer alone can do.
@@ -103,6 +138,25 @@ struct LoopServices {
             router.add(.GET, "/bench/ceiling") { _, responder in responder.respond(fixed) }
             router.add(.POST, "/bench/ceiling") { _, responder in responder.respond(fixed) }
         }
+        if !configuration.apiKeys.isEmpty {
+            let keys = configuration.apiKeys
+            router.wrapHandlers(where: { $0.hasPrefix("/api/") }, keys.guarding)
+        }
         return router
     }
+}
+
+/// The server, once created: routes are built inside its initialiser's callback, before the
+/// `HTTPServer` value exists, and `/metrics` reads its connection gauges.
+final class ServerReference: @unchecked Sendable {
+    // Written once on the starting thread before any request can arrive; read-only afterwards.
+    var server: HTTPServer?
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+
+    var milliseconds: Int64 { nanoseconds / 1_000_000 }
 }

@@ -20,6 +20,10 @@ public struct ServiceConfiguration: Sendable {
     /// Serves `GET /bench/ceiling` (a fixed response, no database) so benchmarks can measure the
     /// HTTP layer's ceiling with the same build. Off in production.
     public var benchEndpoints = false
+    /// When not empty, every `/api/*` route requires `Authorization: Bearer <key>`.
+    public var apiKeys = APIKeys([])
+    /// One JSON line per request (method, path, status, duration, request id).
+    public var accessLog = true
 
     public init() {}
 
@@ -33,6 +37,7 @@ public struct ServiceConfiguration: Sendable {
             ("idle_timeout", idleTimeout.description), ("database_timeout", databaseTimeout.description),
             ("max_batch_size", String(maxBatchSize)), ("max_pending_per_loop", String(maxPendingPerLoop)),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
+            ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"), ("access_log", String(accessLog)),
         ]
     }
 }

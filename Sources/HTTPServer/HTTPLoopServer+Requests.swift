@@ -4,12 +4,19 @@ extension HTTPLoopServer {
     /// evhttp's request callback: copy the request out, route it, hand it to a handler.
     func handle(_ request: UnsafeMutablePointer<evhttp_request>) {
         requestStarted()
-        let responder = HTTPResponder(loop: loop, sink: .libevent(request: request, server: self))
+        let started = ContinuousClock.now
         let method = HTTPMethod(evhttp_request_get_command(request))
         let uri = evhttp_request_get_evhttp_uri(request)
         let rawPath = uri.flatMap { evhttp_uri_get_path($0) }.map { String(cString: $0) } ?? ""
         let path = rawPath.isEmpty ? "/" : rawPath
-        switch router.resolve(method: method, path: path, isPercentEncoded: true) {
+        let resolution = router.resolve(method: method, path: path, isPercentEncoded: true)
+        let inputHeaders = evhttp_request_get_input_headers(request)
+        let requestID = RequestID.accept(inputHeaders.flatMap { evhttp_find_header($0, "X-Request-ID") }.map { String(cString: $0) })
+        var route: String?
+        if case .found(let endpoint, _) = resolution { route = endpoint.pattern }
+        let exchange = HTTPExchangeStart(method: method, path: path, route: route, requestID: requestID, started: started)
+        let responder = HTTPResponder(loop: loop, sink: .libevent(request: request, server: self, exchange: exchange))
+        switch resolution {
         case .notFound:
             Router.answerNotFound(responder)
         case .methodNotAllowed(let allow):
@@ -23,19 +30,25 @@ extension HTTPLoopServer {
                 headers: Self.headers(of: request),
                 body: Self.body(of: request),
                 pathParameters: parameters,
-                remoteAddress: Self.peerAddress(of: request))
+                remoteAddress: Self.peerAddress(of: request),
+                requestID: requestID)
             endpoint.handler(parsed, responder)
         }
     }
 
     /// Writes the reply; a responder calls this exactly once, on the loop thread.
-    func send(_ request: UnsafeMutablePointer<evhttp_request>, status: Int, headers: [(String, String)], body: [UInt8]) {
+    func send(
+        _ request: UnsafeMutablePointer<evhttp_request>, status: Int, headers: [(String, String)], body: [UInt8],
+        exchange: HTTPExchangeStart
+    ) {
         // After `close()` the request was freed with its connection.
         guard !isClosed else { return }
         let output = evhttp_request_get_output_headers(request)
         for (name, value) in headers {
             evhttp_add_header(output, name, value)
         }
+        evhttp_add_header(output, "X-Request-ID", exchange.requestID)
+        observer?(exchange.finished(status: status))
         if isDraining { evhttp_add_header(output, "Connection", "close") }
         if !body.isEmpty {
             body.withUnsafeBytes { bytes in

@@ -27,6 +27,8 @@ final class HTTPLoopServer: @unchecked Sendable {
     /// evhttp is freed: requests still held by handlers are gone.
     private(set) var isClosed = false
 
+    var observer: (@Sendable (HTTPExchange) -> Void)? { configuration.exchangeObserver }
+
     /// On the loop thread: builds evhttp around `listeningSocket` (which it then owns).
     init(
         loop: EventLoop, listeningSocket: Int32, configuration: HTTPServerConfiguration,

@@ -12,12 +12,17 @@ public struct HTTPRequest: Sendable {
     public let pathParameters: [String: String]
     /// The peer's IP address, without the port.
     public let remoteAddress: String
+    /// The client's `X-Request-ID` when it is a sane token, otherwise one generated here; the
+    /// server echoes it in the reply so both sides' logs can be joined.
+    public let requestID: String
 
     /// Also the way to build requests for handlers in tests, without a socket.
     public init(
         method: HTTPMethod, path: String, query: [String: String] = [:], headers: HTTPHeaders = HTTPHeaders(),
-        body: [UInt8] = [], pathParameters: [String: String] = [:], remoteAddress: String = "127.0.0.1"
+        body: [UInt8] = [], pathParameters: [String: String] = [:], remoteAddress: String = "127.0.0.1",
+        requestID: String = ""
     ) {
+        self.requestID = requestID
         self.method = method
         self.path = path
         self.query = query
@@ -31,6 +36,6 @@ public struct HTTPRequest: Sendable {
     func with(pathParameters: [String: String]) -> HTTPRequest {
         HTTPRequest(
             method: method, path: path, query: query, headers: headers, body: body,
-            pathParameters: pathParameters, remoteAddress: remoteAddress)
+            pathParameters: pathParameters, remoteAddress: remoteAddress, requestID: requestID)
     }
 }

@@ -20,6 +20,9 @@ public struct HTTPServerConfiguration: Sendable {
     /// Pending-connection queue length of each listening socket (the kernel caps it at somaxconn).
     public var listenBacklog: Int = 1024
 
+    /// Called on the loop thread as each reply is sent (access logs, metrics). Must be cheap and
+    /// must not block: it runs on the hot path.
+    public var exchangeObserver: (@Sendable (HTTPExchange) -> Void)?
     public init() {}
 
     static var processorCount: Int {

@@ -6,14 +6,14 @@ internal import CLibevent
 /// invoked on its responder's loop thread (the responder hops there first).
 enum ResponseSink: @unchecked Sendable {
     /// A live evhttp request, answered through the loop's server.
-    case libevent(request: UnsafeMutablePointer<evhttp_request>, server: HTTPLoopServer)
+    case libevent(request: UnsafeMutablePointer<evhttp_request>, server: HTTPLoopServer, exchange: HTTPExchangeStart)
     /// In-process use: the reply is handed over as data.
     case capture((HTTPResponse) -> Void)
 
     func deliver(status: Int, headers: [(String, String)], body: [UInt8]) {
         switch self {
-        case .libevent(let request, let server):
-            server.send(request, status: status, headers: headers, body: body)
+        case .libevent(let request, let server, let exchange):
+            server.send(request, status: status, headers: headers, body: body, exchange: exchange)
         case .capture(let capture):
             capture(HTTPResponse(status: status, headers: headers, body: body))
         }

@@ -11,6 +11,18 @@ public struct Router {
 
     public init() {}
 
+    /// Wraps the handlers of every route whose pattern satisfies `predicate` (authentication for
+    /// `/api/*`, say), after all routes are registered, so modules that register routes need not
+    /// know about cross-cutting concerns.
+    public mutating func wrapHandlers(where predicate: (String) -> Bool, _ wrap: (@escaping HTTPHandler) -> HTTPHandler) {
+        for index in nodes.indices {
+            for (method, endpoint) in nodes[index].endpoints where predicate(endpoint.pattern) {
+                nodes[index].endpoints[method] = RouteEndpoint(
+                    handler: wrap(endpoint.handler), parameterNames: endpoint.parameterNames, pattern: endpoint.pattern)
+            }
+        }
+    }
+
     /// Registers `handler`; registering the same method and pattern again replaces it.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping HTTPHandler) {
         var node = 0
@@ -26,7 +38,7 @@ public struct Router {
                 node = child(of: node, parameter: false, literal: Substring(String(segment)))
             }
         }
-        nodes[node].endpoints[method] = RouteEndpoint(handler: handler, parameterNames: names)
+        nodes[node].endpoints[method] = RouteEndpoint(handler: handler, parameterNames: names, pattern: pattern)
         if names.isEmpty { literalRoutes[pattern] = node }
     }
 

@@ -18,7 +18,9 @@ struct ServeCommand: ParsableCommand {
             stopped on exit. Migrations are applied at start unless --no-migrate.
             Environment: HOST, PORT, THREADS, DATABASE_URL, MAX_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT,
             DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, SHUTDOWN_TIMEOUT, BIDENGINE_STATE_DIR,
-            BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace|debug|info|notice|warning|error|critical).
+            BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace|debug|info|notice|warning|error|critical),
+            ACCESS_LOG (on|off; default on), BIDENGINE_API_KEYS (comma-separated bearer keys) or
+            BIDENGINE_API_KEYS_FILE (a file of keys, comma- or newline-separated). With no keys, /api/* is open.
             """)
 
     @Option(help: "Address to listen on (env HOST; default 127.0.0.1).") var host: String?
@@ -92,6 +94,8 @@ struct ServeCommand: ParsableCommand {
         configuration.migrationsDirectory = migrationsDirectory
         configuration.migrateOnStart = !noMigrate
         configuration.benchEndpoints = benchEndpoints
+        configuration.apiKeys = try APIKeys.load(environment: environment)
+        configuration.accessLog = (environment["ACCESS_LOG"] ?? "on").lowercased() != "off"
         guard (0...65535).contains(configuration.port) else { throw ValidationError("port must be 0…65535") }
         guard configuration.threads >= 0, configuration.maxBatchSize > 0, configuration.maxBodySize > 0 else {
             throw ValidationError("threads, max batch size and max body size must be positive")
