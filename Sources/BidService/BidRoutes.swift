@@ -18,10 +18,21 @@ struct BidRoutes {
         case .rejected(let response):
             responder.respond(response)
         case .bid(let bid):
-            writer.submit(bid) { outcome in
+            let key = request.headers["Idempotency-Key"]
+            if let key, !Self.isValidIdempotencyKey(key) {
+                responder.respond(JSONResponse.error(400, "Idempotency-Key must be 1 to 255 printable ASCII characters"))
+                return
+            }
+            writer.submit(bid, idempotencyKey: key) { outcome in
                 switch outcome {
-                case .success(let id):
-                    responder.respond(JSONResponse.ok(Self.acceptedBody(bidID: id, bid: bid)))
+                case .success(.stored(let id)):
+                    responder.respond(JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC.description)))
+                case .success(.replayed(let id, let adjusted)):
+                    var response = JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: adjusted))
+                    response = HTTPResponse(status: 200, headers: response.headers + [("Idempotent-Replayed", "true")], body: response.body)
+                    responder.respond(response)
+                case .failure(.keyReusedWithDifferentRequest):
+                    responder.respond(JSONResponse.error(422, "Idempotency-Key was already used with a different request body"))
                 case .failure(.overloaded):
                     responder.respond(JSONResponse.error(503, "server overloaded; retry later", headers: [("Retry-After", String(retryAfterSeconds))]))
                 case .failure(.databaseUnavailable):
@@ -58,13 +69,20 @@ struct BidRoutes {
         }
     }
 
-    static func acceptedBody(bidID: Int64, bid: BidRequest) -> [UInt8] {
+    /// `adjustedCPC` is exact decimal text (from `FixedDecimal` or PostgreSQL's numeric output).
+    static func acceptedBody(bidID: Int64, adjustedCPC: String) -> [UInt8] {
         var writer = JSONWriter(capacity: 64)
         writer.beginObject()
         writer.member("bid_id", bidID)
-        writer.member("adjusted_cpc", bid.adjustedCPC)
+        writer.rawMember("adjusted_cpc", adjustedCPC)
         writer.endObject()
         return writer.bytes
+    }
+
+    /// 1–255 printable ASCII characters: keys end up in logs and an index, not arbitrary bytes.
+    static func isValidIdempotencyKey(_ key: String) -> Bool {
+        let bytes = key.utf8
+        return (1...255).contains(bytes.count) && bytes.allSatisfy { (0x21...0x7E).contains($0) }
     }
 
     /// `application/json`, any case, parameters such as `charset=utf-8` allowed.

@@ -2,6 +2,7 @@ import Foundation
 public import HTTPServer
 public import Logging
 import Postgres
+import Synchronization
 
 /// `bidengine serve`: database first (embedded or `DATABASE_URL`, migrated), then one HTTP event
 /// loop per core, each with its own PostgreSQL connection and bid writer.
@@ -127,6 +128,16 @@ struct LoopServices {
         }
         var router = Router()
         BidRoutes(writer: writer, retryAfterSeconds: 1).register(into: &router)
+        if server.claimSweeper() {
+            // One sweeper per process is enough; it lives (and dies) with loop 0's router.
+            let sweeper = IdempotencyKeySweeper(
+                connection: PostgresConnection(configuration: self.connection, reactor: LoopReactor(loop: loop)),
+                reactor: LoopReactor(loop: loop), retention: configuration.idempotencyRetention,
+                interval: configuration.idempotencySweepInterval)
+            sweeper.onSweep = { deleted in if deleted > 0 { logger.info("expired idempotency keys deleted", metadata: ["count": "\(deleted)"]) } }
+            sweeper.start()
+            router.retain(sweeper)
+        }
         let server = self.server
         router.add(.GET, "/metrics") { _, responder in
             responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: metrics.render(server: server.server))
@@ -151,6 +162,15 @@ struct LoopServices {
 final class ServerReference: @unchecked Sendable {
     // Written once on the starting thread before any request can arrive; read-only afterwards.
     var server: HTTPServer?
+    private let sweeperClaimed = Mutex(false)
+
+    /// True for exactly one loop: the one that runs the idempotency-key sweeper.
+    func claimSweeper() -> Bool {
+        sweeperClaimed.withLock { claimed in
+            defer { claimed = true }
+            return !claimed
+        }
+    }
 }
 
 extension Duration {

@@ -14,15 +14,25 @@ public final class BidWriter {
         case overloaded
         /// The database did not confirm the write (down, timed out, or refused it).
         case databaseUnavailable(String)
+        /// The idempotency key was first used with a different request.
+        case keyReusedWithDifferentRequest
     }
 
-    public typealias Completion = (Result<Int64, WriteError>) -> Void
+    public enum Recorded: Sendable, Equatable {
+        /// Stored now.
+        case stored(bidID: Int64)
+        /// The idempotency key had already recorded this request: the original answer.
+        case replayed(bidID: Int64, adjustedCPC: String)
+    }
+
+    public typealias Completion = (Result<Recorded, WriteError>) -> Void
 
     /// Observes batches (for metrics): size, and the round-trip time of the statement.
     public var onBatchFinished: ((_ size: Int, _ roundTrip: Duration, _ succeeded: Bool) -> Void)?
 
-    private struct Pending {
+    struct Pending {
         let bid: BidRequest
+        let idempotencyKey: String?
         let completion: Completion
     }
 
@@ -41,12 +51,13 @@ public final class BidWriter {
     /// Bids accepted and not yet answered.
     public var pendingCount: Int { waiting.count }
 
-    public func submit(_ bid: BidRequest, completion: @escaping Completion) {
+    /// Records `bid`; with an idempotency key, at most once per key.
+    public func submit(_ bid: BidRequest, idempotencyKey: String? = nil, completion: @escaping Completion) {
         guard waiting.count < maxPending else {
             completion(.failure(.overloaded))
             return
         }
-        waiting.append(Pending(bid: bid, completion: completion))
+        waiting.append(Pending(bid: bid, idempotencyKey: idempotencyKey, completion: completion))
         if !writeInFlight { writeNextBatch() }
     }
 
@@ -62,61 +73,61 @@ public final class BidWriter {
         }
         writeInFlight = true
         let started = ContinuousClock.now
-        connection.query(BidInsert.sql, BidInsert.parameters(for: batch.map(\.bid))) { [weak self] outcome in
+        let statement = BidInsert.statement(for: batch)
+        connection.query(statement.sql, statement.parameters) { [weak self] outcome in
             self?.finish(batch, outcome: outcome, started: started)
         }
     }
 
     private func finish(_ batch: [Pending], outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant) {
         writeInFlight = false
-        let ids = outcome.flatMap { BidInsert.ids(from: $0, expected: batch.count) }
-        onBatchFinished?(batch.count, started.duration(to: .now), (try? ids.get()) != nil)
-        switch ids {
-        case .success(let ids):
-            for (pending, id) in zip(batch, ids) { pending.completion(.success(id)) }
+        let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: batch.count) }
+        onBatchFinished?(batch.count, started.duration(to: .now), (try? rows.get()) != nil)
+        switch rows {
+        case .success(let rows):
+            var repeated: [Pending] = []
+            for (pending, row) in zip(batch, rows) {
+                if row.fresh {
+                    pending.completion(.success(.stored(bidID: row.id)))
+                } else {
+                    repeated.append(pending)
+                }
+            }
+            if !repeated.isEmpty { answerRepeats(repeated) }
         case .failure(let error):
             for pending in batch { pending.completion(.failure(.databaseUnavailable(error.description))) }
         }
         writeNextBatch()
     }
-}
 
-/// The batch statement and its parameters.
-///
-/// Ids come from the sequence inside the same statement and are returned in input order
-/// (`WITH ORDINALITY`), so mapping them back to requests relies on nothing undocumented —
-/// not on the order of `INSERT … RETURNING`.
-enum BidInsert {
-    static let sql = """
-        WITH input AS MATERIALIZED (
-            SELECT nextval(pg_get_serial_sequence('bids', 'id')) AS id, t.*
-            FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], $4::numeric[])
-                 WITH ORDINALITY AS t(product_id, current_cpc, target_roas, adjusted_cpc, ordinal)
-        ), inserted AS (
-            INSERT INTO bids (id, product_id, current_cpc, target_roas, adjusted_cpc)
-            SELECT id, product_id, current_cpc, target_roas, adjusted_cpc FROM input
-        )
-        SELECT id FROM input ORDER BY ordinal
-        """
-
-    /// Four PostgreSQL array literals (`{1.5,2}`): decimal text needs no quoting inside them.
-    static func parameters(for bids: [BidRequest]) -> [String?] {
-        var columns: [[UInt8]] = Array(repeating: [UInt8(ascii: "{")], count: 4)
-        for (index, bid) in bids.enumerated() {
-            let values = [bid.productID, bid.currentCPC, bid.targetROAS, bid.adjustedCPC]
-            for column in 0..<4 {
-                if index > 0 { columns[column].append(UInt8(ascii: ",")) }
-                values[column].appendText(to: &columns[column])
+    /// Keys that were already claimed (by an earlier request, another loop, or another replica):
+    /// look up what they recorded. The claim committed before this statement could skip it, so
+    /// a fresh statement sees it.
+    private func answerRepeats(_ repeated: [Pending]) {
+        let keys = repeated.compactMap(\.idempotencyKey)
+        connection.query(BidInsert.lookupSQL, [PostgresArrayLiteral.text(keys)]) { outcome in
+            switch outcome {
+            case .success(let result):
+                var original: [String: (request: String, id: Int64, adjusted: String)] = [:]
+                for row in result.rows {
+                    guard let key = row[0], let request = row[1], let id = row[2].flatMap({ Int64($0) }), let adjusted = row[3] else { continue }
+                    original[key] = (request, id, adjusted)
+                }
+                for pending in repeated {
+                    guard let key = pending.idempotencyKey, let first = original[key] else {
+                        // Expired and swept between the two statements: the outcome is unknown to us.
+                        pending.completion(.failure(.databaseUnavailable("idempotency key vanished during lookup")))
+                        continue
+                    }
+                    if first.request == BidInsert.canonicalRequest(pending.bid) {
+                        pending.completion(.success(.replayed(bidID: first.id, adjustedCPC: first.adjusted)))
+                    } else {
+                        pending.completion(.failure(.keyReusedWithDifferentRequest))
+                    }
+                }
+            case .failure(let error):
+                for pending in repeated { pending.completion(.failure(.databaseUnavailable(error.description))) }
             }
         }
-        return columns.map { bytes in String(decoding: bytes + [UInt8(ascii: "}")], as: UTF8.self) }
-    }
-
-    static func ids(from result: PostgresResult, expected: Int) -> Result<[Int64], PostgresError> {
-        let ids = result.rows.compactMap { $0.first.flatMap { $0 }.flatMap { Int64($0) } }
-        guard ids.count == expected else {
-            return .failure(PostgresError(.query, "batch insert returned \(ids.count) ids for \(expected) bids"))
-        }
-        return .success(ids)
     }
 }

@@ -24,6 +24,10 @@ public struct ServiceConfiguration: Sendable {
     public var apiKeys = APIKeys([])
     /// One JSON line per request (method, path, status, duration, request id).
     public var accessLog = true
+    /// How long an Idempotency-Key is remembered.
+    public var idempotencyRetention: Duration = .seconds(24 * 3600)
+    /// How often expired keys are swept.
+    public var idempotencySweepInterval: Duration = .seconds(60)
 
     public init() {}
 
@@ -38,6 +42,7 @@ public struct ServiceConfiguration: Sendable {
             ("max_batch_size", String(maxBatchSize)), ("max_pending_per_loop", String(maxPendingPerLoop)),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
             ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"), ("access_log", String(accessLog)),
+            ("idempotency_retention", idempotencyRetention.description),
         ]
     }
 }

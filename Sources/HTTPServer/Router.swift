@@ -8,8 +8,16 @@
 public struct Router {
     private var nodes: [RouteNode] = [RouteNode()]
     private var literalRoutes: [String: Int] = [:]
+    /// Per-loop services that no handler captures but must live exactly as long as the routes.
+    private var retained: [AnyObject] = []
 
     public init() {}
+
+    /// Keeps `object` alive as long as this router (the server releases a loop's router, on that
+    /// loop, when it stops): for background work a loop owns, such as a periodic sweep.
+    public mutating func retain(_ object: AnyObject) {
+        retained.append(object)
+    }
 
     /// Wraps the handlers of every route whose pattern satisfies `predicate` (authentication for
     /// `/api/*`, say), after all routes are registered, so modules that register routes need not
