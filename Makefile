@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBUG_BIN := .build/debug/bidengine
 RELEASE_BIN := .build/release/bidengine
 
-.PHONY: help deps build release run test unit-test parity chart-check clean
+.PHONY: help deps build release run test unit-test parity contract chart-check clean
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
@@ -37,13 +37,18 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory parity
-	@if [ -f scripts/chart-check.sh ]; then $(MAKE) --no-print-directory chart-check; fi
+	$(MAKE) --no-print-directory contract
+	$(MAKE) --no-print-directory chart-check
 
 unit-test: deps
 	$(SWIFT) test
 
 parity: build
 	bash legacy/parity.sh $(DEBUG_BIN)
+
+## contract: schemathesis drives a live server from openapi.yaml (no 5xx, every response matches the spec).
+contract: build
+	bash scripts/schemathesis.sh --start $(DEBUG_BIN)
 
 chart-check:
 	bash scripts/chart-check.sh

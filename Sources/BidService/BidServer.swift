@@ -128,6 +128,9 @@ struct LoopServices {
         }
         var router = Router()
         BidRoutes(writer: writer, retryAfterSeconds: 1).register(into: &router)
+        BidHistoryRoutes(connection: connection, logger: logger).register(into: &router)
+        AuditRoutes(connection: connection, logger: logger).register(into: &router)
+        CompetitorPriceRoutes(connection: connection, logger: logger).register(into: &router)
         if server.claimSweeper() {
             // One sweeper per process is enough; it lives (and dies) with loop 0's router.
             let sweeper = IdempotencyKeySweeper(

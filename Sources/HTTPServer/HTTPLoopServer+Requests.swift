@@ -36,6 +36,17 @@ extension HTTPLoopServer {
         }
     }
 
+    /// libevent reads no body for HEAD and TRACE: one sent anyway would be parsed as the next
+    /// request on the connection (request smuggling), so such a connection closes after the reply.
+    static func leavesBodyUnread(_ request: UnsafeMutablePointer<evhttp_request>) -> Bool {
+        let command = evhttp_request_get_command(request)
+        guard command == EVHTTP_REQ_HEAD || command == EVHTTP_REQ_TRACE,
+            let headers = evhttp_request_get_input_headers(request)
+        else { return false }
+        if evhttp_find_header(headers, "Transfer-Encoding") != nil { return true }
+        return evhttp_find_header(headers, "Content-Length").map { String(cString: $0) != "0" } ?? false
+    }
+
     /// Writes the reply; a responder calls this exactly once, on the loop thread.
     func send(
         _ request: UnsafeMutablePointer<evhttp_request>, status: Int, headers: [(String, String)], body: [UInt8],
@@ -49,7 +60,7 @@ extension HTTPLoopServer {
         }
         evhttp_add_header(output, "X-Request-ID", exchange.requestID)
         observer?(exchange.finished(status: status))
-        if isDraining { evhttp_add_header(output, "Connection", "close") }
+        if isDraining || Self.leavesBodyUnread(request) { evhttp_add_header(output, "Connection", "close") }
         if !body.isEmpty {
             body.withUnsafeBytes { bytes in
                 _ = evbuffer_add(evhttp_request_get_output_buffer(request), bytes.baseAddress, bytes.count)

@@ -6,5 +6,5 @@ struct BidEngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bidengine",
         abstract: "Prices ad bids with the legacy rules, exactly, and records them in PostgreSQL.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, PriceCommand.self])
+        subcommands: [ServeCommand.self, MigrateCommand.self, PriceCommand.self, AuditCommand.self, ScheduleCommand.self, PollCommand.self])
 }

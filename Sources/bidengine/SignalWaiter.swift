@@ -20,6 +20,12 @@ struct SignalWaiter {
             action.sa_flags = SA_RESTART
             sigaction(signal, &action, nil)
         }
+        // A parent may start us with these signals blocked (a spawning thread's mask is
+        // inherited); blocked, they would never reach the handler and SIGTERM would be ignored.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in signals { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// Blocks until one of the signals arrives; returns its number.

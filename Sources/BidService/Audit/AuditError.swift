@@ -1,0 +1,28 @@
+public import Postgres
+
+/// Why an audit run did not finish. The description is what `audit_runs.error` records.
+public enum AuditError: Error, Sendable, CustomStringConvertible {
+    case database(PostgresError)
+    /// A bid whose values cannot be judged exactly (not a decimal, or beyond 38 digits). The
+    /// run stops rather than skip it: a silently incomplete audit is worse than a loud failure.
+    case unreadableBid(id: String, reason: String)
+    /// Shutdown asked the run to stop; nothing of this attempt was kept.
+    case cancelled
+    case runNotFound(Int64)
+
+    public var description: String {
+        switch self {
+        case .database(let error): return "database error: \(error)"
+        case .unreadableBid(let id, let reason): return "bid \(id) cannot be audited: \(reason)"
+        case .cancelled: return "cancelled by shutdown before it finished; the previous results (if any) are unchanged"
+        case .runNotFound(let id): return "audit run \(id) not found"
+        }
+    }
+
+    /// Any error thrown while auditing, as an `AuditError`.
+    static func wrapping(_ error: any Error) -> AuditError {
+        if let error = error as? AuditError { return error }
+        if let error = error as? PostgresError { return .database(error) }
+        return .database(PostgresError(.query, "\(error)"))
+    }
+}

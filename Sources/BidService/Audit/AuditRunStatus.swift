@@ -1,0 +1,9 @@
+/// The state of an audit run as stored in `audit_runs.status`.
+public enum AuditRunStatus: String, Sendable, Equatable {
+    /// The first attempt for this `as_of` is in progress (or its process died; the scheduler's
+    /// catch-up runs it again).
+    case running
+    case succeeded
+    /// The last attempt failed and no earlier attempt succeeded; `error` says why.
+    case failed
+}

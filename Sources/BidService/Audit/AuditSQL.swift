@@ -1,0 +1,141 @@
+import Postgres
+
+/// Every statement the audit runs, in one place, so the blocking runner, the report loader and
+/// the API share them and their plans can be read together.
+enum AuditSQL {
+    // MARK: Running
+
+    /// Creates the run row for a new `as_of`, visible as `running` while the audit works. A row
+    /// that exists (a re-run) is left alone here: its previous results stay visible until the
+    /// replacement commits.
+    static let insertRun = """
+        INSERT INTO audit_runs (as_of, window_seconds, threshold, triggered_by, status, started_at)
+        VALUES ($1, $2, $3, $4, 'running', clock_timestamp())
+        ON CONFLICT (as_of) DO NOTHING
+        RETURNING id
+        """
+    static let runIDByAsOf = "SELECT id FROM audit_runs WHERE as_of = $1"
+    static let clock = "SELECT clock_timestamp()"
+    /// Serialises attempts on the same `as_of`: a second one waits here until the first commits,
+    /// then deletes what the first wrote and writes its own, so flags are never doubled.
+    static let lockRun = "SELECT 1 FROM audit_runs WHERE id = $1 FOR UPDATE"
+    static let deleteResults = [
+        "DELETE FROM audit_flags WHERE run_id = $1",
+        "DELETE FROM audit_products WHERE run_id = $1",
+        "DELETE FROM audit_deviation_bands WHERE run_id = $1",
+    ]
+    /// Room for the per-product sort of a few hundred thousand flags to stay in memory.
+    static let workMemory = "SET LOCAL work_mem = '64MB'"
+    static let bidsCursor = "audit_bids"
+    /// A range on `calculated_at` in index order: `bids_calculated_at_idx` serves it without a
+    /// sort, and a cursor plan starts returning rows at once. No function wraps the column, so
+    /// the bounds stay sargable.
+    static let declareBids = """
+        DECLARE \(bidsCursor) NO SCROLL CURSOR FOR
+        SELECT id, product_id, current_cpc, adjusted_cpc FROM bids
+        WHERE calculated_at >= $1 AND calculated_at < $2
+        ORDER BY calculated_at
+        """
+    static func fetch(_ cursor: String, _ count: Int) -> String { "FETCH FORWARD \(count) FROM \(cursor)" }
+    static let copyFlags = """
+        COPY audit_flags (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct) FROM STDIN
+        """
+    /// Per product: the flag count and the worst flag (largest absolute difference, then lowest
+    /// bid id), computed once per run from `audit_flags` so reports never aggregate millions of rows.
+    static let insertProducts = """
+        INSERT INTO audit_products (run_id, product_id, flags, worst_bid_id, worst_deviation, worst_deviation_pct)
+        SELECT DISTINCT ON (product_id) run_id, product_id, count(*) OVER (PARTITION BY product_id),
+               bid_id, deviation, deviation_pct
+        FROM audit_flags WHERE run_id = $1
+        ORDER BY product_id, abs(deviation) DESC, bid_id
+        """
+    static func insertBands(count: Int) -> String {
+        let rows = (0..<count).map { "($1, $\(2 + 3 * $0), $\(3 + 3 * $0), $\(4 + 3 * $0))" }
+        return "INSERT INTO audit_deviation_bands (run_id, band, label, bids) VALUES " + rows.joined(separator: ", ")
+    }
+    static let finishRun = """
+        UPDATE audit_runs SET status = 'succeeded', window_seconds = $2, threshold = $3, triggered_by = $4,
+               started_at = $5, finished_at = clock_timestamp(), bids_reviewed = $6, bids_flagged = $7, error = NULL
+        WHERE id = $1
+        """
+    /// A failed attempt never hides results that an earlier attempt for the same `as_of` produced.
+    static let failRun = """
+        UPDATE audit_runs SET status = 'failed', error = $2, finished_at = clock_timestamp()
+        WHERE id = $1 AND status <> 'succeeded'
+        """
+    static let succeededAt = "SELECT EXISTS (SELECT 1 FROM audit_runs WHERE as_of = $1 AND status = 'succeeded')"
+
+    // MARK: Reading
+
+    static let runByID = "SELECT \(AuditRunRecord.columns) FROM audit_runs WHERE id = $1"
+    static let latestRun = """
+        SELECT \(AuditRunRecord.columns) FROM audit_runs WHERE status = 'succeeded' ORDER BY as_of DESC LIMIT 1
+        """
+    /// Newest first, keyset on `as_of` (unique); served backwards by the `as_of` unique index.
+    static let runsPage = """
+        SELECT \(AuditRunRecord.columns) FROM audit_runs WHERE as_of < $1 ORDER BY as_of DESC LIMIT $2
+        """
+    static let bands = "SELECT band, bids FROM audit_deviation_bands WHERE run_id = $1 ORDER BY band"
+    /// True when `competitor_prices` exists with the columns the reports read (it belongs to the
+    /// competitor poller, which may not be deployed yet).
+    static let competitorPricesAvailable = """
+        SELECT count(*) = 3 FROM pg_attribute
+        WHERE attrelid = to_regclass('competitor_prices') AND NOT attisdropped
+          AND attname IN ('product_id', 'price', 'observed_at')
+        """
+    /// The latest competitor price observed at or before the run's `as_of` (run id `$1`), so a
+    /// report rendered again later shows what was known when the audit ran.
+    private static let latestCompetitorPrice = """
+        LEFT JOIN LATERAL (
+            SELECT c.price, c.observed_at FROM competitor_prices c
+            WHERE c.product_id = X.product_id AND c.observed_at <= (SELECT as_of FROM audit_runs WHERE id = $1)
+            ORDER BY c.observed_at DESC LIMIT 1) cp ON true
+        """
+    private static func competitorJoin(_ alias: String, _ enabled: Bool) -> String {
+        enabled ? latestCompetitorPrice.replacingOccurrences(of: "X.", with: "\(alias).") : ""
+    }
+    /// The worst flags first (largest absolute difference, then bid id): a bounded top-N sort over
+    /// the run's flags, read through the primary key.
+    /// `$1` run id, `$2` limit.
+    static func worstFlags(competitor: Bool) -> String {
+        """
+        SELECT \(AuditFlagRecord.columns(competitor: competitor))
+        FROM (SELECT * FROM audit_flags WHERE run_id = $1 ORDER BY abs(deviation) DESC, bid_id LIMIT $2) f
+        \(competitorJoin("f", competitor))
+        ORDER BY abs(f.deviation) DESC, f.bid_id
+        """
+    }
+    /// Flags in bid order after `$2` (keyset on the primary key), `$3` rows; `$1` run id.
+    static func flagsPage(competitor: Bool) -> String {
+        """
+        SELECT \(AuditFlagRecord.columns(competitor: competitor))
+        FROM (SELECT * FROM audit_flags WHERE run_id = $1 AND bid_id > $2 ORDER BY bid_id LIMIT $3) f
+        \(competitorJoin("f", competitor))
+        ORDER BY f.bid_id
+        """
+    }
+    /// Every flag in bid order, for a cursor (`$1` run id).
+    static func allFlags(competitor: Bool) -> String {
+        """
+        SELECT \(AuditFlagRecord.columns(competitor: competitor))
+        FROM audit_flags f \(competitorJoin("f", competitor))
+        WHERE f.run_id = $1 ORDER BY f.bid_id
+        """
+    }
+    /// Products with the most flags first (then the worst difference), with how many there are
+    /// in all as an eighth column. `$1` run id, `$2` limit (NULL = all).
+    static func products(competitor: Bool) -> String {
+        """
+        SELECT \(AuditProductRecord.columns(competitor: competitor)), p.total
+        FROM (SELECT *, count(*) OVER () AS total FROM audit_products WHERE run_id = $1
+              ORDER BY flags DESC, abs(worst_deviation) DESC, product_id LIMIT $2) p
+        \(competitorJoin("p", competitor))
+        ORDER BY p.flags DESC, abs(p.worst_deviation) DESC, p.product_id
+        """
+    }
+
+    /// A result whose rows do not have the expected shape: the schema is not the one this code knows.
+    static func unreadable(_ table: String) -> PostgresError {
+        PostgresError(.query, "unexpected row shape reading \(table); is the database migrated?")
+    }
+}

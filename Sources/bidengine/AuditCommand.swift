@@ -1,0 +1,181 @@
+import ArgumentParser
+import BidCore
+import BidService
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `bidengine audit`: one audit on demand, its report on stdout or in a file.
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Audit the bids of one window now and print or write the report.",
+        discussion: """
+            Flags every bid with calculated_at in [as-of - window, as-of) whose adjusted CPC differs from its
+            current CPC by more than threshold x current CPC (exact decimal comparison), records the run in
+            audit_runs / audit_flags (auditing the same --as-of again replaces that run), and writes the report.
+            text and html list the worst --max-rows flags and products; json and csv carry every flag.
+            Exit status: 0 when the audit ran (whatever it flagged), 3 with --fail-on-flags when anything was
+            flagged, 1 when it could not run.
+            Database: DATABASE_URL, or the embedded cluster under --state-dir. Environment: AUDIT_WINDOW,
+            AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (default warning).
+            """)
+
+    @Option(name: .customLong("as-of"), help: "End of the window (exclusive), RFC 3339, e.g. 2026-06-15T02:00:00Z (default: now).")
+    var asOf: String?
+    @OptionGroup var rule: RuleOptions
+    @Option(help: "Report format: text, json, csv or html.")
+    var format: String = "text"
+    @Option(help: "Write the report to this file (replaced when complete) instead of stdout.")
+    var output: String?
+    @Flag(name: .customLong("fail-on-flags"), help: "Exit with status 3 when any bid is flagged.")
+    var failOnFlags = false
+    @Option(name: .customLong("max-rows"), help: "Flags and products listed by the text and html reports (worst first).")
+    var maxRows: Int = 1000
+    @Option(help: "Sessions reading the window at once (time slices); 2 suits 2 cores.")
+    var streams: Int = 2
+    @Option(name: .customLong("report-run"), help: "Do not audit: write the report of the stored run with this id.")
+    var reportRun: Int64?
+    @OptionGroup var database: DatabaseOptions
+
+    func validate() throws {
+        _ = try reportFormat()
+        _ = try parameters(environment: ProcessInfo.processInfo.environment)
+        guard maxRows >= 1 else { throw ValidationError("--max-rows must be at least 1") }
+        guard (1...16).contains(streams) else { throw ValidationError("--streams must be from 1 to 16") }
+    }
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"] ?? "warning")
+        let logger = Logger(label: "bidengine.audit")
+        // A reader that goes away (`| head`) must give an error, not kill the process mid-transaction.
+        signal(SIGPIPE, SIG_IGN)
+        Self.keepFreedMemory()
+        let format = try reportFormat()
+        let parameters = try parameters(environment: environment)
+
+        let database = try self.database.open(environment: environment)
+        defer { database.embedded?.stop() }
+
+        let runID: Int64
+        var flagged: Int64 = 0
+        if let reportRun {
+            runID = reportRun
+        } else {
+            do {
+                var runner = AuditRunner(connectionString: database.connectionString, logger: logger)
+                runner.parallelism = streams
+                let run = try runner.run(parameters)
+                runID = run.id
+                flagged = run.bidsFlagged ?? 0
+                logger.info("audit finished", metadata: [
+                    "run_id": "\(run.id)", "bids_reviewed": "\(run.bidsReviewed ?? 0)", "bids_flagged": "\(flagged)",
+                    "duration_ms": "\(run.durationMilliseconds ?? 0)",
+                ])
+            } catch {
+                FileHandle.standardError.write(Data("bidengine audit: the audit failed: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+
+        do {
+            let sink = try output.map { try AuditOutput(path: $0) } ?? AuditOutput(fileDescriptor: 1)
+            try AuditExporter(connectionString: database.connectionString, rowLimit: maxRows).export(runID: runID, format: format, to: sink)
+        } catch let failure as AuditOutput.Failure where failure.isBrokenPipe {
+            // The reader has what it wanted; the run itself is stored.
+        } catch {
+            FileHandle.standardError.write(Data("bidengine audit: cannot write the report of run \(runID): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if let output {
+            print("audit run \(runID): \(format.rawValue) report written to \(output)")
+        }
+        if failOnFlags, flagged > 0 { throw ExitCode(3) }
+    }
+
+    /// Each fetch of 10,000 bids allocates and frees about a megabyte (libpq's result, the row
+    /// arrays). By default glibc returns freed memory at the top of the heap to the kernel and
+    /// page-faults it back in for the next batch: about 1 s of system time per 10 million bids.
+    /// Keeping up to 64 MB of freed heap (`M_TRIM_THRESHOLD`) makes the batches reuse the same
+    /// pages; memory stays bounded by the batch size. `mallopt` is looked up at run time because
+    /// `<malloc.h>` is not part of Swift's Glibc module; `GLIBC_TUNABLES` overrides it.
+    static func keepFreedMemory() {
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }  // RTLD_DEFAULT
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        _ = mallopt(-1, 64 << 20)  // M_TRIM_THRESHOLD
+        _ = mallopt(-3, 16 << 20)  // M_MMAP_THRESHOLD (also stops glibc from raising the trim threshold itself)
+    }
+
+    private func reportFormat() throws -> AuditReportFormat {
+        guard let format = AuditReportFormat(rawValue: format.lowercased()) else {
+            throw ValidationError("--format must be one of: \(AuditReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return format
+    }
+
+    private func parameters(environment: [String: String]) throws -> AuditParameters {
+        var asOfDate = Date()
+        if let asOf {
+            guard let parsed = AuditParameters.parseTimestamp(asOf) else {
+                throw ValidationError("--as-of must be an RFC 3339 timestamp such as 2026-06-15T02:00:00Z, got '\(asOf)'")
+            }
+            asOfDate = parsed
+        }
+        let (window, rule) = try self.rule.resolve(environment)
+        return AuditParameters(asOf: asOfDate, window: window, rule: rule, trigger: .manual)
+    }
+
+    // MARK: Shared with `schedule`
+
+    /// `--window` and `--threshold`, falling back to `AUDIT_WINDOW` and `AUDIT_THRESHOLD`.
+    struct RuleOptions: ParsableArguments {
+        @Option(help: "Window length: 7d, 36h, 1d12h, 90m … (env AUDIT_WINDOW; default 7d).")
+        var window: String?
+        @Option(help: "Allowed deviation as a fraction of the current CPC, 0.20, or a percentage, 20% (env AUDIT_THRESHOLD; default 0.20).")
+        var threshold: String?
+
+        func resolve(_ environment: [String: String]) throws -> (AuditWindow, AuditRule) {
+            let windowText = window ?? environment["AUDIT_WINDOW"].flatMap { $0.isEmpty ? nil : $0 } ?? "7d"
+            guard let window = AuditWindow(parsing: windowText) else {
+                throw ValidationError("--window / AUDIT_WINDOW must be a length such as 7d, 36h or 1d12h (at most 3650d), got '\(windowText)'")
+            }
+            let thresholdText = threshold ?? environment["AUDIT_THRESHOLD"].flatMap { $0.isEmpty ? nil : $0 } ?? "0.20"
+            guard let rule = AuditParameters.parseThreshold(thresholdText) else {
+                throw ValidationError(
+                    "--threshold / AUDIT_THRESHOLD must be a fraction such as 0.20 or a percentage such as 20%, between 0 and 1000000, got '\(thresholdText)'")
+            }
+            return (window, rule)
+        }
+    }
+
+    /// Where the database is (`DATABASE_URL` or the embedded cluster) and whether to migrate it first.
+    struct DatabaseOptions: ParsableArguments {
+        @Option(name: .customLong("state-dir"), help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
+        var stateDirectory: String?
+        @Option(name: .customLong("migrations-dir"), help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
+        var migrationsDirectory: String?
+        @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.")
+        var noMigrate = false
+
+        /// The database, migrated unless `--no-migrate`; stop `embedded` when done.
+        func open(environment: [String: String]) throws -> DatabaseLocator.Resolved {
+            let database = try DatabaseLocator.resolve(
+                databaseURL: environment["DATABASE_URL"], stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+            if !noMigrate {
+                do {
+                    let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
+                    try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: directory)
+                } catch {
+                    database.embedded?.stop()
+                    throw error
+                }
+            }
+            return database
+        }
+    }
+}

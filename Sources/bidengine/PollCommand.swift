@@ -1,0 +1,78 @@
+import ArgumentParser
+import BidService
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `bidengine poll`: one run over the competitor sources, now, with a summary line per source
+/// (the same numbers as its `poll_runs` row). The scheduler runs the same poll every POLL_INTERVAL.
+struct PollCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poll",
+        abstract: "Poll competitor prices once and print one summary line per source.",
+        discussion: """
+            Sources: --source (repeatable) or COMPETITOR_SOURCES (comma-separated base URLs, http or https). \
+            Pages are read from <base>/products?limit=&skip= until `total`. A price is stored in competitor_prices \
+            when it changed, and once per UTC day otherwise; every run is recorded in poll_runs. See docs/poller.md.
+
+            Environment: POLL_RATE_PER_MINUTE (per host, default 40), POLL_RATE_BURST (4), POLL_PAGE_SIZE (100), \
+            POLL_MAX_PAGES (500), POLL_MAX_ATTEMPTS (4), POLL_BACKOFF_BASE (500ms), POLL_BACKOFF_MAX (30s), \
+            POLL_RETRY_AFTER_MAX (120s), POLL_CONNECT_TIMEOUT (5s), POLL_READ_TIMEOUT (15s), POLL_REQUEST_TIMEOUT (60s), \
+            POLL_MAX_BODY_BYTES (5242880), POLL_MAX_PRICE (1000000), DATABASE_URL, BIDENGINE_STATE_DIR, LOG_LEVEL.
+
+            Output, one line per source on stdout (logs go to stderr): source=<url> run=<poll_runs.id> \
+            status=ok|partial|failed|skipped|cancelled pages= seen= stored= rejected= errors= requests= [error="…"].
+
+            Exit status 1 when a source failed (nothing could be stored), else 0. SIGINT/SIGTERM stop the poll \
+            between requests; those runs are recorded as cancelled.
+            """)
+
+    @Option(name: .customLong("source"), help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
+    var sources: [String] = []
+    @Option(name: .customLong("state-dir"), help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
+    var stateDirectory: String?
+    @Option(name: .customLong("migrations-dir"), help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
+    var migrationsDirectory: String?
+    @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.") var noMigrate = false
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        let logger = Logger(label: "bidengine.poll")
+        var configuration: PollerConfiguration
+        do {
+            configuration = try PollerConfiguration.fromEnvironment(environment)
+            if !sources.isEmpty { configuration.sources = try sources.map { source throws(PollerConfigurationError) in try CompetitorSource(parsing: source) } }
+            guard !configuration.sources.isEmpty else { throw PollerConfigurationError.noSources }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        for (key, value) in configuration.summary { logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"]) }
+
+        let database = try DatabaseLocator.resolve(
+            databaseURL: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
+            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+        defer { database.embedded?.stop() }
+        if !noMigrate {
+            let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
+            try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: directory)
+        }
+
+        // A signal ends the poll between requests; the waiting thread simply dies with the process.
+        let cancellation = PollCancellation()
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
+        Thread.detachNewThread {
+            let received = signals.wait()
+            logger.notice("cancelling poll", metadata: ["signal": "\(received)"])
+            cancellation.cancel()
+        }
+
+        let poller = CompetitorPricePoller(configuration: configuration, connectionString: database.connectionString, logger: logger)
+        let summaries = poller.pollAll(cancellation: cancellation)
+        for summary in summaries { print(summary.line) }
+        if summaries.contains(where: { $0.status == .failed }) { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import BidCore
+import BidService
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `bidengine schedule`: the long-running scheduler process (the nightly audit, and the
+/// competitor-price poller when sources are configured). Run as many replicas as you like: one is
+/// active, the others stand by.
+struct ScheduleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schedule",
+        abstract: "Run the nightly audit and the competitor-price poller on one replica at a time.",
+        discussion: """
+            Every replica competes for a PostgreSQL advisory lock on a dedicated connection; the holder runs the
+            jobs, the others poll and take over when its connection ends. On becoming active, a missed nightly
+            audit (no succeeded run at the latest scheduled instant) runs at once. SIGTERM/SIGINT cancel the
+            running job at its next safe point, release the lock and exit 0.
+            Environment: AUDIT_AT (HH:MM, default 02:00), AUDIT_TZ (IANA name, default UTC), AUDIT_WINDOW (default
+            7d), AUDIT_THRESHOLD (default 0.20), SHUTDOWN_TIMEOUT (seconds, default 10), DATABASE_URL,
+            BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL; the poller runs when COMPETITOR_SOURCES is set
+            (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables).
+            """)
+
+    @Option(name: .customLong("audit-at"), help: "Local time of the nightly audit, HH:MM (env AUDIT_AT; default 02:00).")
+    var auditAt: String?
+    @Option(name: .customLong("audit-tz"), help: "IANA time zone of --audit-at, e.g. Europe/Berlin (env AUDIT_TZ; default UTC).")
+    var auditTimeZone: String?
+    @OptionGroup var rule: AuditCommand.RuleOptions
+    @Option(name: .customLong("shutdown-timeout"), help: "Seconds to wait for the running job on SIGTERM (env SHUTDOWN_TIMEOUT; default 10).")
+    var shutdownTimeout: Int?
+    @OptionGroup var database: AuditCommand.DatabaseOptions
+
+    func validate() throws {
+        _ = try settings(ProcessInfo.processInfo.environment)
+    }
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        let logger = Logger(label: "bidengine.schedule")
+        let settings = try settings(environment)
+        AuditCommand.keepFreedMemory()
+        // Installed before anything starts, so a SIGTERM during start-up is not lost.
+        let shutdownSignals = SignalWaiter(signals: [SIGTERM, SIGINT])
+
+        let database = try self.database.open(environment: environment)
+        defer { database.embedded?.stop() }
+
+        let audit = AuditJob(
+            connectionString: database.connectionString, schedule: settings.schedule, window: settings.window, rule: settings.rule,
+            logger: Logger(label: "bidengine.audit"))
+        let poller: [any ScheduledJob]
+        do {
+            poller = try PollerJob.scheduled(environment: environment, connectionString: database.connectionString)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let scheduler = Scheduler(
+            configuration: SchedulerConfiguration(connectionString: database.connectionString), jobs: [audit] + poller, logger: logger)
+        logger.notice("starting", metadata: [
+            "audit": "\(settings.schedule)", "window": "\(settings.window)", "threshold": "\(settings.rule.threshold)",
+        ])
+        scheduler.start()
+        let received = shutdownSignals.wait()
+        logger.notice("shutting down", metadata: ["signal": "\(received)", "timeout_s": "\(settings.shutdownTimeout)"])
+        if !scheduler.shutdown(timeout: .seconds(settings.shutdownTimeout)) {
+            // Exiting drops the connections: PostgreSQL rolls the job's transaction back and frees the lock.
+            logger.warning("the running job did not stop in time; exiting anyway (its transaction is rolled back)")
+        }
+    }
+
+    private struct Settings {
+        let schedule: DailySchedule
+        let window: AuditWindow
+        let rule: AuditRule
+        let shutdownTimeout: Int
+    }
+
+    private func settings(_ environment: [String: String]) throws -> Settings {
+        func value(_ flag: String?, _ key: String, _ fallback: String) -> String {
+            flag ?? environment[key].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
+        }
+        let atText = value(auditAt, "AUDIT_AT", "02:00")
+        guard let time = WallClockTime(parsing: atText) else {
+            throw ValidationError("AUDIT_AT / --audit-at must be HH:MM (24-hour), got '\(atText)'")
+        }
+        let zoneText = value(auditTimeZone, "AUDIT_TZ", "UTC")
+        guard let zone = TimeZone(identifier: zoneText) else {
+            throw ValidationError("AUDIT_TZ / --audit-tz must be an IANA time zone such as UTC or Europe/Berlin, got '\(zoneText)'")
+        }
+        let (window, rule) = try self.rule.resolve(environment)
+        let timeoutText = shutdownTimeout.map(String.init) ?? value(nil, "SHUTDOWN_TIMEOUT", "10")
+        guard let timeout = Int(timeoutText), timeout > 0 else {
+            throw ValidationError("SHUTDOWN_TIMEOUT / --shutdown-timeout must be a positive number of seconds, got '\(timeoutText)'")
+        }
+        return Settings(schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout)
+    }
+}
