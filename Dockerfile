@@ -18,7 +18,7 @@ FROM swift:${SWIFT_VERSION}-${DEBIAN_RELEASE} AS build
 
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
-    && apt-get install -y --no-install-recommends libevent-dev libpq-dev pkg-config \
+    && apt-get install -y --no-install-recommends libevent-dev libpq-dev libcurl4-openssl-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /build
@@ -47,7 +47,7 @@ FROM debian:${DEBIAN_RELEASE}-slim
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
     && apt-get install -y --no-install-recommends \
-        libevent-2.1-7 libevent-pthreads-2.1-7 libpq5 tzdata ca-certificates \
+        libevent-2.1-7 libevent-pthreads-2.1-7 libpq5 libcurl4 tzdata ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 bidengine \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \

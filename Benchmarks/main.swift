@@ -1,2 +1,0 @@
-// Placeholder while the Benchmarks target is written.
-print("Benchmarks: not written yet")
