@@ -1,0 +1,21 @@
+/// The shape of one benchmark run, after `--quick` and the options are applied.
+struct BenchmarkSettings: Codable, Sendable {
+    var quick: Bool
+    var sections: [String]
+    var connections: Int
+    var rounds: Int
+    var closedSeconds: Double
+    var openSeconds: Double
+    var warmupSeconds: Double
+    var rateFractions: [Double]
+    var microRuns: Int
+    var microRunSeconds: Double
+    /// Server event-loop threads (0: the server's default, one per core).
+    var serverThreads: Int
+    var maxBatchSize: Int
+    var baselineURL: String?
+    var baselineMethod: String
+    var auditRows: Int
+    var auditAsOf: String
+    var loadGenerator = "1 thread, non-blocking POSIX sockets, epoll (epoll_pwait2, ns timeouts), keep-alive, 1 request in flight per connection"
+}

@@ -1,0 +1,205 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `swift run -c release Benchmarks`: the bid path measured end to end and in pieces.
+@main
+struct BenchmarksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "Benchmarks",
+        abstract: "Measures BidEngine's hot path: pure pricing, HTTP throughput and latency against a real server with PostgreSQL, the database alone, and the audit.",
+        discussion: """
+            Sections (all by default; --skip leaves some out):
+              micro  BidRequest.parse (validated, priced) and the response JSON;
+                     FixedDecimal parsing; the pricing multiplication with
+                     rounding. Median ns/op of --micro-runs runs after a
+                     warm-up; heap allocations per op (malloc-family calls).
+              http   `bidengine serve --bench-endpoints` as a child process on
+                     a free loopback port, with its own API key and the
+                     database below. Load comes from a built-in generator:
+                     one thread, non-blocking POSIX sockets, epoll, keep-alive,
+                     one request in flight per connection (no pipelining).
+                     Closed loop: --connections for --duration s, --rounds
+                     rounds interleaving POST /api/bid, POST /bench/ceiling
+                     (fixed answer, no database) and --baseline. After each
+                     bid run the 200s are checked against the rows of `bids`
+                     (truncated before each run); batch sizes come from
+                     PostgreSQL and GET /metrics. Open loop: fixed rates at
+                     --rates x the bid path's maximum, latency from each
+                     request's scheduled send time (coordinated omission
+                     corrected, like wrk2) in HdrHistogram.
+              db     The same bids through BidWriter (same statement, same
+                     batching) on standalone event loops, no HTTP: rows/s at
+                     the HTTP run's concurrency, and with full batches.
+              audit  If `bidengine audit` exists: seeds --audit-rows bids with
+                     COPY, times `bidengine audit --as-of` as a child process
+                     (wall, CPU, peak RSS from wait4).
+
+            Database: a throwaway cluster under --state-dir (unix socket,
+            --postgres-port, default durability), deleted afterwards; with
+            BENCH_DATABASE_URL, a database bidengine_bench recreated there.
+
+            Server: the bidengine next to this executable. Run from a SwiftPM
+            build directory, it is rebuilt first (same configuration and
+            scratch path), so `swift run -c release Benchmarks` measures the
+            sources as they are; --no-build-server or --server-binary skip it.
+
+            Output: a table on stdout, progress on stderr. --json writes every
+            figure and the machine (cores, CPU, PostgreSQL, build, git
+            commit); --svg a latency-by-percentile plot; --compare prints
+            new/old ratios and exits 1 when a figure got worse by more than
+            --tolerance.
+            """)
+
+    // MARK: Shape
+
+    @Flag(help: "Short run (under a minute): 1 round of 3 s, 2 s per rate, 100,000 audit rows.")
+    var quick = false
+
+    @Option(help: "Sections to skip, comma-separated: micro, http, db, audit.")
+    var skip: String = ""
+
+    @Option(help: "Keep-alive connections of the load generator.")
+    var connections = 64
+
+    @Option(help: "Seconds measured per closed-loop run (default 10; --quick 3).")
+    var duration: Double?
+
+    @Option(help: "Closed-loop rounds per target, interleaved; the median is reported (default 3; --quick 1).")
+    var rounds: Int?
+
+    @Option(name: .customLong("rate-duration"), help: "Seconds measured per open-loop rate (default 10; --quick 2).")
+    var rateDuration: Double?
+
+    @Option(help: "Seconds of load before each measured window (default 1; --quick 0.5).")
+    var warmup: Double?
+
+    @Option(help: "Open-loop rates as fractions of the bid path's measured maximum, comma-separated.")
+    var rates = "0.1,0.5,0.8"
+
+    @Option(name: .customLong("micro-runs"), help: "Timed runs per micro benchmark (default 15; --quick 7).")
+    var microRuns: Int?
+
+    // MARK: Server and database
+
+    @Option(name: .customLong("server-binary"), help: "The bidengine binary to serve (default: next to this executable, rebuilt first with `swift build --product bidengine` when this runs from a SwiftPM build directory).")
+    var serverBinary: String?
+
+    @Flag(name: .customLong("no-build-server"), help: "Use the bidengine next to this executable as it is, without rebuilding it.")
+    var noBuildServer = false
+
+    @Option(name: .customLong("server-threads"), help: "Server event-loop threads (0: the server's default, one per core).")
+    var serverThreads = 0
+
+    @Option(name: .customLong("max-batch-size"), help: "The server's --max-batch-size, also used by the database ceiling.")
+    var maxBatchSize = 512
+
+    @Option(name: .customLong("state-dir"), help: "Working directory for the throwaway cluster and logs (deleted afterwards; default /tmp/bidengine-bench-<pid>).")
+    var stateDirectory: String?
+
+    @Option(name: .customLong("postgres-port"), help: "Port of the throwaway cluster's unix socket.")
+    var postgresPort = 5488
+
+    // MARK: Baseline and audit
+
+    @Option(help: "Another server to run the same closed and open load against, interleaved with ours: http://HOST:PORT/path.")
+    var baseline: String?
+
+    @Option(name: .customLong("baseline-method"), help: "HTTP method for --baseline (POST sends the same JSON bodies).")
+    var baselineMethod = "POST"
+
+    @Option(name: .customLong("audit-rows"), help: "Bids seeded for the audit benchmark (default 2,000,000; --quick 100,000; 0 skips).")
+    var auditRows: Int?
+
+    @Option(name: .customLong("audit-as-of"), help: "The --as-of instant given to `bidengine audit`; seeded bids fall in the day before it.")
+    var auditAsOf = "2025-06-01T00:00:00Z"
+
+    // MARK: Output
+
+    @Option(help: "Write the full report as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Write a latency-by-percentile SVG plot to this file.")
+    var svg: String?
+
+    @Option(help: "A previous --json report: print new/old ratios per figure, exit 1 on regressions.")
+    var compare: String?
+
+    @Option(help: "Relative change tolerated by --compare before a figure is flagged (0.10 = 10 %).")
+    var tolerance = 0.10
+
+    @Option(help: "With --compare: compare this saved report instead of running the benchmarks.")
+    var current: String?
+
+    mutating func validate() throws {
+        let known: Set = ["micro", "http", "db", "audit"]
+        let unknown = skippedSections.subtracting(known)
+        guard unknown.isEmpty else { throw ValidationError("unknown section(s) in --skip: \(unknown.sorted().joined(separator: ", "))") }
+        guard connections > 0 else { throw ValidationError("--connections must be positive") }
+        guard rateFractions.allSatisfy({ $0 > 0 }), !rateFractions.isEmpty else {
+            throw ValidationError("--rates must be positive fractions, e.g. 0.1,0.5,0.8")
+        }
+        if current != nil, compare == nil { throw ValidationError("--current needs --compare") }
+        if let baseline { _ = try HTTPTarget.parse(url: baseline) }
+    }
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        if let compare, let current {
+            let regressions = try ReportComparison.compare(oldPath: compare, new: try ReportComparison.figures(at: current), tolerance: tolerance)
+            if regressions > 0 { throw ExitCode(1) }
+            return
+        }
+        let run = BenchmarkRun(
+            settings: settings, command: (["Benchmarks"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+            serverBinary: serverBinary, buildServer: !noBuildServer, stateDirectory: stateDirectory ?? "/tmp/bidengine-bench-\(getpid())",
+            postgresPort: postgresPort)
+        let report = try run.run()
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+            Console.progress("wrote \(json)")
+        }
+        if let svg {
+            try LatencyPlot.render(report).write(toFile: svg, atomically: true, encoding: .utf8)
+            Console.progress("wrote \(svg)")
+        }
+        if let compare {
+            let regressions = try ReportComparison.compare(oldPath: compare, new: report.figures, tolerance: tolerance)
+            if regressions > 0 { throw ExitCode(1) }
+        }
+    }
+
+    private var skippedSections: Set<String> {
+        Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    }
+
+    private var rateFractions: [Double] {
+        rates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
+    private var settings: BenchmarkSettings {
+        BenchmarkSettings(
+            quick: quick,
+            sections: ["micro", "http", "db", "audit"].filter { !skippedSections.contains($0) },
+            connections: connections,
+            rounds: rounds ?? (quick ? 1 : 3),
+            closedSeconds: duration ?? (quick ? 3 : 10),
+            openSeconds: rateDuration ?? (quick ? 2 : 10),
+            warmupSeconds: warmup ?? (quick ? 0.5 : 1),
+            rateFractions: rateFractions,
+            microRuns: microRuns ?? (quick ? 7 : 15),
+            microRunSeconds: quick ? 0.02 : 0.05,
+            serverThreads: serverThreads,
+            maxBatchSize: maxBatchSize,
+            baselineURL: baseline,
+            baselineMethod: baselineMethod.uppercased(),
+            auditRows: auditRows ?? (quick ? 100_000 : 2_000_000),
+            auditAsOf: auditAsOf)
+    }
+}

@@ -1,0 +1,140 @@
+import BidCore
+
+/// Timed loops over the pure hot path, with no I/O: what one bid costs the CPU before HTTP and
+/// PostgreSQL.
+///
+/// Each benchmark calibrates its iteration count to about `targetRunSeconds`, runs once as a
+/// warm-up, then `runs` times; the figure is the median run's nanoseconds per operation. A
+/// separate pass counts allocations. Inputs rotate through a few realistic values read from
+/// arrays, and every result feeds a checksum the optimiser cannot see through, so nothing is
+/// folded away.
+struct MicroBenchmarks {
+    struct Check: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let runs: Int
+    let targetRunSeconds: Double
+
+    /// Request bodies the benchmark sends: numbers and numeric strings, as clients send them.
+    static let bodies: [String] = (0..<64).map { index in
+        let cpc = ["1.50", "0.75", "2.10", "12.345", "3", "0.05", "9.99", "4.20"][index % 8]
+        let roas = ["150", "120.5", "200", "80", "99.9", "300", "175", "110"][(index / 8) % 8]
+        return index % 3 == 0
+            ? #"{"product_id":"\#(1000 + index)","current_cpc":"\#(cpc)","target_roas":"\#(roas)"}"#
+            : #"{"product_id":\#(1000 + index),"current_cpc":\#(cpc),"target_roas":\#(roas)}"#
+    }
+
+    func run() throws -> [MicroResult] {
+        let bodies = Self.bodies.map { Array($0.utf8) }
+        try Self.checkHotPath()
+        let decimals = ["1.50", "150", "0.75", "120.5", "12.345", "99.9", "3", "0.05"].map { Array($0.utf8) }
+        let operands = try zip(["1.50", "0.75", "12.345", "9.99"], ["150", "120.5", "99.9", "300"]).map {
+            (try FixedDecimal(parsing: $0), try FixedDecimal(parsing: $1))
+        }
+        return [
+            measure(name: "hot_path", summary: "JSON body → BidRequest.parse (validated, priced) → response JSON via JSONWriter") { count in
+                var checksum = 0
+                for index in 0..<count {
+                    checksum &+= Self.answer(body: bodies[index & 63], bidID: Int64(index))
+                }
+                return checksum
+            },
+            measure(name: "decimal_parse", summary: "FixedDecimal(parsingUTF8:) of one numeric lexeme") { count in
+                var checksum = 0
+                for index in 0..<count {
+                    checksum &+= decimals[index & 7].withUnsafeBufferPointer { bytes in
+                        guard let value = try? FixedDecimal(parsingUTF8: bytes) else { return -1 }
+                        return Int(truncatingIfNeeded: value.significand) &+ value.scale
+                    }
+                }
+                return checksum
+            },
+            measure(name: "rounding", summary: "cpc.multiplied(by: roas, shiftedRightBy: 2, roundedTo: 2) (the pricing rule)") { count in
+                var checksum = 0
+                for index in 0..<count {
+                    let (cpc, roas) = operands[index & 3]
+                    guard let value = try? cpc.multiplied(by: roas, shiftedRightBy: 2, roundedTo: 2) else { return -1 }
+                    checksum &+= Int(truncatingIfNeeded: value.significand)
+                }
+                return checksum
+            },
+        ]
+    }
+
+    /// What the server does for one valid bid between receiving the body and writing the answer
+    /// (the database's id stands in as `bidID`): the byte count, for the checksum.
+    @inline(never)
+    static func answer(body: [UInt8], bidID: Int64) -> Int {
+        switch BidRequest.parse(body: body) {
+        case .success(let bid):
+            return responseBody(bidID: bidID, bid: bid).count
+        case .failure:
+            return -1
+        }
+    }
+
+    /// `{"bid_id":N,"adjusted_cpc":X}`, built as `BidRoutes.acceptedBody` builds the 200 answer
+    /// (internal to BidService, so mirrored here): the price's exact text as a raw JSON number.
+    static func responseBody(bidID: Int64, bid: BidRequest) -> [UInt8] {
+        var writer = JSONWriter(capacity: 64)
+        writer.beginObject()
+        writer.member("bid_id", bidID)
+        writer.rawMember("adjusted_cpc", bid.adjustedCPC.description)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// The loop measures the right thing only if every body is valid and priced as expected.
+    static func checkHotPath() throws {
+        for body in bodies {
+            guard case .success = BidRequest.parse(body: Array(body.utf8)) else { throw Check(description: "benchmark body rejected: \(body)") }
+        }
+        guard case .success(let bid) = BidRequest.parse(body: Array(bodies[1].utf8)) else { return }
+        let text = String(decoding: responseBody(bidID: 7, bid: bid), as: UTF8.self)
+        guard text == #"{"bid_id":7,"adjusted_cpc":1.13}"# else {
+            throw Check(description: "unexpected answer for \(bodies[1]): \(text)")
+        }
+    }
+
+    // MARK: Measuring
+
+    private func measure(name: String, summary: String, _ body: (Int) -> Int) -> MicroResult {
+        // Warm up first (lazy metadata, caches, first allocations), then grow the count until one
+        // run takes a tenth of the target, and scale to the target.
+        _ = time(body, 1_000)
+        var iterations = 1_000
+        while true {
+            let elapsed = time(body, iterations)
+            if Double(elapsed) > targetRunSeconds * 1e8 || iterations >= 100_000_000 {
+                iterations = max(1_000, Int(Double(iterations) * targetRunSeconds * 1e9 / Double(max(elapsed, 1))))
+                break
+            }
+            iterations *= 4
+        }
+        _ = time(body, iterations)  // warm-up
+        var samples: [Double] = []
+        for _ in 0..<runs {
+            samples.append(Double(time(body, iterations)) / Double(iterations))
+        }
+        samples.sort()
+        let allocationIterations = min(iterations, 100_000)
+        let allocations = AllocationCounter.count { blackHole(body(allocationIterations)) }
+        return MicroResult(
+            name: name, summary: summary, iterationsPerRun: iterations, runs: runs,
+            medianNanoseconds: samples[samples.count / 2], minNanoseconds: samples.first!, maxNanoseconds: samples.last!,
+            allocationsPerOperation: allocations.map { Double($0) / Double(allocationIterations) })
+    }
+
+    private func time(_ body: (Int) -> Int, _ iterations: Int) -> UInt64 {
+        let start = MonotonicClock.now()
+        blackHole(body(iterations))
+        return MonotonicClock.now() - start
+    }
+}
+
+/// Keeps a value alive for the optimiser without doing anything with it.
+@inline(never)
+func blackHole(_ value: Int) {
+    if value == 0x5eed_5eed_5eed { print("") }
+}
