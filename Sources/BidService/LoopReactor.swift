@@ -1,20 +1,20 @@
-import HTTPServer
-import Postgres
+public import HTTPServer
+public import Postgres
 
 /// Lets a PostgreSQL connection run on an HTTP event loop: its socket and timers are registered
 /// with the loop that serves the requests using it, so neither ever waits for the other.
-final class LoopReactor: PostgresReactor {
+public final class LoopReactor: PostgresReactor {
     private let loop: EventLoop
 
-    init(loop: EventLoop) {
+    public init(loop: EventLoop) {
         self.loop = loop
     }
 
-    func watch(fd: Int32, onReady: @escaping (Bool, Bool) -> Void) -> any PostgresSocketWatch {
+    public func watch(fd: Int32, onReady: @escaping (Bool, Bool) -> Void) -> any PostgresSocketWatch {
         Watch(watcher: loop.watchSocket(fd, readable: false, writable: false, onReady: onReady))
     }
 
-    func after(_ delay: Duration, _ body: @escaping () -> Void) -> any PostgresTimer {
+    public func after(_ delay: Duration, _ body: @escaping () -> Void) -> any PostgresTimer {
         Timer(timer: loop.schedule(after: delay, body))
     }
 
