@@ -1,6 +1,6 @@
 /// A parsed JSON document that keeps numbers as their exact text.
 ///
-/// Numbers stay lexemes (`"1.50"`, `"1e2"`) so that money is never rounded through `Double`; the
+/// Numbers stay lexemes (`"1.50"`, `"1e2"`) so that money is never rounded through binary floating point; the
 /// caller decides how to read them (`FixedDecimal(parsing:)`). Object members keep document order
 /// and duplicates; lookups take the last one, as PHP's `json_decode` does.
 public enum JSONValue: Sendable, Equatable {

@@ -1,5 +1,5 @@
 /// Builds small JSON documents straight into bytes: the response path writes exact decimals
-/// as JSON numbers without going through `Double` or `String` interpolation.
+/// as JSON numbers without going through binary floating point or `String` interpolation.
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
     private var needsComma = false
