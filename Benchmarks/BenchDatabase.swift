@@ -72,6 +72,13 @@ final class BenchDatabase {
         return BatchSizes(source: "PostgreSQL (rows grouped by calculated_at)", countsBySize: counts)
     }
 
+    /// Checkpoints the cluster has performed (timed and requested): a checkpoint's writes and
+    /// fsyncs compete with commits, so runs report how many fell inside them.
+    func checkpointCount() -> Int? {
+        guard let row = try? execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").rows.first else { return nil }
+        return row[0].flatMap { Int($0) }
+    }
+
     /// `server_version`, and the settings that decide what "durable" costs.
     func serverDescription() -> String {
         let version = (try? scalar("SHOW server_version")) ?? "unknown"

@@ -39,6 +39,10 @@ final class BenchmarkRun {
         if settings.sections.contains(where: { ["http", "db", "audit"].contains($0) }) {
             try withServer { server, database in try runServerSections(server, database) }
         }
+        report.machine.loadAverageAtEnd = MachineDescription.loadAverage()
+        if let busy = report.machine.loadAverageAtEnd.first, busy > 2.5 {
+            report.notes.append("the machine was busy when the run ended (1-minute load average \(Format.decimal(busy, places: 2)), of which this run accounts for at most 2): the later sections ran contended")
+        }
         report.targets = TargetEvaluation.evaluate(report)
         ReportPrinter.targets(report.targets)
         if let busy = report.machine.loadAverageAtStart.first, busy > 0.5 {
@@ -142,8 +146,10 @@ final class BenchmarkRun {
             report.databaseCeilings.append(outcome)
             ReportPrinter.databaseRow(outcome)
         }
-        if let bid = report.closedThroughput("bid"), let same = report.databaseCeilings.first?.rowsPerSecond, same > 0 {
-            Console.line("   bid path over HTTP = \(Format.percent(bid / same)) of the database alone at the same concurrency")
+        if let bid = report.closedThroughput("bid") {
+            for ceiling in report.databaseCeilings where ceiling.rowsPerSecond > 0 {
+                Console.line("   bid path over HTTP (\(Format.rate(bid))/s) = \(Format.percent(bid / ceiling.rowsPerSecond)) of \(ceiling.name)")
+            }
         }
     }
 

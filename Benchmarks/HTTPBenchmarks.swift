@@ -78,9 +78,11 @@ struct HTTPBenchmarks {
         }
         let isBidPath = target.name == "bid"
         var metricsBefore: MetricsScrape?
+        var checkpointsBefore: Int?
         if isBidPath {
             try database.truncateBids()
             metricsBefore = MetricsScrape.fetch(host: server.host, port: server.port)
+            checkpointsBefore = database.checkpointCount()
         }
         let accounting = CPUAccounting(serverPID: server.pid, postmasterPID: postmasterPID)
         let cpuBefore = accounting.sample()
@@ -98,6 +100,7 @@ struct HTTPBenchmarks {
             summary.rowCheck = RowCheck(acknowledged: result.okTotal, rows: try database.bidCount())
             summary.batchSizes = try database.batchSizes()
             summary.metricsBatchSizes = MetricsScrape.fetch(host: server.host, port: server.port)?.since(metricsBefore)
+            summary.checkpoints = database.checkpointCount().flatMap { after in checkpointsBefore.map { after - $0 } }
         }
         return summary
     }

@@ -23,6 +23,8 @@ struct HTTPRunSummary: Codable, Sendable {
     var rowCheck: RowCheck?
     var batchSizes: BatchSizes?
     var metricsBatchSizes: BatchSizes?
+    /// PostgreSQL checkpoints that happened during the run (bid path only).
+    var checkpoints: Int?
 
     init(_ result: LoadResult, fractionOfMax: Double? = nil, round: Int? = nil) {
         target = result.target

@@ -20,6 +20,8 @@ struct MachineDescription: Codable, Sendable {
     /// 1-, 5- and 15-minute load averages when the run started: other work on the machine
     /// competes with the server, PostgreSQL and the load generator for the same cores.
     var loadAverageAtStart: [Double]
+    /// The same when the run ended: busy at the end means the later sections were contended.
+    var loadAverageAtEnd: [Double] = []
 
     static func current(postgres: String, database: String, serverBinary: String) -> MachineDescription {
         MachineDescription(

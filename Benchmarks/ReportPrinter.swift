@@ -93,6 +93,7 @@ enum ReportPrinter {
         if let check = run.rowCheck { Console.line("     rows: \(check.summary)") }
         if let batches = run.batchSizes { Console.line("     batches (PostgreSQL): \(batches.summary)") }
         if let batches = run.metricsBatchSizes { Console.line("     batches (/metrics):   \(batches.summary)") }
+        if let checkpoints = run.checkpoints, checkpoints > 0 { Console.line("     PostgreSQL checkpoints during the run: \(checkpoints)") }
         if !run.problems.isEmpty { Console.line("     problems: \(run.problems)") }
     }
 
@@ -103,6 +104,7 @@ enum ReportPrinter {
     static func databaseHeader() {
         Console.line()
         Console.line("4. Database ceiling — the same bids through BidWriter (same statement, same batching) on standalone event loops, no HTTP")
+        Console.line("   same_concurrency: the HTTP run's clients, each handing in its next bid once the last is acknowledged; saturated: every statement a full batch")
         Console.line(row(["run", "loops", "clients", "rows/s", "rows check", "CPU µs/row w/pg", "batches"], databaseWidths))
     }
 
