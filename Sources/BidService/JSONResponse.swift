@@ -1,5 +1,7 @@
 import BidCore
 import HTTPServer
+import Logging
+import Postgres
 
 /// The JSON replies every route shares: one place decides the error shape.
 enum JSONResponse {
@@ -23,6 +25,16 @@ enum JSONResponse {
         writer.endArray()
         writer.endObject()
         return HTTPResponse(status: 400, headers: [contentType], body: writer.bytes)
+    }
+
+    /// The answer to a failed read: 503 with `Retry-After` when retrying may help, otherwise 500
+    /// (logged, since it means a bug or bad data) naming what could not be read.
+    static func readFailure(_ error: PostgresError, reading what: String, retryAfterSeconds: Int, logger: Logger) -> HTTPResponse {
+        guard error.isTransient else {
+            logger.error("query failed reading \(what)", metadata: ["error": "\(error)"])
+            return Self.error(500, "internal error reading \(what)")
+        }
+        return Self.error(503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
     }
 
     static func ok(_ body: [UInt8], status: Int = 200) -> HTTPResponse {

@@ -22,6 +22,19 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         self.sqlState = sqlState
     }
 
+    /// Whether retrying later may succeed: the connection failed or timed out, or the server
+    /// refused for a passing reason (SQLSTATE class 08 connection exception, 53 insufficient
+    /// resources, 57 operator intervention incl. statement_timeout's 57014, 40 serialization or
+    /// deadlock). Anything else is a bug or bad data, and retrying will not help.
+    public var isTransient: Bool {
+        switch kind {
+        case .connection, .timeout, .shutdown:
+            return true
+        case .query:
+            return ["08", "53", "57", "40"].contains(sqlState.map { String($0.prefix(2)) } ?? "")
+        }
+    }
+
     public var description: String {
         sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message
     }

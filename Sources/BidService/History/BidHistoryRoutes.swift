@@ -102,20 +102,7 @@ public struct BidHistoryRoutes {
     /// Connection trouble, deadlines and server-side overload are worth retrying (503); any other
     /// query error is a bug here (500), since every parameter was validated before it was bound.
     func failureResponse(_ error: PostgresError) -> HTTPResponse {
-        let retryable: Bool
-        switch error.kind {
-        case .connection, .timeout, .shutdown:
-            retryable = true
-        case .query:
-            // 08 connection exception, 53 insufficient resources, 57 operator intervention (incl.
-            // statement_timeout's 57014), 40 serialization/deadlock.
-            retryable = ["08", "53", "57", "40"].contains(error.sqlState.map { String($0.prefix(2)) } ?? "")
-        }
-        guard retryable else {
-            logger.error("bid history query failed", metadata: ["error": "\(error)"])
-            return JSONResponse.error(500, "internal error reading bids")
-        }
-        return JSONResponse.error(503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
+        JSONResponse.readFailure(error, reading: "bids", retryAfterSeconds: retryAfterSeconds, logger: logger)
     }
 
     private func unrepresentable(_ row: [String?]) -> HTTPResponse {

@@ -98,18 +98,7 @@ public struct CompetitorPriceRoutes {
     /// Connection trouble, deadlines and overload are worth retrying (503); any other query
     /// error is a bug here (500), since every parameter was validated before it was bound.
     func failureResponse(_ error: PostgresError) -> HTTPResponse {
-        let retryable: Bool
-        switch error.kind {
-        case .connection, .timeout, .shutdown:
-            retryable = true
-        case .query:
-            retryable = ["08", "53", "57", "40"].contains(error.sqlState.map { String($0.prefix(2)) } ?? "")
-        }
-        guard retryable else {
-            logger.error("competitor price query failed", metadata: ["error": "\(error)"])
-            return JSONResponse.error(500, "internal error reading competitor prices")
-        }
-        return JSONResponse.error(503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
+        JSONResponse.readFailure(error, reading: "competitor prices", retryAfterSeconds: retryAfterSeconds, logger: logger)
     }
 
     private func unrepresentable(_ row: [String?]) -> HTTPResponse {
