@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBUG_BIN := .build/debug/bidengine
 RELEASE_BIN := .build/release/bidengine
 
-.PHONY: help deps build release run test unit-test parity contract chart-check clean
+.PHONY: help deps build release run test unit-test parity contract chart-check lint clean
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
@@ -34,6 +34,7 @@ run: release
 
 ## test: unit and integration tests (real sockets, real PostgreSQL), PHP parity, chart checks.
 test: deps
+	$(MAKE) --no-print-directory lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory parity
@@ -49,6 +50,10 @@ parity: build
 ## contract: schemathesis drives a live server from openapi.yaml (no 5xx, every response matches the spec).
 contract: build
 	bash scripts/schemathesis.sh --start $(DEBUG_BIN)
+
+## lint: the style gate; .swift-format holds the rules (swift-format ships with the toolchain).
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Benchmarks Package.swift
 
 chart-check:
 	bash scripts/chart-check.sh

@@ -12,7 +12,7 @@ let package = Package(
     name: "BidEngine",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "bidengine", targets: ["bidengine"]),
+        .executable(name: "bidengine", targets: ["bidengine"])
     ],
     dependencies: [
         // Command-line parsing for `bidengine` and `Benchmarks`; the only way to get --help right cheaply.
@@ -69,11 +69,13 @@ let package = Package(
         .testTarget(name: "BidCoreTests", dependencies: ["BidCore"], swiftSettings: swiftSettings),
         // A blocking raw-socket HTTP client shared by the tests that go over real sockets.
         .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PostgresTests", dependencies: ["Postgres", "HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "BidServiceTests", dependencies: ["BidService", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport"],
+            name: "BidServiceTests",
+            dependencies: ["BidService", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport"],
             swiftSettings: swiftSettings),
     ]
 )

@@ -112,7 +112,8 @@ extension AllocationCounter {
                     "aligned_alloc": UInt(bitPattern: unsafeBitCast(countingAlignedAlloc, to: UnsafeRawPointer.self)),
                 ]
                 let originals: [String: UInt] = [
-                    "malloc": UInt(bitPattern: malloc), "calloc": UInt(bitPattern: calloc), "realloc": UInt(bitPattern: realloc),
+                    "malloc": UInt(bitPattern: malloc), "calloc": UInt(bitPattern: calloc),
+                    "realloc": UInt(bitPattern: realloc),
                     "posix_memalign": UInt(bitPattern: posixMemalign), "aligned_alloc": UInt(bitPattern: alignedAlloc),
                 ]
                 for object in Self.loadedObjects(iterate) {
@@ -152,7 +153,8 @@ extension AllocationCounter {
             let dynamic: UnsafeRawPointer
         }
 
-        private typealias IterateCallback = @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Int32
+        private typealias IterateCallback =
+            @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Int32
         private typealias Iterate = @convention(c) (IterateCallback, UnsafeMutableRawPointer?) -> Int32
 
         /// Collected through `dl_iterate_phdr`'s context pointer (the callback cannot capture).
@@ -165,27 +167,34 @@ extension AllocationCounter {
             let context = Unmanaged.passRetained(collector)
             defer { context.release() }
             // struct dl_phdr_info { Elf64_Addr dlpi_addr; const char *dlpi_name; const Elf64_Phdr *dlpi_phdr; Elf64_Half dlpi_phnum; … }
-            _ = unsafeBitCast(iterate, to: Iterate.self)({ info, _, data in
-                guard let info, let data else { return 0 }
-                let collector = Unmanaged<Collector>.fromOpaque(data).takeUnretainedValue()
-                let base = UInt(info.load(as: UInt64.self))
-                let name = info.load(fromByteOffset: 8, as: UnsafePointer<CChar>?.self).map { String(cString: $0) } ?? ""
-                guard let headers = info.load(fromByteOffset: 16, as: UnsafeRawPointer?.self) else { return 0 }
-                let count = Int(info.load(fromByteOffset: 24, as: UInt16.self))
-                // Elf64_Phdr is 56 bytes: p_type at 0, p_vaddr at 16. PT_DYNAMIC is 2.
-                for index in 0..<count where headers.load(fromByteOffset: index * 56, as: UInt32.self) == 2 {
-                    let address = base + UInt(headers.load(fromByteOffset: index * 56 + 16, as: UInt64.self))
-                    collector.objects.append(LoadedObject(name: name, base: base, dynamic: UnsafeRawPointer(bitPattern: address)!))
-                }
-                return 0
-            }, context.toOpaque())
+            _ = unsafeBitCast(iterate, to: Iterate.self)(
+                { info, _, data in
+                    guard let info, let data else { return 0 }
+                    let collector = Unmanaged<Collector>.fromOpaque(data).takeUnretainedValue()
+                    let base = UInt(info.load(as: UInt64.self))
+                    let name =
+                        info.load(fromByteOffset: 8, as: UnsafePointer<CChar>?.self).map { String(cString: $0) } ?? ""
+                    guard let headers = info.load(fromByteOffset: 16, as: UnsafeRawPointer?.self) else { return 0 }
+                    let count = Int(info.load(fromByteOffset: 24, as: UInt16.self))
+                    // Elf64_Phdr is 56 bytes: p_type at 0, p_vaddr at 16. PT_DYNAMIC is 2.
+                    for index in 0..<count where headers.load(fromByteOffset: index * 56, as: UInt32.self) == 2 {
+                        let address = base + UInt(headers.load(fromByteOffset: index * 56 + 16, as: UInt64.self))
+                        collector.objects.append(
+                            LoadedObject(name: name, base: base, dynamic: UnsafeRawPointer(bitPattern: address)!))
+                    }
+                    return 0
+                }, context.toOpaque())
             // The loader's and the C library's own allocations are not routed through their GOTs in
             // ways worth counting, and patching the loader is asking for trouble.
-            return collector.objects.filter { !$0.name.contains("ld-linux") && !$0.name.contains("/libc.so") && !$0.name.contains("vdso") }
+            return collector.objects.filter {
+                !$0.name.contains("ld-linux") && !$0.name.contains("/libc.so") && !$0.name.contains("vdso")
+            }
         }
 
         /// GOT slots (jump slots and GOT data entries) naming one of `names`.
-        private static func allocationSlots(_ object: LoadedObject, names: Set<String>) -> [(UnsafeMutablePointer<UInt>, String)] {
+        private static func allocationSlots(_ object: LoadedObject, names: Set<String>) -> [(
+            UnsafeMutablePointer<UInt>, String
+        )] {
             var table: [Int64: UInt] = [:]
             var entry = object.dynamic
             while true {

@@ -26,11 +26,15 @@ enum AuditBenchmark {
     }
 
     static func isAvailable(serverBinary: String) -> Bool {
-        guard let (exit, output) = try? Subprocess.capture(serverBinary, ["audit", "--help"], timeout: 30) else { return false }
+        guard let (exit, output) = try? Subprocess.capture(serverBinary, ["audit", "--help"], timeout: 30) else {
+            return false
+        }
         return exit.succeeded && output.contains("--as-of")
     }
 
-    static func run(serverBinary: String, database: BenchDatabase, rows: Int, asOf: String, workDirectory: String) throws -> Outcome {
+    static func run(serverBinary: String, database: BenchDatabase, rows: Int, asOf: String, workDirectory: String)
+        throws -> Outcome
+    {
         try database.truncateBids()
         let seedStart = MonotonicClock.now()
         try seed(rows: rows, dayBefore: asOf, database: database)
@@ -39,15 +43,18 @@ enum AuditBenchmark {
 
         let logPath = workDirectory + "/audit.log"
         let child = try Subprocess(
-            executable: serverBinary, arguments: ["audit", "--as-of", asOf, "--output", workDirectory + "/audit-report.txt"],
+            executable: serverBinary,
+            arguments: ["audit", "--as-of", asOf, "--output", workDirectory + "/audit-report.txt"],
             environment: ["DATABASE_URL": database.connectionString, "LOG_LEVEL": "warning"], outputPath: logPath)
         let exit = child.wait(seconds: 3600)
         let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         let recorded = try? database.execute(
-            "SELECT bids_reviewed, bids_flagged FROM audit_runs WHERE as_of = $1::timestamptz", [asOf]).rows.first
+            "SELECT bids_reviewed, bids_flagged FROM audit_runs WHERE as_of = $1::timestamptz", [asOf]
+        ).rows.first
         try database.truncateBids()
         return Outcome(
-            rows: rows, asOf: asOf, seedSeconds: seedSeconds, auditSeconds: exit.wallSeconds, auditCPUSeconds: exit.cpuSeconds,
+            rows: rows, asOf: asOf, seedSeconds: seedSeconds, auditSeconds: exit.wallSeconds,
+            auditCPUSeconds: exit.cpuSeconds,
             peakResidentMegabytes: Double(exit.peakResidentBytes) / 1_048_576, exitCode: exit.code,
             bidsReviewed: recorded?[0].flatMap { Int($0) }, bidsFlagged: recorded?[1].flatMap { Int($0) },
             outputTail: output.split(separator: "\n").suffix(5).joined(separator: "\n"))
@@ -99,7 +106,8 @@ enum AuditBenchmark {
     private static func previousDay(of asOf: String) throws -> String {
         let formatter = ISO8601DateFormatter()
         guard let date = formatter.date(from: asOf) else {
-            throw Subprocess.Failure(description: "--audit-as-of \(asOf) is not an ISO 8601 instant (e.g. 2025-06-01T00:00:00Z)")
+            throw Subprocess.Failure(
+                description: "--audit-as-of \(asOf) is not an ISO 8601 instant (e.g. 2025-06-01T00:00:00Z)")
         }
         let day = ISO8601DateFormatter()
         day.formatOptions = [.withFullDate]
@@ -109,7 +117,10 @@ enum AuditBenchmark {
     private static func timestamp(day: String, microseconds: Int64) -> String {
         let seconds = microseconds / 1_000_000
         let fraction = microseconds % 1_000_000
-        let pad = { (value: Int64, width: Int) in String(repeating: "0", count: max(0, width - String(value).count)) + String(value) }
-        return "\(day) \(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))+00"
+        let pad = { (value: Int64, width: Int) in
+            String(repeating: "0", count: max(0, width - String(value).count)) + String(value)
+        }
+        return
+            "\(day) \(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))+00"
     }
 }

@@ -61,13 +61,16 @@ final class BenchDatabase {
     /// `calculated_at` (`now()` is the transaction's start), so grouping by it recovers the
     /// batches. Two batches starting in the same microsecond would merge; on two loops that is rare.
     func batchSizes() throws -> BatchSizes {
-        let result = try execute("""
+        let result = try execute(
+            """
             SELECT size, count(*) FROM (SELECT count(*) AS size FROM bids GROUP BY calculated_at) AS batches
             GROUP BY size ORDER BY size
             """)
         var counts: [Int: Int] = [:]
         for row in result.rows {
-            if let size = row[0].flatMap({ Int($0) }), let batches = row[1].flatMap({ Int($0) }) { counts[size] = batches }
+            if let size = row[0].flatMap({ Int($0) }), let batches = row[1].flatMap({ Int($0) }) {
+                counts[size] = batches
+            }
         }
         return BatchSizes(source: "PostgreSQL (rows grouped by calculated_at)", countsBySize: counts)
     }
@@ -75,14 +78,16 @@ final class BenchDatabase {
     /// Checkpoints the cluster has performed (timed and requested): a checkpoint's writes and
     /// fsyncs compete with commits, so runs report how many fell inside them.
     func checkpointCount() -> Int? {
-        guard let row = try? execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").rows.first else { return nil }
+        guard let row = try? execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").rows.first
+        else { return nil }
         return row[0].flatMap { Int($0) }
     }
 
     /// `server_version`, and the settings that decide what "durable" costs.
     func serverDescription() -> String {
         let version = (try? scalar("SHOW server_version")) ?? "unknown"
-        let settings = ["synchronous_commit", "fsync", "wal_sync_method", "shared_buffers"].compactMap { name -> String? in
+        let settings = ["synchronous_commit", "fsync", "wal_sync_method", "shared_buffers"].compactMap {
+            name -> String? in
             guard let value = try? scalar("SHOW \(name)") else { return nil }
             return "\(name)=\(value)"
         }

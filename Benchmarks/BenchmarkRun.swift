@@ -15,7 +15,10 @@ final class BenchmarkRun {
     private let postgresPort: Int
     private var report: BenchmarkReport
 
-    init(settings: BenchmarkSettings, command: String, serverBinary: String?, buildServer: Bool, stateDirectory: String, postgresPort: Int) {
+    init(
+        settings: BenchmarkSettings, command: String, serverBinary: String?, buildServer: Bool, stateDirectory: String,
+        postgresPort: Int
+    ) {
         self.settings = settings
         serverBinaryOption = serverBinary
         self.buildServer = buildServer
@@ -33,7 +36,8 @@ final class BenchmarkRun {
         ReportPrinter.header(report)
         if settings.sections.contains("micro") {
             Console.progress("micro benchmarks…")
-            report.micro = try MicroBenchmarks(runs: settings.microRuns, targetRunSeconds: settings.microRunSeconds).run()
+            report.micro = try MicroBenchmarks(runs: settings.microRuns, targetRunSeconds: settings.microRunSeconds)
+                .run()
             ReportPrinter.micro(report.micro, settings: settings)
         }
         if settings.sections.contains(where: { ["http", "db", "audit"].contains($0) }) {
@@ -41,12 +45,16 @@ final class BenchmarkRun {
         }
         report.machine.loadAverageAtEnd = MachineDescription.loadAverage()
         if let busy = report.machine.loadAverageAtEnd.first, busy > 2.5 {
-            report.notes.append("the machine was busy when the run ended (1-minute load average \(Format.decimal(busy, places: 2)), of which this run accounts for at most 2): the later sections ran contended")
+            report.notes.append(
+                "the machine was busy when the run ended (1-minute load average \(Format.decimal(busy, places: 2)), of which this run accounts for at most 2): the later sections ran contended"
+            )
         }
         report.targets = TargetEvaluation.evaluate(report)
         ReportPrinter.targets(report.targets)
         if let busy = report.machine.loadAverageAtStart.first, busy > 0.5 {
-            report.notes.append("the machine was busy when the run started (1-minute load average \(Format.decimal(busy, places: 2)) on \(report.machine.cores) cores): other work competed for the cores, so throughput is understated and latency overstated")
+            report.notes.append(
+                "the machine was busy when the run started (1-minute load average \(Format.decimal(busy, places: 2)) on \(report.machine.cores) cores): other work competed for the cores, so throughput is understated and latency overstated"
+            )
         }
         if report.machine.buildConfiguration != "release" {
             report.notes.append("debug build: figures are not representative; use -c release")
@@ -71,19 +79,24 @@ final class BenchmarkRun {
         // Cleans up if this process dies; released (killed) once the normal clean-up below is done.
         var watchdog: Subprocess?
         defer { watchdog = nil }
-        Console.progress("starting PostgreSQL (\(BenchDatabase.environmentKey) \(ProcessInfo.processInfo.environment[BenchDatabase.environmentKey]?.isEmpty == false ? "set" : "not set: embedded cluster on port \(postgresPort)"))…")
+        Console.progress(
+            "starting PostgreSQL (\(BenchDatabase.environmentKey) \(ProcessInfo.processInfo.environment[BenchDatabase.environmentKey]?.isEmpty == false ? "set" : "not set: embedded cluster on port \(postgresPort)"))…"
+        )
         let database = try BenchDatabase(stateDirectory: stateDirectory + "/postgres", port: postgresPort)
         defer { database.stop() }
         Console.progress("starting \(binary) serve --bench-endpoints…")
         let server = try ServerProcess(
             binary: binary, databaseURL: database.connectionString, threads: settings.serverThreads,
             maxBatchSize: settings.maxBatchSize, logPath: stateDirectory + "/server.log")
-        watchdog = try? Watchdog.arm(benchmarkPID: getpid(), serverPID: server.pid, dataDirectory: database.cluster?.dataDirectory,
-                                     workDirectory: stateDirectory)
+        watchdog = try? Watchdog.arm(
+            benchmarkPID: getpid(), serverPID: server.pid, dataDirectory: database.cluster?.dataDirectory,
+            workDirectory: stateDirectory)
         defer {
             let exit = server.stop()
             if exit.code != 0 {
-                Console.progress("server exited with \(exit.code.map { "status \($0)" } ?? "signal \(exit.signal ?? 0)"); log tail:\n\(server.logTail())")
+                Console.progress(
+                    "server exited with \(exit.code.map { "status \($0)" } ?? "signal \(exit.signal ?? 0)"); log tail:\n\(server.logTail())"
+                )
             }
         }
         try server.waitUntilReady()
@@ -148,7 +161,9 @@ final class BenchmarkRun {
         }
         if let bid = report.closedThroughput("bid") {
             for ceiling in report.databaseCeilings where ceiling.rowsPerSecond > 0 {
-                Console.line("   bid path over HTTP (\(Format.rate(bid))/s) = \(Format.percent(bid / ceiling.rowsPerSecond)) of \(ceiling.name)")
+                Console.line(
+                    "   bid path over HTTP (\(Format.rate(bid))/s) = \(Format.percent(bid / ceiling.rowsPerSecond)) of \(ceiling.name)"
+                )
             }
         }
     }

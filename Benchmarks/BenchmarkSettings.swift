@@ -17,5 +17,6 @@ struct BenchmarkSettings: Codable, Sendable {
     var baselineMethod: String
     var auditRows: Int
     var auditAsOf: String
-    var loadGenerator = "1 thread, non-blocking POSIX sockets, epoll (epoll_pwait2, ns timeouts), keep-alive, 1 request in flight per connection"
+    var loadGenerator =
+        "1 thread, non-blocking POSIX sockets, epoll (epoll_pwait2, ns timeouts), keep-alive, 1 request in flight per connection"
 }

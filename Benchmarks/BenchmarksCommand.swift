@@ -10,7 +10,8 @@ import Foundation
 struct BenchmarksCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "Benchmarks",
-        abstract: "Measures BidEngine's hot path: pure pricing, HTTP throughput and latency against a real server with PostgreSQL, the database alone, and the audit.",
+        abstract:
+            "Measures BidEngine's hot path: pure pricing, HTTP throughput and latency against a real server with PostgreSQL, the database alone, and the audit.",
         discussion: """
             Sections (all by default; --skip leaves some out):
               micro  BidRequest.parse (validated, priced) and the response JSON;
@@ -85,19 +86,31 @@ struct BenchmarksCommand: ParsableCommand {
 
     // MARK: Server and database
 
-    @Option(name: .customLong("server-binary"), help: "The bidengine binary to serve (default: next to this executable, rebuilt first with `swift build --product bidengine` when this runs from a SwiftPM build directory).")
+    @Option(
+        name: .customLong("server-binary"),
+        help:
+            "The bidengine binary to serve (default: next to this executable, rebuilt first with `swift build --product bidengine` when this runs from a SwiftPM build directory)."
+    )
     var serverBinary: String?
 
-    @Flag(name: .customLong("no-build-server"), help: "Use the bidengine next to this executable as it is, without rebuilding it.")
+    @Flag(
+        name: .customLong("no-build-server"),
+        help: "Use the bidengine next to this executable as it is, without rebuilding it.")
     var noBuildServer = false
 
-    @Option(name: .customLong("server-threads"), help: "Server event-loop threads (0: the server's default, one per core).")
+    @Option(
+        name: .customLong("server-threads"), help: "Server event-loop threads (0: the server's default, one per core).")
     var serverThreads = 0
 
-    @Option(name: .customLong("max-batch-size"), help: "The server's --max-batch-size, also used by the database ceiling.")
+    @Option(
+        name: .customLong("max-batch-size"), help: "The server's --max-batch-size, also used by the database ceiling.")
     var maxBatchSize = 512
 
-    @Option(name: .customLong("state-dir"), help: "Working directory for the throwaway cluster and logs (deleted afterwards; default /tmp/bidengine-bench-<pid>).")
+    @Option(
+        name: .customLong("state-dir"),
+        help:
+            "Working directory for the throwaway cluster and logs (deleted afterwards; default /tmp/bidengine-bench-<pid>)."
+    )
     var stateDirectory: String?
 
     @Option(name: .customLong("postgres-port"), help: "Port of the throwaway cluster's unix socket.")
@@ -105,16 +118,23 @@ struct BenchmarksCommand: ParsableCommand {
 
     // MARK: Baseline and audit
 
-    @Option(help: "Another server to run the same closed and open load against, interleaved with ours: http://HOST:PORT/path.")
+    @Option(
+        help:
+            "Another server to run the same closed and open load against, interleaved with ours: http://HOST:PORT/path."
+    )
     var baseline: String?
 
     @Option(name: .customLong("baseline-method"), help: "HTTP method for --baseline (POST sends the same JSON bodies).")
     var baselineMethod = "POST"
 
-    @Option(name: .customLong("audit-rows"), help: "Bids seeded for the audit benchmark (default 2,000,000; --quick 100,000; 0 skips).")
+    @Option(
+        name: .customLong("audit-rows"),
+        help: "Bids seeded for the audit benchmark (default 2,000,000; --quick 100,000; 0 skips).")
     var auditRows: Int?
 
-    @Option(name: .customLong("audit-as-of"), help: "The --as-of instant given to `bidengine audit`; seeded bids fall in the day before it.")
+    @Option(
+        name: .customLong("audit-as-of"),
+        help: "The --as-of instant given to `bidengine audit`; seeded bids fall in the day before it.")
     var auditAsOf = "2025-06-01T00:00:00Z"
 
     // MARK: Output
@@ -137,7 +157,9 @@ struct BenchmarksCommand: ParsableCommand {
     mutating func validate() throws {
         let known: Set = ["micro", "http", "db", "audit"]
         let unknown = skippedSections.subtracting(known)
-        guard unknown.isEmpty else { throw ValidationError("unknown section(s) in --skip: \(unknown.sorted().joined(separator: ", "))") }
+        guard unknown.isEmpty else {
+            throw ValidationError("unknown section(s) in --skip: \(unknown.sorted().joined(separator: ", "))")
+        }
         guard connections > 0 else { throw ValidationError("--connections must be positive") }
         guard rateFractions.allSatisfy({ $0 > 0 }), !rateFractions.isEmpty else {
             throw ValidationError("--rates must be positive fractions, e.g. 0.1,0.5,0.8")
@@ -149,19 +171,22 @@ struct BenchmarksCommand: ParsableCommand {
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         if let compare, let current {
-            let regressions = try ReportComparison.compare(oldPath: compare, new: try ReportComparison.figures(at: current), tolerance: tolerance)
+            let regressions = try ReportComparison.compare(
+                oldPath: compare, new: try ReportComparison.figures(at: current), tolerance: tolerance)
             if regressions > 0 { throw ExitCode(1) }
             return
         }
         let run = BenchmarkRun(
             settings: settings, command: (["Benchmarks"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
-            serverBinary: serverBinary, buildServer: !noBuildServer, stateDirectory: stateDirectory ?? "/tmp/bidengine-bench-\(getpid())",
+            serverBinary: serverBinary, buildServer: !noBuildServer,
+            stateDirectory: stateDirectory ?? "/tmp/bidengine-bench-\(getpid())",
             postgresPort: postgresPort)
         let report = try run.run()
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             try encoder.encode(report).write(to: URL(fileURLWithPath: json))
             Console.progress("wrote \(json)")
         }

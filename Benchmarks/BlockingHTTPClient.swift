@@ -13,8 +13,10 @@ enum BlockingHTTPClient {
         let text: String
     }
 
-    static func request(host: String, port: Int, method: String = "GET", path: String,
-                        headers: [(String, String)] = [], body: [UInt8] = [], timeout: Double = 5) throws -> Response {
+    static func request(
+        host: String, port: Int, method: String = "GET", path: String,
+        headers: [(String, String)] = [], body: [UInt8] = [], timeout: Double = 5
+    ) throws -> Response {
         let address = try SocketAddress.resolve(host: host, port: port)
         guard let fd = address.connectNonBlocking() else {
             throw Failure(description: "cannot connect to \(host):\(port): \(String(cString: strerror(errno)))")
@@ -29,7 +31,9 @@ enum BlockingHTTPClient {
         var written = 0
         while written < request.count {
             try waitFor(fd, events: Int16(POLLOUT), until: deadline)
-            let sent = request.withUnsafeBytes { send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL)) }
+            let sent = request.withUnsafeBytes {
+                send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL))
+            }
             if sent < 0, errno != EAGAIN, errno != EINTR { throw Failure(description: "send failed: errno \(errno)") }
             written += max(0, sent)
         }

@@ -45,7 +45,9 @@ struct CPUAccounting {
         else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         // After the name: state(0) ppid(1) … utime(11) stime(12).
-        guard fields.count > 12, let parent = pid_t(fields[1]), let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        guard fields.count > 12, let parent = pid_t(fields[1]), let user = Double(fields[11]),
+            let system = Double(fields[12])
+        else { return nil }
         return (pid, parent, (user + system) / ticksPerSecond)
     }
 }

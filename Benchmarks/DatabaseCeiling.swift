@@ -35,8 +35,10 @@ enum DatabaseCeiling {
         let description: String
     }
 
-    static func run(name: String, connectionString: String, loops: Int, clientsPerLoop: Int, maxBatch: Int,
-                    warmup: Double, duration: Double, bids: [BidRequest], database: BenchDatabase) throws -> Outcome {
+    static func run(
+        name: String, connectionString: String, loops: Int, clientsPerLoop: Int, maxBatch: Int,
+        warmup: Double, duration: Double, bids: [BidRequest], database: BenchDatabase
+    ) throws -> Outcome {
         try database.truncateBids()
         var drivers: [Driver] = []
         defer {

@@ -23,7 +23,8 @@ final class Epoll {
 
     private typealias Create = @convention(c) (Int32) -> Int32
     private typealias Control = @convention(c) (Int32, Int32, Int32, UnsafeMutableRawPointer?) -> Int32
-    private typealias WaitNanoseconds = @convention(c) (Int32, UnsafeMutableRawPointer?, Int32, UnsafePointer<timespec>?, UnsafeRawPointer?) -> Int32
+    private typealias WaitNanoseconds =
+        @convention(c) (Int32, UnsafeMutableRawPointer?, Int32, UnsafePointer<timespec>?, UnsafeRawPointer?) -> Int32
     private typealias WaitMilliseconds = @convention(c) (Int32, UnsafeMutableRawPointer?, Int32, Int32) -> Int32
 
     // Linux ABI constants (include/uapi/linux/eventpoll.h).
@@ -93,9 +94,10 @@ final class Epoll {
             let event = events + index * Self.eventSize
             let flags = event.loadUnaligned(as: UInt32.self)
             let token = event.loadUnaligned(fromByteOffset: Self.dataOffset, as: UInt64.self)
-            body(Ready(
-                token: Int(token), readable: flags & Self.inputFlag != 0, writable: flags & Self.outputFlag != 0,
-                failed: flags & (Self.errorFlag | Self.hangUpFlag) != 0))
+            body(
+                Ready(
+                    token: Int(token), readable: flags & Self.inputFlag != 0, writable: flags & Self.outputFlag != 0,
+                    failed: flags & (Self.errorFlag | Self.hangUpFlag) != 0))
         }
     }
 
@@ -103,7 +105,8 @@ final class Epoll {
         if nanosecondWaitWorks, let waitNanoseconds {
             let result: Int32
             if let nanoseconds {
-                var limit = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+                var limit = timespec(
+                    tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
                 result = waitNanoseconds(fd, events, Int32(capacity), &limit, nil)
             } else {
                 result = waitNanoseconds(fd, events, Int32(capacity), nil, nil)

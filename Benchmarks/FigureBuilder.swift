@@ -38,7 +38,9 @@ enum FigureBuilder {
             if let baseline = report.closedThroughput("baseline"), baseline > 0 {
                 add("http.bid_over_baseline.closed", bid / baseline, "ratio", .higher)
             }
-            add("http.bid.closed.batch_mean", report.closedRuns("bid").compactMap { $0.batchSizes?.mean }.median, "bids", .neither)
+            add(
+                "http.bid.closed.batch_mean", report.closedRuns("bid").compactMap { $0.batchSizes?.mean }.median,
+                "bids", .neither)
         }
 
         for ceiling in report.databaseCeilings {

@@ -22,15 +22,19 @@ struct HTTPBenchmarks {
         let bodies = MicroBenchmarks.bodies.map { Array($0.utf8) }
         let json = [("Content-Type", "application/json")]
         var targets = [
-            HTTPTarget(name: "bid", host: server.host, port: server.port, method: "POST", path: "/api/bid", bodies: bodies,
-                       headers: json + [("Authorization", "Bearer \(server.apiKey)")]),
-            HTTPTarget(name: "ceiling", host: server.host, port: server.port, method: "POST", path: "/bench/ceiling",
-                       bodies: bodies, headers: json),
+            HTTPTarget(
+                name: "bid", host: server.host, port: server.port, method: "POST", path: "/api/bid", bodies: bodies,
+                headers: json + [("Authorization", "Bearer \(server.apiKey)")]),
+            HTTPTarget(
+                name: "ceiling", host: server.host, port: server.port, method: "POST", path: "/bench/ceiling",
+                bodies: bodies, headers: json),
         ]
         if let url = settings.baselineURL {
             let (host, port, path) = try HTTPTarget.parse(url: url)
-            targets.append(HTTPTarget(name: "baseline", host: host, port: port, method: settings.baselineMethod, path: path,
-                                      bodies: bodies, headers: json))
+            targets.append(
+                HTTPTarget(
+                    name: "baseline", host: host, port: port, method: settings.baselineMethod, path: path,
+                    bodies: bodies, headers: json))
         }
         self.targets = targets
     }
@@ -41,9 +45,13 @@ struct HTTPBenchmarks {
         for target in targets {
             let body = target.method == "GET" || target.method == "HEAD" ? [] : target.bodies[0]
             let response = try BlockingHTTPClient.request(
-                host: target.host, port: target.port, method: target.method, path: target.path, headers: target.headers, body: body)
+                host: target.host, port: target.port, method: target.method, path: target.path, headers: target.headers,
+                body: body)
             guard (200..<300).contains(response.status) else {
-                throw Failure(description: "\(target.method) \(target.path) on \(target.host):\(target.port) answered \(response.status):\n\(response.text)")
+                throw Failure(
+                    description:
+                        "\(target.method) \(target.path) on \(target.host):\(target.port) answered \(response.status):\n\(response.text)"
+                )
             }
         }
     }
@@ -52,8 +60,9 @@ struct HTTPBenchmarks {
     func throughputRounds(_ report: (HTTPRunSummary) -> Void) throws {
         for round in 1...settings.rounds {
             for target in targets {
-                let plan = LoadPlan(mode: .closed, connections: settings.connections, warmup: settings.warmupSeconds,
-                                    duration: settings.closedSeconds)
+                let plan = LoadPlan(
+                    mode: .closed, connections: settings.connections, warmup: settings.warmupSeconds,
+                    duration: settings.closedSeconds)
                 report(try measure(target, plan, fractionOfMax: nil, round: round))
             }
         }
@@ -64,14 +73,17 @@ struct HTTPBenchmarks {
     func latencyRuns(maximum: Double, _ report: (HTTPRunSummary) -> Void) throws {
         for fraction in settings.rateFractions {
             for target in targets {
-                let plan = LoadPlan(mode: .open(rate: fraction * maximum), connections: settings.connections,
-                                    warmup: settings.warmupSeconds, duration: settings.openSeconds)
+                let plan = LoadPlan(
+                    mode: .open(rate: fraction * maximum), connections: settings.connections,
+                    warmup: settings.warmupSeconds, duration: settings.openSeconds)
                 report(try measure(target, plan, fractionOfMax: fraction, round: nil))
             }
         }
     }
 
-    private func measure(_ target: HTTPTarget, _ plan: LoadPlan, fractionOfMax: Double?, round: Int?) throws -> HTTPRunSummary {
+    private func measure(_ target: HTTPTarget, _ plan: LoadPlan, fractionOfMax: Double?, round: Int?) throws
+        -> HTTPRunSummary
+    {
         switch plan.mode {
         case .closed: Console.progress("\(target.name): closed loop, round \(round ?? 1)…")
         case .open(let rate): Console.progress("\(target.name): open loop at \(Format.rate(rate))/s…")
@@ -91,8 +103,9 @@ struct HTTPBenchmarks {
         var summary = HTTPRunSummary(result, fractionOfMax: fractionOfMax, round: round)
         // A baseline runs elsewhere: our server's and cluster's CPU say nothing about it.
         if target.name != "baseline" {
-            summary.cpu = CPUShare(before: cpuBefore, after: cpuAfter, generatorSeconds: result.generatorCPUSeconds,
-                                   wallSeconds: result.wallSeconds)
+            summary.cpu = CPUShare(
+                before: cpuBefore, after: cpuAfter, generatorSeconds: result.generatorCPUSeconds,
+                wallSeconds: result.wallSeconds)
         }
         if isBidPath {
             // Bids answered after the drain timeout may still commit: give them a moment.

@@ -49,7 +49,8 @@ enum HTTPResponseScanner {
             }
         }
         if let contentLength {
-            return bytes.count >= headEnd + contentLength ? .complete(status: status, length: headEnd + contentLength, close: close) : .incomplete
+            return bytes.count >= headEnd + contentLength
+                ? .complete(status: status, length: headEnd + contentLength, close: close) : .incomplete
         }
         if status == 204 || status == 304 || (100..<200).contains(status) {
             return .complete(status: status, length: headEnd, close: close)
@@ -97,7 +98,9 @@ enum HTTPResponseScanner {
     }
 
     /// ASCII case-insensitive comparison of a header name with a lower-case literal.
-    private static func nameEquals(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ name: StaticString) -> Bool {
+    private static func nameEquals(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ name: StaticString)
+        -> Bool
+    {
         guard end - start == name.utf8CodeUnitCount else { return false }
         let expected = name.utf8Start
         for offset in 0..<(end - start) where lowered(bytes[start + offset]) != expected[offset] { return false }
@@ -142,7 +145,7 @@ enum HTTPResponseScanner {
     }
 
     /// nil: malformed; .some(nil): needs more bytes; .some(end): the body ends at `end`.
-    private static func chunkedBodyEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int??  {
+    private static func chunkedBodyEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int?? {
         var position = start
         while true {
             let end = lineEnd(bytes, from: position, limit: bytes.count)

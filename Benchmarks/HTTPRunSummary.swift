@@ -48,7 +48,9 @@ struct HTTPRunSummary: Codable, Sendable {
         unanswered = result.unanswered
         unsentInWindow = result.unsentInWindow
         latency = LatencySummary(result)
-        timerLagP99 = mode == "open" && result.timerLag.totalCount > 0 ? Double(result.timerLag.valueAtPercentile(99)) / 1000 : nil
+        timerLagP99 =
+            mode == "open" && result.timerLag.totalCount > 0
+            ? Double(result.timerLag.valueAtPercentile(99)) / 1000 : nil
         curve = result.percentileCurve()
     }
 
@@ -61,7 +63,9 @@ struct HTTPRunSummary: Codable, Sendable {
         if connectionErrors > 0 { parts.append("\(connectionErrors) connection errors") }
         if failedRequests > 0 { parts.append("\(failedRequests) requests lost with their connection") }
         if unanswered > 0 { parts.append("\(unanswered) unanswered at the end") }
-        if unsentInWindow > 0 { parts.append("\(Format.integer(unsentInWindow)) due but never sent (server too far behind)") }
+        if unsentInWindow > 0 {
+            parts.append("\(Format.integer(unsentInWindow)) due but never sent (server too far behind)")
+        }
         return parts.joined(separator: ", ")
     }
 }

@@ -18,7 +18,10 @@ struct HTTPTarget: Sendable {
     /// Requests on the wire, built once so that sending costs one `send` and no formatting.
     let requests: [[UInt8]]
 
-    init(name: String, host: String, port: Int, method: String, path: String, bodies: [[UInt8]], headers: [(String, String)]) {
+    init(
+        name: String, host: String, port: Int, method: String, path: String, bodies: [[UInt8]],
+        headers: [(String, String)]
+    ) {
         self.name = name
         self.host = host
         self.port = port
@@ -46,7 +49,9 @@ struct HTTPTarget: Sendable {
         var port = 80
         if authority.hasPrefix("[") {
             // [IPv6]:port
-            guard let close = authority.firstIndex(of: "]") else { throw InvalidURL(description: "\(url): unterminated IPv6 address") }
+            guard let close = authority.firstIndex(of: "]") else {
+                throw InvalidURL(description: "\(url): unterminated IPv6 address")
+            }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
             if after.hasPrefix(":") {
@@ -55,10 +60,14 @@ struct HTTPTarget: Sendable {
             }
         } else if let colon = authority.lastIndex(of: ":") {
             host = authority[..<colon]
-            guard let value = Int(authority[authority.index(after: colon)...]) else { throw InvalidURL(description: "\(url): bad port") }
+            guard let value = Int(authority[authority.index(after: colon)...]) else {
+                throw InvalidURL(description: "\(url): bad port")
+            }
             port = value
         }
-        guard !host.isEmpty, (1...65535).contains(port) else { throw InvalidURL(description: "\(url): missing host or bad port") }
+        guard !host.isEmpty, (1...65535).contains(port) else {
+            throw InvalidURL(description: "\(url): missing host or bad port")
+        }
         return (String(host), port, path.isEmpty ? "/" : String(path))
     }
 }

@@ -47,33 +47,47 @@ enum LatencyPlot {
         // Grid and axes.
         for (percentile, label) in [(0.0, "0%"), (90.0, "90%"), (99.0, "99%"), (99.9, "99.9%"), (99.99, "99.99%")] {
             let position = format(x(percentile))
-            svg += "<line x1=\"\(position)\" y1=\"\(format(top))\" x2=\"\(position)\" y2=\"\(format(top + plotHeight))\" stroke=\"#ddd\"/>\n"
-            svg += "<text x=\"\(position)\" y=\"\(format(top + plotHeight + 18))\" text-anchor=\"middle\">\(label)</text>\n"
+            svg +=
+                "<line x1=\"\(position)\" y1=\"\(format(top))\" x2=\"\(position)\" y2=\"\(format(top + plotHeight))\" stroke=\"#ddd\"/>\n"
+            svg +=
+                "<text x=\"\(position)\" y=\"\(format(top + plotHeight + 18))\" text-anchor=\"middle\">\(label)</text>\n"
         }
-        let ticks: [Double] = logarithmic
+        let ticks: [Double] =
+            logarithmic
             ? (0...Int(log10(yMax / yMin).rounded())).map { yMin * pow(10, Double($0)) }
             : (0...5).map { yMax * Double($0) / 5 }
         for value in ticks {
             let places = value >= 1 || value == 0 ? 0 : Int(ceil(-log10(value)))
             let position = format(y(value))
-            svg += "<line x1=\"\(format(left))\" y1=\"\(position)\" x2=\"\(format(left + plotWidth))\" y2=\"\(position)\" stroke=\"#ddd\"/>\n"
-            svg += "<text x=\"\(format(left - 8))\" y=\"\(position)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(Format.decimal(value, places: places))</text>\n"
+            svg +=
+                "<line x1=\"\(format(left))\" y1=\"\(position)\" x2=\"\(format(left + plotWidth))\" y2=\"\(position)\" stroke=\"#ddd\"/>\n"
+            svg +=
+                "<text x=\"\(format(left - 8))\" y=\"\(position)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(Format.decimal(value, places: places))</text>\n"
         }
-        svg += "<rect x=\"\(format(left))\" y=\"\(format(top))\" width=\"\(format(plotWidth))\" height=\"\(format(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
-        svg += "<text x=\"\(format(left + plotWidth / 2))\" y=\"\(format(height - 18))\" text-anchor=\"middle\">percentile</text>\n"
-        svg += "<text transform=\"translate(18 \(format(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">latency (ms\(logarithmic ? ", log scale" : ""))</text>\n"
+        svg +=
+            "<rect x=\"\(format(left))\" y=\"\(format(top))\" width=\"\(format(plotWidth))\" height=\"\(format(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
+        svg +=
+            "<text x=\"\(format(left + plotWidth / 2))\" y=\"\(format(height - 18))\" text-anchor=\"middle\">percentile</text>\n"
+        svg +=
+            "<text transform=\"translate(18 \(format(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">latency (ms\(logarithmic ? ", log scale" : ""))</text>\n"
 
         // Curves and legend.
         for (index, run) in runs.enumerated() {
             let colour = palette[(fractions.firstIndex(of: run.fractionOfMax ?? 0) ?? 0) % palette.count]
-            let dash = run.target == "bid" ? "" : run.target == "ceiling" ? " stroke-dasharray=\"7 4\"" : " stroke-dasharray=\"2 3\""
-            let points = run.curve.map { "\(format(x($0.percentile))),\(format(y($0.milliseconds)))" }.joined(separator: " ")
+            let dash =
+                run.target == "bid"
+                ? "" : run.target == "ceiling" ? " stroke-dasharray=\"7 4\"" : " stroke-dasharray=\"2 3\""
+            let points = run.curve.map { "\(format(x($0.percentile))),\(format(y($0.milliseconds)))" }.joined(
+                separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash) points=\"\(points)\"/>\n"
             let legendY = top + 8 + Double(index) * 20
             let legendX = left + plotWidth + 20
-            svg += "<line x1=\"\(format(legendX))\" y1=\"\(format(legendY))\" x2=\"\(format(legendX + 28))\" y2=\"\(format(legendY))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
-            let label = "\(run.target) @ \(Format.percent(run.fractionOfMax ?? 0, places: 0)) (\(Format.rate(run.offeredRate ?? 0))/s): p99 \(Format.milliseconds(run.latency.p99)) ms"
-            svg += "<text x=\"\(format(legendX + 36))\" y=\"\(format(legendY))\" dominant-baseline=\"middle\">\(escape(label))</text>\n"
+            svg +=
+                "<line x1=\"\(format(legendX))\" y1=\"\(format(legendY))\" x2=\"\(format(legendX + 28))\" y2=\"\(format(legendY))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
+            let label =
+                "\(run.target) @ \(Format.percent(run.fractionOfMax ?? 0, places: 0)) (\(Format.rate(run.offeredRate ?? 0))/s): p99 \(Format.milliseconds(run.latency.p99)) ms"
+            svg +=
+                "<text x=\"\(format(legendX + 36))\" y=\"\(format(legendY))\" dominant-baseline=\"middle\">\(escape(label))</text>\n"
         }
         svg += "</svg>\n"
         return svg
@@ -92,6 +106,7 @@ enum LatencyPlot {
     }
 
     private static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
     }
 }

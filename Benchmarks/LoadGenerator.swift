@@ -42,7 +42,8 @@ final class LoadGenerator {
         for index in 0..<plan.connections {
             let connection = LoadConnection(index: index)
             guard let fd = address.connectNonBlocking() else {
-                throw Failure(description: "cannot connect to \(target.host):\(target.port): \(String(cString: strerror(errno)))")
+                throw Failure(
+                    description: "cannot connect to \(target.host):\(target.port): \(String(cString: strerror(errno)))")
             }
             connection.fd = fd
             guard epoll.add(fd, token: index, readable: true, writable: false) else {
@@ -142,7 +143,9 @@ final class LoadGenerator {
         let request = target.requests[connection.requestIndex]
         while connection.written < request.count {
             let sent = request.withUnsafeBytes { raw in
-                Glibc.send(connection.fd, raw.baseAddress! + connection.written, raw.count - connection.written, Int32(MSG_NOSIGNAL))
+                Glibc.send(
+                    connection.fd, raw.baseAddress! + connection.written, raw.count - connection.written,
+                    Int32(MSG_NOSIGNAL))
             }
             if sent > 0 {
                 connection.written += sent

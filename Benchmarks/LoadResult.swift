@@ -23,10 +23,12 @@ struct LoadResult {
     var unsentInWindow = 0
     /// Microseconds. Closed loop: answers that arrived in the window; open loop: answers to
     /// requests scheduled in the window (however late they came).
-    var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    var latency = Histogram<UInt64>(
+        lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     /// Open loop: how late the generator itself sent requests whose connection was free in time
     /// (timer and scheduling lag on a shared machine), microseconds.
-    var timerLag = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    var timerLag = Histogram<UInt64>(
+        lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     /// CPU time of the generator thread during the run.
     var generatorCPUSeconds = 0.0
     var wallSeconds = 0.0

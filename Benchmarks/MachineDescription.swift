@@ -27,7 +27,9 @@ struct MachineDescription: Codable, Sendable {
         MachineDescription(
             cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             cpuModel: firstValue(in: "/proc/cpuinfo", key: "model name") ?? "unknown",
-            memoryGigabytes: (firstValue(in: "/proc/meminfo", key: "MemTotal").flatMap { Double($0.split(separator: " ")[0]) } ?? 0) / 1_048_576,
+            memoryGigabytes: (firstValue(in: "/proc/meminfo", key: "MemTotal").flatMap {
+                Double($0.split(separator: " ")[0])
+            } ?? 0) / 1_048_576,
             kernel: kernel(),
             operatingSystem: osRelease(),
             postgres: postgres,
@@ -80,7 +82,8 @@ struct MachineDescription: Codable, Sendable {
     }
 
     private static func swiftVersion() -> String {
-        guard let swift = Subprocess.which("swift"), let (exit, output) = try? Subprocess.capture(swift, ["--version"], timeout: 30),
+        guard let swift = Subprocess.which("swift"),
+            let (exit, output) = try? Subprocess.capture(swift, ["--version"], timeout: 30),
             exit.succeeded
         else { return "unknown" }
         return output.split(separator: "\n").first { $0.contains("Swift version") }.map(String.init) ?? "unknown"
@@ -88,11 +91,13 @@ struct MachineDescription: Codable, Sendable {
 
     /// `git rev-parse HEAD` of the working directory, marked `-dirty` when files differ from it.
     private static func gitCommit() -> String {
-        guard let git = Subprocess.which("git"), let (exit, output) = try? Subprocess.capture(git, ["rev-parse", "HEAD"], timeout: 30),
+        guard let git = Subprocess.which("git"),
+            let (exit, output) = try? Subprocess.capture(git, ["rev-parse", "HEAD"], timeout: 30),
             exit.succeeded
         else { return "unknown" }
         let commit = output.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let (_, status) = try? Subprocess.capture(git, ["status", "--porcelain", "--untracked-files=no"], timeout: 30),
+        if let (_, status) = try? Subprocess.capture(
+            git, ["status", "--porcelain", "--untracked-files=no"], timeout: 30),
             !status.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         {
             return commit + "-dirty"

@@ -25,7 +25,8 @@ struct MetricsScrape {
             guard parts.count >= 2, let value = Double(parts[parts.count - 1]) else { continue }
             let name = parts[0]
             if name.hasPrefix(histogramName + "_bucket") {
-                guard let start = name.range(of: "le=\""), let end = name[start.upperBound...].firstIndex(of: "\"") else { continue }
+                guard let start = name.range(of: "le=\""), let end = name[start.upperBound...].firstIndex(of: "\"")
+                else { continue }
                 let bound = name[start.upperBound..<end]
                 if bound == "+Inf" {
                     buckets[Int.max] = value
@@ -55,7 +56,8 @@ struct MetricsScrape {
         }
         let batches = count - (earlier?.count ?? 0)
         let rows = sum - (earlier?.sum ?? 0)
-        return BatchSizes(source: "GET /metrics (\(Self.histogramName), bucket upper bounds)", countsBySize: counts,
-                          mean: batches > 0 ? rows / batches : 0)
+        return BatchSizes(
+            source: "GET /metrics (\(Self.histogramName), bucket upper bounds)", countsBySize: counts,
+            mean: batches > 0 ? rows / batches : 0)
     }
 }

@@ -33,7 +33,10 @@ struct MicroBenchmarks {
             (try FixedDecimal(parsing: $0), try FixedDecimal(parsing: $1))
         }
         return [
-            measure(name: "hot_path", summary: "JSON body → BidRequest.parse (validated, priced) → response JSON via JSONWriter") { count in
+            measure(
+                name: "hot_path",
+                summary: "JSON body → BidRequest.parse (validated, priced) → response JSON via JSONWriter"
+            ) { count in
                 var checksum = 0
                 for index in 0..<count {
                     checksum &+= Self.answer(body: bodies[index & 63], bidID: Int64(index))
@@ -50,7 +53,10 @@ struct MicroBenchmarks {
                 }
                 return checksum
             },
-            measure(name: "rounding", summary: "cpc.multiplied(by: roas, shiftedRightBy: 2, roundedTo: 2) (the pricing rule)") { count in
+            measure(
+                name: "rounding",
+                summary: "cpc.multiplied(by: roas, shiftedRightBy: 2, roundedTo: 2) (the pricing rule)"
+            ) { count in
                 var checksum = 0
                 for index in 0..<count {
                     let (cpc, roas) = operands[index & 3]
@@ -88,7 +94,9 @@ struct MicroBenchmarks {
     /// The loop measures the right thing only if every body is valid and priced as expected.
     static func checkHotPath() throws {
         for body in bodies {
-            guard case .success = BidRequest.parse(body: Array(body.utf8)) else { throw Check(description: "benchmark body rejected: \(body)") }
+            guard case .success = BidRequest.parse(body: Array(body.utf8)) else {
+                throw Check(description: "benchmark body rejected: \(body)")
+            }
         }
         guard case .success(let bid) = BidRequest.parse(body: Array(bodies[1].utf8)) else { return }
         let text = String(decoding: responseBody(bidID: 7, bid: bid), as: UTF8.self)
@@ -122,7 +130,8 @@ struct MicroBenchmarks {
         let allocations = AllocationCounter.count { blackHole(body(allocationIterations)) }
         return MicroResult(
             name: name, summary: summary, iterationsPerRun: iterations, runs: runs,
-            medianNanoseconds: samples[samples.count / 2], minNanoseconds: samples.first!, maxNanoseconds: samples.last!,
+            medianNanoseconds: samples[samples.count / 2], minNanoseconds: samples.first!,
+            maxNanoseconds: samples.last!,
             allocationsPerOperation: allocations.map { Double($0) / Double(allocationIterations) })
     }
 

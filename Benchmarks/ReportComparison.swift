@@ -27,9 +27,13 @@ enum ReportComparison {
         }
         let previous = Dictionary(old.figures.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         Console.line()
-        Console.line("Comparison with \(oldPath) (commit \(old.machine?.gitCommit ?? "unknown")), tolerance \(Format.percent(tolerance, places: 0))")
-        Console.line("  " + Format.column("figure", 44) + Format.column("old", 12, right: true) + Format.column("new", 12, right: true)
-            + Format.column("new/old", 10, right: true) + "  verdict")
+        Console.line(
+            "Comparison with \(oldPath) (commit \(old.machine?.gitCommit ?? "unknown")), tolerance \(Format.percent(tolerance, places: 0))"
+        )
+        Console.line(
+            "  " + Format.column("figure", 44) + Format.column("old", 12, right: true)
+                + Format.column("new", 12, right: true)
+                + Format.column("new/old", 10, right: true) + "  verdict")
         var regressions = 0
         for figure in figures {
             guard let before = previous[figure.name] else { continue }
@@ -44,20 +48,25 @@ enum ReportComparison {
             default:
                 verdict = ""
             }
-            Console.line("  " + Format.column(figure.name, 44) + Format.column(Format.decimal(before.value, places: 3), 12, right: true)
-                + Format.column(Format.decimal(figure.value, places: 3), 12, right: true)
-                + Format.column(Format.decimal(ratio, places: 3), 10, right: true) + "  " + verdict)
+            Console.line(
+                "  " + Format.column(figure.name, 44)
+                    + Format.column(Format.decimal(before.value, places: 3), 12, right: true)
+                    + Format.column(Format.decimal(figure.value, places: 3), 12, right: true)
+                    + Format.column(Format.decimal(ratio, places: 3), 10, right: true) + "  " + verdict)
         }
         let missing = Set(previous.keys).subtracting(figures.map(\.name))
         if !missing.isEmpty { Console.line("  not measured this time: \(missing.sorted().joined(separator: ", "))") }
-        Console.line(regressions == 0 ? "  no regressions beyond the tolerance" : "  \(regressions) regression(s) beyond the tolerance")
+        Console.line(
+            regressions == 0
+                ? "  no regressions beyond the tolerance" : "  \(regressions) regression(s) beyond the tolerance")
         return regressions
     }
 
     /// The figures of a saved report (for comparing two files without running).
     static func figures(at path: String) throws -> [Figure] {
         do {
-            return try JSONDecoder().decode(FiguresOnly.self, from: Data(contentsOf: URL(fileURLWithPath: path))).figures
+            return try JSONDecoder().decode(FiguresOnly.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+                .figures
         } catch {
             throw Failure(description: "cannot read \(path) as a benchmark report: \(error)")
         }

@@ -5,9 +5,13 @@ enum ReportPrinter {
         let settings = report.settings
         Console.line("BidEngine benchmarks — \(settings.quick ? "quick" : "default") run, \(report.startedAt)")
         Console.line("command:  \(report.command)")
-        Console.line("machine:  \(machine.cores) cores, \(machine.cpuModel), \(Format.decimal(machine.memoryGigabytes, places: 1)) GiB, \(machine.kernel), \(machine.operatingSystem)")
+        Console.line(
+            "machine:  \(machine.cores) cores, \(machine.cpuModel), \(Format.decimal(machine.memoryGigabytes, places: 1)) GiB, \(machine.kernel), \(machine.operatingSystem)"
+        )
         Console.line("build:    \(machine.buildConfiguration), \(machine.swiftVersion), commit \(machine.gitCommit)")
-        Console.line("load:     \(machine.loadAverageAtStart.map { Format.decimal($0, places: 2) }.joined(separator: " ")) (1/5/15-minute load average at start)")
+        Console.line(
+            "load:     \(machine.loadAverageAtStart.map { Format.decimal($0, places: 2) }.joined(separator: " ")) (1/5/15-minute load average at start)"
+        )
     }
 
     static func database(_ machine: MachineDescription) {
@@ -19,14 +23,21 @@ enum ReportPrinter {
 
     static func micro(_ results: [MicroResult], settings: BenchmarkSettings) {
         Console.line()
-        Console.line("1. Micro benchmarks — pure hot path, no I/O (median of \(settings.microRuns) runs after a warm-up; allocs = calls to malloc/calloc/realloc/posix_memalign/aligned_alloc)")
-        Console.line(row(["benchmark", "ns/op", "min", "max", "allocs/op", "iterations/run"], [16, 10, 10, 10, 10, 15]))
+        Console.line(
+            "1. Micro benchmarks — pure hot path, no I/O (median of \(settings.microRuns) runs after a warm-up; allocs = calls to malloc/calloc/realloc/posix_memalign/aligned_alloc)"
+        )
+        Console.line(
+            row(["benchmark", "ns/op", "min", "max", "allocs/op", "iterations/run"], [16, 10, 10, 10, 10, 15]))
         for result in results {
-            Console.line(row([
-                result.name, Format.decimal(result.medianNanoseconds, places: 1), Format.decimal(result.minNanoseconds, places: 1),
-                Format.decimal(result.maxNanoseconds, places: 1), result.allocationsPerOperation.map { Format.decimal($0, places: 2) } ?? "n/a",
-                Format.integer(result.iterationsPerRun),
-            ], [16, 10, 10, 10, 10, 15]))
+            Console.line(
+                row(
+                    [
+                        result.name, Format.decimal(result.medianNanoseconds, places: 1),
+                        Format.decimal(result.minNanoseconds, places: 1),
+                        Format.decimal(result.maxNanoseconds, places: 1),
+                        result.allocationsPerOperation.map { Format.decimal($0, places: 2) } ?? "n/a",
+                        Format.integer(result.iterationsPerRun),
+                    ], [16, 10, 10, 10, 10, 15]))
         }
         for result in results { Console.line("   \(result.name): \(result.summary)") }
     }
@@ -37,21 +48,35 @@ enum ReportPrinter {
 
     static func closedHeader(_ settings: BenchmarkSettings, targets: [HTTPTarget]) {
         Console.line()
-        Console.line("2. HTTP throughput — closed loop, \(settings.connections) keep-alive connections, \(Format.decimal(settings.warmupSeconds, places: 1)) s warm-up + \(Format.decimal(settings.closedSeconds, places: 1)) s measured, \(settings.rounds) round(s), interleaved")
-        for target in targets { Console.line("   \(target.name): \(target.method) http://\(target.host):\(target.port)\(target.path)") }
+        Console.line(
+            "2. HTTP throughput — closed loop, \(settings.connections) keep-alive connections, \(Format.decimal(settings.warmupSeconds, places: 1)) s warm-up + \(Format.decimal(settings.closedSeconds, places: 1)) s measured, \(settings.rounds) round(s), interleaved"
+        )
+        for target in targets {
+            Console.line("   \(target.name): \(target.method) http://\(target.host):\(target.port)\(target.path)")
+        }
         Console.line("   load generator: \(settings.loadGenerator)")
-        Console.line(row(["target", "round", "200/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU cores srv/pg/gen"], closedWidths))
+        Console.line(
+            row(
+                ["target", "round", "200/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU cores srv/pg/gen"],
+                closedWidths))
     }
 
     static func closedRow(_ run: HTTPRunSummary) {
         let cpu = run.cpu?.compact ?? ""
-        Console.line(row([
-            run.target, run.round.map(String.init) ?? "", Format.rate(run.okPerSecond), Format.milliseconds(run.latency.p50),
-            Format.milliseconds(run.latency.p90), Format.milliseconds(run.latency.p99), Format.milliseconds(run.latency.max), cpu,
-        ], closedWidths))
+        Console.line(
+            row(
+                [
+                    run.target, run.round.map(String.init) ?? "", Format.rate(run.okPerSecond),
+                    Format.milliseconds(run.latency.p50),
+                    Format.milliseconds(run.latency.p90), Format.milliseconds(run.latency.p99),
+                    Format.milliseconds(run.latency.max), cpu,
+                ], closedWidths))
         if let cpu = run.cpu, run.answeredPerSecond > 0 {
-            let perAnswer = { (cores: Double) in Format.decimal(cores / run.answeredPerSecond * 1e6, places: 1) + " µs" }
-            Console.line("     CPU per answer: server \(perAnswer(cpu.server)), PostgreSQL \(cpu.postgres.map(perAnswer) ?? "n/a"), load generator \(perAnswer(cpu.loadGenerator))")
+            let perAnswer = { (cores: Double) in Format.decimal(cores / run.answeredPerSecond * 1e6, places: 1) + " µs"
+            }
+            Console.line(
+                "     CPU per answer: server \(perAnswer(cpu.server)), PostgreSQL \(cpu.postgres.map(perAnswer) ?? "n/a"), load generator \(perAnswer(cpu.loadGenerator))"
+            )
         }
         details(run)
     }
@@ -60,7 +85,8 @@ enum ReportPrinter {
         guard let bid = report.closedThroughput("bid") else { return }
         var line = "   median: bid \(Format.rate(bid)) durable bids/s"
         if let ceiling = report.closedThroughput("ceiling"), ceiling > 0 {
-            line += "; ceiling \(Format.rate(ceiling)) req/s; bid path = \(Format.percent(bid / ceiling)) of the ceiling"
+            line +=
+                "; ceiling \(Format.rate(ceiling)) req/s; bid path = \(Format.percent(bid / ceiling)) of the ceiling"
         }
         if let baseline = report.closedThroughput("baseline"), baseline > 0 {
             line += "; baseline \(Format.rate(baseline)) req/s; bid/baseline = \(Format.ratio(bid / baseline))"
@@ -72,19 +98,32 @@ enum ReportPrinter {
 
     static func openHeader(_ settings: BenchmarkSettings, maximum: Double) {
         Console.line()
-        Console.line("3. HTTP latency — open loop at fixed offered rates (fractions of the bid path's \(Format.rate(maximum))/s), \(settings.connections) connections, \(Format.decimal(settings.openSeconds, places: 1)) s measured after \(Format.decimal(settings.warmupSeconds, places: 1)) s")
-        Console.line("   latency from each request's scheduled send time (coordinated omission corrected, as wrk2); HdrHistogram, 3 significant digits")
-        Console.line(row(["target", "% of max", "offered/s", "achieved", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "lag p99", "CPU cores srv/pg/gen"], openWidths))
+        Console.line(
+            "3. HTTP latency — open loop at fixed offered rates (fractions of the bid path's \(Format.rate(maximum))/s), \(settings.connections) connections, \(Format.decimal(settings.openSeconds, places: 1)) s measured after \(Format.decimal(settings.warmupSeconds, places: 1)) s"
+        )
+        Console.line(
+            "   latency from each request's scheduled send time (coordinated omission corrected, as wrk2); HdrHistogram, 3 significant digits"
+        )
+        Console.line(
+            row(
+                [
+                    "target", "% of max", "offered/s", "achieved", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms",
+                    "lag p99", "CPU cores srv/pg/gen",
+                ], openWidths))
     }
 
     static func openRow(_ run: HTTPRunSummary) {
         let cpu = run.cpu?.compact ?? ""
-        Console.line(row([
-            run.target, Format.percent(run.fractionOfMax ?? 0, places: 0), Format.rate(run.offeredRate ?? 0), Format.rate(run.answeredPerSecond),
-            Format.milliseconds(run.latency.p50), Format.milliseconds(run.latency.p90), Format.milliseconds(run.latency.p99),
-            Format.milliseconds(run.latency.p999), Format.milliseconds(run.latency.max),
-            run.timerLagP99.map { Format.milliseconds($0) } ?? "", cpu,
-        ], openWidths))
+        Console.line(
+            row(
+                [
+                    run.target, Format.percent(run.fractionOfMax ?? 0, places: 0), Format.rate(run.offeredRate ?? 0),
+                    Format.rate(run.answeredPerSecond),
+                    Format.milliseconds(run.latency.p50), Format.milliseconds(run.latency.p90),
+                    Format.milliseconds(run.latency.p99),
+                    Format.milliseconds(run.latency.p999), Format.milliseconds(run.latency.max),
+                    run.timerLagP99.map { Format.milliseconds($0) } ?? "", cpu,
+                ], openWidths))
         details(run)
     }
 
@@ -93,7 +132,9 @@ enum ReportPrinter {
         if let check = run.rowCheck { Console.line("     rows: \(check.summary)") }
         if let batches = run.batchSizes { Console.line("     batches (PostgreSQL): \(batches.summary)") }
         if let batches = run.metricsBatchSizes { Console.line("     batches (/metrics):   \(batches.summary)") }
-        if let checkpoints = run.checkpoints, checkpoints > 0 { Console.line("     PostgreSQL checkpoints during the run: \(checkpoints)") }
+        if let checkpoints = run.checkpoints, checkpoints > 0 {
+            Console.line("     PostgreSQL checkpoints during the run: \(checkpoints)")
+        }
         if !run.problems.isEmpty { Console.line("     problems: \(run.problems)") }
     }
 
@@ -103,21 +144,32 @@ enum ReportPrinter {
 
     static func databaseHeader() {
         Console.line()
-        Console.line("4. Database ceiling — the same bids through BidWriter (same statement, same batching) on standalone event loops, no HTTP")
-        Console.line("   same_concurrency: the HTTP run's clients, each handing in its next bid once the last is acknowledged; saturated: every statement a full batch")
-        Console.line(row(["run", "loops", "clients", "rows/s", "rows check", "CPU µs/row w/pg", "batches"], databaseWidths))
+        Console.line(
+            "4. Database ceiling — the same bids through BidWriter (same statement, same batching) on standalone event loops, no HTTP"
+        )
+        Console.line(
+            "   same_concurrency: the HTTP run's clients, each handing in its next bid once the last is acknowledged; saturated: every statement a full batch"
+        )
+        Console.line(
+            row(["run", "loops", "clients", "rows/s", "rows check", "CPU µs/row w/pg", "batches"], databaseWidths))
     }
 
     static func databaseRow(_ outcome: DatabaseCeiling.Outcome) {
-        Console.line(row([
-            outcome.name, String(outcome.loops), String(outcome.clientsPerLoop * outcome.loops), Format.rate(outcome.rowsPerSecond),
-            outcome.rowsInDatabase == outcome.acknowledgedTotal ? "✓" : "\(outcome.rowsInDatabase) ≠ \(outcome.acknowledgedTotal)",
-            outcome.cpu.map { cpu in
-                let perRow = { (cores: Double) in Format.decimal(cores / max(outcome.rowsPerSecond, 1) * 1e6, places: 1) }
-                return "\(perRow(cpu.server))/\(cpu.postgres.map(perRow) ?? "?")"
-            } ?? "",
-            outcome.batchSizes.summary,
-        ], databaseWidths))
+        Console.line(
+            row(
+                [
+                    outcome.name, String(outcome.loops), String(outcome.clientsPerLoop * outcome.loops),
+                    Format.rate(outcome.rowsPerSecond),
+                    outcome.rowsInDatabase == outcome.acknowledgedTotal
+                        ? "✓" : "\(outcome.rowsInDatabase) ≠ \(outcome.acknowledgedTotal)",
+                    outcome.cpu.map { cpu in
+                        let perRow = { (cores: Double) in
+                            Format.decimal(cores / max(outcome.rowsPerSecond, 1) * 1e6, places: 1)
+                        }
+                        return "\(perRow(cpu.server))/\(cpu.postgres.map(perRow) ?? "?")"
+                    } ?? "",
+                    outcome.batchSizes.summary,
+                ], databaseWidths))
         if outcome.failures > 0 { Console.line("     problems: \(outcome.failures) writes failed") }
     }
 
@@ -129,11 +181,16 @@ enum ReportPrinter {
             return
         }
         guard let outcome else { return }
-        Console.line("   \(Format.integer(outcome.rows)) bids seeded with COPY in \(Format.decimal(outcome.seedSeconds, places: 1)) s (one in eight deviating by 50 %); `bidengine audit --as-of \(outcome.asOf)`:")
-        Console.line("   \(Format.decimal(outcome.auditSeconds, places: 2)) s wall, \(Format.decimal(outcome.auditCPUSeconds, places: 2)) s CPU, peak RSS \(Format.decimal(outcome.peakResidentMegabytes, places: 1)) MiB, exit \(outcome.exitCode.map(String.init) ?? "signal")")
+        Console.line(
+            "   \(Format.integer(outcome.rows)) bids seeded with COPY in \(Format.decimal(outcome.seedSeconds, places: 1)) s (one in eight deviating by 50 %); `bidengine audit --as-of \(outcome.asOf)`:"
+        )
+        Console.line(
+            "   \(Format.decimal(outcome.auditSeconds, places: 2)) s wall, \(Format.decimal(outcome.auditCPUSeconds, places: 2)) s CPU, peak RSS \(Format.decimal(outcome.peakResidentMegabytes, places: 1)) MiB, exit \(outcome.exitCode.map(String.init) ?? "signal")"
+        )
         if let reviewed = outcome.bidsReviewed, let flagged = outcome.bidsFlagged {
-            Console.line("   audit_runs: \(Format.integer(reviewed)) bids reviewed, \(Format.integer(flagged)) flagged"
-                + (reviewed == outcome.rows ? "" : " — expected \(Format.integer(outcome.rows)) reviewed"))
+            Console.line(
+                "   audit_runs: \(Format.integer(reviewed)) bids reviewed, \(Format.integer(flagged)) flagged"
+                    + (reviewed == outcome.rows ? "" : " — expected \(Format.integer(outcome.rows)) reviewed"))
         }
         if outcome.exitCode != 0 { Console.line("   output: \(outcome.outputTail)") }
     }
@@ -143,12 +200,18 @@ enum ReportPrinter {
         Console.line()
         Console.line("6. Baseline ratios (ours ÷ baseline, same load; throughput > 1 and latency < 1 favour ours)")
         if let bid = report.closedThroughput("bid"), let baseline = report.closedThroughput("baseline"), baseline > 0 {
-            Console.line("   closed-loop 200/s: \(Format.ratio(bid / baseline))   (ceiling ÷ baseline: \(report.closedThroughput("ceiling").map { Format.ratio($0 / baseline) } ?? "n/a"))")
+            Console.line(
+                "   closed-loop 200/s: \(Format.ratio(bid / baseline))   (ceiling ÷ baseline: \(report.closedThroughput("ceiling").map { Format.ratio($0 / baseline) } ?? "n/a"))"
+            )
         }
         for fraction in report.settings.rateFractions {
-            guard let ours = report.openRun("bid", fraction: fraction), let theirs = report.openRun("baseline", fraction: fraction) else { continue }
+            guard let ours = report.openRun("bid", fraction: fraction),
+                let theirs = report.openRun("baseline", fraction: fraction)
+            else { continue }
             let ratio = { (a: Double, b: Double) in b > 0 ? Format.ratio(a / b) : "n/a" }
-            Console.line("   at \(Format.percent(fraction, places: 0)) of max: p50 \(ratio(ours.latency.p50, theirs.latency.p50)), p99 \(ratio(ours.latency.p99, theirs.latency.p99)), p99.9 \(ratio(ours.latency.p999, theirs.latency.p999))")
+            Console.line(
+                "   at \(Format.percent(fraction, places: 0)) of max: p50 \(ratio(ours.latency.p50, theirs.latency.p50)), p99 \(ratio(ours.latency.p99, theirs.latency.p99)), p99.9 \(ratio(ours.latency.p999, theirs.latency.p999))"
+            )
         }
     }
 
@@ -156,7 +219,10 @@ enum ReportPrinter {
         Console.line()
         Console.line("Targets")
         for check in checks {
-            Console.line(row([check.met.map { $0 ? "MET" : "MISSED" } ?? "n/a", check.goal, check.measured, check.margin], [8, 46, 16, 30], numeric: false))
+            Console.line(
+                row(
+                    [check.met.map { $0 ? "MET" : "MISSED" } ?? "n/a", check.goal, check.measured, check.margin],
+                    [8, 46, 16, 30], numeric: false))
         }
     }
 

@@ -6,7 +6,8 @@ struct RowCheck: Codable, Sendable {
     var matches: Bool { acknowledged == rows }
 
     var summary: String {
-        matches ? "\(Format.integer(rows)) rows = \(Format.integer(acknowledged)) × 200 ✓"
+        matches
+            ? "\(Format.integer(rows)) rows = \(Format.integer(acknowledged)) × 200 ✓"
             : "MISMATCH: \(Format.integer(rows)) rows vs \(Format.integer(acknowledged)) × 200"
     }
 }

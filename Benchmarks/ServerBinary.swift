@@ -15,30 +15,42 @@ enum ServerBinary {
     /// The path, and a note for the report when something is not as it should be.
     static func resolve(explicit: String?, build: Bool) throws(Failure) -> (path: String, note: String?) {
         if let explicit {
-            guard access(explicit, X_OK) == 0 else { throw Failure(description: "--server-binary \(explicit) is not an executable file") }
+            guard access(explicit, X_OK) == 0 else {
+                throw Failure(description: "--server-binary \(explicit) is not an executable file")
+            }
             return (explicit, nil)
         }
-        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let own =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let directory = (own as NSString).deletingLastPathComponent
         let candidate = directory + "/bidengine"
         var note: String?
         if build, let layout = buildLayout(directory) {
             Console.progress("building bidengine (\(layout.configuration)) so that the server matches the sources…")
-            let command = ["build", "-c", layout.configuration, "--package-path", layout.package, "--scratch-path", layout.scratch, "--product", "bidengine"]
-            if let swift = Subprocess.which("swift"), let (exit, output) = try? Subprocess.capture(swift, command, timeout: 1800) {
+            let command = [
+                "build", "-c", layout.configuration, "--package-path", layout.package, "--scratch-path", layout.scratch,
+                "--product", "bidengine",
+            ]
+            if let swift = Subprocess.which("swift"),
+                let (exit, output) = try? Subprocess.capture(swift, command, timeout: 1800)
+            {
                 if !exit.succeeded {
-                    note = "`swift \(command.joined(separator: " "))` failed; benchmarked the existing bidengine binary, which may not match the sources: "
-                        + (output.split(separator: "\n").last { $0.contains("error") }.map(String.init) ?? "see the build output")
+                    note =
+                        "`swift \(command.joined(separator: " "))` failed; benchmarked the existing bidengine binary, which may not match the sources: "
+                        + (output.split(separator: "\n").last { $0.contains("error") }.map(String.init)
+                            ?? "see the build output")
                 }
             } else {
-                note = "could not run `swift build` for bidengine; benchmarked the existing binary, which may not match the sources"
+                note =
+                    "could not run `swift build` for bidengine; benchmarked the existing binary, which may not match the sources"
             }
         }
         guard access(candidate, X_OK) == 0 else {
-            throw Failure(description: """
-                no bidengine binary next to this executable (\(candidate)); build it in the same \
-                configuration first, e.g. `swift build -c release --product bidengine`, or pass --server-binary
-                """)
+            throw Failure(
+                description: """
+                    no bidengine binary next to this executable (\(candidate)); build it in the same \
+                    configuration first, e.g. `swift build -c release --product bidengine`, or pass --server-binary
+                    """)
         }
         return (candidate, note)
     }

@@ -40,7 +40,10 @@ final class ServerProcess {
         var lastProblem = "no answer yet"
         while MonotonicClock.now() < deadline {
             if let exit = child.poll() {
-                throw Failure(description: "bidengine serve exited (\(exit.code.map { "status \($0)" } ?? "signal \(exit.signal ?? 0)")) before it was ready; log: \(logPath)\n\(logTail())")
+                throw Failure(
+                    description:
+                        "bidengine serve exited (\(exit.code.map { "status \($0)" } ?? "signal \(exit.signal ?? 0)")) before it was ready; log: \(logPath)\n\(logTail())"
+                )
             }
             do {
                 let response = try BlockingHTTPClient.request(host: host, port: port, path: "/readyz", timeout: 1)
@@ -51,7 +54,9 @@ final class ServerProcess {
             }
             usleep(50_000)
         }
-        throw Failure(description: "bidengine serve not ready after \(Int(timeout)) s (\(lastProblem)); log: \(logPath)\n\(logTail())")
+        throw Failure(
+            description:
+                "bidengine serve not ready after \(Int(timeout)) s (\(lastProblem)); log: \(logPath)\n\(logTail())")
     }
 
     /// SIGTERM (graceful drain), then SIGKILL if it takes longer than `timeout`.

@@ -21,7 +21,8 @@ final class Subprocess {
         var succeeded: Bool { code == 0 }
         var peakResidentBytes: Int { usage.ru_maxrss * 1024 }
         var cpuSeconds: Double {
-            Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+            Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+                usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         }
     }
 
@@ -32,7 +33,9 @@ final class Subprocess {
 
     /// Starts `executable` with stdin from /dev/null and stdout+stderr appended to `outputPath`.
     /// `environment` adds to (or overrides) this process's environment.
-    init(executable: String, arguments: [String], environment: [String: String] = [:], outputPath: String) throws(Failure) {
+    init(executable: String, arguments: [String], environment: [String: String] = [:], outputPath: String)
+        throws(Failure)
+    {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -137,11 +140,16 @@ final class Subprocess {
     }
 
     /// Runs a command to completion and returns its exit and combined output.
-    static func capture(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                        timeout: Double = 60) throws(Failure) -> (exit: Exit, output: String) {
-        let path = FileManager.default.temporaryDirectory.path + "/bidengine-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
+    static func capture(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        timeout: Double = 60
+    ) throws(Failure) -> (exit: Exit, output: String) {
+        let path =
+            FileManager.default.temporaryDirectory.path
+            + "/bidengine-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
         defer { unlink(path) }
-        let child = try Subprocess(executable: executable, arguments: arguments, environment: environment, outputPath: path)
+        let child = try Subprocess(
+            executable: executable, arguments: arguments, environment: environment, outputPath: path)
         let exit = child.wait(seconds: timeout)
         let output = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         return (exit, output)

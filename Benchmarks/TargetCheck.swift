@@ -9,19 +9,27 @@ struct TargetCheck: Codable, Sendable {
 
     /// At least `threshold` (higher is better).
     static func atLeast(_ goal: String, value: Double?, threshold: Double, shown: (Double) -> String) -> TargetCheck {
-        guard let value, value.isFinite else { return TargetCheck(goal: goal, measured: "not measured", met: nil, margin: "") }
+        guard let value, value.isFinite else {
+            return TargetCheck(goal: goal, measured: "not measured", met: nil, margin: "")
+        }
         let met = value >= threshold
         let relative = (value / threshold - 1) * 100
-        return TargetCheck(goal: goal, measured: shown(value), met: met,
-                           margin: "\(relative >= 0 ? "+" : "")\(Format.decimal(relative, places: 1)) % vs the target")
+        return TargetCheck(
+            goal: goal, measured: shown(value), met: met,
+            margin: "\(relative >= 0 ? "+" : "")\(Format.decimal(relative, places: 1)) % vs the target")
     }
 
     /// Below `threshold` (lower is better).
     static func below(_ goal: String, value: Double?, threshold: Double, shown: (Double) -> String) -> TargetCheck {
-        guard let value, value.isFinite else { return TargetCheck(goal: goal, measured: "not measured", met: nil, margin: "") }
+        guard let value, value.isFinite else {
+            return TargetCheck(goal: goal, measured: "not measured", met: nil, margin: "")
+        }
         let met = value < threshold
         let ratio = value / threshold
-        let margin = met ? "\(Format.decimal(ratio * 100, places: 1)) % of the limit" : "\(Format.decimal(ratio, places: 2))× the limit"
+        let margin =
+            met
+            ? "\(Format.decimal(ratio * 100, places: 1)) % of the limit"
+            : "\(Format.decimal(ratio, places: 2))× the limit"
         return TargetCheck(goal: goal, measured: shown(value), met: met, margin: margin)
     }
 }

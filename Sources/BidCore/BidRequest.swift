@@ -5,7 +5,8 @@ public struct BidRequest: Sendable, Equatable {
     public let targetROAS: FixedDecimal
     public let adjustedCPC: FixedDecimal
 
-    public init(productID: FixedDecimal, currentCPC: FixedDecimal, targetROAS: FixedDecimal, adjustedCPC: FixedDecimal) {
+    public init(productID: FixedDecimal, currentCPC: FixedDecimal, targetROAS: FixedDecimal, adjustedCPC: FixedDecimal)
+    {
         self.productID = productID
         self.currentCPC = currentCPC
         self.targetROAS = targetROAS
@@ -13,7 +14,9 @@ public struct BidRequest: Sendable, Equatable {
     }
 
     /// Validates the three legacy fields and prices the bid.
-    public static func priced(productID: LegacyValue, currentCPC: LegacyValue, targetROAS: LegacyValue) -> Result<BidRequest, BidRejection> {
+    public static func priced(productID: LegacyValue, currentCPC: LegacyValue, targetROAS: LegacyValue) -> Result<
+        BidRequest, BidRejection
+    > {
         let violations = LegacyPriceRules.validate(productID: productID, currentCPC: currentCPC, targetROAS: targetROAS)
         guard violations.isEmpty,
             case .value(let product) = productID.numeric,

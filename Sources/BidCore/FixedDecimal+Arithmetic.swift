@@ -16,7 +16,8 @@ extension FixedDecimal {
         let magnitude: UInt128
         if excess <= 0 {
             guard product.high == 0, -excess <= Self.maxDigits,
-                case let (scaled, overflow) = product.low.multipliedReportingOverflow(by: unsignedPowersOfTen[-excess]),
+                case (let scaled, let overflow) = product.low.multipliedReportingOverflow(
+                    by: unsignedPowersOfTen[-excess]),
                 !overflow
             else { throw .outOfRange }
             magnitude = scaled
@@ -91,13 +92,15 @@ extension FixedDecimal: Comparable {
     static func compare(_ lhs: FixedDecimal, _ rhs: FixedDecimal) -> Int {
         let (lhsNegative, rhsNegative) = (lhs.significand < 0, rhs.significand < 0)
         if lhs.significand == 0 || rhs.significand == 0 || lhsNegative != rhsNegative {
-            return lhs.significand.signum() < rhs.significand.signum() ? -1
+            return lhs.significand.signum() < rhs.significand.signum()
+                ? -1
                 : lhs.significand.signum() > rhs.significand.signum() ? 1 : 0
         }
         let scale = max(lhs.scale, rhs.scale)
         let a = lhs.significand.magnitude.multipliedFullWidth(by: unsignedPowersOfTen[scale - lhs.scale])
         let b = rhs.significand.magnitude.multipliedFullWidth(by: unsignedPowersOfTen[scale - rhs.scale])
-        let magnitudeOrder = a.high != b.high ? (a.high < b.high ? -1 : 1) : (a.low < b.low ? -1 : a.low > b.low ? 1 : 0)
+        let magnitudeOrder =
+            a.high != b.high ? (a.high < b.high ? -1 : 1) : (a.low < b.low ? -1 : a.low > b.low ? 1 : 0)
         return lhsNegative ? -magnitudeOrder : magnitudeOrder
     }
 }

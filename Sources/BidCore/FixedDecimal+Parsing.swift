@@ -8,7 +8,9 @@ extension FixedDecimal {
     public init(parsing text: some StringProtocol) throws(FixedDecimalError) {
         var text = String(text)
         // `withUTF8` rethrows untyped errors, so the typed error travels in a Result.
-        let parsed = text.withUTF8 { bytes in Result { () throws(FixedDecimalError) in try FixedDecimal(parsingUTF8: bytes) } }
+        let parsed = text.withUTF8 { bytes in
+            Result { () throws(FixedDecimalError) in try FixedDecimal(parsingUTF8: bytes) }
+        }
         self = try parsed.get()
     }
 
@@ -113,7 +115,9 @@ struct DecimalScanner {
         parts.trailingZeros = 0
     }
 
-    private mutating func scanExponent(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) throws(FixedDecimalError) -> Int {
+    private mutating func scanExponent(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) throws(FixedDecimalError)
+        -> Int
+    {
         var index = start
         var negative = false
         if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {

@@ -26,7 +26,8 @@ public enum LegacyPriceRules {
     }
 
     /// `PriceHelper::validateBidData`: every violated rule, in legacy order; empty when valid.
-    public static func validate(productID: LegacyValue, currentCPC: LegacyValue, targetROAS: LegacyValue) -> [Violation] {
+    public static func validate(productID: LegacyValue, currentCPC: LegacyValue, targetROAS: LegacyValue) -> [Violation]
+    {
         var violations: [Violation] = []
         if productID.isEmptyInPHP || !isUsableNumber(productID.numeric) {
             violations.append(.invalidProductID)
@@ -44,7 +45,9 @@ public enum LegacyPriceRules {
 
     /// `PriceHelper::calculateAdjustedCpc`: `round(cpc × roas / 100, 2)`, computed exactly and
     /// rounded half away from zero like PHP's `round()`.
-    public static func adjustedCPC(currentCPC: FixedDecimal, targetROAS: FixedDecimal) throws(PricingError) -> FixedDecimal {
+    public static func adjustedCPC(currentCPC: FixedDecimal, targetROAS: FixedDecimal) throws(PricingError)
+        -> FixedDecimal
+    {
         guard !targetROAS.isNegative, !targetROAS.isZero else { throw .targetROASNotPositive }
         guard !currentCPC.isNegative else { throw .currentCPCNegative }
         do {

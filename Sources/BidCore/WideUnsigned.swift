@@ -6,8 +6,10 @@ struct WideUnsigned {
     private var limbs: (UInt64, UInt64, UInt64, UInt64)
 
     init(_ value: (high: UInt128, low: UInt128)) {
-        limbs = (UInt64(truncatingIfNeeded: value.low), UInt64(truncatingIfNeeded: value.low >> 64),
-                 UInt64(truncatingIfNeeded: value.high), UInt64(truncatingIfNeeded: value.high >> 64))
+        limbs = (
+            UInt64(truncatingIfNeeded: value.low), UInt64(truncatingIfNeeded: value.low >> 64),
+            UInt64(truncatingIfNeeded: value.high), UInt64(truncatingIfNeeded: value.high >> 64)
+        )
     }
 
     /// `round(self / 10^exponent)` half away from zero, or `outOfRange` when it exceeds 128 bits.

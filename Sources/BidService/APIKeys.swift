@@ -52,9 +52,10 @@ public struct APIKeys: Sendable {
         let keys = self
         return { request, responder in
             guard keys.accepts(authorization: request.headers["Authorization"]) else {
-                responder.respond(JSONResponse.error(
-                    401, "missing or invalid API key (Authorization: Bearer <key>)",
-                    headers: [("WWW-Authenticate", #"Bearer realm="bidengine""#)]))
+                responder.respond(
+                    JSONResponse.error(
+                        401, "missing or invalid API key (Authorization: Bearer <key>)",
+                        headers: [("WWW-Authenticate", #"Bearer realm="bidengine""#)]))
                 return
             }
             handler(request, responder)

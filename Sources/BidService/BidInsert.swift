@@ -62,13 +62,15 @@ enum BidInsert {
         let bids = batch.map(\.bid)
         var parameters = [
             PostgresArrayLiteral.decimals(bids.map(\.productID)), PostgresArrayLiteral.decimals(bids.map(\.currentCPC)),
-            PostgresArrayLiteral.decimals(bids.map(\.targetROAS)), PostgresArrayLiteral.decimals(bids.map(\.adjustedCPC)),
+            PostgresArrayLiteral.decimals(bids.map(\.targetROAS)),
+            PostgresArrayLiteral.decimals(bids.map(\.adjustedCPC)),
         ]
         guard batch.contains(where: { $0.idempotencyKey != nil }) else {
             return Statement(sql: plainSQL, parameters: parameters)
         }
         parameters.append(PostgresArrayLiteral.text(batch.map(\.idempotencyKey)))
-        parameters.append(PostgresArrayLiteral.text(batch.map { $0.idempotencyKey == nil ? nil : canonicalRequest($0.bid) }))
+        parameters.append(
+            PostgresArrayLiteral.text(batch.map { $0.idempotencyKey == nil ? nil : canonicalRequest($0.bid) }))
         return Statement(sql: keyedSQL, parameters: parameters)
     }
 

@@ -20,25 +20,35 @@ struct BidRoutes {
         case .bid(let bid):
             let key = request.headers["Idempotency-Key"]
             if let key, !Self.isValidIdempotencyKey(key) {
-                responder.respond(JSONResponse.error(400, "Idempotency-Key must be 1 to 255 printable ASCII characters"))
+                responder.respond(
+                    JSONResponse.error(400, "Idempotency-Key must be 1 to 255 printable ASCII characters"))
                 return
             }
             writer.submit(bid, idempotencyKey: key) { outcome in
                 switch outcome {
                 case .success(.stored(let id)):
-                    responder.respond(JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC.description)))
+                    responder.respond(
+                        JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC.description)))
                 case .success(.replayed(let id, let adjusted)):
                     var response = JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: adjusted))
-                    response = HTTPResponse(status: 200, headers: response.headers + [("Idempotent-Replayed", "true")], body: response.body)
+                    response = HTTPResponse(
+                        status: 200, headers: response.headers + [("Idempotent-Replayed", "true")], body: response.body)
                     responder.respond(response)
                 case .failure(.keyReusedWithDifferentRequest):
-                    responder.respond(JSONResponse.error(422, "Idempotency-Key was already used with a different request body"))
+                    responder.respond(
+                        JSONResponse.error(422, "Idempotency-Key was already used with a different request body"))
                 case .failure(.overloaded):
-                    responder.respond(JSONResponse.error(503, "server overloaded; retry later", headers: [("Retry-After", String(retryAfterSeconds))]))
+                    responder.respond(
+                        JSONResponse.error(
+                            503, "server overloaded; retry later", headers: [("Retry-After", String(retryAfterSeconds))]
+                        ))
                 case .failure(.databaseUnavailable):
                     // The cause is logged by the connection; clients only learn that nothing was recorded
                     // (or, after a timeout, that the outcome is unknown: retry with the same Idempotency-Key).
-                    responder.respond(JSONResponse.error(503, "database unavailable; the bid was not acknowledged", headers: [("Retry-After", String(retryAfterSeconds))]))
+                    responder.respond(
+                        JSONResponse.error(
+                            503, "database unavailable; the bid was not acknowledged",
+                            headers: [("Retry-After", String(retryAfterSeconds))]))
                 }
             }
         }

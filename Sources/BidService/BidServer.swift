@@ -25,18 +25,24 @@ public final class BidServer: @unchecked Sendable {
     /// Resolves and migrates the database, then starts serving. Blocking work happens here, before
     /// any event loop exists.
     public func start() throws {
-        let database = try DatabaseLocator.resolve(databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory)
+        let database = try DatabaseLocator.resolve(
+            databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory)
         self.database = database
         if let cluster = database.embedded {
-            logger.notice("embedded PostgreSQL running", metadata: [
-                "data": "\(cluster.dataDirectory)", "log": "\(cluster.logFile)", "connection": "\(cluster.connectionString)",
-            ])
+            logger.notice(
+                "embedded PostgreSQL running",
+                metadata: [
+                    "data": "\(cluster.dataDirectory)", "log": "\(cluster.logFile)",
+                    "connection": "\(cluster.connectionString)",
+                ])
         }
         let migrationsDirectory = try DatabaseLocator.migrationsDirectory(explicit: configuration.migrationsDirectory)
         let migrations = try MigrationRunner.load(directory: migrationsDirectory)
         if configuration.migrateOnStart {
-            let applied = try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: migrationsDirectory)
-            logger.info("migrations current", metadata: ["applied_now": "\(applied)", "directory": "\(migrationsDirectory)"])
+            let applied = try DatabaseLocator.migrate(
+                connectionString: database.connectionString, migrationsDirectory: migrationsDirectory)
+            logger.info(
+                "migrations current", metadata: ["applied_now": "\(applied)", "directory": "\(migrationsDirectory)"])
         }
         let expectedVersion = migrations.last?.version ?? 0
 
@@ -49,7 +55,9 @@ public final class BidServer: @unchecked Sendable {
         httpConfiguration.idleTimeout = configuration.idleTimeout
         httpConfiguration.exchangeObserver = Self.observer(accessLog: configuration.accessLog, logger: logger)
         if configuration.apiKeys.isEmpty {
-            logger.warning("NO API KEYS CONFIGURED: /api/* is open to anyone who can reach this port (set BIDENGINE_API_KEYS or BIDENGINE_API_KEYS_FILE)")
+            logger.warning(
+                "NO API KEYS CONFIGURED: /api/* is open to anyone who can reach this port (set BIDENGINE_API_KEYS or BIDENGINE_API_KEYS_FILE)"
+            )
         }
 
         var connectionConfiguration = PostgresConnection.Configuration(connectionString: database.connectionString)
@@ -67,9 +75,11 @@ public final class BidServer: @unchecked Sendable {
         httpServer.server = server
         try server.start()
         http = server
-        logger.notice("serving", metadata: [
-            "address": "\(httpConfiguration.host):\(server.boundPort)", "threads": "\(httpConfiguration.threads)",
-        ])
+        logger.notice(
+            "serving",
+            metadata: [
+                "address": "\(httpConfiguration.host):\(server.boundPort)", "threads": "\(httpConfiguration.threads)",
+            ])
     }
 
     /// Metrics for every answered request, and the access log line when enabled.
@@ -81,10 +91,12 @@ public final class BidServer: @unchecked Sendable {
         return { exchange in
             metrics.record(exchange)
             guard accessLog else { return }
-            access.info("request", metadata: [
-                "method": "\(exchange.method.rawValue)", "path": "\(exchange.path)", "status": "\(exchange.status)",
-                "duration_ms": "\(exchange.duration.milliseconds)", "request_id": "\(exchange.requestID)",
-            ])
+            access.info(
+                "request",
+                metadata: [
+                    "method": "\(exchange.method.rawValue)", "path": "\(exchange.path)", "status": "\(exchange.status)",
+                    "duration_ms": "\(exchange.duration.milliseconds)", "request_id": "\(exchange.requestID)",
+                ])
         }
     }
 
@@ -116,11 +128,13 @@ struct LoopServices {
             case .connectionFailed(let error):
                 metrics.reconnects.increment()
                 logger.warning("database connection failed", metadata: ["loop": "\(loop.name)", "error": "\(error)"])
-            case .reconnectScheduled(let delay): logger.debug("database reconnect scheduled", metadata: ["after": "\(delay)"])
+            case .reconnectScheduled(let delay):
+                logger.debug("database reconnect scheduled", metadata: ["after": "\(delay)"])
             }
         }
         connection.start()
-        let writer = BidWriter(connection: connection, maxBatch: configuration.maxBatchSize, maxPending: configuration.maxPendingPerLoop)
+        let writer = BidWriter(
+            connection: connection, maxBatch: configuration.maxBatchSize, maxPending: configuration.maxPendingPerLoop)
         writer.onBatchFinished = { size, roundTrip, succeeded in
             metrics.batchSize.record(size)
             metrics.batchRoundTrip.recordNanoseconds(roundTrip.nanoseconds)
@@ -137,13 +151,17 @@ struct LoopServices {
                 connection: PostgresConnection(configuration: self.connection, reactor: LoopReactor(loop: loop)),
                 reactor: LoopReactor(loop: loop), retention: configuration.idempotencyRetention,
                 interval: configuration.idempotencySweepInterval)
-            sweeper.onSweep = { deleted in if deleted > 0 { logger.info("expired idempotency keys deleted", metadata: ["count": "\(deleted)"]) } }
+            sweeper.onSweep = { deleted in
+                if deleted > 0 { logger.info("expired idempotency keys deleted", metadata: ["count": "\(deleted)"]) }
+            }
             sweeper.start()
             router.retain(sweeper)
         }
         let server = self.server
         router.add(.GET, "/metrics") { _, responder in
-            responder.respond(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: metrics.render(server: server.server))
+            responder.respond(
+                status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                body: metrics.render(server: server.server))
         }
         HealthRoutes(connection: connection, expectedSchemaVersion: expectedSchemaVersion).register(into: &router)
         if configuration.benchEndpoints {

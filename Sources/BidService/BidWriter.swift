@@ -79,7 +79,9 @@ public final class BidWriter {
         }
     }
 
-    private func finish(_ batch: [Pending], outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant) {
+    private func finish(
+        _ batch: [Pending], outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant
+    ) {
         writeInFlight = false
         let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: batch.count) }
         onBatchFinished?(batch.count, started.duration(to: .now), (try? rows.get()) != nil)
@@ -110,7 +112,9 @@ public final class BidWriter {
             case .success(let result):
                 var original: [String: (request: String, id: Int64, adjusted: String)] = [:]
                 for row in result.rows {
-                    guard let key = row[0], let request = row[1], let id = row[2].flatMap({ Int64($0) }), let adjusted = row[3] else { continue }
+                    guard let key = row[0], let request = row[1], let id = row[2].flatMap({ Int64($0) }),
+                        let adjusted = row[3]
+                    else { continue }
                     original[key] = (request, id, adjusted)
                 }
                 for pending in repeated {

@@ -23,10 +23,13 @@ public enum DatabaseLocator {
     public static func migrationsDirectory(explicit: String?) throws -> String {
         var candidates: [String] = []
         if let explicit { candidates.append(explicit) }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["BIDENGINE_MIGRATIONS_DIR"] { candidates.append(fromEnvironment) }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["BIDENGINE_MIGRATIONS_DIR"] {
+            candidates.append(fromEnvironment)
+        }
         candidates.append(FileManager.default.currentDirectoryPath + "/Migrations")
         // .build/<config>/bidengine → the checkout's Migrations; /usr/local/bin → /usr/share/bidengine.
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         candidates.append(executable.appendingPathComponent("../../Migrations").standardized.path)
         candidates.append(executable.appendingPathComponent("../../../Migrations").standardized.path)
         candidates.append("/usr/share/bidengine/Migrations")

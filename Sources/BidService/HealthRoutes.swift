@@ -39,8 +39,10 @@ final class HealthRoutes {
             switch outcome {
             case .success(let result):
                 let version = result.scalar.flatMap { Int($0) } ?? 0
-                lastVerdict = version >= expectedSchemaVersion
-                    ? (true, "ready") : (false, "schema version \(version), expected \(expectedSchemaVersion): run bidengine migrate")
+                lastVerdict =
+                    version >= expectedSchemaVersion
+                    ? (true, "ready")
+                    : (false, "schema version \(version), expected \(expectedSchemaVersion): run bidengine migrate")
             case .failure(let error):
                 lastVerdict = (false, "database check failed: \(error.kind == .query ? error.message : "unreachable")")
             }

@@ -29,12 +29,15 @@ enum JSONResponse {
 
     /// The answer to a failed read: 503 with `Retry-After` when retrying may help, otherwise 500
     /// (logged, since it means a bug or bad data) naming what could not be read.
-    static func readFailure(_ error: PostgresError, reading what: String, retryAfterSeconds: Int, logger: Logger) -> HTTPResponse {
+    static func readFailure(_ error: PostgresError, reading what: String, retryAfterSeconds: Int, logger: Logger)
+        -> HTTPResponse
+    {
         guard error.isTransient else {
             logger.error("query failed reading \(what)", metadata: ["error": "\(error)"])
             return Self.error(500, "internal error reading \(what)")
         }
-        return Self.error(503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
+        return Self.error(
+            503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
     }
 
     static func ok(_ body: [UInt8], status: Int = 200) -> HTTPResponse {

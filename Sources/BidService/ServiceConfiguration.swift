@@ -41,7 +41,8 @@ public struct ServiceConfiguration: Sendable {
             ("idle_timeout", idleTimeout.description), ("database_timeout", databaseTimeout.description),
             ("max_batch_size", String(maxBatchSize)), ("max_pending_per_loop", String(maxPendingPerLoop)),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
-            ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"), ("access_log", String(accessLog)),
+            ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"),
+            ("access_log", String(accessLog)),
             ("idempotency_retention", idempotencyRetention.description),
         ]
     }

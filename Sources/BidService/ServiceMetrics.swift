@@ -45,16 +45,20 @@ final class ServiceMetrics: Sendable {
         let counterKey = "\(exchange.method.rawValue) \(route) \(exchange.status)"
         let counter = requestCounters.withLock { counters in
             if let existing = counters[counterKey] { return existing }
-            let created = Metrics.Counter(label: "bidengine_http_requests_total", dimensions: [
-                ("method", exchange.method.rawValue), ("route", route), ("status", String(exchange.status)),
-            ])
+            let created = Metrics.Counter(
+                label: "bidengine_http_requests_total",
+                dimensions: [
+                    ("method", exchange.method.rawValue), ("route", route), ("status", String(exchange.status)),
+                ])
             counters[counterKey] = created
             return created
         }
         counter.increment()
         let timer = requestTimers.withLock { timers in
             if let existing = timers[route] { return existing }
-            let created = Metrics.Timer(label: "bidengine_http_request_duration_seconds", dimensions: [("route", route)], preferredDisplayUnit: .seconds)
+            let created = Metrics.Timer(
+                label: "bidengine_http_request_duration_seconds", dimensions: [("route", route)],
+                preferredDisplayUnit: .seconds)
             timers[route] = created
             return created
         }

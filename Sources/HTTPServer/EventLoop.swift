@@ -49,9 +49,11 @@ public final class EventLoop: @unchecked Sendable {
         self.base = base
         let me = Unmanaged.passUnretained(self).toOpaque()
         // Never added, only activated: `event_active` works on such an event from any thread.
-        wakeEvent = event_new(base, -1, 0, { _, _, argument in
-            Unmanaged<EventLoop>.fromOpaque(argument!).takeUnretainedValue().drainInbox()
-        }, me)
+        wakeEvent = event_new(
+            base, -1, 0,
+            { _, _, argument in
+                Unmanaged<EventLoop>.fromOpaque(argument!).takeUnretainedValue().drainInbox()
+            }, me)
         guard wakeEvent != nil else {
             // deinit frees the base: `self` is fully initialised by now.
             throw HTTPServerError.eventLoopCreationFailed("event_new failed for \(name)")

@@ -30,17 +30,23 @@ final class HTTPConnection {
         var writeTimeout = configuration.requestTimeout.timeval
         bufferevent_set_timeouts(bufferEvent, &readTimeout, &writeTimeout)
         let me = Unmanaged.passUnretained(self).toOpaque()
-        deadline = event_new(base, -1, 0, { _, _, argument in
-            Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().deadlinePassed()
-        }, me)
-        inputWatch = evbuffer_add_cb(bufferevent_get_input(bufferEvent), { _, info, argument in
-            guard let info, info.pointee.n_added > 0 else { return }
-            Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().requestStarted()
-        }, me)
-        outputWatch = evbuffer_add_cb(bufferevent_get_output(bufferEvent), { buffer, info, argument in
-            guard let info, info.pointee.n_deleted > 0, evbuffer_get_length(buffer) == 0 else { return }
-            Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().replyFlushed()
-        }, me)
+        deadline = event_new(
+            base, -1, 0,
+            { _, _, argument in
+                Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().deadlinePassed()
+            }, me)
+        inputWatch = evbuffer_add_cb(
+            bufferevent_get_input(bufferEvent),
+            { _, info, argument in
+                guard let info, info.pointee.n_added > 0 else { return }
+                Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().requestStarted()
+            }, me)
+        outputWatch = evbuffer_add_cb(
+            bufferevent_get_output(bufferEvent),
+            { buffer, info, argument in
+                guard let info, info.pointee.n_deleted > 0, evbuffer_get_length(buffer) == 0 else { return }
+                Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().replyFlushed()
+            }, me)
     }
 
     /// Called by evhttp's close callback, while the bufferevent still exists.

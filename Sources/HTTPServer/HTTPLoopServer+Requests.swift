@@ -11,10 +11,12 @@ extension HTTPLoopServer {
         let path = rawPath.isEmpty ? "/" : rawPath
         let resolution = router.resolve(method: method, path: path, isPercentEncoded: true)
         let inputHeaders = evhttp_request_get_input_headers(request)
-        let requestID = RequestID.accept(inputHeaders.flatMap { evhttp_find_header($0, "X-Request-ID") }.map { String(cString: $0) })
+        let requestID = RequestID.accept(
+            inputHeaders.flatMap { evhttp_find_header($0, "X-Request-ID") }.map { String(cString: $0) })
         var route: String?
         if case .found(let endpoint, _) = resolution { route = endpoint.pattern }
-        let exchange = HTTPExchangeStart(method: method, path: path, route: route, requestID: requestID, started: started)
+        let exchange = HTTPExchangeStart(
+            method: method, path: path, route: route, requestID: requestID, started: started)
         let responder = HTTPResponder(loop: loop, sink: .libevent(request: request, server: self, exchange: exchange))
         switch resolution {
         case .notFound:

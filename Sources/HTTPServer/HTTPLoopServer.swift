@@ -43,9 +43,12 @@ final class HTTPLoopServer: @unchecked Sendable {
 
     private func open(_ listeningSocket: Int32) throws(HTTPServerError) {
         let me = Unmanaged.passUnretained(self).toOpaque()
-        guard let hook = event_new(loop.base, -1, 0, { _, _, argument in
-            Unmanaged<HTTPLoopServer>.fromOpaque(argument!).takeUnretainedValue().attachNewConnections()
-        }, me)
+        guard
+            let hook = event_new(
+                loop.base, -1, 0,
+                { _, _, argument in
+                    Unmanaged<HTTPLoopServer>.fromOpaque(argument!).takeUnretainedValue().attachNewConnections()
+                }, me)
         else {
             throw HTTPServerError.eventLoopCreationFailed("event_new failed on \(loop.name)")
         }
@@ -63,12 +66,16 @@ final class HTTPLoopServer: @unchecked Sendable {
         // Read (and discard) an oversized body before answering 413, so that the client is not
         // reset while still sending and actually sees the status.
         _ = evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE)
-        evhttp_set_gencb(http, { request, argument in
-            Unmanaged<HTTPLoopServer>.fromOpaque(argument!).takeUnretainedValue().handle(request!)
-        }, me)
-        evhttp_set_bevcb(http, { _, argument in
-            Unmanaged<HTTPLoopServer>.fromOpaque(argument!).takeUnretainedValue().connectionCreated()
-        }, me)
+        evhttp_set_gencb(
+            http,
+            { request, argument in
+                Unmanaged<HTTPLoopServer>.fromOpaque(argument!).takeUnretainedValue().handle(request!)
+            }, me)
+        evhttp_set_bevcb(
+            http,
+            { _, argument in
+                Unmanaged<HTTPLoopServer>.fromOpaque(argument!).takeUnretainedValue().connectionCreated()
+            }, me)
         guard let listener = evhttp_accept_socket_with_handle(http, listeningSocket) else {
             evhttp_free(http)
             self.http = nil
@@ -102,10 +109,12 @@ final class HTTPLoopServer: @unchecked Sendable {
             guard let argument else { continue }
             let evcon = OpaquePointer(argument)
             connection.connection = evcon
-            evhttp_connection_set_closecb(evcon, { _, argument in
-                let connection = Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue()
-                connection.server.connectionClosed(connection)
-            }, Unmanaged.passUnretained(connection).toOpaque())
+            evhttp_connection_set_closecb(
+                evcon,
+                { _, argument in
+                    let connection = Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue()
+                    connection.server.connectionClosed(connection)
+                }, Unmanaged.passUnretained(connection).toOpaque())
             if isDraining { connection.closeWhenIdle() }
         }
         awaitingConnection.removeAll(keepingCapacity: true)

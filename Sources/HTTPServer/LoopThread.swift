@@ -22,12 +22,14 @@ final class LoopThread: @unchecked Sendable {
     init(name: String, body: @escaping @Sendable () -> Void) throws(HTTPServerError) {
         let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { argument in
-            let start = Unmanaged<Start>.fromOpaque(argument!).takeRetainedValue()
-            _ = CLibevent_set_thread_name(String(decoding: start.name.utf8.prefix(15), as: UTF8.self))
-            start.body()
-            return nil
-        }, start)
+        let result = pthread_create(
+            &thread, nil,
+            { argument in
+                let start = Unmanaged<Start>.fromOpaque(argument!).takeRetainedValue()
+                _ = CLibevent_set_thread_name(String(decoding: start.name.utf8.prefix(15), as: UTF8.self))
+                start.body()
+                return nil
+            }, start)
         guard result == 0 else {
             Unmanaged<Start>.fromOpaque(start).release()
             throw HTTPServerError.threadStartFailed(errno: result)

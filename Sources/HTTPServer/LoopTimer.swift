@@ -26,9 +26,11 @@ public final class LoopTimer {
     func arm(base: OpaquePointer, delay: Duration) {
         let me = Unmanaged.passUnretained(self).toOpaque()
         // The loop's timer table retains `self` until the event fires or is freed.
-        event = event_new(base, -1, 0, { _, _, argument in
-            Unmanaged<LoopTimer>.fromOpaque(argument!).takeUnretainedValue().fire()
-        }, me)
+        event = event_new(
+            base, -1, 0,
+            { _, _, argument in
+                Unmanaged<LoopTimer>.fromOpaque(argument!).takeUnretainedValue().fire()
+            }, me)
         guard let event else {
             body = nil
             return

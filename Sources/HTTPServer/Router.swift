@@ -22,7 +22,8 @@ public struct Router {
     /// Wraps the handlers of every route whose pattern satisfies `predicate` (authentication for
     /// `/api/*`, say), after all routes are registered, so modules that register routes need not
     /// know about cross-cutting concerns.
-    public mutating func wrapHandlers(where predicate: (String) -> Bool, _ wrap: (@escaping HTTPHandler) -> HTTPHandler) {
+    public mutating func wrapHandlers(where predicate: (String) -> Bool, _ wrap: (@escaping HTTPHandler) -> HTTPHandler)
+    {
         for index in nodes.indices {
             for (method, endpoint) in nodes[index].endpoints where predicate(endpoint.pattern) {
                 nodes[index].endpoints[method] = RouteEndpoint(
@@ -101,7 +102,8 @@ public struct Router {
         let (raw, next) = Self.firstSegment(rest)
         let segment = decode ? Substring(PercentDecoding.decode(raw)) : raw
         if let child = nodes[node].literalChildren[segment],
-            let found = search(node: child, rest: next, method: method, decode: decode, values: &values, allowed: &allowed)
+            let found = search(
+                node: child, rest: next, method: method, decode: decode, values: &values, allowed: &allowed)
         {
             return found
         }

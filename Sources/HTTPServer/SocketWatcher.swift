@@ -48,12 +48,16 @@ public final class SocketWatcher {
 
     func register(base: OpaquePointer) {
         let me = Unmanaged.passUnretained(self).toOpaque()
-        readEvent = event_new(base, fd, Int16(EV_READ | EV_PERSIST), { _, what, argument in
-            Unmanaged<SocketWatcher>.fromOpaque(argument!).takeUnretainedValue().ready(what)
-        }, me)
-        writeEvent = event_new(base, fd, Int16(EV_WRITE | EV_PERSIST), { _, what, argument in
-            Unmanaged<SocketWatcher>.fromOpaque(argument!).takeUnretainedValue().ready(what)
-        }, me)
+        readEvent = event_new(
+            base, fd, Int16(EV_READ | EV_PERSIST),
+            { _, what, argument in
+                Unmanaged<SocketWatcher>.fromOpaque(argument!).takeUnretainedValue().ready(what)
+            }, me)
+        writeEvent = event_new(
+            base, fd, Int16(EV_WRITE | EV_PERSIST),
+            { _, what, argument in
+                Unmanaged<SocketWatcher>.fromOpaque(argument!).takeUnretainedValue().ready(what)
+            }, me)
     }
 
     /// The loop is closing: its base is about to be freed, so the events must go first.

@@ -15,7 +15,9 @@ enum ChildProcess {
 
     /// Returns the combined stdout and stderr; throws with them when the exit status is not 0.
     static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let outputPath = FileManager.default.temporaryDirectory.path + "/bidengine-child-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        let outputPath =
+            FileManager.default.temporaryDirectory.path
+            + "/bidengine-child-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
         defer { unlink(outputPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -59,7 +61,9 @@ enum ChildProcess {
         var attributes = SpawnAttributes()
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes.value, argv, environ)
-        guard spawned == 0 else { throw Failure(description: "cannot start a watchdog: \(String(cString: strerror(spawned)))") }
+        guard spawned == 0 else {
+            throw Failure(description: "cannot start a watchdog: \(String(cString: strerror(spawned)))")
+        }
     }
 }
 

@@ -4,7 +4,9 @@ internal import CLibpq
 public enum ConnectionString {
     /// The same connection with another database name: parsed by libpq (`PQconninfoParse`) and
     /// rewritten as key/value, so URIs and key/value strings both work.
-    public static func replacingDatabase(in connectionString: String, with database: String) throws(PostgresError) -> String {
+    public static func replacingDatabase(in connectionString: String, with database: String) throws(PostgresError)
+        -> String
+    {
         var pairs = try parse(connectionString)
         pairs.removeAll { $0.key == "dbname" }
         pairs.append((key: "dbname", value: database))

@@ -40,7 +40,9 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         self.runAsUser = getuid() == 0 ? "postgres" : nil
         // Unix socket paths are limited to 107 bytes; fall back to /tmp for deep checkouts.
         let preferred = self.stateDirectory + "/run"
-        socketDirectory = preferred.utf8.count < 90 ? preferred
+        socketDirectory =
+            preferred.utf8.count < 90
+            ? preferred
             : "/tmp/bidengine-pg-\(UInt32(truncatingIfNeeded: self.stateDirectory.hashValue))"
     }
 
@@ -48,20 +50,27 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     public func start() throws {
         try prepareDirectories()
         if !FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") {
-            try run(binDirectory + "/initdb", [
-                "-D", dataDirectory, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-instructions",
-            ])
+            try run(
+                binDirectory + "/initdb",
+                [
+                    "-D", dataDirectory, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-locale",
+                    "--no-instructions",
+                ])
         }
         if try !isRunning() {
-            try run(binDirectory + "/pg_ctl", [
-                "-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o",
-                "-c listen_addresses='' -k \(socketDirectory) -p \(port) -c max_connections=200 -c shared_buffers=256MB",
-                "start",
-            ])
+            try run(
+                binDirectory + "/pg_ctl",
+                [
+                    "-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o",
+                    "-c listen_addresses='' -k \(socketDirectory) -p \(port) -c max_connections=200 -c shared_buffers=256MB",
+                    "start",
+                ])
             startedByUs = true
         }
-        let session = try PostgresSession(connectionString: "host=\(socketDirectory) port=\(port) user=postgres dbname=postgres")
-        let exists = try session.execute("SELECT 1 FROM pg_database WHERE datname = $1", [database]).rows.isEmpty == false
+        let session = try PostgresSession(
+            connectionString: "host=\(socketDirectory) port=\(port) user=postgres dbname=postgres")
+        let exists =
+            try session.execute("SELECT 1 FROM pg_database WHERE datname = $1", [database]).rows.isEmpty == false
         if !exists { try session.execute("CREATE DATABASE \"\(database)\"") }
     }
 
@@ -87,10 +96,12 @@ public final class EmbeddedPostgres: @unchecked Sendable {
 
     /// Starts again after `forceStop`.
     public func restart() throws {
-        try run(binDirectory + "/pg_ctl", [
-            "-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o",
-            "-c listen_addresses='' -k \(socketDirectory) -p \(port) -c max_connections=200", "start",
-        ])
+        try run(
+            binDirectory + "/pg_ctl",
+            [
+                "-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o",
+                "-c listen_addresses='' -k \(socketDirectory) -p \(port) -c max_connections=200", "start",
+            ])
         startedByUs = true
     }
 
@@ -114,14 +125,21 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         chmod(socketDirectory, 0o700)
         guard let user = runAsUser else { return }
         guard let account = getpwnam(user) else {
-            throw Failure(description: "running as root, but there is no '\(user)' user to run PostgreSQL as (install the postgresql package)")
+            throw Failure(
+                description:
+                    "running as root, but there is no '\(user)' user to run PostgreSQL as (install the postgresql package)"
+            )
         }
-        for path in [stateDirectory, socketDirectory, dataDirectory, logFile] where FileManager.default.fileExists(atPath: path) {
+        for path in [stateDirectory, socketDirectory, dataDirectory, logFile]
+        where FileManager.default.fileExists(atPath: path) {
             chown(path, account.pointee.pw_uid, account.pointee.pw_gid)
         }
         // initdb creates data/ itself, but needs to own the directory it creates it in.
         guard access(stateDirectory, F_OK) == 0, (try? run("/usr/bin/test", ["-w", stateDirectory])) != nil else {
-            throw Failure(description: "the '\(user)' user cannot write to \(stateDirectory); choose a state directory it can reach (for example under /var/tmp)")
+            throw Failure(
+                description:
+                    "the '\(user)' user cannot write to \(stateDirectory); choose a state directory it can reach (for example under /var/tmp)"
+            )
         }
     }
 
@@ -137,7 +155,10 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         for directory in candidates where FileManager.default.isExecutableFile(atPath: directory + "/initdb") {
             return directory
         }
-        throw Failure(description: "PostgreSQL server binaries (initdb, pg_ctl) not found; install the postgresql package or set DATABASE_URL")
+        throw Failure(
+            description:
+                "PostgreSQL server binaries (initdb, pg_ctl) not found; install the postgresql package or set DATABASE_URL"
+        )
     }
 
     private static func absolute(_ path: String) -> String {

@@ -25,9 +25,11 @@ public enum MigrationRunner {
             case .duplicateVersion(let version):
                 return "two migration files share version \(version)"
             case .checksumMismatch(let name, let applied, let current):
-                return "migration \(name) was changed after it was applied (checksum \(applied.prefix(12))… in the database, \(current.prefix(12))… on disk); restore the file and put the change in a new migration"
+                return
+                    "migration \(name) was changed after it was applied (checksum \(applied.prefix(12))… in the database, \(current.prefix(12))… on disk); restore the file and put the change in a new migration"
             case .unknownAppliedVersion(let version, let name):
-                return "the database has migration \(version) (\(name)) that is not on disk; this binary is older than the schema"
+                return
+                    "the database has migration \(version) (\(name)) that is not on disk; this binary is older than the schema"
             }
         }
     }
@@ -56,7 +58,8 @@ public enum MigrationRunner {
     public static func migrate(_ migrations: [Migration], session: PostgresSession) throws -> [String] {
         try session.execute("SELECT pg_advisory_lock($1)", [String(lockKey)])
         defer { _ = try? session.execute("SELECT pg_advisory_unlock($1)", [String(lockKey)]) }
-        try session.execute("""
+        try session.execute(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version    integer PRIMARY KEY,
                 file_name  text NOT NULL,
@@ -91,7 +94,8 @@ public enum MigrationRunner {
     /// The SQL that a readiness check runs: the highest applied version.
     public static let currentVersionSQL = "SELECT coalesce(max(version), 0) FROM schema_migrations"
 
-    private static func appliedChecksums(session: PostgresSession) throws -> [Int: (fileName: String, checksum: String)] {
+    private static func appliedChecksums(session: PostgresSession) throws -> [Int: (fileName: String, checksum: String)]
+    {
         var applied: [Int: (String, String)] = [:]
         for row in try session.execute("SELECT version, file_name, checksum FROM schema_migrations").rows {
             if let version = row[0].flatMap({ Int($0) }) { applied[version] = (row[1] ?? "", row[2] ?? "") }
@@ -100,7 +104,8 @@ public enum MigrationRunner {
     }
 
     private static func verify(
-        _ migrations: [Migration], against applied: [Int: (fileName: String, checksum: String)], session: PostgresSession
+        _ migrations: [Migration], against applied: [Int: (fileName: String, checksum: String)],
+        session: PostgresSession
     ) throws {
         for (version, record) in applied where !migrations.contains(where: { $0.version == version }) {
             throw Failure.unknownAppliedVersion(version, record.fileName)

@@ -53,7 +53,9 @@ public final class PostgresConnection {
     private var inFlight: Statement?
     private var flushing = false
 
-    public init(configuration: Configuration, reactor: any PostgresReactor, onEvent: @escaping (Event) -> Void = { _ in }) {
+    public init(
+        configuration: Configuration, reactor: any PostgresReactor, onEvent: @escaping (Event) -> Void = { _ in }
+    ) {
         self.configuration = configuration
         self.reactor = reactor
         self.onEvent = onEvent
@@ -272,9 +274,12 @@ public final class PostgresConnection {
         if socket != watchedSocket || watch == nil {
             watch?.cancel()
             watchedSocket = socket
-            watch = socket < 0 ? nil : reactor.watch(fd: socket) { [weak self] readable, writable in
-                self?.socketReady(readable: readable, writable: writable)
-            }
+            watch =
+                socket < 0
+                ? nil
+                : reactor.watch(fd: socket) { [weak self] readable, writable in
+                    self?.socketReady(readable: readable, writable: writable)
+                }
         }
         watch?.setInterest(readable: readable, writable: writable)
     }
@@ -314,7 +319,8 @@ public final class PostgresConnection {
             while self.queueHead < self.queue.count, self.queue[self.queueHead].deadline <= now {
                 let expired = self.queue[self.queueHead]
                 self.queueHead += 1
-                expired.completion(.failure(PostgresError(.timeout, "no connection to PostgreSQL within the statement deadline")))
+                expired.completion(
+                    .failure(PostgresError(.timeout, "no connection to PostgreSQL within the statement deadline")))
             }
             self.compactQueue()
             self.armQueueTimer()

@@ -53,10 +53,11 @@ private final class ThrowawayCluster: @unchecked Sendable {
 private enum ThrowawayClusterExit {
     static func register(_ cluster: EmbeddedPostgres) {
         let stop = cluster.stopCommand(mode: "immediate").map { "'\($0)'" }.joined(separator: " ")
-        try? ChildProcess.spawnDetached(script: """
-            while kill -0 \(getpid()) 2>/dev/null; do sleep 0.5; done
-            \(stop) >/dev/null 2>&1
-            rm -rf '\(cluster.stateDirectory)'
-            """)
+        try? ChildProcess.spawnDetached(
+            script: """
+                while kill -0 \(getpid()) 2>/dev/null; do sleep 0.5; done
+                \(stop) >/dev/null 2>&1
+                rm -rf '\(cluster.stateDirectory)'
+                """)
     }
 }

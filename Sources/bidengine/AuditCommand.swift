@@ -24,7 +24,9 @@ struct AuditCommand: ParsableCommand {
             AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (default warning).
             """)
 
-    @Option(name: .customLong("as-of"), help: "End of the window (exclusive), RFC 3339, e.g. 2026-06-15T02:00:00Z (default: now).")
+    @Option(
+        name: .customLong("as-of"),
+        help: "End of the window (exclusive), RFC 3339, e.g. 2026-06-15T02:00:00Z (default: now).")
     var asOf: String?
     @OptionGroup var rule: RuleOptions
     @Option(help: "Report format: text, json, csv or html.")
@@ -33,7 +35,8 @@ struct AuditCommand: ParsableCommand {
     var output: String?
     @Flag(name: .customLong("fail-on-flags"), help: "Exit with status 3 when any bid is flagged.")
     var failOnFlags = false
-    @Option(name: .customLong("max-rows"), help: "Flags and products listed by the text and html reports (worst first).")
+    @Option(
+        name: .customLong("max-rows"), help: "Flags and products listed by the text and html reports (worst first).")
     var maxRows: Int = 1000
     @Option(help: "Sessions reading the window at once (time slices); 2 suits 2 cores.")
     var streams: Int = 2
@@ -72,10 +75,13 @@ struct AuditCommand: ParsableCommand {
                 let run = try runner.run(parameters)
                 runID = run.id
                 flagged = run.bidsFlagged ?? 0
-                logger.info("audit finished", metadata: [
-                    "run_id": "\(run.id)", "bids_reviewed": "\(run.bidsReviewed ?? 0)", "bids_flagged": "\(flagged)",
-                    "duration_ms": "\(run.durationMilliseconds ?? 0)",
-                ])
+                logger.info(
+                    "audit finished",
+                    metadata: [
+                        "run_id": "\(run.id)", "bids_reviewed": "\(run.bidsReviewed ?? 0)",
+                        "bids_flagged": "\(flagged)",
+                        "duration_ms": "\(run.durationMilliseconds ?? 0)",
+                    ])
             } catch {
                 FileHandle.standardError.write(Data("bidengine audit: the audit failed: \(error)\n".utf8))
                 throw ExitCode(1)
@@ -84,11 +90,13 @@ struct AuditCommand: ParsableCommand {
 
         do {
             let sink = try output.map { try AuditOutput(path: $0) } ?? AuditOutput(fileDescriptor: 1)
-            try AuditExporter(connectionString: database.connectionString, rowLimit: maxRows).export(runID: runID, format: format, to: sink)
+            try AuditExporter(connectionString: database.connectionString, rowLimit: maxRows).export(
+                runID: runID, format: format, to: sink)
         } catch let failure as AuditOutput.Failure where failure.isBrokenPipe {
             // The reader has what it wanted; the run itself is stored.
         } catch {
-            FileHandle.standardError.write(Data("bidengine audit: cannot write the report of run \(runID): \(error)\n".utf8))
+            FileHandle.standardError.write(
+                Data("bidengine audit: cannot write the report of run \(runID): \(error)\n".utf8))
             throw ExitCode(1)
         }
         if let output {
@@ -113,7 +121,8 @@ struct AuditCommand: ParsableCommand {
 
     private func reportFormat() throws -> AuditReportFormat {
         guard let format = AuditReportFormat(rawValue: format.lowercased()) else {
-            throw ValidationError("--format must be one of: \(AuditReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--format must be one of: \(AuditReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return format
     }
@@ -122,7 +131,8 @@ struct AuditCommand: ParsableCommand {
         var asOfDate = Date()
         if let asOf {
             guard let parsed = AuditParameters.parseTimestamp(asOf) else {
-                throw ValidationError("--as-of must be an RFC 3339 timestamp such as 2026-06-15T02:00:00Z, got '\(asOf)'")
+                throw ValidationError(
+                    "--as-of must be an RFC 3339 timestamp such as 2026-06-15T02:00:00Z, got '\(asOf)'")
             }
             asOfDate = parsed
         }
@@ -136,18 +146,24 @@ struct AuditCommand: ParsableCommand {
     struct RuleOptions: ParsableArguments {
         @Option(help: "Window length: 7d, 36h, 1d12h, 90m … (env AUDIT_WINDOW; default 7d).")
         var window: String?
-        @Option(help: "Allowed deviation as a fraction of the current CPC, 0.20, or a percentage, 20% (env AUDIT_THRESHOLD; default 0.20).")
+        @Option(
+            help:
+                "Allowed deviation as a fraction of the current CPC, 0.20, or a percentage, 20% (env AUDIT_THRESHOLD; default 0.20)."
+        )
         var threshold: String?
 
         func resolve(_ environment: [String: String]) throws -> (AuditWindow, AuditRule) {
             let windowText = window ?? environment["AUDIT_WINDOW"].flatMap { $0.isEmpty ? nil : $0 } ?? "7d"
             guard let window = AuditWindow(parsing: windowText) else {
-                throw ValidationError("--window / AUDIT_WINDOW must be a length such as 7d, 36h or 1d12h (at most 3650d), got '\(windowText)'")
+                throw ValidationError(
+                    "--window / AUDIT_WINDOW must be a length such as 7d, 36h or 1d12h (at most 3650d), got '\(windowText)'"
+                )
             }
             let thresholdText = threshold ?? environment["AUDIT_THRESHOLD"].flatMap { $0.isEmpty ? nil : $0 } ?? "0.20"
             guard let rule = AuditParameters.parseThreshold(thresholdText) else {
                 throw ValidationError(
-                    "--threshold / AUDIT_THRESHOLD must be a fraction such as 0.20 or a percentage such as 20%, between 0 and 1000000, got '\(thresholdText)'")
+                    "--threshold / AUDIT_THRESHOLD must be a fraction such as 0.20 or a percentage such as 20%, between 0 and 1000000, got '\(thresholdText)'"
+                )
             }
             return (window, rule)
         }
@@ -155,9 +171,13 @@ struct AuditCommand: ParsableCommand {
 
     /// Where the database is (`DATABASE_URL` or the embedded cluster) and whether to migrate it first.
     struct DatabaseOptions: ParsableArguments {
-        @Option(name: .customLong("state-dir"), help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
+        @Option(
+            name: .customLong("state-dir"),
+            help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
         var stateDirectory: String?
-        @Option(name: .customLong("migrations-dir"), help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
+        @Option(
+            name: .customLong("migrations-dir"),
+            help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
         var migrationsDirectory: String?
         @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.")
         var noMigrate = false
@@ -165,11 +185,13 @@ struct AuditCommand: ParsableCommand {
         /// The database, migrated unless `--no-migrate`; stop `embedded` when done.
         func open(environment: [String: String]) throws -> DatabaseLocator.Resolved {
             let database = try DatabaseLocator.resolve(
-                databaseURL: environment["DATABASE_URL"], stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+                databaseURL: environment["DATABASE_URL"],
+                stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
             if !noMigrate {
                 do {
                     let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
-                    try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: directory)
+                    try DatabaseLocator.migrate(
+                        connectionString: database.connectionString, migrationsDirectory: directory)
                 } catch {
                     database.embedded?.stop()
                     throw error

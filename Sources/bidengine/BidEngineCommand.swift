@@ -6,5 +6,8 @@ struct BidEngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bidengine",
         abstract: "Prices ad bids with the legacy rules, exactly, and records them in PostgreSQL.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, PriceCommand.self, AuditCommand.self, ScheduleCommand.self, PollCommand.self])
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, PriceCommand.self, AuditCommand.self, ScheduleCommand.self,
+            PollCommand.self,
+        ])
 }

@@ -15,7 +15,9 @@ struct MigrateCommand: ParsableCommand {
 
     @Option(name: .customLong("state-dir"), help: "Where the embedded database lives (default .bidengine).")
     var stateDirectory: String?
-    @Option(name: .customLong("migrations-dir"), help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
+    @Option(
+        name: .customLong("migrations-dir"),
+        help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
 
     func run() throws {
@@ -25,7 +27,8 @@ struct MigrateCommand: ParsableCommand {
             stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
         defer { database.embedded?.stop() }
         let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
-        let applied = try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: directory)
+        let applied = try DatabaseLocator.migrate(
+            connectionString: database.connectionString, migrationsDirectory: directory)
         print(applied.isEmpty ? "migrations: up to date" : "migrations: applied \(applied.joined(separator: ", "))")
     }
 }

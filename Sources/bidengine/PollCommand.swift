@@ -30,11 +30,16 @@ struct PollCommand: ParsableCommand {
             between requests; those runs are recorded as cancelled.
             """)
 
-    @Option(name: .customLong("source"), help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
+    @Option(
+        name: .customLong("source"), help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
     var sources: [String] = []
-    @Option(name: .customLong("state-dir"), help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
+    @Option(
+        name: .customLong("state-dir"),
+        help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
     var stateDirectory: String?
-    @Option(name: .customLong("migrations-dir"), help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
+    @Option(
+        name: .customLong("migrations-dir"),
+        help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
     @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.") var noMigrate = false
 
@@ -45,12 +50,18 @@ struct PollCommand: ParsableCommand {
         var configuration: PollerConfiguration
         do {
             configuration = try PollerConfiguration.fromEnvironment(environment)
-            if !sources.isEmpty { configuration.sources = try sources.map { source throws(PollerConfigurationError) in try CompetitorSource(parsing: source) } }
+            if !sources.isEmpty {
+                configuration.sources = try sources.map { source throws(PollerConfigurationError) in
+                    try CompetitorSource(parsing: source)
+                }
+            }
             guard !configuration.sources.isEmpty else { throw PollerConfigurationError.noSources }
         } catch {
             throw ValidationError("\(error)")
         }
-        for (key, value) in configuration.summary { logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"]) }
+        for (key, value) in configuration.summary {
+            logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"])
+        }
 
         let database = try DatabaseLocator.resolve(
             databaseURL: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
@@ -70,7 +81,8 @@ struct PollCommand: ParsableCommand {
             cancellation.cancel()
         }
 
-        let poller = CompetitorPricePoller(configuration: configuration, connectionString: database.connectionString, logger: logger)
+        let poller = CompetitorPricePoller(
+            configuration: configuration, connectionString: database.connectionString, logger: logger)
         let summaries = poller.pollAll(cancellation: cancellation)
         for summary in summaries { print(summary.line) }
         if summaries.contains(where: { $0.status == .failed }) { throw ExitCode(1) }

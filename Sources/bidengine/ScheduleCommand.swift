@@ -26,12 +26,17 @@ struct ScheduleCommand: ParsableCommand {
             (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables).
             """)
 
-    @Option(name: .customLong("audit-at"), help: "Local time of the nightly audit, HH:MM (env AUDIT_AT; default 02:00).")
+    @Option(
+        name: .customLong("audit-at"), help: "Local time of the nightly audit, HH:MM (env AUDIT_AT; default 02:00).")
     var auditAt: String?
-    @Option(name: .customLong("audit-tz"), help: "IANA time zone of --audit-at, e.g. Europe/Berlin (env AUDIT_TZ; default UTC).")
+    @Option(
+        name: .customLong("audit-tz"),
+        help: "IANA time zone of --audit-at, e.g. Europe/Berlin (env AUDIT_TZ; default UTC).")
     var auditTimeZone: String?
     @OptionGroup var rule: AuditCommand.RuleOptions
-    @Option(name: .customLong("shutdown-timeout"), help: "Seconds to wait for the running job on SIGTERM (env SHUTDOWN_TIMEOUT; default 10).")
+    @Option(
+        name: .customLong("shutdown-timeout"),
+        help: "Seconds to wait for the running job on SIGTERM (env SHUTDOWN_TIMEOUT; default 10).")
     var shutdownTimeout: Int?
     @OptionGroup var database: AuditCommand.DatabaseOptions
 
@@ -52,7 +57,8 @@ struct ScheduleCommand: ParsableCommand {
         defer { database.embedded?.stop() }
 
         let audit = AuditJob(
-            connectionString: database.connectionString, schedule: settings.schedule, window: settings.window, rule: settings.rule,
+            connectionString: database.connectionString, schedule: settings.schedule, window: settings.window,
+            rule: settings.rule,
             logger: Logger(label: "bidengine.audit"))
         let poller: [any ScheduledJob]
         do {
@@ -61,10 +67,14 @@ struct ScheduleCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         let scheduler = Scheduler(
-            configuration: SchedulerConfiguration(connectionString: database.connectionString), jobs: [audit] + poller, logger: logger)
-        logger.notice("starting", metadata: [
-            "audit": "\(settings.schedule)", "window": "\(settings.window)", "threshold": "\(settings.rule.threshold)",
-        ])
+            configuration: SchedulerConfiguration(connectionString: database.connectionString), jobs: [audit] + poller,
+            logger: logger)
+        logger.notice(
+            "starting",
+            metadata: [
+                "audit": "\(settings.schedule)", "window": "\(settings.window)",
+                "threshold": "\(settings.rule.threshold)",
+            ])
         scheduler.start()
         let received = shutdownSignals.wait()
         logger.notice("shutting down", metadata: ["signal": "\(received)", "timeout_s": "\(settings.shutdownTimeout)"])
@@ -91,13 +101,16 @@ struct ScheduleCommand: ParsableCommand {
         }
         let zoneText = value(auditTimeZone, "AUDIT_TZ", "UTC")
         guard let zone = TimeZone(identifier: zoneText) else {
-            throw ValidationError("AUDIT_TZ / --audit-tz must be an IANA time zone such as UTC or Europe/Berlin, got '\(zoneText)'")
+            throw ValidationError(
+                "AUDIT_TZ / --audit-tz must be an IANA time zone such as UTC or Europe/Berlin, got '\(zoneText)'")
         }
         let (window, rule) = try self.rule.resolve(environment)
         let timeoutText = shutdownTimeout.map(String.init) ?? value(nil, "SHUTDOWN_TIMEOUT", "10")
         guard let timeout = Int(timeoutText), timeout > 0 else {
-            throw ValidationError("SHUTDOWN_TIMEOUT / --shutdown-timeout must be a positive number of seconds, got '\(timeoutText)'")
+            throw ValidationError(
+                "SHUTDOWN_TIMEOUT / --shutdown-timeout must be a positive number of seconds, got '\(timeoutText)'")
         }
-        return Settings(schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout)
+        return Settings(
+            schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout)
     }
 }

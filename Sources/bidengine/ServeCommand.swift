@@ -26,24 +26,42 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Address to listen on (env HOST; default 127.0.0.1).") var host: String?
     @Option(help: "Port (env PORT; default 8080; 0 = any free port).") var port: Int?
     @Option(help: "Event-loop threads (env THREADS; default: one per core).") var threads: Int?
-    @Option(name: .customLong("max-body-size"), help: "Largest request body in bytes; larger gets 413 (env MAX_BODY_SIZE; default 65536).")
+    @Option(
+        name: .customLong("max-body-size"),
+        help: "Largest request body in bytes; larger gets 413 (env MAX_BODY_SIZE; default 65536).")
     var maxBodySize: Int?
-    @Option(name: .customLong("request-timeout"), help: "Seconds a client has to send a whole request (env REQUEST_TIMEOUT; default 10).")
+    @Option(
+        name: .customLong("request-timeout"),
+        help: "Seconds a client has to send a whole request (env REQUEST_TIMEOUT; default 10).")
     var requestTimeout: Int?
-    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle keep-alive connection stays open (env IDLE_TIMEOUT; default 60).")
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: "Seconds an idle keep-alive connection stays open (env IDLE_TIMEOUT; default 60).")
     var idleTimeout: Int?
-    @Option(name: .customLong("database-timeout-ms"), help: "Milliseconds a bid may wait for the database before 503 (env DATABASE_TIMEOUT_MS; default 1000).")
+    @Option(
+        name: .customLong("database-timeout-ms"),
+        help: "Milliseconds a bid may wait for the database before 503 (env DATABASE_TIMEOUT_MS; default 1000).")
     var databaseTimeoutMilliseconds: Int?
-    @Option(name: .customLong("max-batch-size"), help: "Most bids written in one statement (env MAX_BATCH_SIZE; default 512).")
+    @Option(
+        name: .customLong("max-batch-size"),
+        help: "Most bids written in one statement (env MAX_BATCH_SIZE; default 512).")
     var maxBatchSize: Int?
-    @Option(name: .customLong("shutdown-timeout"), help: "Seconds to drain on SIGTERM/SIGINT before closing (env SHUTDOWN_TIMEOUT; default 10).")
+    @Option(
+        name: .customLong("shutdown-timeout"),
+        help: "Seconds to drain on SIGTERM/SIGINT before closing (env SHUTDOWN_TIMEOUT; default 10).")
     var shutdownTimeout: Int?
-    @Option(name: .customLong("state-dir"), help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
+    @Option(
+        name: .customLong("state-dir"),
+        help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
     var stateDirectory: String?
-    @Option(name: .customLong("migrations-dir"), help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
+    @Option(
+        name: .customLong("migrations-dir"),
+        help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
     @Flag(name: .customLong("no-migrate"), help: "Do not apply migrations at start.") var noMigrate = false
-    @Flag(name: .customLong("bench-endpoints"), help: "Also serve GET/POST /bench/ceiling, a fixed response without the database (benchmarks only).")
+    @Flag(
+        name: .customLong("bench-endpoints"),
+        help: "Also serve GET/POST /bench/ceiling, a fixed response without the database (benchmarks only).")
     var benchEndpoints = false
 
     func run() throws {
@@ -51,7 +69,9 @@ struct ServeCommand: ParsableCommand {
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
         let logger = Logger(label: "bidengine.serve")
         let configuration = try resolve(environment)
-        for (key, value) in configuration.summary { logger.info("config", metadata: ["key": "\(key)", "value": "\(value)"]) }
+        for (key, value) in configuration.summary {
+            logger.info("config", metadata: ["key": "\(key)", "value": "\(value)"])
+        }
 
         // Peers that vanish mid-reply must not kill the process; signals are taken by sigwait below.
         signal(SIGPIPE, SIG_IGN)
@@ -65,7 +85,8 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let received = shutdownSignals.wait()
-        logger.notice("shutting down", metadata: ["signal": "\(received)", "deadline": "\(configuration.shutdownTimeout)"])
+        logger.notice(
+            "shutting down", metadata: ["signal": "\(received)", "deadline": "\(configuration.shutdownTimeout)"])
         server.shutdown()
         logger.notice("stopped")
     }
@@ -83,14 +104,19 @@ struct ServeCommand: ParsableCommand {
         configuration.threads = try integer(threads, "THREADS") ?? configuration.threads
         configuration.databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.maxBodySize = try integer(maxBodySize, "MAX_BODY_SIZE") ?? configuration.maxBodySize
-        if let seconds = try integer(requestTimeout, "REQUEST_TIMEOUT") { configuration.requestTimeout = .seconds(seconds) }
+        if let seconds = try integer(requestTimeout, "REQUEST_TIMEOUT") {
+            configuration.requestTimeout = .seconds(seconds)
+        }
         if let seconds = try integer(idleTimeout, "IDLE_TIMEOUT") { configuration.idleTimeout = .seconds(seconds) }
         if let milliseconds = try integer(databaseTimeoutMilliseconds, "DATABASE_TIMEOUT_MS") {
             configuration.databaseTimeout = .milliseconds(milliseconds)
         }
         configuration.maxBatchSize = try integer(maxBatchSize, "MAX_BATCH_SIZE") ?? configuration.maxBatchSize
-        if let seconds = try integer(shutdownTimeout, "SHUTDOWN_TIMEOUT") { configuration.shutdownTimeout = .seconds(seconds) }
-        configuration.stateDirectory = stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? configuration.stateDirectory
+        if let seconds = try integer(shutdownTimeout, "SHUTDOWN_TIMEOUT") {
+            configuration.shutdownTimeout = .seconds(seconds)
+        }
+        configuration.stateDirectory =
+            stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? configuration.stateDirectory
         configuration.migrationsDirectory = migrationsDirectory
         configuration.migrateOnStart = !noMigrate
         configuration.benchEndpoints = benchEndpoints

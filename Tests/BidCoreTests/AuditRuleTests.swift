@@ -5,8 +5,11 @@ import Testing
 @Suite struct AuditRuleTests {
     private func decimal(_ text: String) throws -> FixedDecimal { try FixedDecimal(parsing: text) }
 
-    private func assess(_ current: String, _ adjusted: String, threshold: String = "0.20") throws -> AuditRule.Assessment {
-        try AuditRule(threshold: decimal(threshold)).assess(currentCPC: decimal(current), adjustedCPC: decimal(adjusted))
+    private func assess(_ current: String, _ adjusted: String, threshold: String = "0.20") throws
+        -> AuditRule.Assessment
+    {
+        try AuditRule(threshold: decimal(threshold)).assess(
+            currentCPC: decimal(current), adjustedCPC: decimal(adjusted))
     }
 
     @Test(arguments: [
@@ -92,14 +95,18 @@ import Testing
         let fine = try assess("0.00000000000000000000000000000000000005", "0.00")
         #expect(fine.isFlagged)
         #expect(fine.percent?.description == "-100.00")
-        #expect(try AuditRule.legacy.allowedDeviation(currentCPC: decimal("0.00000000000000000000000000000000000005"))?.description
-            == "0.00000000000000000000000000000000000001")
+        #expect(
+            try AuditRule.legacy.allowedDeviation(currentCPC: decimal("0.00000000000000000000000000000000000005"))?
+                .description
+                == "0.00000000000000000000000000000000000001")
     }
 
     @Test func thresholdsWithManyDecimalsAreComparedAtTheirOwnPrecision() throws {
         #expect(try assess("1", "1.123456", threshold: "0.123456").isFlagged == false)
         #expect(try assess("1", "1.1234561", threshold: "0.123456").isFlagged == true)
         #expect(try assess("3", "3.370368", threshold: "0.123456").isFlagged == false)
-        #expect(throws: AuditRule.ThresholdError.tooLarge) { try AuditRule(threshold: FixedDecimal(parsing: "1000000.01")) }
+        #expect(throws: AuditRule.ThresholdError.tooLarge) {
+            try AuditRule(threshold: FixedDecimal(parsing: "1000000.01"))
+        }
     }
 }

@@ -15,7 +15,9 @@ import Testing
         #expect(try FixedDecimal(parsing: text).description == expected)
     }
 
-    @Test(arguments: ["", " ", ".", "0x1A", "1e", "1e+", "abc", "1 2", "- 1", "--1", "1..2", "١", "1_000", "e5", "+", "1e5x"])
+    @Test(arguments: [
+        "", " ", ".", "0x1A", "1e", "1e+", "abc", "1 2", "- 1", "--1", "1..2", "١", "1_000", "e5", "+", "1e5x",
+    ])
     func rejectsWhatPHPRejects(text: String) {
         #expect(throws: FixedDecimalError.invalidSyntax) { try FixedDecimal(parsing: text) }
     }
@@ -29,14 +31,18 @@ import Testing
         #expect(throws: FixedDecimalError.outOfRange) { try FixedDecimal(parsing: "1e-39") }
         #expect(throws: FixedDecimalError.outOfRange) { try FixedDecimal(parsing: "1e-99999999999999") }
         // Trailing zeros give way before the value does.
-        #expect(try FixedDecimal(parsing: "1." + String(repeating: "0", count: 60)).description == "1." + String(repeating: "0", count: 37))
+        #expect(
+            try FixedDecimal(parsing: "1." + String(repeating: "0", count: 60)).description == "1."
+                + String(repeating: "0", count: 37))
     }
 
     @Test func comparesAcrossScales() throws {
         #expect(try FixedDecimal(parsing: "1.50") == FixedDecimal(parsing: "1.5"))
         #expect(try FixedDecimal(parsing: "-2") < FixedDecimal(parsing: "-1.999"))
         #expect(try FixedDecimal(parsing: "0.000001") > FixedDecimal.zero)
-        #expect(try FixedDecimal(parsing: "99999999999999999999999999999999999999") > FixedDecimal(parsing: "0.99999999999999999999999999999999999999"))
+        #expect(
+            try FixedDecimal(parsing: "99999999999999999999999999999999999999")
+                > FixedDecimal(parsing: "0.99999999999999999999999999999999999999"))
         #expect(Set([try FixedDecimal(parsing: "2.50"), try FixedDecimal(parsing: "2.5")]).count == 1)
     }
 
@@ -49,7 +55,8 @@ import Testing
 @Suite struct FixedDecimalRoundingTests {
     /// `round(a × b / 100, 2)`.
     private func price(_ a: String, _ b: String) throws -> String {
-        try FixedDecimal(parsing: a).multiplied(by: FixedDecimal(parsing: b), shiftedRightBy: 2, roundedTo: 2).description
+        try FixedDecimal(parsing: a).multiplied(by: FixedDecimal(parsing: b), shiftedRightBy: 2, roundedTo: 2)
+            .description
     }
 
     @Test(arguments: [

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct JSONParserTests {
     @Test func keepsNumberLexemesExactly() throws {
-        let value = try JSONParser.parse(#" {"a": 1.50, "b": -0, "c": 1e2, "d": [true, false, null], "e": "x\u00e9\ud83d\ude00"} "#)
+        let value = try JSONParser.parse(
+            #" {"a": 1.50, "b": -0, "c": 1e2, "d": [true, false, null], "e": "x\u00e9\ud83d\ude00"} "#)
         #expect(value["a"] == .number("1.50"))
         #expect(value["b"] == .number("-0"))
         #expect(value["c"] == .number("1e2"))
@@ -13,9 +14,11 @@ import Testing
     }
 
     @Test(arguments: [
-        ("", JSONError.Reason.unexpectedEnd), ("{", .unexpectedEnd), (#"{"a":1,}"#, .expectedKey), ("[1,]", .unexpectedCharacter),
+        ("", JSONError.Reason.unexpectedEnd), ("{", .unexpectedEnd), (#"{"a":1,}"#, .expectedKey),
+        ("[1,]", .unexpectedCharacter),
         ("01", .trailingData), (".5", .unexpectedCharacter), ("5.", .invalidNumber), ("-", .invalidNumber),
-        ("{} x", .trailingData), (#""\ud800""#, .unpairedSurrogate), (#""\x""#, .invalidEscape), ("\"a\u{01}\"", .controlCharacterInString),
+        ("{} x", .trailingData), (#""\ud800""#, .unpairedSurrogate), (#""\x""#, .invalidEscape),
+        ("\"a\u{01}\"", .controlCharacterInString),
         ("tru", .unexpectedEnd), ("nul!", .unexpectedCharacter), ("NaN", .unexpectedCharacter),
     ])
     func rejectsWhatRFC8259Rejects(text: String, reason: JSONError.Reason) {
@@ -42,6 +45,8 @@ import Testing
         writer.member("bid_id", Int64(7))
         writer.member("note", "a\"b\\c\n\u{01}")
         writer.endObject()
-        #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"adjusted_cpc":1.50,"bid_id":7,"note":"a\"b\\c\n\u0001"}"#)
+        #expect(
+            String(decoding: writer.bytes, as: UTF8.self)
+                == #"{"adjusted_cpc":1.50,"bid_id":7,"note":"a\"b\\c\n\u0001"}"#)
     }
 }

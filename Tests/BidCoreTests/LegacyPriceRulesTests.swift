@@ -31,14 +31,29 @@ import Testing
         (#"{"product_id":"0.0","current_cpc":1,"target_roas":100}"#, #"{"adjusted_cpc":1.00}"#),
         (#"{}"#, #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]}"#),
         (#"[]"#, #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]}"#),
-        (#"{"product_id":true,"current_cpc":null,"target_roas":[]}"#, #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]}"#),
-        (#"{"product_id":1,"current_cpc":{},"target_roas":[1]}"#, #"{"errors":["Invalid current CPC","Invalid target ROAS"]}"#),
-        (#"{"product_id":"0x1A","current_cpc":".","target_roas":""}"#, #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]}"#),
-        (#"{"product_id":" ","current_cpc":-0.01,"target_roas":0}"#, #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]}"#),
+        (
+            #"{"product_id":true,"current_cpc":null,"target_roas":[]}"#,
+            #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]}"#
+        ),
+        (
+            #"{"product_id":1,"current_cpc":{},"target_roas":[1]}"#,
+            #"{"errors":["Invalid current CPC","Invalid target ROAS"]}"#
+        ),
+        (
+            #"{"product_id":"0x1A","current_cpc":".","target_roas":""}"#,
+            #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]}"#
+        ),
+        (
+            #"{"product_id":" ","current_cpc":-0.01,"target_roas":0}"#,
+            #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]}"#
+        ),
         (#"{"product_id":1,"current_cpc":1,"target_roas":"-0"}"#, #"{"errors":["Invalid target ROAS"]}"#),
         (#"{"product_id":1,"current_cpc":1,"target_roas":-150}"#, #"{"errors":["Invalid target ROAS"]}"#),
         (#"{"product_id":1,"current_cpc":1e400,"target_roas":100}"#, #"{"errors":["Invalid current CPC"]}"#),
-        (#"{"product_id":1,"current_cpc":99999999999999999999999999999999999999,"target_roas":1000}"#, #"{"errors":["Adjusted CPC out of range"]}"#),
+        (
+            #"{"product_id":1,"current_cpc":99999999999999999999999999999999999999,"target_roas":1000}"#,
+            #"{"errors":["Adjusted CPC out of range"]}"#
+        ),
         ("5", #"{"errors":["Malformed JSON"]}"#),
         (#"{"product_id":1,}"#, #"{"errors":["Malformed JSON"]}"#),
     ])
@@ -57,6 +72,7 @@ import Testing
     }
 
     @Test func lastDuplicateKeyWinsAsInPHP() {
-        #expect(answer(#"{"product_id":0,"product_id":5,"current_cpc":1,"target_roas":100}"#) == #"{"adjusted_cpc":1.00}"#)
+        #expect(
+            answer(#"{"product_id":0,"product_id":5,"current_cpc":1,"target_roas":100}"#) == #"{"adjusted_cpc":1.00}"#)
     }
 }

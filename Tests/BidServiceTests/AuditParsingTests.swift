@@ -37,8 +37,9 @@ import Testing
         #expect(asOf.windowStartText == "2026-06-08T02:00:00.000000Z")
         #expect(AuditTime.text(asOf.asOfMicroseconds) == "2026-06-15T02:00:00Z")
         #expect(AuditTime.text(asOf.asOfMicroseconds + 250_000) == "2026-06-15T02:00:00.250000Z")
-        #expect(AuditParameters.parseTimestamp("2026-06-15T02:00:00.123456Z").map(AuditTime.microseconds)
-            == asOf.asOfMicroseconds + 123_456)
+        #expect(
+            AuditParameters.parseTimestamp("2026-06-15T02:00:00.123456Z").map(AuditTime.microseconds)
+                == asOf.asOfMicroseconds + 123_456)
         #expect(AuditParameters.parseTimestamp("yesterday") == nil)
         #expect(AuditParameters.parseTimestamp("2026-02-30T00:00:00Z") == nil)
     }
@@ -73,15 +74,23 @@ import Testing
             #expect(fast.significand == general.significand && fast.scale == general.scale, "\(text)")
         }
         // Left to the general parser, which either reads them or names the problem.
-        for text in ["NaN", "Infinity", "1e5", " 1", "", "-", ".5", "1.2.3", "0.00000000000000000000000000000000000001"] {
+        for text in [
+            "NaN", "Infinity", "1e5", " 1", "", "-", ".5", "1.2.3", "0.00000000000000000000000000000000000001",
+        ] {
             #expect(AuditTally.numeric(text) == nil, "\(text)")
         }
     }
 
     @Test func windowSlicesCoverItExactlyOnce() {
         let slices = AuditRunner.slices(from: 0, to: 604_800_000_001, count: 3)
-        #expect(slices.map(\.start) == ["1970-01-01T00:00:00.000000Z", "1970-01-03T08:00:00.000000Z", "1970-01-05T16:00:00.000000Z"])
-        #expect(slices.map(\.end) == ["1970-01-03T08:00:00.000000Z", "1970-01-05T16:00:00.000000Z", "1970-01-08T00:00:00.000001Z"])
+        #expect(
+            slices.map(\.start) == [
+                "1970-01-01T00:00:00.000000Z", "1970-01-03T08:00:00.000000Z", "1970-01-05T16:00:00.000000Z",
+            ])
+        #expect(
+            slices.map(\.end) == [
+                "1970-01-03T08:00:00.000000Z", "1970-01-05T16:00:00.000000Z", "1970-01-08T00:00:00.000001Z",
+            ])
     }
 
     @Test func bandsColourByTheThreshold() throws {
@@ -89,7 +98,9 @@ import Testing
         let colours = AuditDeviationBand.all.map { AuditSVGCharts.color(of: $0, thresholdPercent: twenty) }
         let (f, m, w) = (AuditSVGCharts.flaggedColor, AuditSVGCharts.mixedColor, AuditSVGCharts.withinColor)
         #expect(colours == [f, f, w, w, w, w, w, w, w, f, f, f, f])
-        let fifteen = AuditDeviationBand.all.map { AuditSVGCharts.color(of: $0, thresholdPercent: try! FixedDecimal(parsing: "15")) }
+        let fifteen = AuditDeviationBand.all.map {
+            AuditSVGCharts.color(of: $0, thresholdPercent: try! FixedDecimal(parsing: "15"))
+        }
         #expect(fifteen[2] == m && fifteen[8] == m)
     }
 }

@@ -7,7 +7,9 @@ import Testing
 /// The audit engine against real PostgreSQL: what is flagged, which bids are in the window, and
 /// how runs are stored, replaced and failed.
 @Suite struct AuditPostgresTests {
-    private func audit(_ database: AuditTestDatabase, asOf: String = "2026-06-15T02:00:00Z", threshold: String = "0.20") throws -> AuditRunRecord {
+    private func audit(_ database: AuditTestDatabase, asOf: String = "2026-06-15T02:00:00Z", threshold: String = "0.20")
+        throws -> AuditRunRecord
+    {
         let rule = try AuditRule(threshold: FixedDecimal(parsing: threshold))
         return try database.runner().run(AuditParameters(asOf: AuditTestDatabase.date(asOf), rule: rule))
     }
@@ -28,14 +30,18 @@ import Testing
         #expect(run.asOfText == "2026-06-15T02:00:00Z")
         #expect(run.windowStartText == "2026-06-08T02:00:00Z")
         #expect(run.trigger == "manual")
-        #expect(try flags(database, run: run.id) == [
-            [String(ids[1]), "2", "2.00", "3.30", "1.30", "65.00"],
-            [String(ids[3]), "4", "5.00", "7.00", "2.00", "40.00"],
-        ])
-        #expect(try database.rows("SELECT product_id, flags, worst_bid_id, worst_deviation, worst_deviation_pct FROM audit_products ORDER BY product_id") == [
-            ["2", "1", String(ids[1]), "1.30", "65.00"],
-            ["4", "1", String(ids[3]), "2.00", "40.00"],
-        ])
+        #expect(
+            try flags(database, run: run.id) == [
+                [String(ids[1]), "2", "2.00", "3.30", "1.30", "65.00"],
+                [String(ids[3]), "4", "5.00", "7.00", "2.00", "40.00"],
+            ])
+        #expect(
+            try database.rows(
+                "SELECT product_id, flags, worst_bid_id, worst_deviation, worst_deviation_pct FROM audit_products ORDER BY product_id"
+            ) == [
+                ["2", "1", String(ids[1]), "1.30", "65.00"],
+                ["4", "1", String(ids[3]), "2.00", "40.00"],
+            ])
     }
 
     @Test func theTwentyPercentBoundaryIsExactBothWays() throws {
@@ -50,12 +56,13 @@ import Testing
         let run = try audit(database)
         #expect(run.bidsReviewed == 8)
         #expect(run.bidsFlagged == 4)
-        #expect(try flags(database, run: run.id) == [
-            [String(ids[1]), "2", "10.00", "12.01", "2.01", "20.10"],
-            [String(ids[3]), "4", "10.00", "7.99", "-2.01", "-20.10"],
-            [String(ids[5]), "6", "0.3", "0.37", "0.07", "23.33"],
-            [String(ids[7]), "8", "0", "0.50", "0.50", nil],
-        ])
+        #expect(
+            try flags(database, run: run.id) == [
+                [String(ids[1]), "2", "10.00", "12.01", "2.01", "20.10"],
+                [String(ids[3]), "4", "10.00", "7.99", "-2.01", "-20.10"],
+                [String(ids[5]), "6", "0.3", "0.37", "0.07", "23.33"],
+                [String(ids[7]), "8", "0", "0.50", "0.50", nil],
+            ])
     }
 
     @Test func theWindowIncludesItsStartAndExcludesItsEnd() throws {
@@ -87,15 +94,18 @@ import Testing
         let database = try AuditTestDatabase("audit_bands")
         let day = "2026-06-14T00:00:00Z"
         try database.insertBids([
-            ("1", "10.00", "10.00", day), ("2", "10.00", "12.00", day), ("3", "10.00", "12.01", day), ("4", "10.00", "0.00", day),
-            ("5", "10.00", "25.00", day), ("6", "0", "1.00", day), ("7", "10.00", "9.60", day), ("8", "2500", "3000.10", day),
+            ("1", "10.00", "10.00", day), ("2", "10.00", "12.00", day), ("3", "10.00", "12.01", day),
+            ("4", "10.00", "0.00", day),
+            ("5", "10.00", "25.00", day), ("6", "0", "1.00", day), ("7", "10.00", "9.60", day),
+            ("8", "2500", "3000.10", day),
         ])
         _ = try audit(database)
         let bands = try database.rows("SELECT label, bids FROM audit_deviation_bands WHERE bids > 0 ORDER BY band")
-        #expect(bands == [
-            ["[-100%, -50%)", "1"], ["[-5%, 0%)", "1"], ["0%", "1"], ["(10%, 20%]", "1"], ["(20%, 50%]", "2"],
-            ["> 100%", "1"], ["n/a (current CPC 0)", "1"],
-        ])
+        #expect(
+            bands == [
+                ["[-100%, -50%)", "1"], ["[-5%, 0%)", "1"], ["0%", "1"], ["(10%, 20%]", "1"], ["(20%, 50%]", "2"],
+                ["> 100%", "1"], ["n/a (current CPC 0)", "1"],
+            ])
     }
 
     @Test func auditingTheSameInstantAgainReplacesTheRun() throws {
@@ -149,12 +159,15 @@ import Testing
         } throws: { error in
             "\(error)".contains("bid \(bad[0]) cannot be audited")
         }
-        let kept = try database.rows("SELECT status, bids_flagged, error FROM audit_runs WHERE id = $1", [String(good.id)])
+        let kept = try database.rows(
+            "SELECT status, bids_flagged, error FROM audit_runs WHERE id = $1", [String(good.id)])
         #expect(kept == [["succeeded", "2", nil]])
         #expect(try database.count("audit_flags") == 2)
         // A first attempt at another instant is recorded as failed, with the reason.
         #expect(throws: AuditError.self) { try audit(database, asOf: "2026-06-16T02:00:00Z") }
-        let failed = try database.rows("SELECT status, bids_flagged, error LIKE '%cannot be audited%' FROM audit_runs WHERE as_of = '2026-06-16T02:00:00Z'")
+        let failed = try database.rows(
+            "SELECT status, bids_flagged, error LIKE '%cannot be audited%' FROM audit_runs WHERE as_of = '2026-06-16T02:00:00Z'"
+        )
         #expect(failed == [["failed", nil, "t"]])
     }
 
@@ -175,7 +188,8 @@ import Testing
 
     @Test func anyBatchSizeAndNumberOfStreamsGiveTheSameResult() throws {
         let database = try AuditTestDatabase("audit_batches")
-        try database.session.execute("""
+        try database.session.execute(
+            """
             INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
             SELECT g % 7, 1.00, 100, CASE WHEN g % 5 = 0 THEN 1.50 ELSE 1.10 END, '2026-06-14T00:00:00Z'::timestamptz + g * interval '1 second'
             FROM generate_series(1, 1003) g
@@ -196,16 +210,19 @@ import Testing
     @Test func theWindowQueryUsesTheTimeIndex() throws {
         let database = try AuditTestDatabase("audit_plan")
         // Ninety days of bids: a seven-day window is a small range of the index.
-        try database.session.execute("""
+        try database.session.execute(
+            """
             INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
             SELECT g % 100, 1.00, 100, 1.00, '2026-03-17T02:00:00Z'::timestamptz + g * interval '4 minutes'
             FROM generate_series(1, 32400) g
             """)
         try database.session.execute("ANALYZE bids")
-        let plan = try database.rows("""
+        let plan = try database.rows(
+            """
             EXPLAIN SELECT id, product_id, current_cpc, adjusted_cpc FROM bids
             WHERE calculated_at >= '2026-06-08T02:00:00Z' AND calculated_at < '2026-06-15T02:00:00Z' ORDER BY calculated_at
-            """).compactMap { $0.first ?? nil }.joined(separator: "\n")
+            """
+        ).compactMap { $0.first ?? nil }.joined(separator: "\n")
         #expect(plan.contains("bids_calculated_at_idx"))
         #expect(!plan.contains("Sort"))
     }

@@ -22,7 +22,8 @@ import Testing
             configuration.threads = 1
             let url = database.connectionString
             server = HTTPServer(configuration: configuration) { loop in
-                let connection = PostgresConnection(configuration: .init(connectionString: url), reactor: LoopReactor(loop: loop))
+                let connection = PostgresConnection(
+                    configuration: .init(connectionString: url), reactor: LoopReactor(loop: loop))
                 connection.start()
                 var router = Router()
                 AuditRoutes(connection: connection, reportRowLimit: 1).register(into: &router)
@@ -53,12 +54,18 @@ import Testing
         #expect(first.status == 200)
         #expect(first.header("Content-Type") == "application/json")
         let page = try JSONParser.parse(first.text)
-        guard case .array(let listed)? = page["runs"] else { Issue.record("no runs: \(first.text)"); return }
+        guard case .array(let listed)? = page["runs"] else {
+            Issue.record("no runs: \(first.text)")
+            return
+        }
         #expect(listed.map { $0["id"] } == [.number(String(runs[1].id)), .number(String(runs[2].id))])
         #expect(listed.first?["bids_flagged"] == .number("2"))
         #expect(page["next_before"] == .string("2026-06-14T02:00:00Z"))
         let second = try JSONParser.parse(harness.get("/api/audits?limit=2&before=2026-06-14T02:00:00Z").text)
-        guard case .array(let rest)? = second["runs"] else { Issue.record("no runs"); return }
+        guard case .array(let rest)? = second["runs"] else {
+            Issue.record("no runs")
+            return
+        }
         #expect(rest.map { $0["as_of"] } == [.string("2026-06-13T02:00:00Z")])
         #expect(second["next_before"] == .null)
     }
@@ -72,7 +79,10 @@ import Testing
         #expect(first["run"]?["window"] == .string("7d"))
         guard case .array(let flags)? = first["flags"], case .array(let bands)? = first["bands"],
             case .array(let products)? = first["top_products"]
-        else { Issue.record("missing members"); return }
+        else {
+            Issue.record("missing members")
+            return
+        }
         #expect(bands.count == 13)
         #expect(products.count == 2)
         #expect(flags.count == 1)
@@ -80,7 +90,10 @@ import Testing
         #expect(flags.first?["deviation_pct"] == .number("65.00"))
         #expect(first["next_after"] == .number(String(ids[1])))
         let second = try JSONParser.parse(harness.get("/api/audits/\(run.id)?limit=1&after=\(ids[1])").text)
-        guard case .array(let more)? = second["flags"] else { Issue.record("no flags"); return }
+        guard case .array(let more)? = second["flags"] else {
+            Issue.record("no flags")
+            return
+        }
         #expect(more.map { $0["bid_id"] } == [.number(String(ids[3]))])
         #expect(second["next_after"] == .null)
     }
@@ -92,7 +105,8 @@ import Testing
         _ = try harness.audit("2026-06-14T02:00:00Z")
         let newest = try harness.audit("2026-06-15T02:00:00Z")
         // A newer run still in progress is not "latest".
-        try harness.database.session.execute("""
+        try harness.database.session.execute(
+            """
             INSERT INTO audit_runs (as_of, window_seconds, threshold, triggered_by, status, started_at)
             VALUES ('2026-06-16T02:00:00Z', 604800, 0.20, 'schedule', 'running', now())
             """)
@@ -122,13 +136,31 @@ import Testing
             ("/api/audits/0", 400, #"{"error":"invalid parameter 'id': expected a positive integer audit run id"}"#),
             ("/api/audits/99999", 404, #"{"error":"audit run 99999 not found"}"#),
             ("/api/audits/99999/report.html", 404, #"{"error":"audit run 99999 not found"}"#),
-            ("/api/audits/abc/report.html", 400, #"{"error":"invalid parameter 'id': expected a positive integer audit run id"}"#),
+            (
+                "/api/audits/abc/report.html", 400,
+                #"{"error":"invalid parameter 'id': expected a positive integer audit run id"}"#
+            ),
             ("/api/audits?limit=0", 400, #"{"error":"invalid parameter 'limit': expected an integer from 1 to 1000"}"#),
-            ("/api/audits?limit=1001", 400, #"{"error":"invalid parameter 'limit': expected an integer from 1 to 1000"}"#),
-            ("/api/audits?before=yesterday", 400, #"{"error":"invalid parameter 'before': expected an RFC 3339 timestamp such as 2026-06-15T02:00:00Z"}"#),
-            ("/api/audits/1?after=-1", 400, #"{"error":"invalid parameter 'after': expected a bid id (the next_after of a previous page)"}"#),
-            ("/api/audits/1?limit=x", 400, #"{"error":"invalid parameter 'limit': expected an integer from 1 to 1000"}"#),
-            ("/api/audits/latest?after=x", 400, #"{"error":"invalid parameter 'after': expected a bid id (the next_after of a previous page)"}"#),
+            (
+                "/api/audits?limit=1001", 400,
+                #"{"error":"invalid parameter 'limit': expected an integer from 1 to 1000"}"#
+            ),
+            (
+                "/api/audits?before=yesterday", 400,
+                #"{"error":"invalid parameter 'before': expected an RFC 3339 timestamp such as 2026-06-15T02:00:00Z"}"#
+            ),
+            (
+                "/api/audits/1?after=-1", 400,
+                #"{"error":"invalid parameter 'after': expected a bid id (the next_after of a previous page)"}"#
+            ),
+            (
+                "/api/audits/1?limit=x", 400,
+                #"{"error":"invalid parameter 'limit': expected an integer from 1 to 1000"}"#
+            ),
+            (
+                "/api/audits/latest?after=x", 400,
+                #"{"error":"invalid parameter 'after': expected a bid id (the next_after of a previous page)"}"#
+            ),
         ]
         for (path, status, body) in cases {
             let response = try harness.get(path)

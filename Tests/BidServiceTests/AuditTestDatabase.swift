@@ -11,7 +11,9 @@ final class AuditTestDatabase {
     init(_ name: String) throws {
         connectionString = try TestDatabase.fresh(name)
         session = try PostgresSession(connectionString: connectionString)
-        let migrations = try MigrationRunner.load(directory: ServiceHarness.migrationsDirectory).filter { $0.version <= 2 }
+        let migrations = try MigrationRunner.load(directory: ServiceHarness.migrationsDirectory).filter {
+            $0.version <= 2
+        }
         try MigrationRunner.migrate(migrations, session: session)
     }
 
@@ -21,16 +23,20 @@ final class AuditTestDatabase {
         try bids.map { bid in
             let id = try session.execute(
                 "INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at) VALUES ($1, $2, 100, $3, $4) RETURNING id",
-                [bid.0, bid.1, bid.2, bid.3]).scalar
+                [bid.0, bid.1, bid.2, bid.3]
+            ).scalar
             return Int64(id ?? "") ?? -1
         }
     }
 
     /// The competitor poller's table, with only the columns the audit reads.
     func createCompetitorPrices(_ prices: [(product: String, price: String, observedAt: String)]) throws {
-        try session.execute("CREATE TABLE competitor_prices (product_id numeric, price numeric NOT NULL, observed_at timestamptz NOT NULL)")
+        try session.execute(
+            "CREATE TABLE competitor_prices (product_id numeric, price numeric NOT NULL, observed_at timestamptz NOT NULL)"
+        )
         for price in prices {
-            try session.execute("INSERT INTO competitor_prices VALUES ($1, $2, $3)", [price.product, price.price, price.observedAt])
+            try session.execute(
+                "INSERT INTO competitor_prices VALUES ($1, $2, $3)", [price.product, price.price, price.observedAt])
         }
     }
 

@@ -20,7 +20,9 @@ import Testing
         let invalid = try harness.postBid("{}", client: client)
         #expect(invalid.status == 400)
         #expect(invalid.text == #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]}"#)
-        #expect(try harness.postBid(#"{"product_id":"0","current_cpc":1,"target_roas":100}"#, client: client).text == #"{"errors":["Invalid product ID"]}"#)
+        #expect(
+            try harness.postBid(#"{"product_id":"0","current_cpc":1,"target_roas":100}"#, client: client).text
+                == #"{"errors":["Invalid product ID"]}"#)
 
         let malformed = try harness.postBid(#"{"product_id":1,"current_cpc":1,"target_roas":"#, client: client)
         #expect(malformed.status == 400)
@@ -35,18 +37,28 @@ import Testing
         #expect(empty.status == 400)
         #expect(empty.text == #"{"error":"request body is empty; expected a JSON object"}"#)
 
-        #expect(try harness.postBid(#"{"product_id":1,"current_cpc":1,"target_roas":100}"#, client: client, contentType: nil).status == 415)
-        let wrongType = try harness.postBid(#"{"product_id":1,"current_cpc":1,"target_roas":100}"#, client: client, contentType: "text/plain")
+        #expect(
+            try harness.postBid(
+                #"{"product_id":1,"current_cpc":1,"target_roas":100}"#, client: client, contentType: nil
+            ).status == 415)
+        let wrongType = try harness.postBid(
+            #"{"product_id":1,"current_cpc":1,"target_roas":100}"#, client: client, contentType: "text/plain")
         #expect(wrongType.status == 415)
         #expect(wrongType.text == #"{"error":"Content-Type must be application/json"}"#)
-        #expect(try harness.postBid(#"{"product_id":7,"current_cpc":1,"target_roas":100}"#, client: client, contentType: "Application/JSON; charset=utf-8").status == 200)
+        #expect(
+            try harness.postBid(
+                #"{"product_id":7,"current_cpc":1,"target_roas":100}"#, client: client,
+                contentType: "Application/JSON; charset=utf-8"
+            ).status == 200)
 
         let wrongMethod = try client.request("GET", "/api/bid")
         #expect(wrongMethod.status == 405)
         #expect(wrongMethod.header("Allow") == "POST")
         #expect(try client.request("GET", "/api/nope").status == 404)
 
-        let huge = "{\"product_id\":1,\"pad\":\"" + String(repeating: "x", count: 70_000) + "\",\"current_cpc\":1,\"target_roas\":100}"
+        let huge =
+            "{\"product_id\":1,\"pad\":\"" + String(repeating: "x", count: 70_000)
+            + "\",\"current_cpc\":1,\"target_roas\":100}"
         #expect(try harness.postBid(huge).status == 413)
 
         // Only the two accepted bids are stored.
@@ -70,7 +82,9 @@ import Testing
             "SELECT product_id::text, current_cpc::text, target_roas::text, adjusted_cpc::text, calculated_at > now() - interval '1 minute' FROM bids WHERE id = $1",
             [id]
         ).rows
-        let unquote = { (text: String) in text.replacingOccurrences(of: "\"", with: "").trimmingCharacters(in: .whitespaces) }
+        let unquote = { (text: String) in
+            text.replacingOccurrences(of: "\"", with: "").trimmingCharacters(in: .whitespaces)
+        }
         #expect(row == [[unquote(product), unquote(cpc), unquote(roas), adjusted, "t"]])
     }
 
@@ -80,15 +94,18 @@ import Testing
         let connections = 40
         let perConnection = 250
         // Each request carries a unique product id; its answer must point at the row holding it.
-        let answers = try await withThrowingTaskGroup(of: [(product: Int, id: String, adjusted: String)].self) { group in
+        let answers = try await withThrowingTaskGroup(of: [(product: Int, id: String, adjusted: String)].self) {
+            group in
             for connection in 0..<connections {
                 group.addTask {
                     let client = try TestHTTPClient(port: port)
                     var answers: [(Int, String, String)] = []
                     for index in 0..<perConnection {
                         let product = connection * perConnection + index + 1
-                        let body = #"{"product_id":\#(product),"current_cpc":"\#(product % 97).\#(product % 10)","target_roas":\#(100 + product % 50)}"#
-                        let response = try client.request("POST", "/api/bid", headers: [("Content-Type", "application/json")], body: Array(body.utf8))
+                        let body =
+                            #"{"product_id":\#(product),"current_cpc":"\#(product % 97).\#(product % 10)","target_roas":\#(100 + product % 50)}"#
+                        let response = try client.request(
+                            "POST", "/api/bid", headers: [("Content-Type", "application/json")], body: Array(body.utf8))
                         guard response.status == 200, case .number(let id)? = response.json?["bid_id"],
                             case .number(let adjusted)? = response.json?["adjusted_cpc"]
                         else { throw TestFailure("unexpected \(response.status): \(response.text)") }

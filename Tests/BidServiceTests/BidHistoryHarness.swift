@@ -42,7 +42,8 @@ final class BidHistoryHarness {
 
     /// Inserts a bid with a chosen id and time (text exactly as PostgreSQL should store it).
     func insert(
-        id: Int64, product: String, cpc: String = "1.00", roas: String = "100", adjusted: String = "1.00", at time: String
+        id: Int64, product: String, cpc: String = "1.00", roas: String = "100", adjusted: String = "1.00",
+        at time: String
     ) throws {
         try session.execute(
             "INSERT INTO bids (id, product_id, current_cpc, target_roas, adjusted_cpc, calculated_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -59,7 +60,8 @@ final class BidHistoryHarness {
             var connectionConfiguration = PostgresConnection.Configuration(connectionString: connectionString)
             connectionConfiguration.statementTimeout = .milliseconds(500)
             connectionConfiguration.connectTimeout = .milliseconds(500)
-            let connection = PostgresConnection(configuration: connectionConfiguration, reactor: LoopReactor(loop: loop))
+            let connection = PostgresConnection(
+                configuration: connectionConfiguration, reactor: LoopReactor(loop: loop))
             connection.start()
             var router = Router()
             BidHistoryRoutes(connection: connection).register(into: &router)

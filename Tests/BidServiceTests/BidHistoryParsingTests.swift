@@ -51,14 +51,19 @@ struct BidHistoryParsingTests {
     }
 
     @Test func cursorsRoundTripAndRejectTampering() throws {
-        let cursor = BidHistoryCursor(calculatedAt: try #require(RFC3339Timestamp(parsing: "2025-06-01T12:00:00.000002Z")), id: 22)
-        #expect(Base64URL.decode(cursor.encoded).map { String(decoding: $0, as: UTF8.self) } == "2025-06-01T12:00:00.000002Z|22")
+        let cursor = BidHistoryCursor(
+            calculatedAt: try #require(RFC3339Timestamp(parsing: "2025-06-01T12:00:00.000002Z")), id: 22)
+        #expect(
+            Base64URL.decode(cursor.encoded).map { String(decoding: $0, as: UTF8.self) }
+                == "2025-06-01T12:00:00.000002Z|22")
         #expect(BidHistoryCursor(decoding: cursor.encoded) == cursor)
         #expect(!cursor.encoded.contains("="))
         for bad in [
             "", "!", "a", cursor.encoded + "A", cursor.encoded.replacingOccurrences(of: "M", with: "+"),
-            Base64URL.encode(Array("2025-06-01T12:00:00Z|".utf8)), Base64URL.encode(Array("2025-06-01T12:00:00Z|-1".utf8)),
-            Base64URL.encode(Array("2025-06-01T12:00:00Z|9223372036854775808".utf8)), Base64URL.encode(Array("|22".utf8)),
+            Base64URL.encode(Array("2025-06-01T12:00:00Z|".utf8)),
+            Base64URL.encode(Array("2025-06-01T12:00:00Z|-1".utf8)),
+            Base64URL.encode(Array("2025-06-01T12:00:00Z|9223372036854775808".utf8)),
+            Base64URL.encode(Array("|22".utf8)),
         ] {
             #expect(BidHistoryCursor(decoding: bad) == nil, "\(bad)")
         }
@@ -80,7 +85,9 @@ struct BidHistoryParsingTests {
     }
 
     @Test func onlyJSONNumberLexemesPassThroughVerbatim() {
-        for good in ["0", "-0", "1.50", "123", "0.000000000000000001", "12345678901234567890.123456789", "1e3", "1E-2", "-0.5"] {
+        for good in [
+            "0", "-0", "1.50", "123", "0.000000000000000001", "12345678901234567890.123456789", "1e3", "1E-2", "-0.5",
+        ] {
             #expect(StoredBid.isJSONNumber(good), "\(good)")
         }
         for bad in ["", "NaN", "Infinity", "-Infinity", "01", ".5", "5.", "+1", "1e", "1.5.2", " 1", "0x10", "-"] {
@@ -89,8 +96,13 @@ struct BidHistoryParsingTests {
     }
 
     @Test func queriesBindEveryParameter() throws {
-        let parsed = try BidHistoryQuery.parse(["product_id": "1e3", "since": "2025-01-01T01:00:00+01:00", "limit": "7"]).get()
-        #expect(parsed.parameters == ["1000", "2025-01-01T00:00:00.000000Z", "infinity", "infinity", "9223372036854775807", "8"])
+        let parsed = try BidHistoryQuery.parse([
+            "product_id": "1e3", "since": "2025-01-01T01:00:00+01:00", "limit": "7",
+        ]).get()
+        #expect(
+            parsed.parameters == [
+                "1000", "2025-01-01T00:00:00.000000Z", "infinity", "infinity", "9223372036854775807", "8",
+            ])
         #expect(try BidHistoryQuery.parse(["product_id": "5"]).get().limit == 100)
     }
 }

@@ -13,7 +13,8 @@ import Testing
 
     @Test func aFetchedBidIsExactJSON() throws {
         let harness = try BidHistoryHarness(database: "history_exact")
-        try harness.insert(id: 9001, product: "123", cpc: "1.50", roas: "150", adjusted: "2.25", at: "2025-03-04 05:06:07.123456+00")
+        try harness.insert(
+            id: 9001, product: "123", cpc: "1.50", roas: "150", adjusted: "2.25", at: "2025-03-04 05:06:07.123456+00")
         // Digits no Double could carry, and a time given in another zone.
         try harness.insert(
             id: 9002, product: "12.5", cpc: "12345678901234567890.123456789", roas: "0.000000000000000001",
@@ -23,11 +24,15 @@ import Testing
         let first = try harness.get("/api/bids/9001", client: client)
         #expect(first.status == 200)
         #expect(first.header("Content-Type") == "application/json")
-        #expect(first.text == #"{"bid_id":9001,"product_id":123,"current_cpc":1.50,"target_roas":150,"adjusted_cpc":2.25,"calculated_at":"2025-03-04T05:06:07.123456Z"}"#)
-        #expect(try harness.get("/api/bids/9002", client: client).text == """
-            {"bid_id":9002,"product_id":12.5,"current_cpc":12345678901234567890.123456789,"target_roas":0.000000000000000001,\
-            "adjusted_cpc":999999999999999999999999999999999999.99,"calculated_at":"2000-01-01T04:00:00.000000Z"}
-            """)
+        #expect(
+            first.text
+                == #"{"bid_id":9001,"product_id":123,"current_cpc":1.50,"target_roas":150,"adjusted_cpc":2.25,"calculated_at":"2025-03-04T05:06:07.123456Z"}"#
+        )
+        #expect(
+            try harness.get("/api/bids/9002", client: client).text == """
+                {"bid_id":9002,"product_id":12.5,"current_cpc":12345678901234567890.123456789,"target_roas":0.000000000000000001,\
+                "adjusted_cpc":999999999999999999999999999999999999.99,"calculated_at":"2000-01-01T04:00:00.000000Z"}
+                """)
 
         // A bid accepted by POST /api/bid reads back as it was answered and stored.
         let posted = try harness.service.postBid(#"{"product_id":"1e3","current_cpc":"1.50","target_roas":150}"#)
@@ -47,7 +52,8 @@ import Testing
         }
         #expect(calculatedAt.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/) != nil)
         let stored = try harness.session.execute(
-            "SELECT calculated_at = $2::timestamptz FROM bids WHERE id = $1", [id, calculatedAt]).scalar
+            "SELECT calculated_at = $2::timestamptz FROM bids WHERE id = $1", [id, calculatedAt]
+        ).scalar
         #expect(stored == "t")
     }
 
@@ -71,7 +77,8 @@ import Testing
         for bad in ["abc", "1.5", "1e3", "99999999999999999999", "%20", "0x10"] {
             let response = try harness.get("/api/bids/\(bad)", client: client)
             #expect(response.status == 400, "\(bad)")
-            #expect(response.text == #"{"error":"invalid parameter 'id': expected an integer bid id (64-bit)"}"#, "\(bad)")
+            #expect(
+                response.text == #"{"error":"invalid parameter 'id': expected an integer bid id (64-bit)"}"#, "\(bad)")
         }
         #expect(try harness.get("/api/bids/", client: client).status == 400)
         #expect(try client.request("DELETE", "/api/bids/1").status == 405)
@@ -82,9 +89,12 @@ import Testing
     @Test func threePagesNewestFirstWithTiesSplitAcrossPages() throws {
         let harness = try BidHistoryHarness(database: "history_pages")
         let times: [(Int64, String, String)] = [
-            (1, "42", "2025-01-01 00:00:01+00"), (2, "42", "2025-01-01 00:00:02+00"), (3, "42", "2025-01-01 00:00:02+00"),
-            (4, "42", "2025-01-01 00:00:02+00"), (5, "42", "2025-01-01 00:00:03.5+00"), (6, "42", "2025-01-01 00:00:00.000001+00"),
-            (7, "42", "2025-01-01 00:00:04+00"), (8, "43", "2025-01-01 00:00:02+00"), (9, "43", "2025-01-01 00:00:05+00"),
+            (1, "42", "2025-01-01 00:00:01+00"), (2, "42", "2025-01-01 00:00:02+00"),
+            (3, "42", "2025-01-01 00:00:02+00"),
+            (4, "42", "2025-01-01 00:00:02+00"), (5, "42", "2025-01-01 00:00:03.5+00"),
+            (6, "42", "2025-01-01 00:00:00.000001+00"),
+            (7, "42", "2025-01-01 00:00:04+00"), (8, "43", "2025-01-01 00:00:02+00"),
+            (9, "43", "2025-01-01 00:00:05+00"),
             (10, "42", "2025-01-01 00:00:02+00"),
         ]
         for (id, product, time) in times { try harness.insert(id: id, product: product, at: time) }
@@ -93,12 +103,18 @@ import Testing
         let pages = try collectPages(harness, "/api/bids?product_id=42&limit=3", client: client)
         #expect(pages.map(\.ids) == [[7, 5, 10], [4, 3, 2], [1, 6]])
         #expect(pages.map { $0.next != nil } == [true, true, false])
-        #expect(pages[0].response.text.hasPrefix(#"{"bids":[{"bid_id":7,"product_id":42,"current_cpc":1.00,"target_roas":100,"adjusted_cpc":1.00,"calculated_at":"2025-01-01T00:00:04.000000Z"},"#))
+        #expect(
+            pages[0].response.text.hasPrefix(
+                #"{"bids":[{"bid_id":7,"product_id":42,"current_cpc":1.00,"target_roas":100,"adjusted_cpc":1.00,"calculated_at":"2025-01-01T00:00:04.000000Z"},"#
+            ))
         #expect(pages[2].response.text.hasSuffix(#""calculated_at":"2025-01-01T00:00:00.000001Z"}],"next":null}"#))
 
         // The same numeric product however it is written; a page that ends exactly at the last
         // row says so (no empty extra page).
-        #expect(try collectPages(harness, "/api/bids?product_id=4.2e1&limit=4", client: client).map(\.ids) == [[7, 5, 10, 4], [3, 2, 1, 6]])
+        #expect(
+            try collectPages(harness, "/api/bids?product_id=4.2e1&limit=4", client: client).map(\.ids) == [
+                [7, 5, 10, 4], [3, 2, 1, 6],
+            ])
         #expect(try collectPages(harness, "/api/bids?product_id=43", client: client).map(\.ids) == [[9, 8]])
         let none = try harness.get("/api/bids?product_id=44", client: client)
         #expect(none.status == 200)
@@ -133,14 +149,18 @@ import Testing
         // The cursor continues inside the window.
         let first = Page(try harness.get("/api/bids?product_id=50&until=2025-06-01T12:00:01Z&limit=1", client: client))
         #expect(first.ids == [22])
-        let second = Page(try harness.get("/api/bids?product_id=50&until=2025-06-01T12:00:01Z&limit=1&cursor=\(first.next ?? "")", client: client))
+        let second = Page(
+            try harness.get(
+                "/api/bids?product_id=50&until=2025-06-01T12:00:01Z&limit=1&cursor=\(first.next ?? "")", client: client)
+        )
         #expect(second.ids == [21])
         #expect(second.next == nil)
     }
 
     @Test func limitDefaultsTo100AndAccepts1Through1000() throws {
         let harness = try BidHistoryHarness(database: "history_limits")
-        try harness.session.execute("""
+        try harness.session.execute(
+            """
             INSERT INTO bids (id, product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
             SELECT g, 60, 1, 100, 1, timestamptz '2025-01-01 00:00:00+00' + g * interval '1 second' FROM generate_series(1, 1001) g
             """)
@@ -169,14 +189,17 @@ import Testing
         let client = try harness.client()
         let cursor = { (text: String) in Base64URL.encode(Array(text.utf8)) }
         let cases: [(query: String, parameter: String)] = [
-            ("", "product_id"), ("limit=5", "product_id"), ("product_id=", "product_id"), ("product_id=abc", "product_id"),
-            ("product_id=1%2C5", "product_id"), ("product_id=1&since=yesterday", "since"), ("product_id=1&since=", "since"),
+            ("", "product_id"), ("limit=5", "product_id"), ("product_id=", "product_id"),
+            ("product_id=abc", "product_id"),
+            ("product_id=1%2C5", "product_id"), ("product_id=1&since=yesterday", "since"),
+            ("product_id=1&since=", "since"),
             ("product_id=1&since=2025-01-01", "since"), ("product_id=1&since=2025-01-01T00:00:00", "since"),
             ("product_id=1&since=2025-02-29T00:00:00Z", "since"), ("product_id=1&since=2025-01-01T24:00:00Z", "since"),
             ("product_id=1&since=2025-01-01T00:00:00.Z", "since"), ("product_id=1&since=0000-12-31T23:59:59Z", "since"),
             ("product_id=1&since=2025-01-01T00:00:00%2B24:00", "since"), ("product_id=1&until=1735689600", "until"),
             ("product_id=1&until=9999-12-31T23:59:59.9999999Z", "until"), ("product_id=1&limit=x", "limit"),
-            ("product_id=1&cursor=x", "cursor"), ("product_id=1&cursor=", "cursor"), ("product_id=1&cursor=%2B%2F%3D", "cursor"),
+            ("product_id=1&cursor=x", "cursor"), ("product_id=1&cursor=", "cursor"),
+            ("product_id=1&cursor=%2B%2F%3D", "cursor"),
             ("product_id=1&cursor=\(cursor("2025-01-01T00:00:00Z"))", "cursor"),
             ("product_id=1&cursor=\(cursor("yesterday|5"))", "cursor"),
             ("product_id=1&cursor=\(cursor("2025-01-01T00:00:00Z|0"))", "cursor"),
@@ -188,11 +211,17 @@ import Testing
             #expect(response.header("Content-Type") == "application/json")
             #expect(
                 response.text.hasPrefix(#"{"error":"invalid parameter '\#(parameter)': expected "#)
-                    || response.text == #"{"error":"missing required parameter '\#(parameter)'"}"#, "\(query): \(response.text)")
+                    || response.text == #"{"error":"missing required parameter '\#(parameter)'"}"#,
+                "\(query): \(response.text)")
         }
         let since = try harness.get("/api/bids?product_id=1&since=yesterday", client: client)
-        #expect(since.text == #"{"error":"invalid parameter 'since': expected an RFC 3339 timestamp such as 2025-01-31T23:59:59Z, years 0001-9999"}"#)
-        #expect(try harness.get("/api/bids", client: client).text == #"{"error":"missing required parameter 'product_id'"}"#)
+        #expect(
+            since.text
+                == #"{"error":"invalid parameter 'since': expected an RFC 3339 timestamp such as 2025-01-31T23:59:59Z, years 0001-9999"}"#
+        )
+        #expect(
+            try harness.get("/api/bids", client: client).text == #"{"error":"missing required parameter 'product_id'"}"#
+        )
     }
 
     // MARK: The plan and the failure mode
@@ -210,14 +239,16 @@ import Testing
         let harness = try BidHistoryHarness(database: "history_plan")
         // A live table's shape: rows in time order, 5,000 products with ~20 bids each, one busy
         // product (7) with 2% of all rows.
-        try harness.session.execute("""
+        try harness.session.execute(
+            """
             INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
             SELECT CASE WHEN g % 50 = 0 THEN 7 ELSE 100 + g % 5000 END, 1, 100, 1,
                    timestamptz '2025-01-01 00:00:00+00' + g * interval '20 seconds'
             FROM generate_series(1, 100000) g
             """)
         try harness.session.execute("ANALYZE bids")
-        let cursor = BidHistoryCursor(calculatedAt: RFC3339Timestamp(parsing: "2025-01-10T00:00:00Z")!, id: 38880).encoded
+        let cursor = BidHistoryCursor(calculatedAt: RFC3339Timestamp(parsing: "2025-01-10T00:00:00Z")!, id: 38880)
+            .encoded
         func plan(_ query: String) throws -> String {
             guard case .success(let parsed) = BidHistoryQuery.parse(Self.queryItems(query)) else {
                 throw TestFailure("cannot parse \(query)")
@@ -229,22 +260,28 @@ import Testing
             "", "&since=2025-01-05T00:00:00Z&until=2025-01-15T00:00:00Z", "&limit=10&cursor=\(cursor)",
             "&limit=1000&cursor=\(cursor)", "&since=2025-01-05T00:00:00Z&limit=5&cursor=\(cursor)",
         ]
-        var cases = ["4242", "99999"].flatMap { product in shapes.map { ("RESET enable_incremental_sort", "product_id=\(product)\($0)") } }
+        var cases = ["4242", "99999"].flatMap { product in
+            shapes.map { ("RESET enable_incremental_sort", "product_id=\(product)\($0)") }
+        }
         cases += shapes.map { ("SET enable_incremental_sort = off", "product_id=7\($0)") }
         for (setting, query) in cases {
             try harness.session.execute(setting)
             let plan = try plan(query)
             #expect(
-                plan.contains("Index Scan using bids_product_history_idx") || plan.contains("Bitmap Index Scan on bids_product_history_idx"),
+                plan.contains("Index Scan using bids_product_history_idx")
+                    || plan.contains("Bitmap Index Scan on bids_product_history_idx"),
                 "\(setting); \(query):\n\(plan)")
             #expect(!plan.contains("bids_calculated_at_idx"), "\(setting); \(query):\n\(plan)")
-            #expect(plan.contains("Index Cond: ((product_id = ") && plan.contains("(ROW(calculated_at, id) < ROW("), "\(plan)")
+            #expect(
+                plan.contains("Index Cond: ((product_id = ") && plan.contains("(ROW(calculated_at, id) < ROW("),
+                "\(plan)")
             #expect(!plan.contains("Filter:"), "the keyset condition must be part of the index condition:\n\(plan)")
         }
     }
 
     @Test func anUnreachableDatabaseIsAFast503WithRetryAfter() throws {
-        let server = try BidHistoryHarness.startHistoryServer(connectionString: "postgresql://127.0.0.1:1/none?connect_timeout=1")
+        let server = try BidHistoryHarness.startHistoryServer(
+            connectionString: "postgresql://127.0.0.1:1/none?connect_timeout=1")
         defer { server.shutdown(deadline: .seconds(2)) }
         let client = try TestHTTPClient(port: server.boundPort)
         for path in ["/api/bids/1", "/api/bids?product_id=1"] {

@@ -10,7 +10,8 @@ import Testing
 @Suite(.serialized) struct GracefulShutdownPostgresTests {
     /// `bidengine` sits next to the test bundle in the build directory.
     static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("bidengine").path
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("bidengine")
+            .path
     }
 
     @Test func sigtermUnderLoadLosesNoAcknowledgedBid() throws {
@@ -18,9 +19,12 @@ import Testing
         let port = try Self.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--port", String(port), "--threads", "2", "--shutdown-timeout", "5",
-                             "--migrations-dir", ServiceHarness.migrationsDirectory]
-        process.environment = ProcessInfo.processInfo.environment.merging(["DATABASE_URL": url, "LOG_LEVEL": "warning"]) { $1 }
+        process.arguments = [
+            "serve", "--port", String(port), "--threads", "2", "--shutdown-timeout", "5",
+            "--migrations-dir", ServiceHarness.migrationsDirectory,
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(["DATABASE_URL": url, "LOG_LEVEL": "warning"])
+        { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -40,7 +44,8 @@ import Testing
                     guard let client = try? TestHTTPClient(port: port) else { return }
                     while !tally.stop.load(ordering: .relaxed) {
                         do {
-                            let response = try client.request("POST", "/api/bid", headers: [("Content-Type", "application/json")], body: body)
+                            let response = try client.request(
+                                "POST", "/api/bid", headers: [("Content-Type", "application/json")], body: body)
                             if response.status == 200, case .number(let id)? = response.json?["bid_id"] {
                                 tally.acknowledged.withLock { $0.append(id) }
                             }
@@ -83,7 +88,9 @@ import Testing
         address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         return Int(UInt16(bigEndian: address.sin_port))
     }
@@ -91,7 +98,9 @@ import Testing
     static func waitUntilReady(port: Int) throws {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
-            if let client = try? TestHTTPClient(port: port), (try? client.request("GET", "/readyz"))?.status == 200 { return }
+            if let client = try? TestHTTPClient(port: port), (try? client.request("GET", "/readyz"))?.status == 200 {
+                return
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
         throw TestFailure("server on port \(port) never became ready")

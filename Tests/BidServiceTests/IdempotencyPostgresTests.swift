@@ -10,10 +10,13 @@ import Testing
 @Suite(.serialized) struct IdempotencyPostgresTests {
     private let body = #"{"product_id":5,"current_cpc":"1.50","target_roas":150}"#
 
-    private func post(_ harness: ServiceHarness, key: String?, body: String? = nil, client: TestHTTPClient? = nil) throws -> TestResponse {
+    private func post(_ harness: ServiceHarness, key: String?, body: String? = nil, client: TestHTTPClient? = nil)
+        throws -> TestResponse
+    {
         var headers = [("Content-Type", "application/json")]
         if let key { headers.append(("Idempotency-Key", key)) }
-        return try (client ?? harness.client()).request("POST", "/api/bid", headers: headers, body: Array((body ?? self.body).utf8))
+        return try (client ?? harness.client()).request(
+            "POST", "/api/bid", headers: headers, body: Array((body ?? self.body).utf8))
     }
 
     @Test func aRepeatReturnsTheOriginalAndStoresNothing() throws {
@@ -61,8 +64,12 @@ import Testing
                     group.addTask {
                         let client = try TestHTTPClient(port: port)
                         let response = try client.request(
-                            "POST", "/api/bid", headers: [("Content-Type", "application/json"), ("Idempotency-Key", key)], body: Array(body.utf8))
-                        guard response.status == 200 else { throw TestFailure("status \(response.status): \(response.text)") }
+                            "POST", "/api/bid",
+                            headers: [("Content-Type", "application/json"), ("Idempotency-Key", key)],
+                            body: Array(body.utf8))
+                        guard response.status == 200 else {
+                            throw TestFailure("status \(response.status): \(response.text)")
+                        }
                         return response.text
                     }
                 }
@@ -93,7 +100,9 @@ import Testing
         let first = try post(harness, key: "short-lived")
         try harness.session.execute("UPDATE idempotency_keys SET created_at = now() - interval '1 hour'")
         let deadline = ContinuousClock.now + .seconds(10)
-        while try harness.count("idempotency_keys") > 0, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        while try harness.count("idempotency_keys") > 0, ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
         #expect(try harness.count("idempotency_keys") == 0)
         let later = try post(harness, key: "short-lived")
         #expect(later.status == 200)

@@ -12,7 +12,8 @@ import Testing
         var description: String { "\(method) \(path)" }
     }
 
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+        .standardized
 
     @Test func theContractNamesExactlyTheServedRoutes() throws {
         let documented = try Self.documentedOperations()
@@ -27,11 +28,18 @@ import Testing
             let response = try client.request(
                 operation.method, path, headers: isPost ? [("Content-Type", "application/json")] : [],
                 body: isPost ? Array("{}".utf8) : [])
-            let unrouted = (response.status == 404 && response.text == #"{"error":"not found"}"#) || response.status == 405
+            let unrouted =
+                (response.status == 404 && response.text == #"{"error":"not found"}"#) || response.status == 405
             if !unrouted { served.insert(operation) }
         }
-        #expect(served.subtracting(documented).isEmpty, "served but missing from openapi.yaml: \(served.subtracting(documented).sorted { $0.description < $1.description })")
-        #expect(documented.subtracting(served).isEmpty, "in openapi.yaml but not served: \(documented.subtracting(served).sorted { $0.description < $1.description })")
+        #expect(
+            served.subtracting(documented).isEmpty,
+            "served but missing from openapi.yaml: \(served.subtracting(documented).sorted { $0.description < $1.description })"
+        )
+        #expect(
+            documented.subtracting(served).isEmpty,
+            "in openapi.yaml but not served: \(documented.subtracting(served).sorted { $0.description < $1.description })"
+        )
     }
 
     /// The operations under `paths:`: a path at two spaces of indentation, its methods at four.
@@ -49,7 +57,8 @@ import Testing
             guard inPaths else { continue }
             if let match = line.wholeMatch(of: /\ {2}(\/[^ ]*):/) {
                 path = String(match.1)
-            } else if let match = line.wholeMatch(of: /\ {4}(get|put|post|delete|patch|head|options|trace):/), let path {
+            } else if let match = line.wholeMatch(of: /\ {4}(get|put|post|delete|patch|head|options|trace):/), let path
+            {
                 operations.insert(Operation(method: match.1.uppercased(), path: path))
             }
         }
@@ -60,7 +69,9 @@ import Testing
     /// routes (`--bench-endpoints`). Registered somewhere is not served: the probe decides that.
     static func registeredOperations() throws -> Set<Operation> {
         let sources = root.appendingPathComponent("Sources/BidService")
-        guard let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil) else { return [] }
+        guard let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil) else {
+            return []
+        }
         var operations: Set<Operation> = []
         for case let file as URL in files where file.pathExtension == "swift" {
             let text = try String(contentsOf: file, encoding: .utf8)

@@ -18,10 +18,19 @@ import Testing
         #expect(missing.status == 401)
         #expect(missing.header("WWW-Authenticate") == #"Bearer realm="bidengine""#)
         for wrong in ["Bearer alph", "Bearer alphaa", "Basic alpha", "Bearer ", "alpha"] {
-            #expect(try client.request("POST", "/api/bid", headers: [json, ("Authorization", wrong)], body: Array(bid.utf8)).status == 401)
+            #expect(
+                try client.request(
+                    "POST", "/api/bid", headers: [json, ("Authorization", wrong)], body: Array(bid.utf8)
+                ).status == 401)
         }
-        #expect(try client.request("POST", "/api/bid", headers: [json, ("Authorization", "Bearer beta-key")], body: Array(bid.utf8)).status == 200)
-        #expect(try client.request("POST", "/api/bid", headers: [json, ("Authorization", "bearer alpha")], body: Array(bid.utf8)).status == 200)
+        #expect(
+            try client.request(
+                "POST", "/api/bid", headers: [json, ("Authorization", "Bearer beta-key")], body: Array(bid.utf8)
+            ).status == 200)
+        #expect(
+            try client.request(
+                "POST", "/api/bid", headers: [json, ("Authorization", "bearer alpha")], body: Array(bid.utf8)
+            ).status == 200)
         #expect(try client.request("GET", "/healthz").status == 200)
         #expect(try client.request("GET", "/readyz").status == 200)
         #expect(try client.request("GET", "/metrics").status == 200)
@@ -36,14 +45,19 @@ import Testing
         #expect(keys.count == 4)
         #expect(keys.accepts(authorization: "Bearer three"))
         #expect(!keys.accepts(authorization: "Bearer four"))
-        #expect(throws: ConfigurationError.self) { try APIKeys.load(environment: ["BIDENGINE_API_KEYS_FILE": "/nonexistent/keys"]) }
+        #expect(throws: ConfigurationError.self) {
+            try APIKeys.load(environment: ["BIDENGINE_API_KEYS_FILE": "/nonexistent/keys"])
+        }
     }
 
     @Test func requestIDsAreEchoedWhenSaneAndGeneratedOtherwise() throws {
         let harness = try ServiceHarness(database: "ops_request_id")
         let client = try harness.client()
-        #expect(try client.request("GET", "/healthz", headers: [("X-Request-ID", "trace-42.a:b_c")]).header("X-Request-ID") == "trace-42.a:b_c")
-        let injected = try client.request("GET", "/healthz", headers: [("X-Request-ID", "bad id\" with quotes")]).header("X-Request-ID")
+        #expect(
+            try client.request("GET", "/healthz", headers: [("X-Request-ID", "trace-42.a:b_c")]).header("X-Request-ID")
+                == "trace-42.a:b_c")
+        let injected = try client.request("GET", "/healthz", headers: [("X-Request-ID", "bad id\" with quotes")])
+            .header("X-Request-ID")
         #expect(injected?.count == 32 && injected?.allSatisfy(\.isHexDigit) == true)
         let generated = try client.request("GET", "/nope").header("X-Request-ID")
         #expect(generated?.count == 32)

@@ -8,7 +8,8 @@ import Testing
 /// is exactly the listing; and https against a real TLS server, verified, not waved through.
 @Suite(.serialized) struct PollerCommandPostgresTests {
     static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("bidengine").path
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("bidengine")
+            .path
     }
 
     struct Outcome {
@@ -31,7 +32,9 @@ import Testing
         let stdout = output.fileHandleForReading.readDataToEndOfFile()
         let stderr = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     static func pollEnvironment(_ harness: PollerHarness) -> [String: String] {
@@ -57,13 +60,17 @@ import Testing
         var catalog = PollerFakeServer.products((1...23).map { ($0, "\($0).0\($0 % 10)") })
         catalog[22] = #"{"id":23,"title":"bad","price":"n/a"}"#
         let server = try PollerFakeServer(catalog: catalog)
-        let outcome = try Self.run(Self.binary, ["poll", "--source", "http://127.0.0.1:\(server.port)"], environment: Self.pollEnvironment(harness))
+        let outcome = try Self.run(
+            Self.binary, ["poll", "--source", "http://127.0.0.1:\(server.port)"],
+            environment: Self.pollEnvironment(harness))
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let lines = outcome.stdout.split(separator: "\n")
         #expect(lines.count == 1)
         let printed = Self.fields(lines[0])
         #expect(printed["source"] == "http://127.0.0.1:\(server.port)")
-        #expect(printed["status"] == "ok" && printed["pages"] == "3" && printed["seen"] == "23" && printed["stored"] == "22")
+        #expect(
+            printed["status"] == "ok" && printed["pages"] == "3" && printed["seen"] == "23" && printed["stored"] == "22"
+        )
         #expect(printed["rejected"] == "1" && printed["errors"] == "0" && printed["requests"] == "3")
 
         let run = try harness.storedRun(printed["run"].flatMap { Int64($0) })
@@ -79,7 +86,9 @@ import Testing
         #expect(stored.map(\.1) == (1...22).map { "\($0).0\($0 % 10)" })
 
         // Unchanged prices the same UTC day: nothing new, and the next run says so.
-        let again = try Self.run(Self.binary, ["poll", "--source", "http://127.0.0.1:\(server.port)"], environment: Self.pollEnvironment(harness))
+        let again = try Self.run(
+            Self.binary, ["poll", "--source", "http://127.0.0.1:\(server.port)"],
+            environment: Self.pollEnvironment(harness))
         #expect(Self.fields(again.stdout.split(separator: "\n")[0])["stored"] == "0")
         #expect(try harness.prices(server).count == 22)
     }
@@ -87,7 +96,9 @@ import Testing
     @Test func aFailedSourceExitsNonZeroAndBadSettingsAreNamed() throws {
         let harness = try PollerHarness(database: "poller_command_failed")
         let down = try PollerFakeServer { _, _ in .json("{}", status: 404) }
-        let outcome = try Self.run(Self.binary, ["poll", "--source", "http://127.0.0.1:\(down.port)"], environment: Self.pollEnvironment(harness))
+        let outcome = try Self.run(
+            Self.binary, ["poll", "--source", "http://127.0.0.1:\(down.port)"],
+            environment: Self.pollEnvironment(harness))
         #expect(outcome.status == 1)
         #expect(outcome.stdout.contains("status=failed") && outcome.stdout.contains(#"error="skip=0: HTTP 404""#))
 
@@ -109,33 +120,36 @@ import Testing
         let port: Int
 
         init() throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("poller-tls-\(UUID().uuidString)").path
+            directory =
+                FileManager.default.temporaryDirectory.appendingPathComponent("poller-tls-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let openssl = try PollerCommandPostgresTests.run("/usr/bin/openssl", [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=bidengine-poller-test",
-                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
-            ], environment: [:])
+            let openssl = try PollerCommandPostgresTests.run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=bidengine-poller-test",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
+                ], environment: [:])
             guard openssl.status == 0 else { throw POSIXError(.EIO) }
             try """
-                import http.server, ssl, sys
-                BODY = b'{"products":[{"id":1,"title":"TLS item","price":12.34,"brand":"B","category":"c"}],"total":1,"skip":0,"limit":10}'
-                class Handler(http.server.BaseHTTPRequestHandler):
-                    def do_GET(self):
-                        self.send_response(200)
-                        self.send_header("Content-Type", "application/json")
-                        self.send_header("Content-Length", str(len(BODY)))
-                        self.end_headers()
-                        self.wfile.write(BODY)
-                    def log_message(self, *args):
-                        pass
-                server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                context.load_cert_chain(sys.argv[1] + "/cert.pem", sys.argv[1] + "/key.pem")
-                server.socket = context.wrap_socket(server.socket, server_side=True)
-                print(server.server_address[1], flush=True)
-                server.serve_forever()
-                """.write(toFile: directory + "/server.py", atomically: true, encoding: .utf8)
+            import http.server, ssl, sys
+            BODY = b'{"products":[{"id":1,"title":"TLS item","price":12.34,"brand":"B","category":"c"}],"total":1,"skip":0,"limit":10}'
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(BODY)))
+                    self.end_headers()
+                    self.wfile.write(BODY)
+                def log_message(self, *args):
+                    pass
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[1] + "/cert.pem", sys.argv[1] + "/key.pem")
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """.write(toFile: directory + "/server.py", atomically: true, encoding: .utf8)
             process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             process.arguments = [directory + "/server.py", directory]
@@ -149,7 +163,8 @@ import Testing
                 guard !byte.isEmpty else { break }
                 line += byte
             }
-            guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            else {
                 kill(process.processIdentifier, SIGKILL)
                 throw POSIXError(.EIO)
             }
@@ -173,11 +188,15 @@ import Testing
     }
 
     /// The TLS server needs openssl(1) for its certificate and python3 to serve.
-    static let hasTLSTools = ["/usr/bin/openssl", "/usr/bin/python3"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+    static let hasTLSTools = ["/usr/bin/openssl", "/usr/bin/python3"].allSatisfy {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
 
     /// Private mount namespaces need root (or CAP_SYS_ADMIN) and util-linux's `unshare`.
     static let canUnshare: Bool = {
-        guard hasTLSTools, getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
+        guard hasTLSTools, getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else {
+            return false
+        }
         return (try? run("/usr/bin/unshare", ["-m", "true"], environment: [:]).status) == 0
     }()
 
@@ -205,12 +224,16 @@ import Testing
             let script = """
                 mount --bind "$1" /etc/ssl/certs/ca-certificates.crt && exec "$2" poll --source "$3"
                 """
-            let outcome = try Self.run("/usr/bin/unshare", [
-                "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh", bundle, Self.binary, "https://\(host):\(tls.port)",
-            ], environment: Self.pollEnvironment(harness))
+            let outcome = try Self.run(
+                "/usr/bin/unshare",
+                [
+                    "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh", bundle, Self.binary,
+                    "https://\(host):\(tls.port)",
+                ], environment: Self.pollEnvironment(harness))
             #expect(outcome.status == 0, "\(outcome.stdout) \(outcome.stderr)")
             let printed = Self.fields(outcome.stdout.split(separator: "\n").first ?? "")
-            #expect(printed["status"] == "ok" && printed["pages"] == "1" && printed["stored"] == "1", "\(outcome.stdout)")
+            #expect(
+                printed["status"] == "ok" && printed["pages"] == "1" && printed["stored"] == "1", "\(outcome.stdout)")
         }
         let stored = try harness.session.execute("SELECT source, price::text FROM competitor_prices ORDER BY id").rows
         #expect(stored == [["https://127.0.0.1:\(tls.port)", "12.34"], ["https://localhost:\(tls.port)", "12.34"]])

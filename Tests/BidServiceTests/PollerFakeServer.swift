@@ -67,7 +67,8 @@ final class PollerFakeServer: @unchecked Sendable {
 
     /// A server answering every request with the page of `catalog` its limit and skip ask for.
     convenience init(catalog: [String], total: Int? = nil) throws {
-        try self.init { request, _ in .json(Self.page(catalog, skip: request.skip, limit: request.limit, total: total)) }
+        try self.init { request, _ in .json(Self.page(catalog, skip: request.skip, limit: request.limit, total: total))
+        }
     }
 
     var requests: [Request] { recorded.withLock { $0 } }
@@ -82,14 +83,17 @@ final class PollerFakeServer: @unchecked Sendable {
 
     /// `{"id":…,"title":"Product …","price":…,"brand":"Brand","category":"things"}` for each (id, price lexeme).
     static func products(_ prices: [(Int, String)]) -> [String] {
-        prices.map { #"{"id":\#($0.0),"title":"Product \#($0.0)","price":\#($0.1),"brand":"Brand","category":"things"}"# }
+        prices.map {
+            #"{"id":\#($0.0),"title":"Product \#($0.0)","price":\#($0.1),"brand":"Brand","category":"things"}"#
+        }
     }
 
     /// A DummyJSON page of `catalog` (raw product objects).
     static func page(_ catalog: [String], skip: Int, limit: Int, total: Int? = nil) -> String {
         let start = min(max(skip, 0), catalog.count)
         let slice = catalog[start..<min(start + max(limit, 0), catalog.count)]
-        return #"{"products":[\#(slice.joined(separator: ","))],"total":\#(total ?? catalog.count),"skip":\#(skip),"limit":\#(limit)}"#
+        return
+            #"{"products":[\#(slice.joined(separator: ","))],"total":\#(total ?? catalog.count),"skip":\#(skip),"limit":\#(limit)}"#
     }
 
     /// An IMF-fixdate `secondsFromNow` ahead, as a server writes `Retry-After` or `Date`.
@@ -124,7 +128,8 @@ final class PollerFakeServer: @unchecked Sendable {
         }
         switch reply(head, index) {
         case .json(let body, let status, let headers):
-            var text = "HTTP/1.1 \(status) Status\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n"
+            var text =
+                "HTTP/1.1 \(status) Status\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n"
             for (name, value) in headers { text += "\(name): \(value)\r\n" }
             write(fd, Array((text + "\r\n" + body).utf8))
         case .raw(let bytes):
@@ -136,7 +141,9 @@ final class PollerFakeServer: @unchecked Sendable {
         case .drip(let chunk, let interval, let count):
             write(fd, Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n".utf8))
             for _ in 0..<count where !stopped.load(ordering: .acquiring) {
-                usleep(UInt32(interval.components.seconds * 1_000_000 + interval.components.attoseconds / 1_000_000_000_000))
+                usleep(
+                    UInt32(
+                        interval.components.seconds * 1_000_000 + interval.components.attoseconds / 1_000_000_000_000))
                 guard write(fd, chunk) else { return }
             }
         }
@@ -168,7 +175,8 @@ final class PollerFakeServer: @unchecked Sendable {
         var headers: [String: String] = [:]
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         return Request(path: path, query: query, headers: headers, at: arrived)
     }

@@ -12,7 +12,8 @@ final class PollerHarness {
 
     init(database: String) throws {
         connectionString = try TestDatabase.fresh(database)
-        try DatabaseLocator.migrate(connectionString: connectionString, migrationsDirectory: ServiceHarness.migrationsDirectory)
+        try DatabaseLocator.migrate(
+            connectionString: connectionString, migrationsDirectory: ServiceHarness.migrationsDirectory)
         session = try PostgresSession(connectionString: connectionString)
     }
 
@@ -46,19 +47,23 @@ final class PollerHarness {
             connectTimeout: configuration.connectTimeout, readTimeout: configuration.readTimeout,
             requestTimeout: configuration.requestTimeout, maxBodyBytes: configuration.maxBodyBytes)
         return CompetitorPricePoller(
-            configuration: configuration, connectionString: connectionString, logger: Self.quietLogger, transport: transport,
+            configuration: configuration, connectionString: connectionString, logger: Self.quietLogger,
+            transport: transport,
             random: { 0.5 })
     }
 
     /// Polls one fake server once.
-    func poll(_ server: PollerFakeServer, _ configure: (inout PollerConfiguration) -> Void = { _ in }) throws -> PollRunSummary {
+    func poll(_ server: PollerFakeServer, _ configure: (inout PollerConfiguration) -> Void = { _ in }) throws
+        -> PollRunSummary
+    {
         try poller(configure).poll(CompetitorSource(parsing: "http://127.0.0.1:\(server.port)"))
     }
 
     /// The `poll_runs` row as a summary, to compare with what the poller returned.
     func storedRun(_ id: Int64?) throws -> PollRunSummary? {
         guard let id else { return nil }
-        let result = try session.execute("""
+        let result = try session.execute(
+            """
             SELECT source, status, pages, requests, items_seen, items_stored, items_rejected, errors, error, finished_at IS NOT NULL
             FROM poll_runs WHERE id = $1
             """, [String(id)])
@@ -79,7 +84,8 @@ final class PollerHarness {
     /// `external_id → price text` of every stored row of `source`, oldest first.
     func prices(_ server: PollerFakeServer) throws -> [(String, String)] {
         try session.execute(
-            "SELECT external_id, price::text FROM competitor_prices WHERE source = $1 ORDER BY id", ["http://127.0.0.1:\(server.port)"]
+            "SELECT external_id, price::text FROM competitor_prices WHERE source = $1 ORDER BY id",
+            ["http://127.0.0.1:\(server.port)"]
         ).rows.map { ($0[0] ?? "", $0[1] ?? "") }
     }
 

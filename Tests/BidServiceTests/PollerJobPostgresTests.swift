@@ -8,18 +8,23 @@ import Testing
 /// every source, failures of a source recorded rather than thrown, and prompt cancellation.
 @Suite(.serialized) struct PollerJobPostgresTests {
     static func context(_ cancellation: JobCancellation = JobCancellation()) -> JobContext {
-        JobContext(scheduledAt: Date(), isCatchUp: false, attempt: 1, cancellation: cancellation, logger: PollerHarness.quietLogger)
+        JobContext(
+            scheduledAt: Date(), isCatchUp: false, attempt: 1, cancellation: cancellation,
+            logger: PollerHarness.quietLogger)
     }
 
     @Test func theJobIsConfiguredFromTheEnvironment() throws {
-        #expect(try PollerJob.scheduled(environment: [:], connectionString: "", logger: PollerHarness.quietLogger).isEmpty)
+        #expect(
+            try PollerJob.scheduled(environment: [:], connectionString: "", logger: PollerHarness.quietLogger).isEmpty)
         let jobs = try PollerJob.scheduled(
             environment: ["COMPETITOR_SOURCES": "https://dummyjson.com", "POLL_INTERVAL": "300s"], connectionString: "",
             logger: PollerHarness.quietLogger)
         #expect(jobs.map(\.name) == ["competitor-prices"])
         #expect(jobs.first?.schedule.description == "every 300s")
         #expect(throws: PollerConfigurationError.self) {
-            try PollerJob.scheduled(environment: ["COMPETITOR_SOURCES": "https://x.example", "POLL_INTERVAL": "500ms"], connectionString: "")
+            try PollerJob.scheduled(
+                environment: ["COMPETITOR_SOURCES": "https://x.example", "POLL_INTERVAL": "500ms"], connectionString: ""
+            )
         }
     }
 
@@ -28,7 +33,10 @@ import Testing
         let good = try PollerFakeServer(catalog: PollerFakeServer.products((1...3).map { ($0, "4.20") }))
         let down = try PollerFakeServer { _, _ in .json("{}", status: 500) }
         let poller = harness.poller {
-            $0.sources = [try! CompetitorSource(parsing: "http://127.0.0.1:\(good.port)"), try! CompetitorSource(parsing: "http://127.0.0.1:\(down.port)")]
+            $0.sources = [
+                try! CompetitorSource(parsing: "http://127.0.0.1:\(good.port)"),
+                try! CompetitorSource(parsing: "http://127.0.0.1:\(down.port)"),
+            ]
             $0.maxAttempts = 2
         }
         let job = try PollerJob(poller: poller)
@@ -42,11 +50,12 @@ import Testing
         let harness = try PollerHarness(database: "poller_job_cancel")
         let hanging = try PollerFakeServer { _, _ in .hang }
         defer { hanging.stop() }
-        let job = try PollerJob(poller: harness.poller {
-            $0.sources = [try! CompetitorSource(parsing: "http://127.0.0.1:\(hanging.port)")]
-            $0.connectTimeout = .seconds(30)
-            $0.requestTimeout = .seconds(30)
-        })
+        let job = try PollerJob(
+            poller: harness.poller {
+                $0.sources = [try! CompetitorSource(parsing: "http://127.0.0.1:\(hanging.port)")]
+                $0.connectTimeout = .seconds(30)
+                $0.requestTimeout = .seconds(30)
+            })
         let cancellation = JobCancellation()
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { cancellation.cancel() }
         let started = ContinuousClock.now

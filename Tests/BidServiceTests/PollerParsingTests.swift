@@ -10,12 +10,15 @@ import Testing
 @Suite struct PollerParsingTests {
     // MARK: Page parser
 
-    static func page(_ text: String, parser: ProductsPageParser = ProductsPageParser()) -> Result<ProductsPage, PageRejection> {
+    static func page(_ text: String, parser: ProductsPageParser = ProductsPageParser()) -> Result<
+        ProductsPage, PageRejection
+    > {
         parser.parse(Array(text.utf8))
     }
 
     @Test func aDummyJSONPageKeepsExactPrices() throws {
-        let result = Self.page("""
+        let result = Self.page(
+            """
             {"products":[
               {"id":1,"title":"Essence Mascara","price":9.99,"brand":"Essence","category":"beauty","rating":4.94,"tags":["x"]},
               {"id":2,"title":"Eyeshadow","price":0.1,"category":"beauty"},
@@ -28,7 +31,11 @@ import Testing
         #expect(page.rejections.isEmpty)
         #expect(page.items.map(\.externalID) == ["1", "2", "sku-3", "4"])
         #expect(page.items.map(\.price.description) == ["9.99", "0.1", "987654.123456789012345678", "150"])
-        #expect(page.items[0] == CompetitorItem(externalID: "1", title: "Essence Mascara", brand: "Essence", category: "beauty", price: try FixedDecimal(parsing: "9.99")))
+        #expect(
+            page.items[0]
+                == CompetitorItem(
+                    externalID: "1", title: "Essence Mascara", brand: "Essence", category: "beauty",
+                    price: try FixedDecimal(parsing: "9.99")))
         #expect(page.items[1].brand == nil && page.items[2].brand == nil && page.items[2].category == nil)
     }
 
@@ -44,7 +51,10 @@ import Testing
             (#"{"products":[],"total":-1}"#, .invalidField("total", expected: "a non-negative integer")),
             (#"{"products":[],"total":1.5}"#, .invalidField("total", expected: "a non-negative integer")),
             (#"{"products":[],"total":1e3}"#, .invalidField("total", expected: "a non-negative integer")),
-            (#"{"products":[],"total":99999999999999999999}"#, .invalidField("total", expected: "a non-negative integer")),
+            (
+                #"{"products":[],"total":99999999999999999999}"#,
+                .invalidField("total", expected: "a non-negative integer")
+            ),
             (#"{"products":[],"total":3,"skip":null}"#, .invalidField("skip", expected: "a non-negative integer")),
             (#"{"products":[],"total":3,"limit":"10"}"#, .invalidField("limit", expected: "a non-negative integer")),
         ]
@@ -107,10 +117,12 @@ import Testing
     }
 
     @Test func everyCopyOfADuplicatedIDIsRejected() throws {
-        let page = try Self.page("""
+        let page = try Self.page(
+            """
             {"products":[{"id":1,"title":"a","price":1},{"id":2,"title":"b","price":2},{"id":1,"title":"a again","price":3},
                          {"id":"2","title":"string two","price":2}],"total":4}
-            """).get()
+            """
+        ).get()
         // The number 2 and the string "2" are the same id once stored as text.
         #expect(page.items.isEmpty)
         #expect(page.rejections.map(\.reason) == Array(repeating: .duplicateID, count: 4))
@@ -118,7 +130,10 @@ import Testing
 
     @Test func theAbsurdPriceLimitIsConfigurable() throws {
         let parser = ProductsPageParser(maxPrice: try FixedDecimal(parsing: "50"))
-        let page = try Self.page(#"{"products":[{"id":1,"title":"a","price":50.00},{"id":2,"title":"b","price":50.01}],"total":2}"#, parser: parser).get()
+        let page = try Self.page(
+            #"{"products":[{"id":1,"title":"a","price":50.00},{"id":2,"title":"b","price":50.01}],"total":2}"#,
+            parser: parser
+        ).get()
         #expect(page.items.map(\.externalID) == ["1"])
         #expect(page.rejections.map(\.reason) == [.absurdPrice("50.01", limit: "50")])
     }
@@ -169,13 +184,16 @@ import Testing
 
         var emptyEarly = ProductPagination(pageSize: 10, maxPages: 100, maxConsecutiveFailures: 3)
         _ = emptyEarly.start()
-        #expect(emptyEarly.pageParsed(total: 30, echoedSkip: 0, count: 0) == .store(then: .stop("empty page at skip=0 before total=30")))
+        #expect(
+            emptyEarly.pageParsed(total: 30, echoedSkip: 0, count: 0)
+                == .store(then: .stop("empty page at skip=0 before total=30")))
 
         var bounded = ProductPagination(pageSize: 10, maxPages: 2, maxConsecutiveFailures: 3)
         _ = bounded.start()
         _ = bounded.pageParsed(total: 1_000_000, echoedSkip: 0, count: 10)
-        #expect(bounded.pageParsed(total: 1_000_000, echoedSkip: 10, count: 10)
-            == .store(then: .stop("page limit 2 reached at skip=20 of total=1000000")))
+        #expect(
+            bounded.pageParsed(total: 1_000_000, echoedSkip: 10, count: 10)
+                == .store(then: .stop("page limit 2 reached at skip=20 of total=1000000")))
     }
 
     @Test func unusablePagesAreSkippedUntilTooManyInARow() {
@@ -204,8 +222,10 @@ import Testing
         #expect(RetryAfter.delay("Sun Nov  6 08:49:37 1994", now: now) == .seconds(7))
         #expect(RetryAfter.delay("Sun, 06 Nov 1994 08:00:00 GMT", now: now) == .zero)
         #expect(RetryAfter.delay("99999999999999", now: now)! > .seconds(1_000_000))
-        for garbage in ["", "-5", "1.5", "soon", "Sun, 06 Nov 1994 08:49:37 CET", "Sun, 31 Feb 1994 08:49:37 GMT",
-                        "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 6 Nov 1994 08:49:37 GMT"] {
+        for garbage in [
+            "", "-5", "1.5", "soon", "Sun, 06 Nov 1994 08:49:37 CET", "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 6 Nov 1994 08:49:37 GMT",
+        ] {
             #expect(RetryAfter.delay(garbage, now: now) == nil, "\(garbage)")
         }
         #expect(HTTPDate.epochSeconds("Thu, 01 Jan 1970 00:00:00 GMT") == 0)
@@ -213,14 +233,23 @@ import Testing
     }
 
     @Test func backoffIsFullJitterUnderAnExponentialCeiling() {
-        let policy = RetryPolicy(maxAttempts: 5, base: .milliseconds(100), cap: .seconds(1), maxRetryAfter: .seconds(60))
-        #expect((1...6).map { policy.ceiling(retry: $0) }
-            == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)])
+        let policy = RetryPolicy(
+            maxAttempts: 5, base: .milliseconds(100), cap: .seconds(1), maxRetryAfter: .seconds(60))
+        #expect(
+            (1...6).map { policy.ceiling(retry: $0) }
+                == [
+                    .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1),
+                    .seconds(1),
+                ])
         #expect(policy.backoff(retry: 3, unit: 0) == .zero)
         #expect(policy.backoff(retry: 3, unit: 0.5) == .milliseconds(200))
         #expect(policy.backoff(retry: 40, unit: 0.999_999) <= .seconds(1))
-        #expect(RetryPolicy.isRetryable(status: 429) && RetryPolicy.isRetryable(status: 500) && RetryPolicy.isRetryable(status: 503))
-        #expect(!RetryPolicy.isRetryable(status: 404) && !RetryPolicy.isRetryable(status: 400) && !RetryPolicy.isRetryable(status: 200))
+        #expect(
+            RetryPolicy.isRetryable(status: 429) && RetryPolicy.isRetryable(status: 500)
+                && RetryPolicy.isRetryable(status: 503))
+        #expect(
+            !RetryPolicy.isRetryable(status: 404) && !RetryPolicy.isRetryable(status: 400)
+                && !RetryPolicy.isRetryable(status: 200))
     }
 
     // MARK: Token bucket
@@ -248,12 +277,15 @@ import Testing
     @Test func configurationComesFromTheEnvironment() throws {
         let configuration = try PollerConfiguration.fromEnvironment([
             "COMPETITOR_SOURCES": " https://DummyJSON.com/ , http://127.0.0.1:8081/v2,,https://dummyjson.com",
-            "POLL_INTERVAL": "5m", "POLL_RATE_PER_MINUTE": "12.5", "POLL_MAX_PRICE": "2500.50", "POLL_READ_TIMEOUT": "750ms",
+            "POLL_INTERVAL": "5m", "POLL_RATE_PER_MINUTE": "12.5", "POLL_MAX_PRICE": "2500.50",
+            "POLL_READ_TIMEOUT": "750ms",
             "POLL_MAX_ATTEMPTS": "", "POLL_PAGE_SIZE": "50",
         ])
         #expect(configuration.sources.map(\.name) == ["https://dummyjson.com", "http://127.0.0.1:8081/v2"])
         #expect(configuration.sources.map(\.host) == ["dummyjson.com", "127.0.0.1"])
-        #expect(configuration.sources[1].pageURL(limit: 50, skip: 100).absoluteString == "http://127.0.0.1:8081/v2/products?limit=50&skip=100")
+        #expect(
+            configuration.sources[1].pageURL(limit: 50, skip: 100).absoluteString
+                == "http://127.0.0.1:8081/v2/products?limit=50&skip=100")
         #expect(configuration.interval == .seconds(300))
         #expect(configuration.ratePerMinute == 12.5)
         #expect(configuration.maxPrice.description == "2500.50")
@@ -261,13 +293,15 @@ import Testing
         #expect(configuration.maxAttempts == 4)
         #expect(configuration.pageSize == 50)
         #expect(configuration.userAgent == "BidEngine/\(PollerConfiguration.version) (+competitor-price-poller)")
-        #expect(try CompetitorSource(parsing: "https://x.example/api/products").pageURL(limit: 1, skip: 2).absoluteString
-            == "https://x.example/api/products?limit=1&skip=2")
+        #expect(
+            try CompetitorSource(parsing: "https://x.example/api/products").pageURL(limit: 1, skip: 2).absoluteString
+                == "https://x.example/api/products?limit=1&skip=2")
     }
 
     @Test func intervalsAcceptSecondsAndUnits() {
-        #expect(["300", "300s", "5m", "1h", "250ms", " 90 "].map(DurationText.parse)
-            == [.seconds(300), .seconds(300), .seconds(300), .seconds(3600), .milliseconds(250), .seconds(90)])
+        #expect(
+            ["300", "300s", "5m", "1h", "250ms", " 90 "].map(DurationText.parse)
+                == [.seconds(300), .seconds(300), .seconds(300), .seconds(3600), .milliseconds(250), .seconds(90)])
         for bad in ["", "0", "-5", "5 m", "1.5m", "5d", "m", "9999999999"] {
             #expect(DurationText.parse(bad) == nil, "\(bad)")
         }

@@ -15,31 +15,44 @@ import Testing
     @Test func pagesUntilTotalAndTheRunRowMatchesTheSummary() throws {
         let harness = try PollerHarness(database: "poller_paging")
         // 25 items: a remainder page; prices whose digits a Double would not keep.
-        let catalog = PollerFakeServer.products((1...25).map { ($0, $0 == 7 ? "19.90" : $0 == 8 ? "0.30000000000000000001" : "\($0).5") })
+        let catalog = PollerFakeServer.products(
+            (1...25).map { ($0, $0 == 7 ? "19.90" : $0 == 8 ? "0.30000000000000000001" : "\($0).5") })
         let server = try PollerFakeServer(catalog: catalog)
         let summary = try harness.poll(server)
         #expect(summary.status == .ok)
-        #expect((summary.pages, summary.requests, summary.itemsSeen, summary.itemsStored, summary.itemsRejected, summary.errors) == (3, 3, 25, 25, 0, 0))
+        #expect(
+            (
+                summary.pages, summary.requests, summary.itemsSeen, summary.itemsStored, summary.itemsRejected,
+                summary.errors
+            ) == (3, 3, 25, 25, 0, 0))
         #expect(summary.error == nil)
         #expect(try harness.storedRun(summary.runID) == summary)
         #expect(server.requests.map(\.skip) == [0, 10, 20])
         #expect(server.requests.allSatisfy { $0.path == "/products" && $0.limit == 10 })
-        #expect(server.requests.allSatisfy { $0.headers["user-agent"] == "BidEngine/\(PollerConfiguration.version) (+competitor-price-poller)" })
+        #expect(
+            server.requests.allSatisfy {
+                $0.headers["user-agent"] == "BidEngine/\(PollerConfiguration.version) (+competitor-price-poller)"
+            })
         #expect(server.requests.allSatisfy { $0.headers["accept"] == "application/json" })
         let prices = Dictionary(uniqueKeysWithValues: try harness.prices(server))
         #expect(prices.count == 25)
         #expect(prices["7"] == "19.90" && prices["8"] == "0.30000000000000000001" && prices["25"] == "25.5")
         let row = try harness.session.execute(
-            "SELECT product_id::text, title, brand, category FROM competitor_prices WHERE external_id = '7'").rows.first
+            "SELECT product_id::text, title, brand, category FROM competitor_prices WHERE external_id = '7'"
+        ).rows.first
         #expect(row == ["7", "Product 7", "Brand", "things"])
 
         // An exact multiple of the page size takes no extra request; an empty listing one request.
         let exact = try PollerFakeServer(catalog: PollerFakeServer.products((1...20).map { ($0, "1") }))
         let exactSummary = try harness.poll(exact)
-        #expect(exactSummary.status == .ok && exactSummary.pages == 2 && exactSummary.requests == 2 && exactSummary.itemsStored == 20)
+        #expect(
+            exactSummary.status == .ok && exactSummary.pages == 2 && exactSummary.requests == 2
+                && exactSummary.itemsStored == 20)
         let empty = try PollerFakeServer(catalog: [])
         let emptySummary = try harness.poll(empty)
-        #expect(emptySummary.status == .ok && emptySummary.pages == 1 && emptySummary.requests == 1 && emptySummary.itemsSeen == 0)
+        #expect(
+            emptySummary.status == .ok && emptySummary.pages == 1 && emptySummary.requests == 1
+                && emptySummary.itemsSeen == 0)
         #expect(try harness.storedRun(emptySummary.runID) == emptySummary)
     }
 
@@ -47,7 +60,9 @@ import Testing
         let harness = try PollerHarness(database: "poller_total_changes")
         let catalog = PollerFakeServer.products((1...30).map { ($0, "2") })
         let server = try PollerFakeServer { request, _ in
-            .json(PollerFakeServer.page(catalog, skip: request.skip, limit: request.limit, total: request.skip == 0 ? 30 : 31))
+            .json(
+                PollerFakeServer.page(
+                    catalog, skip: request.skip, limit: request.limit, total: request.skip == 0 ? 30 : 31))
         }
         let summary = try harness.poll(server)
         #expect(summary.status == .partial)
@@ -61,14 +76,19 @@ import Testing
         let harness = try PollerHarness(database: "poller_changes")
         let prices = Mutex([(1, "10.0"), (2, "20"), (3, "30"), (4, "40"), (5, "50")])
         let server = try PollerFakeServer { request, _ in
-            .json(PollerFakeServer.page(PollerFakeServer.products(prices.withLock { $0 }), skip: request.skip, limit: request.limit))
+            .json(
+                PollerFakeServer.page(
+                    PollerFakeServer.products(prices.withLock { $0 }), skip: request.skip, limit: request.limit))
         }
         #expect(try harness.poll(server).itemsStored == 5)
         let unchanged = try harness.poll(server)
         #expect(unchanged.status == .ok && unchanged.itemsSeen == 5 && unchanged.itemsStored == 0)
 
         // 10.0 → 10.00 is the same price; 20 → 21 is a change.
-        prices.withLock { $0[0].1 = "10.00"; $0[1].1 = "21" }
+        prices.withLock {
+            $0[0].1 = "10.00"
+            $0[1].1 = "21"
+        }
         let changed = try harness.poll(server)
         #expect(changed.itemsStored == 1)
         #expect(try harness.prices(server).last! == ("2", "21"))
@@ -84,7 +104,9 @@ import Testing
 
     @Test func theChangeDecisionIsRaceFree() throws {
         let harness = try PollerHarness(database: "poller_race")
-        let items = (1...50).map { CompetitorItem(externalID: String($0), title: "t", brand: nil, category: nil, price: FixedDecimal($0)) }
+        let items = (1...50).map {
+            CompetitorItem(externalID: String($0), title: "t", brand: nil, category: nil, price: FixedDecimal($0))
+        }
         let connectionString = harness.connectionString
         let runID = try CompetitorPriceStore(connectionString: connectionString).startRun(source: "race")
         // Many writers store the same page at once; each item must be stored exactly once.
@@ -93,7 +115,8 @@ import Testing
         DispatchQueue.concurrentPerform(iterations: 6) { _ in
             do {
                 let store = try CompetitorPriceStore(connectionString: connectionString)
-                let count = try store.storePage(items, source: "race", counters: PollRunSummary(source: "race"), runID: runID)
+                let count = try store.storePage(
+                    items, source: "race", counters: PollRunSummary(source: "race"), runID: runID)
                 stored.withLock { $0 += count }
             } catch {
                 failures.withLock { $0.append("\(error)") }
@@ -108,14 +131,18 @@ import Testing
         let harness = try PollerHarness(database: "poller_mapping")
         let catalog = [
             #"{"id":2,"title":"mapped","price":1}"#, #"{"id":3,"title":"same id","price":1}"#,
-            #"{"id":"sku-9","title":"unmapped text id","price":1}"#, #"{"id":"sku-10","title":"mapped text id","price":1}"#,
+            #"{"id":"sku-9","title":"unmapped text id","price":1}"#,
+            #"{"id":"sku-10","title":"mapped text id","price":1}"#,
         ]
         let server = try PollerFakeServer(catalog: catalog)
         let source = "http://127.0.0.1:\(server.port)"
         try harness.session.execute(
-            "INSERT INTO competitor_product_map (source, external_id, product_id) VALUES ($1, '2', 1002), ($1, 'sku-10', 77.5)", [source])
+            "INSERT INTO competitor_product_map (source, external_id, product_id) VALUES ($1, '2', 1002), ($1, 'sku-10', 77.5)",
+            [source])
         #expect(try harness.poll(server).itemsStored == 4)
-        let rows = try harness.session.execute("SELECT external_id, product_id::text FROM competitor_prices ORDER BY id").rows
+        let rows = try harness.session.execute(
+            "SELECT external_id, product_id::text FROM competitor_prices ORDER BY id"
+        ).rows
         #expect(rows == [["2", "1002"], ["3", "3"], ["sku-9", nil], ["sku-10", "77.5"]])
     }
 
@@ -129,7 +156,9 @@ import Testing
             case 0: return .json(#"{"error":"boom"}"#, status: 500)
             case 1: return .close
             case 2: return .json("{}", status: 429, headers: [("Retry-After", "1")])
-            case 3: return .json("{}", status: 503, headers: [("Retry-After", PollerFakeServer.httpDate(secondsFromNow: 2))])
+            case 3:
+                return .json(
+                    "{}", status: 503, headers: [("Retry-After", PollerFakeServer.httpDate(secondsFromNow: 2))])
             default: return .json(PollerFakeServer.page(catalog, skip: request.skip, limit: request.limit))
             }
         }
@@ -154,7 +183,9 @@ import Testing
         let notFound = try harness.poll(missing)
         #expect(notFound.status == .failed && notFound.requests == 1 && notFound.error == "skip=0: HTTP 404")
 
-        let moved = try PollerFakeServer { _, _ in .json("{}", status: 301, headers: [("Location", "http://elsewhere.example/")]) }
+        let moved = try PollerFakeServer { _, _ in
+            .json("{}", status: 301, headers: [("Location", "http://elsewhere.example/")])
+        }
         let redirected = try harness.poll(moved)
         #expect(redirected.status == .failed && redirected.requests == 1)
         #expect(redirected.error?.contains("redirect to http://elsewhere.example/ not followed") == true)
@@ -173,7 +204,8 @@ import Testing
         let summary = try harness.poll(hanging) { $0.connectTimeout = .milliseconds(300) }
         #expect(ContinuousClock.now - started < .seconds(3))
         #expect(summary.status == .failed && summary.requests == 3)
-        #expect(summary.error == "skip=0: no response within the connect timeout (0.3 seconds) (gave up after 3 attempts)")
+        #expect(
+            summary.error == "skip=0: no response within the connect timeout (0.3 seconds) (gave up after 3 attempts)")
 
         // Headers, then silence: the read timeout.
         let stalled = try PollerFakeServer { _, _ in .drip(chunk: Array("{".utf8), interval: .seconds(5), count: 1) }
@@ -185,7 +217,9 @@ import Testing
         #expect(stalledSummary.error == "skip=0: body stalled longer than the read timeout (0.3 seconds)")
 
         // A byte every 100 ms never trips the read timeout; the request timeout ends it.
-        let dripping = try PollerFakeServer { _, _ in .drip(chunk: Array(" ".utf8), interval: .milliseconds(100), count: 100) }
+        let dripping = try PollerFakeServer { _, _ in
+            .drip(chunk: Array(" ".utf8), interval: .milliseconds(100), count: 100)
+        }
         defer { dripping.stop() }
         let drippingSummary = try harness.poll(dripping) {
             $0.maxAttempts = 1
@@ -206,7 +240,8 @@ import Testing
         }
         let started = ContinuousClock.now
         let summaries = poller.pollAll([
-            try CompetitorSource(parsing: "http://127.0.0.1:\(first.port)"), try CompetitorSource(parsing: "http://127.0.0.1:\(second.port)"),
+            try CompetitorSource(parsing: "http://127.0.0.1:\(first.port)"),
+            try CompetitorSource(parsing: "http://127.0.0.1:\(second.port)"),
         ])
         #expect(summaries.map(\.status) == [.ok, .ok])
         let sent = (first.requests + second.requests).map(\.at).sorted()
@@ -233,12 +268,18 @@ import Testing
         catalog[6] = #"{"id":1,"title":"duplicate of 1","price":5}"#
         let pages = catalog
         let server = try PollerFakeServer { request, _ in
-            request.skip == 10 ? .json("<html>maintenance</html>") : .json(PollerFakeServer.page(pages, skip: request.skip, limit: request.limit))
+            request.skip == 10
+                ? .json("<html>maintenance</html>")
+                : .json(PollerFakeServer.page(pages, skip: request.skip, limit: request.limit))
         }
         let summary = try harness.poll(server)
         #expect(summary.status == .partial)
         // Page 1: 10 seen, 4 rejected plus id 1 twice (both copies); page 2 unusable; page 3 fine.
-        #expect((summary.pages, summary.requests, summary.itemsSeen, summary.itemsRejected, summary.itemsStored, summary.errors) == (2, 3, 20, 5, 15, 1))
+        #expect(
+            (
+                summary.pages, summary.requests, summary.itemsSeen, summary.itemsRejected, summary.itemsStored,
+                summary.errors
+            ) == (2, 3, 20, 5, 15, 1))
         #expect(summary.error?.hasPrefix("skip=10: page rejected: body is not JSON") == true)
         #expect(try harness.storedRun(summary.runID) == summary)
         #expect(try harness.prices(server).map(\.0).contains("1") == false)
@@ -247,11 +288,13 @@ import Testing
     @Test func oversizedBodiesAreAbandonedAtTheCap() throws {
         let harness = try PollerHarness(database: "poller_oversized")
         let catalog = PollerFakeServer.products((1...30).map { ($0, "5") })
-        let huge = #"{"products":[{"id":11,"title":"\#(String(repeating: "x", count: 100_000))","price":1}],"total":30}"#
+        let huge =
+            #"{"products":[{"id":11,"title":"\#(String(repeating: "x", count: 100_000))","price":1}],"total":30}"#
         let server = try PollerFakeServer { request, _ in
             switch request.skip {
             case 10: return .json(huge)
-            case 20: return .raw(Array("HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\nConnection: close\r\n\r\n{".utf8))
+            case 20:
+                return .raw(Array("HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\nConnection: close\r\n\r\n{".utf8))
             default: return .json(PollerFakeServer.page(catalog, skip: request.skip, limit: request.limit))
             }
         }
@@ -296,7 +339,9 @@ import Testing
         // A run left "running" by a process that died is marked abandoned by the next run.
         try harness.session.execute("INSERT INTO poll_runs (source) VALUES ($1)", [source])
         #expect(try harness.poll(server).status == .ok)
-        #expect(try harness.count("SELECT count(*) FROM poll_runs WHERE source = $1 AND status = 'abandoned'", [source]) == 1)
+        #expect(
+            try harness.count("SELECT count(*) FROM poll_runs WHERE source = $1 AND status = 'abandoned'", [source])
+                == 1)
     }
 
     @Test func cancellationEndsARunPromptly() throws {
@@ -310,7 +355,8 @@ import Testing
         let cancellation = PollCancellation()
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { cancellation.cancel() }
         let started = ContinuousClock.now
-        let summary = poller.poll(try CompetitorSource(parsing: "http://127.0.0.1:\(hanging.port)"), cancellation: cancellation)
+        let summary = poller.poll(
+            try CompetitorSource(parsing: "http://127.0.0.1:\(hanging.port)"), cancellation: cancellation)
         #expect(ContinuousClock.now - started < .seconds(2))
         #expect(summary.status == .cancelled)
         #expect(try harness.storedRun(summary.runID) == summary)

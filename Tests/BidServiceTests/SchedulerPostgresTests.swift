@@ -25,7 +25,9 @@ import Testing
         metrics: SchedulerTestMetrics = SchedulerTestMetrics()
     ) -> Scheduler {
         let schedule = DailySchedule(at: WallClockTime(parsing: time)!, in: TimeZone(identifier: zone)!)
-        let job = AuditJob(connectionString: database.connectionString, schedule: schedule, logger: Self.quiet, metricsFactory: metrics)
+        let job = AuditJob(
+            connectionString: database.connectionString, schedule: schedule, logger: Self.quiet, metricsFactory: metrics
+        )
         return Scheduler(
             configuration: configuration(database.connectionString), jobs: [job], clock: clock, logger: Self.quiet,
             metricsFactory: metrics)
@@ -33,15 +35,18 @@ import Testing
 
     /// The audited instants, oldest first, with who triggered them.
     private func audits(_ database: AuditTestDatabase) throws -> [String] {
-        try database.rows("""
+        try database.rows(
+            """
             SELECT to_char(as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' ' || triggered_by || ' ' || status
             FROM audit_runs ORDER BY as_of
-            """).map { $0[0] ?? "" }
+            """
+        ).map { $0[0] ?? "" }
     }
 
     /// One flagged bid per day, so every audit has something in its window.
     private func seedDays(_ database: AuditTestDatabase, from first: String, days: Int) throws {
-        try database.session.execute("""
+        try database.session.execute(
+            """
             INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
             SELECT d, 1.00, 200, 2.00, $1::timestamptz + d * interval '1 day' FROM generate_series(0, $2::int - 1) d
             """, [first, String(days)])
@@ -53,8 +58,8 @@ import Testing
         let clock = SchedulerManualClock(date("2026-03-01T01:00:00Z"))
         let metrics = [SchedulerTestMetrics(), SchedulerTestMetrics()]
         let schedulers = metrics.map { auditScheduler(database, clock: clock, metrics: $0) }
-        schedulers.forEach { $0.start() }
-        defer { schedulers.forEach { $0.shutdown() } }
+        for scheduler in schedulers { scheduler.start() }
+        defer { for scheduler in schedulers { scheduler.shutdown() } }
         #expect(clock.waitUntilIdle(sleepers: 2))
         #expect(schedulers.filter(\.isLeader).count == 1)
         let leader = schedulers[0].isLeader ? 0 : 1
@@ -78,11 +83,12 @@ import Testing
         clock.advance(to: date("2026-03-04T02:00:00Z"))
         #expect(clock.waitUntilIdle(sleepers: 1))
 
-        #expect(try audits(database) == [
-            "2026-02-28T02:00:00Z schedule succeeded", "2026-03-01T02:00:00Z schedule succeeded",
-            "2026-03-02T02:00:00Z schedule succeeded", "2026-03-03T02:00:00Z schedule succeeded",
-            "2026-03-04T02:00:00Z schedule succeeded",
-        ])
+        #expect(
+            try audits(database) == [
+                "2026-02-28T02:00:00Z schedule succeeded", "2026-03-01T02:00:00Z schedule succeeded",
+                "2026-03-02T02:00:00Z schedule succeeded", "2026-03-03T02:00:00Z schedule succeeded",
+                "2026-03-04T02:00:00Z schedule succeeded",
+            ])
         // Exactly one execution per night across both instances (a replaced re-run would hide in audit_runs).
         let runs = metrics.map { $0.value("bidengine_job_runs_total", [("job", "audit"), ("outcome", "success")]) }
         #expect(runs[leader] == 3)
@@ -105,10 +111,11 @@ import Testing
         let first = auditScheduler(database, clock: clock)
         first.start()
         #expect(clock.waitUntilIdle(sleepers: 1))
-        #expect(try audits(database) == [
-            "2026-03-01T02:00:00Z schedule succeeded", "2026-03-02T02:00:00Z schedule succeeded",
-            "2026-03-02T05:00:00Z manual succeeded",
-        ])
+        #expect(
+            try audits(database) == [
+                "2026-03-01T02:00:00Z schedule succeeded", "2026-03-02T02:00:00Z schedule succeeded",
+                "2026-03-02T05:00:00Z manual succeeded",
+            ])
         #expect(first.shutdown())
         // Started again the same morning: nothing is missing, nothing runs.
         let metrics = SchedulerTestMetrics()
@@ -121,7 +128,9 @@ import Testing
     }
 
     /// The audits a scheduler runs at `time` in `zone`, started at `start` and moved through `instants`.
-    private func nights(_ name: String, at time: String, zone: String, start: String, instants: [String]) throws -> [String] {
+    private func nights(_ name: String, at time: String, zone: String, start: String, instants: [String]) throws
+        -> [String]
+    {
         let database = try AuditTestDatabase(name)
         try seedDays(database, from: AuditTime.text(AuditTime.microseconds(date(start)) - 8 * 86_400_000_000), days: 12)
         let clock = SchedulerManualClock(date(start))
@@ -138,21 +147,27 @@ import Testing
 
     @Test func daylightSavingNightsRunOnceEach() throws {
         // 02:30 CET; on the spring-forward day 03:00 CEST (02:30 does not exist); then 02:30 CEST.
-        #expect(try nights(
-            "scheduler_berlin", at: "02:30", zone: "Europe/Berlin", start: "2026-03-28T12:00:00Z",
-            instants: ["2026-03-29T00:59:59Z", "2026-03-29T01:00:00Z", "2026-03-29T01:30:00Z", "2026-03-30T00:30:00Z"]
-        ) == [
-            "2026-03-28T01:30:00Z schedule succeeded", "2026-03-29T01:00:00Z schedule succeeded",
-            "2026-03-30T00:30:00Z schedule succeeded",
-        ])
+        #expect(
+            try nights(
+                "scheduler_berlin", at: "02:30", zone: "Europe/Berlin", start: "2026-03-28T12:00:00Z",
+                instants: [
+                    "2026-03-29T00:59:59Z", "2026-03-29T01:00:00Z", "2026-03-29T01:30:00Z", "2026-03-30T00:30:00Z",
+                ]
+            ) == [
+                "2026-03-28T01:30:00Z schedule succeeded", "2026-03-29T01:00:00Z schedule succeeded",
+                "2026-03-30T00:30:00Z schedule succeeded",
+            ])
         // 01:30 EDT; on the fall-back day only the first 01:30 (EDT), not the repeat at 06:30Z; then 01:30 EST.
-        #expect(try nights(
-            "scheduler_new_york", at: "01:30", zone: "America/New_York", start: "2026-10-31T12:00:00Z",
-            instants: ["2026-11-01T05:30:00Z", "2026-11-01T05:45:00Z", "2026-11-01T06:30:00Z", "2026-11-02T06:30:00Z"]
-        ) == [
-            "2026-10-31T05:30:00Z schedule succeeded", "2026-11-01T05:30:00Z schedule succeeded",
-            "2026-11-02T06:30:00Z schedule succeeded",
-        ])
+        #expect(
+            try nights(
+                "scheduler_new_york", at: "01:30", zone: "America/New_York", start: "2026-10-31T12:00:00Z",
+                instants: [
+                    "2026-11-01T05:30:00Z", "2026-11-01T05:45:00Z", "2026-11-01T06:30:00Z", "2026-11-02T06:30:00Z",
+                ]
+            ) == [
+                "2026-10-31T05:30:00Z schedule succeeded", "2026-11-01T05:30:00Z schedule succeeded",
+                "2026-11-02T06:30:00Z schedule succeeded",
+            ])
     }
 
     @Test func shutdownCancelsTheRunningJobAndHandsTheLockOver() throws {
@@ -160,16 +175,20 @@ import Testing
         let clock = SchedulerManualClock(date("2026-03-01T00:00:30Z"))
         let job = SchedulerTestJob(schedule: IntervalSchedule(every: .seconds(60))!) { context, _ in
             // A long job that only stops when told to.
-            while !context.cancellation.isCancelled { _ = context.cancellation.wait(until: Date().addingTimeInterval(1)) }
+            while !context.cancellation.isCancelled {
+                _ = context.cancellation.wait(until: Date().addingTimeInterval(1))
+            }
             throw SchedulerTestJob.Failure()
         }
         let metrics = SchedulerTestMetrics()
         let active = Scheduler(
-            configuration: configuration(database.connectionString), jobs: [job], clock: clock, logger: Self.quiet, metricsFactory: metrics)
+            configuration: configuration(database.connectionString), jobs: [job], clock: clock, logger: Self.quiet,
+            metricsFactory: metrics)
         active.start()
         #expect(clock.waitUntilIdle(sleepers: 1))
         let standby = Scheduler(
-            configuration: configuration(database.connectionString), jobs: [SchedulerTestJob(schedule: IntervalSchedule(every: .seconds(3600))!)],
+            configuration: configuration(database.connectionString),
+            jobs: [SchedulerTestJob(schedule: IntervalSchedule(every: .seconds(3600))!)],
             clock: clock, logger: Self.quiet, metricsFactory: SchedulerTestMetrics())
         standby.start()
         defer { standby.shutdown() }
@@ -197,7 +216,8 @@ import Testing
         }
         let metrics = SchedulerTestMetrics()
         let scheduler = Scheduler(
-            configuration: configuration(database.connectionString), jobs: [job], clock: clock, logger: Self.quiet, metricsFactory: metrics)
+            configuration: configuration(database.connectionString), jobs: [job], clock: clock, logger: Self.quiet,
+            metricsFactory: metrics)
         scheduler.start()
         defer { scheduler.shutdown() }
         #expect(clock.waitUntilIdle(sleepers: 1))
@@ -207,7 +227,10 @@ import Testing
         #expect(clock.waitUntilIdle(sleepers: 1))
         clock.advance(to: date("2026-03-01T02:00:00Z"))
         #expect(clock.waitUntilIdle(sleepers: 1))
-        #expect(job.runs.map(\.scheduledAt) == [date("2026-03-01T01:00:00Z"), date("2026-03-01T01:00:00Z"), date("2026-03-01T02:00:00Z")])
+        #expect(
+            job.runs.map(\.scheduledAt) == [
+                date("2026-03-01T01:00:00Z"), date("2026-03-01T01:00:00Z"), date("2026-03-01T02:00:00Z"),
+            ])
         #expect(job.runs.map(\.attempt) == [1, 2, 1])
         #expect(metrics.value("bidengine_job_runs_total", [("job", "test"), ("outcome", "failure")]) == 1)
         #expect(metrics.value("bidengine_job_runs_total", [("job", "test"), ("outcome", "success")]) == 2)

@@ -15,7 +15,10 @@ final class SchedulerTestJob: ScheduledJob, @unchecked Sendable {
     /// Signalled as each run starts.
     let started = DispatchSemaphore(value: 0)
 
-    init(name: String = "test", schedule: any JobSchedule, behaviour: @escaping @Sendable (JobContext, Int) throws -> Void = { _, _ in }) {
+    init(
+        name: String = "test", schedule: any JobSchedule,
+        behaviour: @escaping @Sendable (JobContext, Int) throws -> Void = { _, _ in }
+    ) {
         self.name = name
         self.schedule = schedule
         self.behaviour = behaviour

@@ -15,7 +15,10 @@ final class ServiceHarness {
     static let migrationsDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().appendingPathComponent("../../Migrations").standardized.path
 
-    init(database: String, threads: Int = 2, connectionString: String? = nil, configure: (inout ServiceConfiguration) -> Void = { _ in }) throws {
+    init(
+        database: String, threads: Int = 2, connectionString: String? = nil,
+        configure: (inout ServiceConfiguration) -> Void = { _ in }
+    ) throws {
         let url = try connectionString ?? TestDatabase.fresh(database)
         var configuration = ServiceConfiguration()
         configuration.port = 0
@@ -41,7 +44,9 @@ final class ServiceHarness {
         try TestHTTPClient(port: port)
     }
 
-    func postBid(_ body: String, client: TestHTTPClient? = nil, contentType: String? = "application/json") throws -> TestResponse {
+    func postBid(_ body: String, client: TestHTTPClient? = nil, contentType: String? = "application/json") throws
+        -> TestResponse
+    {
         let client = try client ?? self.client()
         var headers: [(String, String)] = []
         if let contentType { headers.append(("Content-Type", contentType)) }

@@ -1,8 +1,9 @@
-import HTTPTestSupport
 import Dispatch
-@testable import HTTPServer
+import HTTPTestSupport
 import Synchronization
 import Testing
+
+@testable import HTTPServer
 
 /// The router and request parsing in process, without sockets.
 struct RouterTests {
@@ -72,7 +73,8 @@ struct RouterTests {
     @Test func encodedSlashStaysInsideOneSegment() {
         var router = Router()
         router.add(.GET, "/files/{name}") { _, _ in }
-        guard case .found(_, let parameters) = router.resolve(method: .GET, path: "/files/a%2Fb", isPercentEncoded: true)
+        guard
+            case .found(_, let parameters) = router.resolve(method: .GET, path: "/files/a%2Fb", isPercentEncoded: true)
         else {
             Issue.record("no match")
             return
@@ -81,7 +83,10 @@ struct RouterTests {
     }
 
     @Test func decodesQueriesAndPaths() {
-        #expect(PercentDecoding.parseQuery("a=1&b=x+y%20z&a=2&flag&=v"[...]) == ["a": "2", "b": "x y z", "flag": "", "": "v"])
+        #expect(
+            PercentDecoding.parseQuery("a=1&b=x+y%20z&a=2&flag&=v"[...]) == [
+                "a": "2", "b": "x y z", "flag": "", "": "v",
+            ])
         #expect(PercentDecoding.decode("caf%C3%A9%zz%4"[...]) == "café%zz%4")
         #expect(PercentDecoding.decode("a+b"[...]) == "a+b")
     }

@@ -1,8 +1,8 @@
-import HTTPTestSupport
 import Dispatch
 import Foundation
 import Glibc
 import HTTPServer
+import HTTPTestSupport
 import Synchronization
 import Testing
 
@@ -159,11 +159,14 @@ struct ServerTests {
 
     @Test func slowClientIsCutOffByRequestTimeout() throws {
         let configuration = TestServer.configuration { $0.requestTimeout = .milliseconds(300) }
-        try TestServer.with(configuration, routes: { _ in
-            var router = Router()
-            router.add(.GET, "/x") { _, responder in responder.respond(status: 200) }
-            return router
-        }) { server in
+        try TestServer.with(
+            configuration,
+            routes: { _ in
+                var router = Router()
+                router.add(.GET, "/x") { _, responder in responder.respond(status: 200) }
+                return router
+            }
+        ) { server in
             let client = try TestHTTPClient(port: server.boundPort)
             try client.send("GET /x HTTP/1.1\r\nHost: loc")
             let started = ContinuousClock.now
@@ -180,13 +183,16 @@ struct ServerTests {
 
     @Test func handlerSlowerThanRequestTimeoutStillAnswers() throws {
         let configuration = TestServer.configuration { $0.requestTimeout = .milliseconds(200) }
-        try TestServer.with(configuration, routes: { loop in
-            var router = Router()
-            router.add(.GET, "/slow") { _, responder in
-                loop.schedule(after: .milliseconds(500)) { responder.respond(status: 200, body: Array("ok".utf8)) }
+        try TestServer.with(
+            configuration,
+            routes: { loop in
+                var router = Router()
+                router.add(.GET, "/slow") { _, responder in
+                    loop.schedule(after: .milliseconds(500)) { responder.respond(status: 200, body: Array("ok".utf8)) }
+                }
+                return router
             }
-            return router
-        }) { server in
+        ) { server in
             let client = try TestHTTPClient(port: server.boundPort)
             #expect(try client.request("GET", "/slow").text == "ok")
             #expect(try client.request("GET", "/slow").text == "ok")
@@ -195,11 +201,14 @@ struct ServerTests {
 
     @Test func idleKeepAliveConnectionIsClosedAfterIdleTimeout() throws {
         let configuration = TestServer.configuration { $0.idleTimeout = .milliseconds(300) }
-        try TestServer.with(configuration, routes: { _ in
-            var router = Router()
-            router.add(.GET, "/x") { _, responder in responder.respond(status: 204) }
-            return router
-        }) { server in
+        try TestServer.with(
+            configuration,
+            routes: { _ in
+                var router = Router()
+                router.add(.GET, "/x") { _, responder in responder.respond(status: 204) }
+                return router
+            }
+        ) { server in
             let client = try TestHTTPClient(port: server.boundPort)
             #expect(try client.request("GET", "/x").status == 204)
             let started = ContinuousClock.now
@@ -212,14 +221,18 @@ struct ServerTests {
 
     @Test func gracefulShutdownAnswersTheRequestInFlight() throws {
         let arrived = DispatchSemaphore(value: 0)
-        let server = HTTPServer(configuration: TestServer.configuration(), makeRouter: { loop in
-            var router = Router()
-            router.add(.GET, "/slow") { _, responder in
-                arrived.signal()
-                loop.schedule(after: .milliseconds(200)) { responder.respond(status: 200, body: Array("done".utf8)) }
-            }
-            return router
-        })
+        let server = HTTPServer(
+            configuration: TestServer.configuration(),
+            makeRouter: { loop in
+                var router = Router()
+                router.add(.GET, "/slow") { _, responder in
+                    arrived.signal()
+                    loop.schedule(after: .milliseconds(200)) {
+                        responder.respond(status: 200, body: Array("done".utf8))
+                    }
+                }
+                return router
+            })
         try server.start()
         let port = server.boundPort
         let idle = try TestHTTPClient(port: port)
@@ -253,13 +266,17 @@ struct ServerTests {
 
     @Test func twoLoopsAnswerAThousandRequestsFromEightClients() throws {
         let configuration = TestServer.configuration(threads: 2)
-        try TestServer.with(configuration, routes: { _ in
-            var router = Router()
-            router.add(.POST, "/bids/{id}") { request, responder in
-                responder.respond(status: 200, body: Array("\(request.pathParameters["id"]!):\(request.body.count)".utf8))
+        try TestServer.with(
+            configuration,
+            routes: { _ in
+                var router = Router()
+                router.add(.POST, "/bids/{id}") { request, responder in
+                    responder.respond(
+                        status: 200, body: Array("\(request.pathParameters["id"]!):\(request.body.count)".utf8))
+                }
+                return router
             }
-            return router
-        }) { server in
+        ) { server in
             #expect(server.loops.count == 2)
             let ok = Atomic<Int>(0)
             let done = DispatchSemaphore(value: 0)

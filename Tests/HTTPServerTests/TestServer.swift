@@ -1,5 +1,5 @@
-import HTTPTestSupport
 import HTTPServer
+import HTTPTestSupport
 
 /// Starts a server on an ephemeral port for one test and always shuts it down.
 enum TestServer {

@@ -28,7 +28,10 @@ import Testing
             #expect(machine.queryEnqueued() == .failImmediately)  // fast failure while down
             #expect(machine.reconnectTimerFired() == .startConnecting)
         }
-        #expect(delays == [.milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(300)])
+        #expect(
+            delays == [
+                .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(300),
+            ])
         #expect(machine.connected() == .sendNext)
     }
 

@@ -6,8 +6,12 @@ import Testing
 /// Needs PostgreSQL: TEST_DATABASE_URL, or the project's throwaway cluster.
 @Suite(.serialized) struct MigrationRunnerPostgresTests {
     private let migrations = [
-        Migration(version: 1, fileName: "0001_things.sql", sql: "CREATE TABLE things (id int PRIMARY KEY, price numeric NOT NULL);"),
-        Migration(version: 2, fileName: "0002_more.sql", sql: "ALTER TABLE things ADD COLUMN note text; CREATE INDEX things_note ON things (note);"),
+        Migration(
+            version: 1, fileName: "0001_things.sql",
+            sql: "CREATE TABLE things (id int PRIMARY KEY, price numeric NOT NULL);"),
+        Migration(
+            version: 2, fileName: "0002_more.sql",
+            sql: "ALTER TABLE things ADD COLUMN note text; CREATE INDEX things_note ON things (note);"),
     ]
 
     @Test func appliesOnceAndRecordsChecksums() throws {
@@ -16,7 +20,8 @@ import Testing
         #expect(try MigrationRunner.migrate(migrations, session: session) == ["0001_things.sql", "0002_more.sql"])
         #expect(try MigrationRunner.migrate(migrations, session: session) == [])
         #expect(try MigrationRunner.pending(migrations, session: session).isEmpty)
-        let recorded = try session.execute("SELECT version, length(checksum) FROM schema_migrations ORDER BY version").rows
+        let recorded = try session.execute("SELECT version, length(checksum) FROM schema_migrations ORDER BY version")
+            .rows
         #expect(recorded == [["1", "64"], ["2", "64"]])
     }
 
@@ -25,7 +30,8 @@ import Testing
         let session = try PostgresSession(connectionString: url)
         try MigrationRunner.migrate(migrations, session: session)
         var edited = migrations
-        edited[0] = Migration(version: 1, fileName: "0001_things.sql", sql: "CREATE TABLE things (id bigint PRIMARY KEY);")
+        edited[0] = Migration(
+            version: 1, fileName: "0001_things.sql", sql: "CREATE TABLE things (id bigint PRIMARY KEY);")
         #expect {
             try MigrationRunner.migrate(edited, session: session)
         } throws: { error in
@@ -36,7 +42,12 @@ import Testing
     @Test func aFailingMigrationLeavesNothingBehind() throws {
         let url = try TestDatabase.fresh("migrations_failing")
         let session = try PostgresSession(connectionString: url)
-        let broken = migrations + [Migration(version: 3, fileName: "0003_broken.sql", sql: "CREATE TABLE half (id int); SELECT no_such_function();")]
+        let broken =
+            migrations + [
+                Migration(
+                    version: 3, fileName: "0003_broken.sql",
+                    sql: "CREATE TABLE half (id int); SELECT no_such_function();")
+            ]
         #expect(throws: PostgresError.self) { try MigrationRunner.migrate(broken, session: session) }
         #expect(try session.execute("SELECT to_regclass('half') IS NULL").scalar == "t")
         #expect(try session.execute("SELECT max(version) FROM schema_migrations").scalar == "2")
@@ -61,15 +72,20 @@ import Testing
     }
 
     @Test func loadsTheRepositoryMigrationsInOrder() throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Migrations").standardized.path
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Migrations"
+        ).standardized.path
         let loaded = try MigrationRunner.load(directory: directory)
         #expect(loaded.first?.fileName == "0001_create_bids.sql")
         #expect(loaded.map(\.version) == loaded.map(\.version).sorted())
     }
 
     @Test func connectionStringsKeepTheirOptionsWithAnotherDatabase() throws {
-        let rewritten = try ConnectionString.replacingDatabase(in: "postgresql://u:secret@db.example:6543/app?sslmode=require", with: "other")
-        #expect(rewritten.contains("host='db.example'") && rewritten.contains("port='6543'") && rewritten.contains("sslmode='require'"))
+        let rewritten = try ConnectionString.replacingDatabase(
+            in: "postgresql://u:secret@db.example:6543/app?sslmode=require", with: "other")
+        #expect(
+            rewritten.contains("host='db.example'") && rewritten.contains("port='6543'")
+                && rewritten.contains("sslmode='require'"))
         #expect(rewritten.hasSuffix("dbname='other'"))
         #expect(ConnectionString.masked("postgresql://u:secret@db.example/app").contains("password=****"))
         #expect(!ConnectionString.masked("postgresql://u:secret@db.example/app").contains("secret"))

@@ -4,7 +4,8 @@ import Foundation
 /// The CSV export: one line per flagged bid (RFC 4180, `\r\n`-free: plain `\n` lines), with the
 /// same exact decimals as the JSON. Empty cells mean unknown (undefined percentage, no competitor price).
 enum AuditCSV {
-    static let header = "run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at\n"
+    static let header =
+        "run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at\n"
 
     static func line(_ flag: AuditFlagRecord, runID: Int64, rule: AuditRule) -> String {
         let cells = [

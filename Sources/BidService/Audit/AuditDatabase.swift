@@ -5,5 +5,6 @@ import Postgres
 /// answers before returning) and the HTTP handlers (`PostgresConnection`, which answers later on
 /// the loop thread and never blocks it).
 protocol AuditDatabase {
-    func run(_ sql: String, _ parameters: [String?], _ completion: @escaping (Result<PostgresResult, PostgresError>) -> Void)
+    func run(
+        _ sql: String, _ parameters: [String?], _ completion: @escaping (Result<PostgresResult, PostgresError>) -> Void)
 }

@@ -22,9 +22,12 @@ public struct AuditDeviationBand: Sendable, Equatable {
     static let edges = [5, 10, 20, 50]
 
     public static let all: [AuditDeviationBand] = [
-        AuditDeviationBand(index: 0, label: "[-100%, -50%)", chartLabel: "-100…-50", magnitude: (50, 100), isDecrease: true),
-        AuditDeviationBand(index: 1, label: "[-50%, -20%)", chartLabel: "-50…-20", magnitude: (20, 50), isDecrease: true),
-        AuditDeviationBand(index: 2, label: "[-20%, -10%)", chartLabel: "-20…-10", magnitude: (10, 20), isDecrease: true),
+        AuditDeviationBand(
+            index: 0, label: "[-100%, -50%)", chartLabel: "-100…-50", magnitude: (50, 100), isDecrease: true),
+        AuditDeviationBand(
+            index: 1, label: "[-50%, -20%)", chartLabel: "-50…-20", magnitude: (20, 50), isDecrease: true),
+        AuditDeviationBand(
+            index: 2, label: "[-20%, -10%)", chartLabel: "-20…-10", magnitude: (10, 20), isDecrease: true),
         AuditDeviationBand(index: 3, label: "[-10%, -5%)", chartLabel: "-10…-5", magnitude: (5, 10), isDecrease: true),
         AuditDeviationBand(index: 4, label: "[-5%, 0%)", chartLabel: "-5…0", magnitude: (0, 5), isDecrease: true),
         AuditDeviationBand(index: 5, label: "0%", chartLabel: "0", magnitude: nil, isDecrease: nil),
@@ -32,7 +35,8 @@ public struct AuditDeviationBand: Sendable, Equatable {
         AuditDeviationBand(index: 7, label: "(5%, 10%]", chartLabel: "5…10", magnitude: (5, 10), isDecrease: false),
         AuditDeviationBand(index: 8, label: "(10%, 20%]", chartLabel: "10…20", magnitude: (10, 20), isDecrease: false),
         AuditDeviationBand(index: 9, label: "(20%, 50%]", chartLabel: "20…50", magnitude: (20, 50), isDecrease: false),
-        AuditDeviationBand(index: 10, label: "(50%, 100%]", chartLabel: "50…100", magnitude: (50, 100), isDecrease: false),
+        AuditDeviationBand(
+            index: 10, label: "(50%, 100%]", chartLabel: "50…100", magnitude: (50, 100), isDecrease: false),
         AuditDeviationBand(index: 11, label: "> 100%", chartLabel: "> 100", magnitude: (100, nil), isDecrease: false),
         AuditDeviationBand(index: 12, label: "n/a (current CPC 0)", chartLabel: "n/a", magnitude: nil, isDecrease: nil),
     ]

@@ -42,7 +42,8 @@ public struct AuditExporter {
         let run = try record(runID, session: session)
         let rule = run.rule
         try output.write(AuditCSV.header)
-        try streamFlags(run, session: session) { flag in try output.write(AuditCSV.line(flag, runID: runID, rule: rule)) }
+        try streamFlags(run, session: session) { flag in try output.write(AuditCSV.line(flag, runID: runID, rule: rule))
+        }
     }
 
     private func exportJSON(runID: Int64, session: PostgresSession, to output: AuditOutput) throws {
@@ -54,7 +55,8 @@ public struct AuditExporter {
         AuditJSON.writeRun(run, to: &head)
         head.beginArray("bands")
         let bands = try AuditReportLoader.decode(
-            session.execute(AuditSQL.bands, [String(runID)]).rows, AuditBandCount.init(row:), table: "audit_deviation_bands")
+            session.execute(AuditSQL.bands, [String(runID)]).rows, AuditBandCount.init(row:),
+            table: "audit_deviation_bands")
         for band in bands { AuditJSON.writeBand(band, to: &head) }
         head.endArray()
         try output.write(head.bytes + Array(#","products":["#.utf8))
@@ -85,7 +87,9 @@ public struct AuditExporter {
         return run
     }
 
-    private func streamFlags(_ run: AuditRunRecord, session: PostgresSession, _ body: (AuditFlagRecord) throws -> Void) throws {
+    private func streamFlags(_ run: AuditRunRecord, session: PostgresSession, _ body: (AuditFlagRecord) throws -> Void)
+        throws
+    {
         let competitor = try session.execute(AuditSQL.competitorPricesAvailable).scalar == "t"
         try stream(AuditSQL.allFlags(competitor: competitor), [String(run.id)], session: session) { row in
             guard let flag = AuditFlagRecord(row: row) else { throw AuditSQL.unreadable("audit_flags") }
@@ -94,7 +98,9 @@ public struct AuditExporter {
     }
 
     /// Runs `query` through a cursor in its own read-only transaction, `batchSize` rows at a time.
-    private func stream(_ query: String, _ parameters: [String?], session: PostgresSession, _ body: ([String?]) throws -> Void) throws {
+    private func stream(
+        _ query: String, _ parameters: [String?], session: PostgresSession, _ body: ([String?]) throws -> Void
+    ) throws {
         try session.transaction { session in
             try session.execute("SET TRANSACTION READ ONLY")
             try session.execute("DECLARE audit_export NO SCROLL CURSOR FOR \(query)", parameters)

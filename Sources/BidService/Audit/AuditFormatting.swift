@@ -27,7 +27,9 @@ enum AuditFormatting {
 
     /// A fraction as a percentage without needless zeros: `0.20` → `20%`, `0.125` → `12.5%`.
     static func thresholdPercent(_ threshold: FixedDecimal) -> String {
-        guard let percent = try? threshold.multiplied(by: FixedDecimal(100)) else { return threshold.description + " (fraction)" }
+        guard let percent = try? threshold.multiplied(by: FixedDecimal(100)) else {
+            return threshold.description + " (fraction)"
+        }
         return trimmed(percent.description, keeping: 0) + "%"
     }
 

@@ -30,8 +30,12 @@ enum AuditHTMLReport {
         }
         html += "<div class=\"cards\">\n"
         html += card("Bids reviewed", AuditFormatting.grouped(reviewed), note: nil, flagged: false)
-        html += card("Bids flagged", AuditFormatting.grouped(flagged), note: reviewed > 0 ? share(flagged, of: reviewed) + " of reviewed" : nil, flagged: flagged > 0)
-        html += card("Products with flags", AuditFormatting.grouped(report.productCount), note: nil, flagged: report.productCount > 0)
+        html += card(
+            "Bids flagged", AuditFormatting.grouped(flagged),
+            note: reviewed > 0 ? share(flagged, of: reviewed) + " of reviewed" : nil, flagged: flagged > 0)
+        html += card(
+            "Products with flags", AuditFormatting.grouped(report.productCount), note: nil,
+            flagged: report.productCount > 0)
         html += card("Threshold", threshold, note: "of the current CPC", flagged: false)
         html += "</div>\n"
         if reviewed == 0 {
@@ -40,17 +44,21 @@ enum AuditHTMLReport {
         }
 
         html += "<h2>How far every reviewed bid moved</h2>\n"
-        html += "<p class=\"legend\"><span style=\"background:\(AuditSVGCharts.flaggedColor)\"></span>beyond the threshold (flagged) "
+        html +=
+            "<p class=\"legend\"><span style=\"background:\(AuditSVGCharts.flaggedColor)\"></span>beyond the threshold (flagged) "
         html += "<span style=\"background:\(AuditSVGCharts.mixedColor)\"></span>partly beyond "
         html += "<span style=\"background:\(AuditSVGCharts.withinColor)\"></span>within the threshold</p>\n"
         html += "<figure>\n" + AuditSVGCharts.distribution(report.bands, threshold: run.threshold) + "</figure>\n"
 
         if flagged == 0 {
-            html += "<p class=\"notice clean\">No bids flagged: all \(AuditFormatting.grouped(reviewed)) bids are within \(escape(threshold)) of their current CPC.</p>\n"
+            html +=
+                "<p class=\"notice clean\">No bids flagged: all \(AuditFormatting.grouped(reviewed)) bids are within \(escape(threshold)) of their current CPC.</p>\n"
             html += footer + "</body>\n</html>\n"
             return html
         }
-        html += "<h2>Products with the most flagged bids</h2>\n<figure>\n" + AuditSVGCharts.products(report.products) + "</figure>\n"
+        html +=
+            "<h2>Products with the most flagged bids</h2>\n<figure>\n" + AuditSVGCharts.products(report.products)
+            + "</figure>\n"
         html += flagTable(report)
         html += productTable(report)
         html += footer + "</body>\n</html>\n"
@@ -62,7 +70,8 @@ enum AuditHTMLReport {
     private static func flagTable(_ report: AuditReport) -> String {
         var html = "<h2>Flagged bids, largest difference first</h2>\n" + table(AuditReportTable.flags(report))
         if report.unlistedFlags > 0 {
-            html += "<p class=\"more\">&hellip; and \(AuditFormatting.grouped(report.unlistedFlags)) more flagged bids. "
+            html +=
+                "<p class=\"more\">&hellip; and \(AuditFormatting.grouped(report.unlistedFlags)) more flagged bids. "
             html += "The \(AuditFormatting.grouped(Int64(report.worstFlags.count))) largest differences are listed; "
             html += "the CSV and JSON exports (<code>bidengine audit --format csv</code>) list every one.</p>\n"
         }
@@ -72,17 +81,21 @@ enum AuditHTMLReport {
     private static func productTable(_ report: AuditReport) -> String {
         var html = "<h2>Products with flagged bids, most flags first</h2>\n" + table(AuditReportTable.products(report))
         if report.unlistedProducts > 0 {
-            html += "<p class=\"more\">&hellip; and \(AuditFormatting.grouped(report.unlistedProducts)) more products.</p>\n"
+            html +=
+                "<p class=\"more\">&hellip; and \(AuditFormatting.grouped(report.unlistedProducts)) more products.</p>\n"
         }
         return html
     }
 
     private static func table(_ table: AuditReportTable) -> String {
-        var html = "<table>\n<thead><tr>" + table.header.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        var html =
+            "<table>\n<thead><tr>" + table.header.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
         for row in table.rows {
             html += "<tr>"
             for (column, cell) in row.enumerated() {
-                let style = table.highlighted.contains(column) ? " class=\"flag\"" : cell == AuditReportTable.unknown ? " class=\"unknown\"" : ""
+                let style =
+                    table.highlighted.contains(column)
+                    ? " class=\"flag\"" : cell == AuditReportTable.unknown ? " class=\"unknown\"" : ""
                 html += "<td\(style)>\(escape(cell))</td>"
             }
             html += "</tr>\n"

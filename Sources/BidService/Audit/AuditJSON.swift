@@ -15,9 +15,21 @@ enum AuditJSON {
         writer.member("status", run.status.rawValue)
         writer.member("started_at", run.startedAtText)
         optional("finished_at", run.finishedAtText, to: &writer)
-        if let duration = run.durationMilliseconds { writer.member("duration_ms", duration) } else { writer.nullMember("duration_ms") }
-        if let reviewed = run.bidsReviewed { writer.member("bids_reviewed", reviewed) } else { writer.nullMember("bids_reviewed") }
-        if let flagged = run.bidsFlagged { writer.member("bids_flagged", flagged) } else { writer.nullMember("bids_flagged") }
+        if let duration = run.durationMilliseconds {
+            writer.member("duration_ms", duration)
+        } else {
+            writer.nullMember("duration_ms")
+        }
+        if let reviewed = run.bidsReviewed {
+            writer.member("bids_reviewed", reviewed)
+        } else {
+            writer.nullMember("bids_reviewed")
+        }
+        if let flagged = run.bidsFlagged {
+            writer.member("bids_flagged", flagged)
+        } else {
+            writer.nullMember("bids_flagged")
+        }
         optional("error", run.error, to: &writer)
         writer.endObject()
     }

@@ -44,7 +44,8 @@ public struct AuditJob: ScheduledJob {
         reviewed.record(run.bidsReviewed ?? 0)
         flagged.record(run.bidsFlagged ?? 0)
         return [
-            "run_id": "\(run.id)", "as_of": "\(run.asOfText)", "window": "\(run.window)", "threshold": "\(run.threshold)",
+            "run_id": "\(run.id)", "as_of": "\(run.asOfText)", "window": "\(run.window)",
+            "threshold": "\(run.threshold)",
             "bids_reviewed": "\(run.bidsReviewed ?? 0)", "bids_flagged": "\(run.bidsFlagged ?? 0)",
         ]
     }

@@ -33,7 +33,9 @@ public final class AuditOutput {
     public init(path: String) throws {
         let temporary = path + ".partial-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
         fileDescriptor = descriptor
         ownsDescriptor = true
         paths = (temporary, path)
@@ -62,7 +64,9 @@ public final class AuditOutput {
     public func finish() throws {
         try flush()
         guard let paths else { return }
-        guard fsync(fileDescriptor) == 0 else { throw Failure(description: "cannot write \(paths.final): \(String(cString: strerror(errno)))") }
+        guard fsync(fileDescriptor) == 0 else {
+            throw Failure(description: "cannot write \(paths.final): \(String(cString: strerror(errno)))")
+        }
         guard rename(paths.temporary, paths.final) == 0 else {
             throw Failure(description: "cannot rename to \(paths.final): \(String(cString: strerror(errno)))")
         }
@@ -72,10 +76,14 @@ public final class AuditOutput {
     private func flush() throws {
         var offset = 0
         while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { Glibc.write(fileDescriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let written = buffer.withUnsafeBytes {
+                Glibc.write(fileDescriptor, $0.baseAddress! + offset, $0.count - offset)
+            }
             if written < 0 {
                 if errno == EINTR { continue }
-                throw Failure(description: "cannot write the report: \(String(cString: strerror(errno)))", isBrokenPipe: errno == EPIPE)
+                throw Failure(
+                    description: "cannot write the report: \(String(cString: strerror(errno)))",
+                    isBrokenPipe: errno == EPIPE)
             }
             offset += written
         }

@@ -29,7 +29,9 @@ public struct AuditParameters: Sendable, Equatable {
 
     /// An RFC 3339 timestamp (`2026-06-15T02:00:00Z`, offsets and fractions allowed), or nil.
     public static func parseTimestamp(_ text: String) -> Date? {
-        RFC3339Timestamp(parsing: text).map { Date(timeIntervalSince1970: Double($0.microsecondsSinceEpoch) / 1_000_000) }
+        RFC3339Timestamp(parsing: text).map {
+            Date(timeIntervalSince1970: Double($0.microsecondsSinceEpoch) / 1_000_000)
+        }
     }
 
     /// A threshold as a fraction (`0.20`) or a percentage (`20%`), checked by `AuditRule`.

@@ -11,7 +11,9 @@ struct AuditReportLoader {
     func load(runID id: Int64, _ completion: @escaping (Result<AuditReport?, PostgresError>) -> Void) {
         let run = String(id)
         database.run(AuditSQL.runByID, [run]) { outcome in
-            switch outcome.flatMap({ result in Result { () throws(PostgresError) in try AuditRunRecord.first(of: result) } }) {
+            switch outcome.flatMap({ result in
+                Result { () throws(PostgresError) in try AuditRunRecord.first(of: result) }
+            }) {
             case .success(let record?): load(record, completion)
             case .success(nil): completion(.success(nil))
             case .failure(let error): completion(.failure(error))
@@ -32,16 +34,21 @@ struct AuditReportLoader {
             database.run(AuditSQL.bands, [run]) { bandsOutcome in
                 database.run(AuditSQL.products(competitor: competitor), [run, limit]) { productsOutcome in
                     database.run(AuditSQL.worstFlags(competitor: competitor), [run, limit]) { flagsOutcome in
-                        completion(Result { () throws(PostgresError) in
-                            let products = try productsOutcome.get().rows
-                            return AuditReport(
-                                run: record,
-                                bands: try Self.decode(bandsOutcome.get().rows, AuditBandCount.init(row:), table: "audit_deviation_bands"),
-                                products: try Self.decode(products, AuditProductRecord.init(row:), table: "audit_products"),
-                                productCount: products.first.flatMap { $0.last ?? nil }.flatMap { Int64($0) } ?? 0,
-                                worstFlags: try Self.decode(flagsOutcome.get().rows, AuditFlagRecord.init(row:), table: "audit_flags"),
-                                competitorPricesAvailable: competitor, rowLimit: rowLimit)
-                        })
+                        completion(
+                            Result { () throws(PostgresError) in
+                                let products = try productsOutcome.get().rows
+                                return AuditReport(
+                                    run: record,
+                                    bands: try Self.decode(
+                                        bandsOutcome.get().rows, AuditBandCount.init(row:),
+                                        table: "audit_deviation_bands"),
+                                    products: try Self.decode(
+                                        products, AuditProductRecord.init(row:), table: "audit_products"),
+                                    productCount: products.first.flatMap { $0.last ?? nil }.flatMap { Int64($0) } ?? 0,
+                                    worstFlags: try Self.decode(
+                                        flagsOutcome.get().rows, AuditFlagRecord.init(row:), table: "audit_flags"),
+                                    competitorPricesAvailable: competitor, rowLimit: rowLimit)
+                            })
                     }
                 }
             }
@@ -55,7 +62,8 @@ struct AuditReportLoader {
         }
     }
 
-    static func decode<T>(_ rows: [[String?]], _ decode: ([String?]) -> T?, table: String) throws(PostgresError) -> [T] {
+    static func decode<T>(_ rows: [[String?]], _ decode: ([String?]) -> T?, table: String) throws(PostgresError) -> [T]
+    {
         var values: [T] = []
         values.reserveCapacity(rows.count)
         for row in rows {

@@ -17,8 +17,10 @@ struct AuditReportTable {
         let competitor = report.competitorPricesAvailable
         let rows = report.worstFlags.map { flag -> [String] in
             let row = [
-                String(flag.bidID), flag.productID, flag.currentCPC, flag.adjustedCPC, AuditFormatting.signed(flag.deviation),
-                AuditFormatting.percent(flag.deviationPercent), flag.allowedDeviation(rule).map(AuditFormatting.money) ?? "n/a",
+                String(flag.bidID), flag.productID, flag.currentCPC, flag.adjustedCPC,
+                AuditFormatting.signed(flag.deviation),
+                AuditFormatting.percent(flag.deviationPercent),
+                flag.allowedDeviation(rule).map(AuditFormatting.money) ?? "n/a",
             ]
             return competitor ? row + competitorCells(flag.competitor) : row
         }

@@ -54,7 +54,9 @@ public struct AuditRoutes {
         }
         if let text = request.query["before"] {
             guard let timestamp = RFC3339Timestamp(parsing: text) else {
-                return responder.respond(InvalidParameter.invalid("before", expected: "an RFC 3339 timestamp such as 2026-06-15T02:00:00Z").response)
+                return responder.respond(
+                    InvalidParameter.invalid("before", expected: "an RFC 3339 timestamp such as 2026-06-15T02:00:00Z")
+                        .response)
             }
             before = timestamp.canonicalText
         }
@@ -68,12 +70,18 @@ public struct AuditRoutes {
                 writer.beginArray("runs")
                 var last: AuditRunRecord?
                 for row in result.rows.prefix(limit) {
-                    guard let run = AuditRunRecord(row: row) else { return responder.respond(self.failureResponse(AuditSQL.unreadable("audit_runs"))) }
+                    guard let run = AuditRunRecord(row: row) else {
+                        return responder.respond(self.failureResponse(AuditSQL.unreadable("audit_runs")))
+                    }
                     AuditJSON.writeRun(run, to: &writer)
                     last = run
                 }
                 writer.endArray()
-                if result.rows.count > limit, let last { writer.member("next_before", last.asOfText) } else { writer.nullMember("next_before") }
+                if result.rows.count > limit, let last {
+                    writer.member("next_before", last.asOfText)
+                } else {
+                    writer.nullMember("next_before")
+                }
                 writer.endObject()
                 responder.respond(JSONResponse.ok(writer.bytes))
             }
@@ -87,7 +95,9 @@ public struct AuditRoutes {
         case .success(let value): page = value
         }
         connection.query(AuditSQL.latestRun) { outcome in
-            switch outcome.flatMap({ result in Result { () throws(PostgresError) in try AuditRunRecord.first(of: result) } }) {
+            switch outcome.flatMap({ result in
+                Result { () throws(PostgresError) in try AuditRunRecord.first(of: result) }
+            }) {
             case .failure(let error): responder.respond(self.failureResponse(error))
             case .success(nil): responder.respond(JSONResponse.error(404, "no audit run has succeeded yet"))
             case .success(let run?): self.respondWithRun(run, page: page, responder)
@@ -103,7 +113,9 @@ public struct AuditRoutes {
         case .success(let value): page = value
         }
         connection.query(AuditSQL.runByID, [String(id)]) { outcome in
-            switch outcome.flatMap({ result in Result { () throws(PostgresError) in try AuditRunRecord.first(of: result) } }) {
+            switch outcome.flatMap({ result in
+                Result { () throws(PostgresError) in try AuditRunRecord.first(of: result) }
+            }) {
             case .failure(let error): responder.respond(self.failureResponse(error))
             case .success(nil): responder.respond(JSONResponse.error(404, "audit run \(id) not found"))
             case .success(let run?): self.respondWithRun(run, page: page, responder)
@@ -122,15 +134,24 @@ public struct AuditRoutes {
             case .failure(let error): return responder.respond(self.failureResponse(error))
             }
             connection.query(AuditSQL.bands, [id]) { bands in
-                connection.query(AuditSQL.products(competitor: competitor), [id, String(Self.topProducts)]) { products in
-                    connection.query(AuditSQL.flagsPage(competitor: competitor), [id, String(page.after), String(page.limit + 1)]) { flags in
+                connection.query(AuditSQL.products(competitor: competitor), [id, String(Self.topProducts)]) {
+                    products in
+                    connection.query(
+                        AuditSQL.flagsPage(competitor: competitor), [id, String(page.after), String(page.limit + 1)]
+                    ) { flags in
                         do {
-                            let bandCounts = try AuditReportLoader.decode(bands.get().rows, AuditBandCount.init(row:), table: "audit_deviation_bands")
-                            let top = try AuditReportLoader.decode(products.get().rows, AuditProductRecord.init(row:), table: "audit_products")
+                            let bandCounts = try AuditReportLoader.decode(
+                                bands.get().rows, AuditBandCount.init(row:), table: "audit_deviation_bands")
+                            let top = try AuditReportLoader.decode(
+                                products.get().rows, AuditProductRecord.init(row:), table: "audit_products")
                             let flagRows = try flags.get().rows
-                            let pageFlags = try AuditReportLoader.decode(Array(flagRows.prefix(page.limit)), AuditFlagRecord.init(row:), table: "audit_flags")
-                            responder.respond(JSONResponse.ok(Self.runBody(
-                                run, bands: bandCounts, products: top, flags: pageFlags, hasMore: flagRows.count > page.limit)))
+                            let pageFlags = try AuditReportLoader.decode(
+                                Array(flagRows.prefix(page.limit)), AuditFlagRecord.init(row:), table: "audit_flags")
+                            responder.respond(
+                                JSONResponse.ok(
+                                    Self.runBody(
+                                        run, bands: bandCounts, products: top, flags: pageFlags,
+                                        hasMore: flagRows.count > page.limit)))
                         } catch {
                             responder.respond(self.failureResponse(error))
                         }
@@ -141,7 +162,8 @@ public struct AuditRoutes {
     }
 
     static func runBody(
-        _ run: AuditRunRecord, bands: [AuditBandCount], products: [AuditProductRecord], flags: [AuditFlagRecord], hasMore: Bool
+        _ run: AuditRunRecord, bands: [AuditBandCount], products: [AuditProductRecord], flags: [AuditFlagRecord],
+        hasMore: Bool
     ) -> [UInt8] {
         let rule = run.rule
         var writer = JSONWriter(capacity: 1024 + 256 * flags.count)
@@ -157,7 +179,11 @@ public struct AuditRoutes {
         writer.beginArray("flags")
         for flag in flags { AuditJSON.writeFlag(flag, rule: rule, to: &writer) }
         writer.endArray()
-        if hasMore, let last = flags.last { writer.member("next_after", last.bidID) } else { writer.nullMember("next_after") }
+        if hasMore, let last = flags.last {
+            writer.member("next_after", last.bidID)
+        } else {
+            writer.nullMember("next_after")
+        }
         writer.endObject()
         return writer.bytes
     }
@@ -171,11 +197,13 @@ public struct AuditRoutes {
             case .failure(let error): responder.respond(self.failureResponse(error))
             case .success(nil): responder.respond(JSONResponse.error(404, "audit run \(id) not found"))
             case .success(let report?):
-                responder.respond(status: 200, headers: [
-                    ("Content-Type", "text/html; charset=utf-8"),
-                    // The page needs nothing but its own inline styles; say so to the browser.
-                    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
-                ], body: Array(AuditHTMLReport.render(report).utf8))
+                responder.respond(
+                    status: 200,
+                    headers: [
+                        ("Content-Type", "text/html; charset=utf-8"),
+                        // The page needs nothing but its own inline styles; say so to the browser.
+                        ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
+                    ], body: Array(AuditHTMLReport.render(report).utf8))
             }
         }
     }
@@ -192,7 +220,8 @@ public struct AuditRoutes {
     static func limit(_ query: [String: String], default value: Int) -> Result<Int, InvalidParameter> {
         guard let text = query["limit"] else { return .success(value) }
         guard let limit = Int(text), pageLimits.contains(limit) else {
-            return .failure(.invalid("limit", expected: "an integer from \(pageLimits.lowerBound) to \(pageLimits.upperBound)"))
+            return .failure(
+                .invalid("limit", expected: "an integer from \(pageLimits.lowerBound) to \(pageLimits.upperBound)"))
         }
         return .success(limit)
     }
@@ -213,7 +242,8 @@ public struct AuditRoutes {
     /// unmigrated database (500), logged.
     func failureResponse(_ error: any Error) -> HTTPResponse {
         if let error = error as? PostgresError, error.kind != .query {
-            return JSONResponse.error(503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
+            return JSONResponse.error(
+                503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
         }
         logger.error("audit API query failed", metadata: ["error": "\(error)"])
         return JSONResponse.error(500, "internal error reading audits")

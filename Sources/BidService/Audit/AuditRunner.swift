@@ -33,7 +33,9 @@ public struct AuditRunner: Sendable {
 
     /// Audits `parameters.asOf` and returns the finished run. On failure the run is recorded as
     /// failed (unless an earlier attempt succeeded, whose results stay) and the error is thrown.
-    public func run(_ parameters: AuditParameters, cancellation: JobCancellation? = nil) throws(AuditError) -> AuditRunRecord {
+    public func run(_ parameters: AuditParameters, cancellation: JobCancellation? = nil) throws(AuditError)
+        -> AuditRunRecord
+    {
         do {
             let session = try PostgresSession(connectionString: connectionString)
             defer { session.close() }
@@ -42,7 +44,9 @@ public struct AuditRunner: Sendable {
             let runID = try claim(parameters, session: session)
             do {
                 try session.transaction { session in
-                    try audit(runID: runID, parameters: parameters, startedAt: startedAt, session: session, cancellation: cancellation)
+                    try audit(
+                        runID: runID, parameters: parameters, startedAt: startedAt, session: session,
+                        cancellation: cancellation)
                 }
             } catch {
                 let failure = AuditError.wrapping(error)
@@ -62,10 +66,12 @@ public struct AuditRunner: Sendable {
 
     /// The run's id: a new row in state `running`, or the existing row of an earlier attempt.
     private func claim(_ parameters: AuditParameters, session: PostgresSession) throws -> Int64 {
-        let inserted = try session.execute(AuditSQL.insertRun, [
-            parameters.asOfText, String(parameters.window.seconds), parameters.rule.threshold.description,
-            parameters.trigger.rawValue,
-        ])
+        let inserted = try session.execute(
+            AuditSQL.insertRun,
+            [
+                parameters.asOfText, String(parameters.window.seconds), parameters.rule.threshold.description,
+                parameters.trigger.rawValue,
+            ])
         // Nothing inserted: the row exists (this statement waited for a concurrent insert to commit).
         let result = inserted.rows.isEmpty ? try session.execute(AuditSQL.runIDByAsOf, [parameters.asOfText]) : inserted
         guard let id = result.scalar.flatMap({ Int64($0) }) else { throw AuditSQL.unreadable("audit_runs") }
@@ -73,7 +79,8 @@ public struct AuditRunner: Sendable {
     }
 
     private func audit(
-        runID: Int64, parameters: AuditParameters, startedAt: String?, session: PostgresSession, cancellation: JobCancellation?
+        runID: Int64, parameters: AuditParameters, startedAt: String?, session: PostgresSession,
+        cancellation: JobCancellation?
     ) throws {
         let run = String(runID)
         try session.execute(AuditSQL.lockRun, [run])
@@ -81,12 +88,14 @@ public struct AuditRunner: Sendable {
         for statement in AuditSQL.deleteResults { try session.execute(statement, [run]) }
         // Worker sessions stream the slices; this one, which owns the run's transaction, writes
         // the flags they find as they come, so writing overlaps reading.
-        let slices = Self.slices(from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
+        let slices = Self.slices(
+            from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
         let queue = AuditFlagQueue(workers: slices.count)
         defer { queue.stopAndWait() }
         for slice in slices {
             AuditStreamWorker(
-                connectionString: connectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run, rule: parameters.rule,
+                connectionString: connectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
+                rule: parameters.rule,
                 batchSize: batchSize, queue: queue, cancellation: cancellation
             ).launch()
         }
@@ -98,7 +107,9 @@ public struct AuditRunner: Sendable {
         }
         var tally = AuditTally(runID: run, rule: parameters.rule)
         for slice in queue.workerTallies { tally.merge(slice) }
-        logger.debug("audit streamed", metadata: ["run_id": "\(runID)", "bids_reviewed": "\(tally.reviewed)", "bids_flagged": "\(tally.flagged)"])
+        logger.debug(
+            "audit streamed",
+            metadata: ["run_id": "\(runID)", "bids_reviewed": "\(tally.reviewed)", "bids_flagged": "\(tally.flagged)"])
 
         var bandParameters: [String?] = [run]
         for band in AuditDeviationBand.all {
@@ -106,16 +117,21 @@ public struct AuditRunner: Sendable {
         }
         try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
         if tally.flagged > 0 { try session.execute(AuditSQL.insertProducts, [run]) }
-        try session.execute(AuditSQL.finishRun, [
-            run, String(parameters.window.seconds), parameters.rule.threshold.description, parameters.trigger.rawValue,
-            startedAt, String(tally.reviewed), String(tally.flagged),
-        ])
+        try session.execute(
+            AuditSQL.finishRun,
+            [
+                run, String(parameters.window.seconds), parameters.rule.threshold.description,
+                parameters.trigger.rawValue,
+                startedAt, String(tally.reviewed), String(tally.flagged),
+            ])
     }
 
     /// `[start, end)` cut into `count` contiguous slices of equal duration, as `timestamptz` input.
     static func slices(from start: Int64, to end: Int64, count: Int) -> [(start: String, end: String)] {
         let length = end - start
-        let bounds = (0...count).map { start + length / Int64(count) * Int64($0) + length % Int64(count) * Int64($0) / Int64(count) }
+        let bounds = (0...count).map {
+            start + length / Int64(count) * Int64($0) + length % Int64(count) * Int64($0) / Int64(count)
+        }
         return (0..<count).map { (AuditTime.sqlText(bounds[$0]), AuditTime.sqlText(bounds[$0 + 1])) }
     }
 

@@ -28,18 +28,25 @@ enum AuditSVGCharts {
 
             """
         let baseline = top + plotHeight
-        svg += "<line x1=\"\(left)\" y1=\"\(baseline)\" x2=\"\(width - left)\" y2=\"\(baseline)\" stroke=\"#555\" stroke-width=\"1\"/>\n"
+        svg +=
+            "<line x1=\"\(left)\" y1=\"\(baseline)\" x2=\"\(width - left)\" y2=\"\(baseline)\" stroke=\"#555\" stroke-width=\"1\"/>\n"
         for (position, count) in bands.enumerated() {
             let x = left + position * slot + 7
             var barHeight = Int(Int64(plotHeight) * count.bids / maximum)
             if count.bids > 0 { barHeight = max(barHeight, 2) }
             let color = self.color(of: count.band, thresholdPercent: thresholdPercent)
-            svg += "<rect x=\"\(x)\" y=\"\(baseline - barHeight)\" width=\"\(barWidth)\" height=\"\(barHeight)\" fill=\"\(color)\">"
-            svg += "<title>\(AuditHTMLReport.escape(count.band.label)): \(AuditFormatting.grouped(count.bids)) bids</title></rect>\n"
-            svg += text(AuditFormatting.grouped(count.bids), x: x + barWidth / 2, y: baseline - barHeight - 6, size: 12, anchor: "middle")
+            svg +=
+                "<rect x=\"\(x)\" y=\"\(baseline - barHeight)\" width=\"\(barWidth)\" height=\"\(barHeight)\" fill=\"\(color)\">"
+            svg +=
+                "<title>\(AuditHTMLReport.escape(count.band.label)): \(AuditFormatting.grouped(count.bids)) bids</title></rect>\n"
+            svg += text(
+                AuditFormatting.grouped(count.bids), x: x + barWidth / 2, y: baseline - barHeight - 6, size: 12,
+                anchor: "middle")
             svg += text(count.band.chartLabel, x: x + barWidth / 2, y: baseline + 18, size: 12, anchor: "middle")
         }
-        svg += text("deviation of adjusted CPC from current CPC, in %", x: width / 2, y: height - 12, size: 13, anchor: "middle", color: "#333")
+        svg += text(
+            "deviation of adjusted CPC from current CPC, in %", x: width / 2, y: height - 12, size: 13,
+            anchor: "middle", color: "#333")
         svg += "</svg>\n"
         return svg
     }
@@ -72,17 +79,24 @@ enum AuditSVGCharts {
             let y = 10 + row * rowHeight
             let barLength = max(2, Int(Int64(barSpace) * product.flags / maximum))
             svg += text("product \(product.productID)", x: labelWidth - 10, y: y + 19, size: 13, anchor: "end")
-            svg += "<rect x=\"\(labelWidth)\" y=\"\(y + 4)\" width=\"\(barLength)\" height=\"\(rowHeight - 10)\" fill=\"\(flaggedColor)\">"
-            svg += "<title>product \(AuditHTMLReport.escape(product.productID)): \(AuditFormatting.grouped(product.flags)) flagged bids</title></rect>\n"
-            let worst = "worst \(AuditFormatting.signed(product.worstDeviation)) (\(AuditFormatting.percent(product.worstDeviationPercent)))"
+            svg +=
+                "<rect x=\"\(labelWidth)\" y=\"\(y + 4)\" width=\"\(barLength)\" height=\"\(rowHeight - 10)\" fill=\"\(flaggedColor)\">"
+            svg +=
+                "<title>product \(AuditHTMLReport.escape(product.productID)): \(AuditFormatting.grouped(product.flags)) flagged bids</title></rect>\n"
+            let worst =
+                "worst \(AuditFormatting.signed(product.worstDeviation)) (\(AuditFormatting.percent(product.worstDeviationPercent)))"
             let flags = product.flags == 1 ? "1 flag" : "\(AuditFormatting.grouped(product.flags)) flags"
-            svg += text("\(flags), \(worst)", x: labelWidth + barLength + 8, y: y + 19, size: 12, anchor: "start", color: "#333")
+            svg += text(
+                "\(flags), \(worst)", x: labelWidth + barLength + 8, y: y + 19, size: 12, anchor: "start", color: "#333"
+            )
         }
         svg += "</svg>\n"
         return svg
     }
 
-    private static func text(_ content: String, x: Int, y: Int, size: Int, anchor: String, color: String = "#222") -> String {
+    private static func text(_ content: String, x: Int, y: Int, size: Int, anchor: String, color: String = "#222")
+        -> String
+    {
         "<text x=\"\(x)\" y=\"\(y)\" font-size=\"\(size)\" text-anchor=\"\(anchor)\" fill=\"\(color)\">\(AuditHTMLReport.escape(content))</text>\n"
     }
 }

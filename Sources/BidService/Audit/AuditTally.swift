@@ -27,7 +27,8 @@ struct AuditTally: Sendable {
 
     /// Judges one `(id, product_id, current_cpc, adjusted_cpc)` row of the bids cursor.
     mutating func add(_ row: [String?]) throws(AuditError) {
-        guard row.count == 4, let id = row[0], let product = row[1], let currentText = row[2], let adjustedText = row[3] else {
+        guard row.count == 4, let id = row[0], let product = row[1], let currentText = row[2], let adjustedText = row[3]
+        else {
             throw .unreadableBid(id: row.first.flatMap { $0 } ?? "?", reason: "unexpected NULL or row shape")
         }
         let assessment: AuditRule.Assessment

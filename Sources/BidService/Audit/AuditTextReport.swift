@@ -25,14 +25,18 @@ enum AuditTextReport {
             return lines.joined(separator: "\n") + "\n"
         }
         if flagged == 0 {
-            lines.append("No bids flagged: all \(AuditFormatting.grouped(reviewed)) bids are within \(threshold) of their current CPC.")
+            lines.append(
+                "No bids flagged: all \(AuditFormatting.grouped(reviewed)) bids are within \(threshold) of their current CPC."
+            )
             return lines.joined(separator: "\n") + "\n"
         }
 
         lines.append("Flagged bids, largest difference first:")
         lines.append(text(AuditReportTable.flags(report)))
         if report.unlistedFlags > 0 {
-            lines.append("... and \(AuditFormatting.grouped(report.unlistedFlags)) more flagged bids (the \(AuditFormatting.grouped(Int64(report.worstFlags.count))) largest differences are listed; --format csv or json lists all)")
+            lines.append(
+                "... and \(AuditFormatting.grouped(report.unlistedFlags)) more flagged bids (the \(AuditFormatting.grouped(Int64(report.worstFlags.count))) largest differences are listed; --format csv or json lists all)"
+            )
         }
 
         lines.append("")

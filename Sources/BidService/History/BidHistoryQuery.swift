@@ -40,7 +40,8 @@ struct BidHistoryQuery: Equatable {
         var limit = defaultLimit
         if let text = query["limit"] {
             guard let parsed = Int(text), limits.contains(parsed) else {
-                return .failure(.invalid("limit", expected: "an integer from \(limits.lowerBound) to \(limits.upperBound)"))
+                return .failure(
+                    .invalid("limit", expected: "an integer from \(limits.lowerBound) to \(limits.upperBound)"))
             }
             limit = parsed
         }

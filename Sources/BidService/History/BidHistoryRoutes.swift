@@ -14,7 +14,9 @@ public struct BidHistoryRoutes {
     let retryAfterSeconds: Int
     let logger: Logger
 
-    public init(connection: PostgresConnection, retryAfterSeconds: Int = 1, logger: Logger = Logger(label: "bidengine.history")) {
+    public init(
+        connection: PostgresConnection, retryAfterSeconds: Int = 1, logger: Logger = Logger(label: "bidengine.history")
+    ) {
         self.connection = connection
         self.retryAfterSeconds = retryAfterSeconds
         self.logger = logger

@@ -26,8 +26,10 @@ struct RFC3339Timestamp: Equatable {
 
     /// The supported range, in UTC: what RFC 3339 can write (four-digit years) and PostgreSQL
     /// reads back without an era suffix.
-    static let earliest = RFC3339Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000)  // 0001-01-01T00:00:00Z
-    static let latest = RFC3339Timestamp(microsecondsSinceEpoch: 253_402_300_799_999_999)  // 9999-12-31T23:59:59.999999Z
+    /// 0001-01-01T00:00:00Z
+    static let earliest = RFC3339Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000)
+    /// 9999-12-31T23:59:59.999999Z
+    static let latest = RFC3339Timestamp(microsecondsSinceEpoch: 253_402_300_799_999_999)
 
     init(microsecondsSinceEpoch: Int64) {
         self.microsecondsSinceEpoch = microsecondsSinceEpoch
@@ -67,7 +69,9 @@ struct RFC3339Timestamp: Equatable {
         let days = Self.days(fromCivil: year, month, day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         let value = seconds * 1_000_000 + micros
-        guard (Self.earliest.microsecondsSinceEpoch...Self.latest.microsecondsSinceEpoch).contains(value) else { return nil }
+        guard (Self.earliest.microsecondsSinceEpoch...Self.latest.microsecondsSinceEpoch).contains(value) else {
+            return nil
+        }
         self.microsecondsSinceEpoch = value
     }
 

@@ -19,7 +19,8 @@ public final class CompetitorPricePoller: Sendable {
         let transport = URLSessionFetcher(
             connectTimeout: configuration.connectTimeout, readTimeout: configuration.readTimeout,
             requestTimeout: configuration.requestTimeout, maxBodyBytes: configuration.maxBodyBytes)
-        self.init(configuration: configuration, connectionString: connectionString, logger: logger, transport: transport)
+        self.init(
+            configuration: configuration, connectionString: connectionString, logger: logger, transport: transport)
     }
 
     init(
@@ -33,13 +34,16 @@ public final class CompetitorPricePoller: Sendable {
             maxAttempts: configuration.maxAttempts, base: configuration.backoffBase, cap: configuration.backoffMax,
             maxRetryAfter: configuration.maxRetryAfter)
         fetcher = PoliteFetcher(
-            transport: transport, limits: HostRateLimits(ratePerMinute: configuration.ratePerMinute, burst: configuration.burst),
+            transport: transport,
+            limits: HostRateLimits(ratePerMinute: configuration.ratePerMinute, burst: configuration.burst),
             policy: policy, userAgent: configuration.userAgent, logger: logger, random: random)
     }
 
     /// Polls `sources` (default: the configured ones) concurrently; returns their summaries in
     /// the order given, once every one has finished.
-    public func pollAll(_ sources: [CompetitorSource]? = nil, cancellation: PollCancellation = PollCancellation()) -> [PollRunSummary] {
+    public func pollAll(_ sources: [CompetitorSource]? = nil, cancellation: PollCancellation = PollCancellation())
+        -> [PollRunSummary]
+    {
         let sources = sources ?? configuration.sources
         let results = Mutex<[Int: PollRunSummary]>([:])
         let group = DispatchGroup()
@@ -58,7 +62,8 @@ public final class CompetitorPricePoller: Sendable {
     }
 
     /// Polls one source on the calling thread.
-    public func poll(_ source: CompetitorSource, cancellation: PollCancellation = PollCancellation()) -> PollRunSummary {
+    public func poll(_ source: CompetitorSource, cancellation: PollCancellation = PollCancellation()) -> PollRunSummary
+    {
         SourcePoll(
             source: source, configuration: configuration, fetcher: fetcher, connectionString: connectionString,
             logger: logger, cancellation: cancellation

@@ -19,7 +19,9 @@ struct CompetitorPriceQuery: Equatable {
     static func parse(_ query: [String: String]) -> Result<CompetitorPriceQuery, InvalidParameter> {
         var productID: FixedDecimal?
         if let text = query["product_id"] {
-            guard let parsed = try? FixedDecimal(parsing: text) else { return .failure(.invalid("product_id", expected: "a number")) }
+            guard let parsed = try? FixedDecimal(parsing: text) else {
+                return .failure(.invalid("product_id", expected: "a number"))
+            }
             productID = parsed
         }
         var bounds: [String: RFC3339Timestamp] = [:]
@@ -33,7 +35,8 @@ struct CompetitorPriceQuery: Equatable {
         var limit = defaultLimit
         if let text = query["limit"] {
             guard let parsed = Int(text), limits.contains(parsed) else {
-                return .failure(.invalid("limit", expected: "an integer from \(limits.lowerBound) to \(limits.upperBound)"))
+                return .failure(
+                    .invalid("limit", expected: "an integer from \(limits.lowerBound) to \(limits.upperBound)"))
             }
             limit = parsed
         }
@@ -44,8 +47,9 @@ struct CompetitorPriceQuery: Equatable {
             }
             after = parsed
         }
-        return .success(CompetitorPriceQuery(
-            productID: productID, since: bounds["since"], until: bounds["until"], limit: limit, after: after))
+        return .success(
+            CompetitorPriceQuery(
+                productID: productID, since: bounds["since"], until: bounds["until"], limit: limit, after: after))
     }
 
     // MARK: Statements

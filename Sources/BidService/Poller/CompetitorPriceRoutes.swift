@@ -12,7 +12,10 @@ public struct CompetitorPriceRoutes {
     let retryAfterSeconds: Int
     let logger: Logger
 
-    public init(connection: PostgresConnection, retryAfterSeconds: Int = 1, logger: Logger = Logger(label: "bidengine.competitor-prices")) {
+    public init(
+        connection: PostgresConnection, retryAfterSeconds: Int = 1,
+        logger: Logger = Logger(label: "bidengine.competitor-prices")
+    ) {
         self.connection = connection
         self.retryAfterSeconds = retryAfterSeconds
         self.logger = logger
@@ -54,7 +57,11 @@ public struct CompetitorPriceRoutes {
             last = price
         }
         writer.endArray()
-        if rows.count > limit, let last { writer.member("next", last.cursor.encoded) } else { writer.nullMember("next") }
+        if rows.count > limit, let last {
+            writer.member("next", last.cursor.encoded)
+        } else {
+            writer.nullMember("next")
+        }
         writer.endObject()
         return JSONResponse.ok(writer.bytes)
     }
@@ -98,7 +105,8 @@ public struct CompetitorPriceRoutes {
     /// Connection trouble, deadlines and overload are worth retrying (503); any other query
     /// error is a bug here (500), since every parameter was validated before it was bound.
     func failureResponse(_ error: PostgresError) -> HTTPResponse {
-        JSONResponse.readFailure(error, reading: "competitor prices", retryAfterSeconds: retryAfterSeconds, logger: logger)
+        JSONResponse.readFailure(
+            error, reading: "competitor prices", retryAfterSeconds: retryAfterSeconds, logger: logger)
     }
 
     private func unrepresentable(_ row: [String?]) -> HTTPResponse {

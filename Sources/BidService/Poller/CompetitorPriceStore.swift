@@ -36,7 +36,8 @@ final class CompetitorPriceStore {
     /// lock now knows nobody else is running them.
     func abandonStaleRuns(source: String) throws {
         try session.execute(
-            "UPDATE poll_runs SET status = 'abandoned', finished_at = now() WHERE source = $1 AND status = 'running'", [source])
+            "UPDATE poll_runs SET status = 'abandoned', finished_at = now() WHERE source = $1 AND status = 'running'",
+            [source])
     }
 
     func startRun(source: String) throws -> Int64 {
@@ -49,7 +50,8 @@ final class CompetitorPriceStore {
     func recordSkipped(source: String, reason: String) throws -> Int64? {
         let id = try session.execute(
             "INSERT INTO poll_runs (source, finished_at, status, error) VALUES ($1, now(), 'skipped', $2) RETURNING id",
-            [source, reason]).scalar
+            [source, reason]
+        ).scalar
         return id.flatMap { Int64($0) }
     }
 
@@ -59,8 +61,11 @@ final class CompetitorPriceStore {
         """
 
     private static func counterParameters(_ summary: PollRunSummary, runID: Int64) -> [String?] {
-        [String(runID), String(summary.pages), String(summary.requests), String(summary.itemsSeen), String(summary.itemsStored),
-         String(summary.itemsRejected), String(summary.errors)]
+        [
+            String(runID), String(summary.pages), String(summary.requests), String(summary.itemsSeen),
+            String(summary.itemsStored),
+            String(summary.itemsRejected), String(summary.errors),
+        ]
     }
 
     func updateCounters(_ summary: PollRunSummary, runID: Int64) throws {
@@ -121,14 +126,16 @@ final class CompetitorPriceStore {
         try session.transaction { session in
             var stored = 0
             if !items.isEmpty {
-                let result = try session.execute(Self.storeSQL, [
-                    source,
-                    PostgresArrayLiteral.text(items.map(\.externalID)),
-                    PostgresArrayLiteral.text(items.map(\.title)),
-                    PostgresArrayLiteral.text(items.map(\.brand)),
-                    PostgresArrayLiteral.text(items.map(\.category)),
-                    PostgresArrayLiteral.decimals(items.map(\.price)),
-                ])
+                let result = try session.execute(
+                    Self.storeSQL,
+                    [
+                        source,
+                        PostgresArrayLiteral.text(items.map(\.externalID)),
+                        PostgresArrayLiteral.text(items.map(\.title)),
+                        PostgresArrayLiteral.text(items.map(\.brand)),
+                        PostgresArrayLiteral.text(items.map(\.category)),
+                        PostgresArrayLiteral.decimals(items.map(\.price)),
+                    ])
                 stored = result.affectedRows ?? 0
             }
             var final = counters

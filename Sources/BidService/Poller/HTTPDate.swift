@@ -9,7 +9,10 @@ enum HTTPDate {
     /// `now` resolves rfc850's two-digit years.
     static func epochSeconds(_ text: String, now: Date = Date()) -> Int64? {
         let tokens = text.split(separator: " ").map(String.init)
-        let day: Int64, month: Int64, year: Int64, time: String
+        let day: Int64
+        let month: Int64
+        let year: Int64
+        let time: String
         switch tokens.count {
         case 6 where tokens[5] == "GMT" && tokens[0].hasSuffix(","):  // IMF-fixdate
             guard let parsedDay = number(tokens[1], digits: 2...2), let parsedMonth = monthNumber(tokens[2]),
@@ -18,7 +21,8 @@ enum HTTPDate {
             (day, month, year, time) = (parsedDay, parsedMonth, parsedYear, tokens[4])
         case 4 where tokens[3] == "GMT" && tokens[0].hasSuffix(","):  // rfc850-date
             let parts = tokens[1].split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 3, let parsedDay = number(parts[0], digits: 2...2), let parsedMonth = monthNumber(parts[1]),
+            guard parts.count == 3, let parsedDay = number(parts[0], digits: 2...2),
+                let parsedMonth = monthNumber(parts[1]),
                 let twoDigits = number(parts[2], digits: 2...2)
             else { return nil }
             (day, month, year, time) = (parsedDay, parsedMonth, fullYear(twoDigits, now: now), tokens[2])
@@ -31,7 +35,8 @@ enum HTTPDate {
             return nil
         }
         let clock = time.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard clock.count == 3, let hour = number(clock[0], digits: 2...2), let minute = number(clock[1], digits: 2...2),
+        guard clock.count == 3, let hour = number(clock[0], digits: 2...2),
+            let minute = number(clock[1], digits: 2...2),
             let second = number(clock[2], digits: 2...2), hour <= 23, minute <= 59, second <= 60,
             (1...RFC3339Timestamp.daysIn(month: month, year: year)).contains(day)
         else { return nil }
@@ -39,7 +44,8 @@ enum HTTPDate {
     }
 
     private static func number(_ text: String, digits: ClosedRange<Int>) -> Int64? {
-        guard digits.contains(text.utf8.count), text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        guard digits.contains(text.utf8.count),
+            text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
         else { return nil }
         return Int64(text)
     }
@@ -50,7 +56,8 @@ enum HTTPDate {
 
     /// A two-digit year more than 50 years in the future means the most recent matching past year.
     private static func fullYear(_ twoDigits: Int64, now: Date) -> Int64 {
-        let currentYear = RFC3339Timestamp.civil(fromDays: Int64((now.timeIntervalSince1970 / 86_400).rounded(.down))).year
+        let currentYear = RFC3339Timestamp.civil(fromDays: Int64((now.timeIntervalSince1970 / 86_400).rounded(.down)))
+            .year
         var year = currentYear - currentYear % 100 + twoDigits
         if year > currentYear + 50 { year -= 100 }
         return year

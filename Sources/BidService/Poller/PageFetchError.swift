@@ -11,9 +11,11 @@ enum PageFetchError: Error, Sendable, Equatable, CustomStringConvertible {
     var description: String {
         switch self {
         case .status(let status, let attempts): return "HTTP \(status)\(Self.after(attempts))"
-        case .redirect(let status, let location): return "HTTP \(status) redirect to \(location ?? "nowhere") not followed"
+        case .redirect(let status, let location):
+            return "HTTP \(status) redirect to \(location ?? "nowhere") not followed"
         case .transport(let failure, let attempts): return "\(failure)\(Self.after(attempts))"
-        case .retryAfterTooLong(let delay, let limit): return "server asked to retry after \(delay), more than the \(limit) limit"
+        case .retryAfterTooLong(let delay, let limit):
+            return "server asked to retry after \(delay), more than the \(limit) limit"
         case .cancelled: return "cancelled"
         }
     }

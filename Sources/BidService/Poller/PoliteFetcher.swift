@@ -54,9 +54,12 @@ struct PoliteFetcher: Sendable {
                 return .failure(.transport(failure, attempts: attempt))
             }
             guard attempt < policy.maxAttempts else { break }
-            logger.warning("retrying", metadata: [
-                "url": "\(url.absoluteString)", "attempt": "\(attempt)", "error": "\(lastFailure)", "backoff": "\(backoff)",
-            ])
+            logger.warning(
+                "retrying",
+                metadata: [
+                    "url": "\(url.absoluteString)", "attempt": "\(attempt)", "error": "\(lastFailure)",
+                    "backoff": "\(backoff)",
+                ])
             if backoff > .zero, !cancellation.sleep(for: backoff) { return .failure(.cancelled) }
         }
         return .failure(lastFailure)

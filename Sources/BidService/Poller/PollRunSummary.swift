@@ -27,10 +27,12 @@ public struct PollRunSummary: Sendable, Equatable {
     public var line: String {
         var parts = [
             "source=\(source)", "run=\(runID.map(String.init) ?? "-")", "status=\(status.rawValue)", "pages=\(pages)",
-            "seen=\(itemsSeen)", "stored=\(itemsStored)", "rejected=\(itemsRejected)", "errors=\(errors)", "requests=\(requests)",
+            "seen=\(itemsSeen)", "stored=\(itemsStored)", "rejected=\(itemsRejected)", "errors=\(errors)",
+            "requests=\(requests)",
         ]
         if let error {
-            let escaped = error.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            let escaped = error.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+                of: "\"", with: "\\\"")
             parts.append("error=\"\(escaped)\"")
         }
         return parts.joined(separator: " ")

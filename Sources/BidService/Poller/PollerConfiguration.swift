@@ -48,7 +48,9 @@ public struct PollerConfiguration: Sendable {
     var parser: ProductsPageParser { ProductsPageParser(maxPrice: maxPrice) }
 
     /// Reads the variables; unset or empty ones keep their defaults, malformed ones are errors.
-    public static func fromEnvironment(_ environment: [String: String]) throws(PollerConfigurationError) -> PollerConfiguration {
+    public static func fromEnvironment(_ environment: [String: String]) throws(PollerConfigurationError)
+        -> PollerConfiguration
+    {
         var configuration = PollerConfiguration()
         func value(_ key: String) -> String? {
             guard let text = environment[key], !text.trimmedOfSpaces().isEmpty else { return nil }
@@ -64,7 +66,8 @@ public struct PollerConfiguration: Sendable {
         func integer(_ key: String, _ target: inout Int, range: ClosedRange<Int>) throws(PollerConfigurationError) {
             guard let text = value(key) else { return }
             guard let parsed = Int(text.trimmedOfSpaces()), range.contains(parsed) else {
-                throw .invalidValue(key: key, value: text, expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
+                throw .invalidValue(
+                    key: key, value: text, expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
             }
             target = parsed
         }
@@ -73,7 +76,8 @@ public struct PollerConfiguration: Sendable {
         try duration("POLL_INTERVAL", &configuration.interval)
         if let text = value("POLL_RATE_PER_MINUTE") {
             guard let rate = Double(text.trimmedOfSpaces()), rate.isFinite, rate > 0, rate <= 60_000 else {
-                throw .invalidValue(key: "POLL_RATE_PER_MINUTE", value: text, expected: "a number of requests per minute above 0")
+                throw .invalidValue(
+                    key: "POLL_RATE_PER_MINUTE", value: text, expected: "a number of requests per minute above 0")
             }
             configuration.ratePerMinute = rate
         }

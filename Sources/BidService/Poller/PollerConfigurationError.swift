@@ -8,7 +8,8 @@ public enum PollerConfigurationError: Error, Sendable, Equatable, CustomStringCo
         switch self {
         case .invalidSource(let url, let why): return "invalid competitor source '\(url)': \(why)"
         case .invalidValue(let key, let value, let expected): return "\(key) must be \(expected), got '\(value)'"
-        case .noSources: return "no competitor sources: set COMPETITOR_SOURCES (comma-separated base URLs) or pass --source"
+        case .noSources:
+            return "no competitor sources: set COMPETITOR_SOURCES (comma-separated base URLs) or pass --source"
         }
     }
 }

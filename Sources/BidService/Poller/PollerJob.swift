@@ -30,17 +30,21 @@ public struct PollerJob: ScheduledJob {
         }
     }
 
-    public init(poller: CompetitorPricePoller, metricsFactory: (any MetricsFactory)? = nil) throws(PollerConfigurationError) {
+    public init(poller: CompetitorPricePoller, metricsFactory: (any MetricsFactory)? = nil)
+        throws(PollerConfigurationError)
+    {
         guard let schedule = IntervalSchedule(every: poller.configuration.interval) else {
             throw .invalidValue(
-                key: "POLL_INTERVAL", value: "\(poller.configuration.interval)", expected: "at least one second for the scheduler")
+                key: "POLL_INTERVAL", value: "\(poller.configuration.interval)",
+                expected: "at least one second for the scheduler")
         }
         self.schedule = schedule
         self.poller = poller
         let factory = metricsFactory ?? MetricsSystem.factory
         var runs: [PollStatus: Counter] = [:]
         for status in [PollStatus.ok, .partial, .failed, .skipped, .cancelled] {
-            runs[status] = Counter(label: "bidengine_poller_runs_total", dimensions: [("status", status.rawValue)], factory: factory)
+            runs[status] = Counter(
+                label: "bidengine_poller_runs_total", dimensions: [("status", status.rawValue)], factory: factory)
         }
         self.runs = runs
         stored = Counter(label: "bidengine_poller_items_stored_total", factory: factory)
@@ -58,7 +62,8 @@ public struct PollerJob: ScheduledJob {
             logger.notice("competitor price poller disabled: COMPETITOR_SOURCES is empty")
             return []
         }
-        let poller = CompetitorPricePoller(configuration: configuration, connectionString: connectionString, logger: logger)
+        let poller = CompetitorPricePoller(
+            configuration: configuration, connectionString: connectionString, logger: logger)
         return [try PollerJob(poller: poller)]
     }
 

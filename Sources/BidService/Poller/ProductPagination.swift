@@ -51,7 +51,8 @@ struct ProductPagination {
         total = pageTotal
         consecutiveFailures = 0
         if count == 0 {
-            return .store(then: skip >= pageTotal ? .done : .stop("empty page at skip=\(skip) before total=\(pageTotal)"))
+            return .store(
+                then: skip >= pageTotal ? .done : .stop("empty page at skip=\(skip) before total=\(pageTotal)"))
         }
         skip += count
         return .store(then: skip >= pageTotal ? .done : nextFetch())

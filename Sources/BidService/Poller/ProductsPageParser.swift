@@ -18,7 +18,10 @@ public struct ProductsPageParser: Sendable {
 
     public static let defaultMaxPrice = FixedDecimal(1_000_000)
 
-    public init(maxPrice: FixedDecimal = Self.defaultMaxPrice, maxProducts: Int = 10_000, maxTextBytes: Int = 1024, maxIDBytes: Int = 128) {
+    public init(
+        maxPrice: FixedDecimal = Self.defaultMaxPrice, maxProducts: Int = 10_000, maxTextBytes: Int = 1024,
+        maxIDBytes: Int = 128
+    ) {
         self.maxPrice = maxPrice
         self.maxProducts = maxProducts
         self.maxTextBytes = maxTextBytes
@@ -42,7 +45,9 @@ public struct ProductsPageParser: Sendable {
         guard case .array(let products) = productsValue else {
             return .failure(.invalidField("products", expected: "an array"))
         }
-        guard products.count <= maxProducts else { return .failure(.tooManyProducts(products.count, limit: maxProducts)) }
+        guard products.count <= maxProducts else {
+            return .failure(.tooManyProducts(products.count, limit: maxProducts))
+        }
         guard let totalValue = document["total"] else { return .failure(.missingField("total")) }
         guard let total = Self.count(totalValue) else {
             return .failure(.invalidField("total", expected: Self.countExpectation))
@@ -50,7 +55,9 @@ public struct ProductsPageParser: Sendable {
         var echoed: [String: Int] = [:]
         for name in ["skip", "limit"] {
             guard let value = document[name] else { continue }
-            guard let number = Self.count(value) else { return .failure(.invalidField(name, expected: Self.countExpectation)) }
+            guard let number = Self.count(value) else {
+                return .failure(.invalidField(name, expected: Self.countExpectation))
+            }
             echoed[name] = number
         }
 
@@ -71,11 +78,14 @@ public struct ProductsPageParser: Sendable {
             }
             switch candidate.outcome {
             case .success(let item): items.append(item)
-            case .failure(let reason): rejections.append(ItemRejection(index: candidate.index, externalID: candidate.id, reason: reason))
+            case .failure(let reason):
+                rejections.append(ItemRejection(index: candidate.index, externalID: candidate.id, reason: reason))
             }
         }
-        return .success(ProductsPage(
-            items: items, rejections: rejections, count: products.count, total: total, skip: echoed["skip"], limit: echoed["limit"]))
+        return .success(
+            ProductsPage(
+                items: items, rejections: rejections, count: products.count, total: total, skip: echoed["skip"],
+                limit: echoed["limit"]))
     }
 
     // MARK: One product
@@ -85,7 +95,12 @@ public struct ProductsPageParser: Sendable {
         guard case .object = value else { return (nil, .failure(.notAnObject)) }
         guard let idValue = value["id"] else { return (nil, .failure(.missingField("id"))) }
         guard let id = externalID(idValue) else {
-            return (nil, .failure(.invalidField("id", expected: "a non-negative integer or a non-empty string of at most \(maxIDBytes) bytes")))
+            return (
+                nil,
+                .failure(
+                    .invalidField(
+                        "id", expected: "a non-negative integer or a non-empty string of at most \(maxIDBytes) bytes"))
+            )
         }
         guard let titleValue = value["title"] else { return (id, .failure(.missingField("title"))) }
         guard case .valid(let title?) = text(titleValue) else {
@@ -97,12 +112,19 @@ public struct ProductsPageParser: Sendable {
         guard case .valid(let category) = text(value["category"] ?? .null) else {
             return (id, .failure(.invalidField("category", expected: textExpectation + " or null")))
         }
-        return (id, price(value["price"]).map { CompetitorItem(externalID: id, title: title, brand: brand, category: category, price: $0) })
+        return (
+            id,
+            price(value["price"]).map {
+                CompetitorItem(externalID: id, title: title, brand: brand, category: category, price: $0)
+            }
+        )
     }
 
     private func price(_ value: JSONValue?) -> Result<FixedDecimal, ItemRejection.Reason> {
         guard let value else { return .failure(.missingField("price")) }
-        guard case .number(let lexeme) = value else { return .failure(.invalidField("price", expected: "a JSON number")) }
+        guard case .number(let lexeme) = value else {
+            return .failure(.invalidField("price", expected: "a JSON number"))
+        }
         guard let price = try? FixedDecimal(parsing: lexeme) else { return .failure(.unrepresentablePrice(lexeme)) }
         if price.isNegative { return .failure(.negativePrice(lexeme)) }
         if price > maxPrice { return .failure(.absurdPrice(lexeme, limit: maxPrice.description)) }

@@ -49,12 +49,16 @@ struct SourcePoll {
             logger.error("poll stopped by the database", metadata: ["source": "\(source)", "error": "\(error)"])
             if let runID = summary.runID { try? store.finishRun(summary, runID: runID) }
         }
-        logger.info("poll finished", metadata: [
-            "source": "\(source)", "run": "\(summary.runID.map(String.init) ?? "-")", "status": "\(summary.status.rawValue)",
-            "pages": "\(summary.pages)", "seen": "\(summary.itemsSeen)", "stored": "\(summary.itemsStored)",
-            "rejected": "\(summary.itemsRejected)", "errors": "\(summary.errors)", "requests": "\(summary.requests)",
-            "error": "\(summary.error ?? "")",
-        ])
+        logger.info(
+            "poll finished",
+            metadata: [
+                "source": "\(source)", "run": "\(summary.runID.map(String.init) ?? "-")",
+                "status": "\(summary.status.rawValue)",
+                "pages": "\(summary.pages)", "seen": "\(summary.itemsSeen)", "stored": "\(summary.itemsStored)",
+                "rejected": "\(summary.itemsRejected)", "errors": "\(summary.errors)",
+                "requests": "\(summary.requests)",
+                "error": "\(summary.error ?? "")",
+            ])
         return summary
     }
 
@@ -110,7 +114,8 @@ struct SourcePoll {
                     if storedIDs.insert(item.externalID).inserted {
                         items.append(item)
                     } else {
-                        rejections.append(ItemRejection(index: nil, externalID: item.externalID, reason: .seenOnEarlierPage))
+                        rejections.append(
+                            ItemRejection(index: nil, externalID: item.externalID, reason: .seenOnEarlierPage))
                     }
                 }
                 logRejections(rejections, skip: skip)
@@ -145,7 +150,8 @@ struct SourcePoll {
     private func recordPageFailure(_ description: String, skip: Int, summary: inout PollRunSummary) {
         summary.errors += 1
         summary.error = "skip=\(skip): \(description)"
-        logger.warning("page unusable", metadata: ["source": "\(source)", "skip": "\(skip)", "error": "\(description)"])
+        logger.warning(
+            "page unusable", metadata: ["source": "\(source)", "skip": "\(skip)", "error": "\(description)"])
     }
 
     /// Failures saying the source is unavailable to us for now (down after every retry,
@@ -158,15 +164,20 @@ struct SourcePoll {
 
     private func logRejections(_ rejections: [ItemRejection], skip: Int) {
         for rejection in rejections.prefix(Self.rejectionsLoggedPerPage) {
-            logger.warning("item rejected", metadata: [
-                "source": "\(source)", "skip": "\(skip)", "index": "\(rejection.index.map(String.init) ?? "-")",
-                "external_id": "\(rejection.externalID ?? "-")", "reason": "\(rejection)",
-            ])
+            logger.warning(
+                "item rejected",
+                metadata: [
+                    "source": "\(source)", "skip": "\(skip)", "index": "\(rejection.index.map(String.init) ?? "-")",
+                    "external_id": "\(rejection.externalID ?? "-")", "reason": "\(rejection)",
+                ])
         }
         if rejections.count > Self.rejectionsLoggedPerPage {
-            logger.warning("more items rejected", metadata: [
-                "source": "\(source)", "skip": "\(skip)", "count": "\(rejections.count - Self.rejectionsLoggedPerPage)",
-            ])
+            logger.warning(
+                "more items rejected",
+                metadata: [
+                    "source": "\(source)", "skip": "\(skip)",
+                    "count": "\(rejections.count - Self.rejectionsLoggedPerPage)",
+                ])
         }
     }
 }

@@ -43,7 +43,8 @@ final class TokenBucket: Sendable {
         }
     }
 
-    private func refill(_ state: inout (tokens: Double, updated: ContinuousClock.Instant), now: ContinuousClock.Instant) {
+    private func refill(_ state: inout (tokens: Double, updated: ContinuousClock.Instant), now: ContinuousClock.Instant)
+    {
         let elapsed = state.updated.duration(to: now).timeInterval
         guard elapsed > 0 else { return }
         state.tokens = min(capacity, state.tokens + elapsed * ratePerSecond)

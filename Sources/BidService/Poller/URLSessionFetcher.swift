@@ -50,7 +50,9 @@ final class URLSessionFetcher: HTTPFetching {
         session.invalidateAndCancel()
     }
 
-    func get(_ url: URL, headers: [(String, String)], cancellation: PollCancellation) -> Result<HTTPFetchResponse, HTTPFetchFailure> {
+    func get(_ url: URL, headers: [(String, String)], cancellation: PollCancellation) -> Result<
+        HTTPFetchResponse, HTTPFetchFailure
+    > {
         var request = URLRequest(url: url)
         request.httpMethod = "GET"
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }

@@ -24,7 +24,10 @@ final class URLSessionTransfer: @unchecked Sendable {
     /// False when the declared length is over the cap (the caller cancels).
     func headersReceived(_ response: URLResponse) -> Bool {
         condition.lock()
-        defer { condition.broadcast(); condition.unlock() }
+        defer {
+            condition.broadcast()
+            condition.unlock()
+        }
         self.response = response as? HTTPURLResponse
         lastActivity = .now
         if response.expectedContentLength > Int64(maxBodyBytes) {
@@ -51,7 +54,10 @@ final class URLSessionTransfer: @unchecked Sendable {
 
     func completed(response finalResponse: URLResponse?, error: (any Error)?) {
         condition.lock()
-        defer { condition.broadcast(); condition.unlock() }
+        defer {
+            condition.broadcast()
+            condition.unlock()
+        }
         if let stopReason {
             outcome = .failure(stopReason)
         } else if let error {
@@ -101,7 +107,8 @@ final class URLSessionTransfer: @unchecked Sendable {
                     continue
                 }
             }
-            let nextDeadline = min(started + requestTimeout, response == nil ? started + connectTimeout : lastActivity + readTimeout)
+            let nextDeadline = min(
+                started + requestTimeout, response == nil ? started + connectTimeout : lastActivity + readTimeout)
             let sleep = min(max(now.duration(to: nextDeadline), .milliseconds(1)), .milliseconds(250))
             _ = condition.wait(until: Date(timeIntervalSinceNow: sleep.timeInterval))
         }
@@ -114,7 +121,8 @@ final class URLSessionTransfer: @unchecked Sendable {
         let nsError = error as NSError
         let underlying = (nsError.userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription ?? ""
         var parts: [String] = []
-        for part in [nsError.localizedDescription, underlying] where !part.isEmpty && part != "(null)" && !parts.contains(part) {
+        for part in [nsError.localizedDescription, underlying]
+        where !part.isEmpty && part != "(null)" && !parts.contains(part) {
             parts.append(part)
         }
         let message = parts.joined(separator: ": ")
@@ -123,13 +131,17 @@ final class URLSessionTransfer: @unchecked Sendable {
             return .cancelled
         case NSURLErrorTimedOut:
             return .network("timed out (\(message))")
-        case NSURLErrorServerCertificateUntrusted, NSURLErrorServerCertificateHasBadDate, NSURLErrorServerCertificateNotYetValid,
-            NSURLErrorServerCertificateHasUnknownRoot, NSURLErrorSecureConnectionFailed, NSURLErrorClientCertificateRejected:
+        case NSURLErrorServerCertificateUntrusted, NSURLErrorServerCertificateHasBadDate,
+            NSURLErrorServerCertificateNotYetValid,
+            NSURLErrorServerCertificateHasUnknownRoot, NSURLErrorSecureConnectionFailed,
+            NSURLErrorClientCertificateRejected:
             return .tls(message)
         default:
             // FoundationNetworking reports several libcurl TLS failures with code -1; the message says which.
             let lowered = message.lowercased()
-            if lowered.contains("ssl") || lowered.contains("certificate") || lowered.contains("tls") { return .tls(message) }
+            if lowered.contains("ssl") || lowered.contains("certificate") || lowered.contains("tls") {
+                return .tls(message)
+            }
             return .network(message.isEmpty ? "error \(nsError.code)" : message)
         }
     }

@@ -46,12 +46,15 @@ public struct DailySchedule: JobSchedule {
     func instant(onDayOf date: Date, offsetBy offset: Int) -> Date? {
         // Noon is never inside a DST transition, so stepping days from it cannot skip or repeat one.
         let today = calendar.dateComponents([.year, .month, .day], from: date)
-        guard let noon = calendar.date(from: DateComponents(year: today.year, month: today.month, day: today.day, hour: 12)),
+        guard
+            let noon = calendar.date(
+                from: DateComponents(year: today.year, month: today.month, day: today.day, hour: 12)),
             let day = calendar.date(byAdding: .day, value: offset, to: noon)
         else { return nil }
         let start = calendar.startOfDay(for: day)
         return calendar.nextDate(
-            after: start.addingTimeInterval(-1), matching: DateComponents(hour: time.hour, minute: time.minute, second: 0),
+            after: start.addingTimeInterval(-1),
+            matching: DateComponents(hour: time.hour, minute: time.minute, second: 0),
             matchingPolicy: .nextTime, repeatedTimePolicy: .first, direction: .forward)
     }
 }

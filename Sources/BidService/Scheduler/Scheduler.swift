@@ -30,7 +30,8 @@ public final class Scheduler: @unchecked Sendable {
     private var lockBackendPID: Int32 = 0
 
     public init(
-        configuration: SchedulerConfiguration, jobs: [any ScheduledJob], clock: any SchedulerClock = SystemSchedulerClock(),
+        configuration: SchedulerConfiguration, jobs: [any ScheduledJob],
+        clock: any SchedulerClock = SystemSchedulerClock(),
         logger: Logger = Logger(label: "bidengine.scheduler"), metricsFactory: (any MetricsFactory)? = nil
     ) {
         precondition(Set(jobs.map(\.name)).count == jobs.count, "job names must be unique")
@@ -74,9 +75,11 @@ public final class Scheduler: @unchecked Sendable {
     /// Runs on the calling thread until `shutdown()`.
     public func run() {
         defer { finished.cancel() }
-        logger.info("scheduler started", metadata: [
-            "jobs": .array(jobs.map { .string("\($0.name): \($0.schedule)") }),
-        ])
+        logger.info(
+            "scheduler started",
+            metadata: [
+                "jobs": .array(jobs.map { .string("\($0.name): \($0.schedule)") })
+            ])
         while !stopping.isCancelled {
             guard let lock = acquireLeadership() else { break }
             lead(lock)
@@ -97,7 +100,9 @@ public final class Scheduler: @unchecked Sendable {
                 while !stopping.isCancelled {
                     if try lock.tryAcquire() { return lock }
                     if !announcedStandby {
-                        logger.info("another scheduler is active; standing by", metadata: ["lock_key": "\(configuration.lockKey)"])
+                        logger.info(
+                            "another scheduler is active; standing by",
+                            metadata: ["lock_key": "\(configuration.lockKey)"])
                         announcedStandby = true
                     }
                     if !pause(configuration.standbyPollInterval) { break }
@@ -105,7 +110,8 @@ public final class Scheduler: @unchecked Sendable {
                 lock.release()
                 return nil
             } catch {
-                logger.warning("cannot reach the database; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                logger.warning(
+                    "cannot reach the database; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 if !pause(delay) { return nil }
                 delay = min(delay * 2, configuration.reconnectMaximumDelay)
             }
@@ -128,7 +134,8 @@ public final class Scheduler: @unchecked Sendable {
                 return
             }
             let now = clock.now()
-            if let index = states.indices.filter({ states[$0].due <= now }).min(by: { states[$0].due < states[$1].due }) {
+            if let index = states.indices.filter({ states[$0].due <= now }).min(by: { states[$0].due < states[$1].due })
+            {
                 run(&states[index])
                 continue
             }
@@ -171,9 +178,12 @@ public final class Scheduler: @unchecked Sendable {
                 needed = try job.needsCatchUp(scheduledAt: missed)
             } catch {
                 // Running twice is harmless (a re-run replaces its results); not running is not.
-                logger.warning("cannot tell whether a run was missed; running it", metadata: [
-                    "job": "\(job.name)", "scheduled_at": "\(AuditTime.text(AuditTime.microseconds(missed)))", "error": "\(error)",
-                ])
+                logger.warning(
+                    "cannot tell whether a run was missed; running it",
+                    metadata: [
+                        "job": "\(job.name)", "scheduled_at": "\(AuditTime.text(AuditTime.microseconds(missed)))",
+                        "error": "\(error)",
+                    ])
                 needed = true
             }
             if needed {
@@ -190,33 +200,43 @@ public final class Scheduler: @unchecked Sendable {
         let now = clock.now()
         // A regular run that wakes late (a long previous job, a suspended process) runs for the
         // latest instant that has passed, once, rather than once per missed instant.
-        if !state.isRetry, !state.isCatchUp, let latest = job.schedule.latestRun(atOrBefore: now), latest > state.scheduledAt {
-            logger.warning("scheduled runs were missed; running the latest only", metadata: [
-                "job": "\(job.name)", "skipped_from": "\(timestamp(state.scheduledAt))", "running_for": "\(timestamp(latest))",
-            ])
+        if !state.isRetry, !state.isCatchUp, let latest = job.schedule.latestRun(atOrBefore: now),
+            latest > state.scheduledAt
+        {
+            logger.warning(
+                "scheduled runs were missed; running the latest only",
+                metadata: [
+                    "job": "\(job.name)", "skipped_from": "\(timestamp(state.scheduledAt))",
+                    "running_for": "\(timestamp(latest))",
+                ])
             state.scheduledAt = latest
         }
         var jobLogger = logger
         jobLogger[metadataKey: "job"] = "\(job.name)"
         jobLogger[metadataKey: "scheduled_at"] = "\(timestamp(state.scheduledAt))"
         let context = JobContext(
-            scheduledAt: state.scheduledAt, isCatchUp: state.isCatchUp, attempt: state.attempt, cancellation: stopping, logger: jobLogger)
+            scheduledAt: state.scheduledAt, isCatchUp: state.isCatchUp, attempt: state.attempt, cancellation: stopping,
+            logger: jobLogger)
         jobLogger.info("job started", metadata: ["attempt": "\(state.attempt)", "catch_up": "\(state.isCatchUp)"])
         let started = ContinuousClock.now
         let outcome: String
         do {
             let details = try job.run(context)
             outcome = "success"
-            jobLogger.info("job finished", metadata: details.merging([
-                "outcome": "\(outcome)", "duration_ms": "\(milliseconds(since: started))",
-            ]) { _, new in new })
+            jobLogger.info(
+                "job finished",
+                metadata: details.merging([
+                    "outcome": "\(outcome)", "duration_ms": "\(milliseconds(since: started))",
+                ]) { _, new in new })
         } catch {
             outcome = stopping.isCancelled ? "cancelled" : "failure"
             let level: Logger.Level = outcome == "cancelled" ? .notice : .error
-            jobLogger.log(level: level, "job \(outcome == "cancelled" ? "cancelled" : "failed")", metadata: [
-                "outcome": "\(outcome)", "duration_ms": "\(milliseconds(since: started))", "error": "\(error)",
-                "attempt": "\(state.attempt)",
-            ])
+            jobLogger.log(
+                level: level, "job \(outcome == "cancelled" ? "cancelled" : "failed")",
+                metadata: [
+                    "outcome": "\(outcome)", "duration_ms": "\(milliseconds(since: started))", "error": "\(error)",
+                    "attempt": "\(state.attempt)",
+                ])
         }
         let elapsed = started.duration(to: .now)
         metrics.runEnded(
@@ -231,11 +251,15 @@ public final class Scheduler: @unchecked Sendable {
         let now = clock.now()
         let regular = state.job.schedule.nextRun(after: max(now, state.scheduledAt))
         if outcome == "failure", state.attempt <= configuration.retryDelays.count {
-            let retry = now.addingTimeInterval(SchedulerConfiguration.interval(configuration.retryDelays[state.attempt - 1]))
+            let retry = now.addingTimeInterval(
+                SchedulerConfiguration.interval(configuration.retryDelays[state.attempt - 1]))
             if retry < regular {
-                logger.notice("job will be retried", metadata: [
-                    "job": "\(state.job.name)", "retry_at": "\(timestamp(retry))", "next_attempt": "\(state.attempt + 1)",
-                ])
+                logger.notice(
+                    "job will be retried",
+                    metadata: [
+                        "job": "\(state.job.name)", "retry_at": "\(timestamp(retry))",
+                        "next_attempt": "\(state.attempt + 1)",
+                    ])
                 state.due = retry
                 state.attempt += 1
                 return
@@ -248,7 +272,8 @@ public final class Scheduler: @unchecked Sendable {
 
     /// Waits on the scheduler's clock; false on shutdown.
     private func pause(_ duration: Duration) -> Bool {
-        clock.sleep(until: clock.now().addingTimeInterval(SchedulerConfiguration.interval(duration)), cancellation: stopping)
+        clock.sleep(
+            until: clock.now().addingTimeInterval(SchedulerConfiguration.interval(duration)), cancellation: stopping)
     }
 
     private func timestamp(_ date: Date) -> String {

@@ -24,21 +24,24 @@ final class SchedulerMetrics: Sendable {
         counters.withLock { counters in
             let key = job + "\u{0}" + outcome
             if let counter = counters[key] { return counter }
-            let counter = Counter(label: "bidengine_job_runs_total", dimensions: [("job", job), ("outcome", outcome)], factory: factory)
+            let counter = Counter(
+                label: "bidengine_job_runs_total", dimensions: [("job", job), ("outcome", outcome)], factory: factory)
             counters[key] = counter
             return counter
         }.increment()
         timers.withLock { timers in
             if let timer = timers[job] { return timer }
             let timer = Metrics.Timer(
-                label: "bidengine_job_duration_seconds", dimensions: [("job", job)], preferredDisplayUnit: .seconds, factory: factory)
+                label: "bidengine_job_duration_seconds", dimensions: [("job", job)], preferredDisplayUnit: .seconds,
+                factory: factory)
             timers[job] = timer
             return timer
         }.recordNanoseconds(nanoseconds)
         guard outcome == "success" else { return }
         gauges.withLock { gauges in
             if let gauge = gauges[job] { return gauge }
-            let gauge = Gauge(label: "bidengine_job_last_success_timestamp_seconds", dimensions: [("job", job)], factory: factory)
+            let gauge = Gauge(
+                label: "bidengine_job_last_success_timestamp_seconds", dimensions: [("job", job)], factory: factory)
             gauges[job] = gauge
             return gauge
         }.record(unixSeconds)
