@@ -13,6 +13,26 @@ public enum ConnectionString {
         return pairs.map { "\($0.key)=\(quote($0.value))" }.joined(separator: " ")
     }
 
+    /// The same connection with session defaults a service relies on: `application_name` (unless
+    /// the operator already chose one, so `pg_stat_activity` tells the service's backends apart)
+    /// and server settings appended to libpq's `options` as `-c name=value`. libpq sends them with
+    /// the startup packet, so they hold again after every reconnect, without an extra round trip.
+    public static func addingSessionDefaults(
+        to connectionString: String, applicationName: String, settings: [(name: String, value: String)]
+    ) throws(PostgresError) -> String {
+        var pairs = try parse(connectionString)
+        if !pairs.contains(where: { $0.key == "application_name" }) {
+            pairs.append((key: "application_name", value: applicationName))
+        }
+        let given = pairs.first { $0.key == "options" }?.value ?? ""
+        // In `options`, a space separates arguments and a backslash escapes the next character.
+        let added = settings.map { "-c \(escapeOption($0.name))=\(escapeOption($0.value))" }
+        let options = ([given].filter { !$0.isEmpty } + added).joined(separator: " ")
+        pairs.removeAll { $0.key == "options" }
+        if !options.isEmpty { pairs.append((key: "options", value: options)) }
+        return pairs.map { "\($0.key)=\(quote($0.value))" }.joined(separator: " ")
+    }
+
     /// The string with any password replaced by `****`, for logs.
     public static func masked(_ connectionString: String) -> String {
         guard let pairs = try? parse(connectionString) else { return "(unparseable connection string)" }
@@ -37,6 +57,10 @@ public enum ConnectionString {
             option += 1
         }
         return pairs
+    }
+
+    private static func escapeOption(_ text: String) -> String {
+        text.replacingAll("\\", with: "\\\\").replacingAll(" ", with: "\\ ")
     }
 
     private static func quote(_ value: String) -> String {

@@ -90,4 +90,35 @@ import Testing
         #expect(ConnectionString.masked("postgresql://u:secret@db.example/app").contains("password=****"))
         #expect(!ConnectionString.masked("postgresql://u:secret@db.example/app").contains("secret"))
     }
+
+    @Test func sessionDefaultsKeepTheOperatorsChoices() throws {
+        let settings = [(name: "enable_incremental_sort", value: "off")]
+        let plain = try ConnectionString.addingSessionDefaults(
+            to: "postgresql://u@db.example/app", applicationName: "bidengine", settings: settings)
+        #expect(
+            plain == "user='u' dbname='app' host='db.example' application_name='bidengine' "
+                + "options='-c enable_incremental_sort=off'")
+        let chosen = try ConnectionString.addingSessionDefaults(
+            to: "host=db.example application_name=replica-reader options='-c work_mem=8MB'",
+            applicationName: "bidengine", settings: settings)
+        #expect(
+            chosen == "host='db.example' application_name='replica-reader' "
+                + "options='-c work_mem=8MB -c enable_incremental_sort=off'")
+        let spaced = try ConnectionString.addingSessionDefaults(
+            to: "host=h", applicationName: "a", settings: [(name: "search_path", value: "a b")])
+        #expect(spaced == #"host='h' application_name='a' options='-c search_path=a\\ b'"#)
+    }
+
+    @Test func sessionDefaultsReachTheServer() throws {
+        let url = try TestDatabase.fresh("session_defaults")
+        let session = try PostgresSession(
+            connectionString: ConnectionString.addingSessionDefaults(
+                to: url, applicationName: "bidengine-test",
+                settings: [(name: "enable_incremental_sort", value: "off"), (name: "DateStyle", value: "ISO, YMD")]))
+        let row = try session.execute(
+            "SELECT current_setting('enable_incremental_sort'), current_setting('application_name'), "
+                + "current_setting('DateStyle')"
+        ).rows
+        #expect(row == [["off", "bidengine-test", "ISO, YMD"]])
+    }
 }
