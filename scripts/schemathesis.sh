@@ -52,34 +52,8 @@ esac
 
 # MARK: virtualenv
 
-make_venv() {
-    rm -rf "$VENV"
-    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
-        # Debian's python3 lacks ensurepip until python3-venv is installed.
-        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-            log "python3 -m venv failed; installing python3-venv"
-            DEBIAN_FRONTEND=noninteractive apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-            rm -rf "$VENV"
-            "$PYTHON" -m venv "$VENV"
-        else
-            log "cannot create $VENV: install python3-venv (apt-get install python3-venv)"
-            exit 2
-        fi
-    fi
-}
-
-# A venv left half-made (no pip) by an earlier failure is rebuilt; a working one is kept.
-if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
-    log "creating $VENV"
-    make_venv
-fi
-if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m
-try: print(m.version("schemathesis"))
-except m.PackageNotFoundError: print("")')" != "${PIN#*==}" ]; then
-    log "installing $PIN"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$PIN"
-fi
+source "$ROOT/scripts/lib/venv.sh"
+venv_require "$VENV" "$PIN"
 
 # MARK: server
 
