@@ -1,6 +1,5 @@
 import HTTPServer
 import Metrics
-import Prometheus
 import Synchronization
 
 /// The service's metrics, exported at `GET /metrics` in Prometheus text format.
@@ -8,10 +7,8 @@ import Synchronization
 /// Handles are created once per label set and cached (swift-metrics handle creation takes the
 /// factory's lock; recording on a cached handle is a few atomic operations).
 final class ServiceMetrics: Sendable {
-    /// One registry per process: `MetricsSystem.bootstrap` may run only once.
     static let shared = ServiceMetrics()
 
-    let registry: PrometheusCollectorRegistry
     private let requestCounters = Mutex<[String: Metrics.Counter]>([:])
     private let requestTimers = Mutex<[String: Metrics.Timer]>([:])
     let batchSize: Metrics.Recorder
@@ -22,15 +19,7 @@ final class ServiceMetrics: Sendable {
     let openConnections: Metrics.Gauge
 
     private init() {
-        registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [
-            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
-            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
-        ]
-        factory.valueHistogramBuckets["bidengine_bid_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
-        MetricsSystem.bootstrap(factory)
+        _ = PrometheusBackend.registry
         batchSize = Metrics.Recorder(label: "bidengine_bid_batch_size", aggregate: true)
         batchRoundTrip = Metrics.Timer(label: "bidengine_db_batch_duration_seconds", preferredDisplayUnit: .seconds)
         batchFailures = Metrics.Counter(label: "bidengine_db_batch_failures_total")
@@ -71,9 +60,6 @@ final class ServiceMetrics: Sendable {
             inFlightRequests.record(server.inFlightRequests)
             openConnections.record(server.openConnections)
         }
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(8192)
-        registry.emit(into: &buffer)
-        return buffer
+        return PrometheusBackend.render()
     }
 }

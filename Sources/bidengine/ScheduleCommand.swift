@@ -22,7 +22,7 @@ struct ScheduleCommand: ParsableCommand {
             running job at its next safe point, release the lock and exit 0.
             Environment: AUDIT_AT (HH:MM, default 02:00), AUDIT_TZ (IANA name, default UTC), AUDIT_WINDOW (default
             7d), AUDIT_THRESHOLD (default 0.20), SHUTDOWN_TIMEOUT (seconds, default 10), DATABASE_URL,
-            BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL; the poller runs when COMPETITOR_SOURCES is set
+            BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL, METRICS_HOST, METRICS_PORT; the poller runs when COMPETITOR_SOURCES is set
             (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables).
             """)
 
@@ -39,6 +39,14 @@ struct ScheduleCommand: ParsableCommand {
         help: "Seconds to wait for the running job on SIGTERM (env SHUTDOWN_TIMEOUT; default 10).")
     var shutdownTimeout: Int?
     @OptionGroup var database: AuditCommand.DatabaseOptions
+    @Option(
+        name: .customLong("metrics-port"),
+        help: "Serve GET /metrics and /healthz on this port (env METRICS_PORT; default: not served).")
+    var metricsPort: Int?
+    @Option(
+        name: .customLong("metrics-host"),
+        help: "Address of the metrics endpoint (env METRICS_HOST; default 127.0.0.1).")
+    var metricsHost: String?
 
     func validate() throws {
         _ = try settings(ProcessInfo.processInfo.environment)
@@ -52,6 +60,14 @@ struct ScheduleCommand: ParsableCommand {
         AuditCommand.keepFreedMemory()
         // Installed before anything starts, so a SIGTERM during start-up is not lost.
         let shutdownSignals = SignalWaiter(signals: [SIGTERM, SIGINT])
+
+        // Before the jobs exist: they take their metrics handles from the backend this installs.
+        let metricsEndpoint = settings.metricsPort.map { MetricsEndpoint(host: settings.metricsHost, port: $0) }
+        if let metricsEndpoint {
+            let port = try metricsEndpoint.start()
+            logger.notice("metrics endpoint serving", metadata: ["address": "\(settings.metricsHost):\(port)"])
+        }
+        defer { metricsEndpoint?.shutdown() }
 
         let database = try self.database.open(environment: environment)
         defer { database.embedded?.stop() }
@@ -89,6 +105,8 @@ struct ScheduleCommand: ParsableCommand {
         let window: AuditWindow
         let rule: AuditRule
         let shutdownTimeout: Int
+        let metricsHost: String
+        let metricsPort: Int?
     }
 
     private func settings(_ environment: [String: String]) throws -> Settings {
@@ -110,7 +128,17 @@ struct ScheduleCommand: ParsableCommand {
             throw ValidationError(
                 "SHUTDOWN_TIMEOUT / --shutdown-timeout must be a positive number of seconds, got '\(timeoutText)'")
         }
+        let metricsPortText =
+            metricsPort.map(String.init) ?? environment["METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 }
+        var metricsPort: Int?
+        if let metricsPortText {
+            guard let port = Int(metricsPortText), (0...65_535).contains(port) else {
+                throw ValidationError("METRICS_PORT / --metrics-port must be a port number, got '\(metricsPortText)'")
+            }
+            metricsPort = port
+        }
         return Settings(
-            schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout)
+            schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout,
+            metricsHost: value(metricsHost, "METRICS_HOST", "127.0.0.1"), metricsPort: metricsPort)
     }
 }
