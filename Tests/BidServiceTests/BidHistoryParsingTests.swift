@@ -51,12 +51,12 @@ struct BidHistoryParsingTests {
     }
 
     @Test func cursorsRoundTripAndRejectTampering() throws {
-        let cursor = BidHistoryCursor(
-            calculatedAt: try #require(RFC3339Timestamp(parsing: "2025-06-01T12:00:00.000002Z")), id: 22)
+        let cursor = KeysetCursor(
+            timestamp: try #require(RFC3339Timestamp(parsing: "2025-06-01T12:00:00.000002Z")), id: 22)
         #expect(
             Base64URL.decode(cursor.encoded).map { String(decoding: $0, as: UTF8.self) }
                 == "2025-06-01T12:00:00.000002Z|22")
-        #expect(BidHistoryCursor(decoding: cursor.encoded) == cursor)
+        #expect(KeysetCursor(decoding: cursor.encoded) == cursor)
         #expect(!cursor.encoded.contains("="))
         for bad in [
             "", "!", "a", cursor.encoded + "A", cursor.encoded.replacingOccurrences(of: "M", with: "+"),
@@ -65,7 +65,7 @@ struct BidHistoryParsingTests {
             Base64URL.encode(Array("2025-06-01T12:00:00Z|9223372036854775808".utf8)),
             Base64URL.encode(Array("|22".utf8)),
         ] {
-            #expect(BidHistoryCursor(decoding: bad) == nil, "\(bad)")
+            #expect(KeysetCursor(decoding: bad) == nil, "\(bad)")
         }
     }
 

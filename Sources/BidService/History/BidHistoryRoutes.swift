@@ -7,7 +7,7 @@ public import Postgres
 /// first, in keyset-paginated pages), read through this loop's non-blocking connection.
 ///
 /// Reads share the connection's queue with the bid writer's inserts; a page is at most
-/// `BidHistoryQuery.limits.upperBound` rows, so one read never holds the queue for long.
+/// `PageWindow.limits.upperBound` rows, so one read never holds the queue for long.
 public struct BidHistoryRoutes {
     let connection: PostgresConnection
     /// Seconds a client should wait before retrying after a 503.

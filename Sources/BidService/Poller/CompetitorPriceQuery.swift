@@ -2,17 +2,12 @@ import BidCore
 
 /// The validated parameters of `GET /api/competitor-prices`, and the statement they bind to.
 struct CompetitorPriceQuery: Equatable {
-    static let defaultLimit = 100
-    static let limits = 1...1000
-
     /// Nil: every product.
     let productID: FixedDecimal?
-    /// Inclusive lower bound on `observed_at`.
-    let since: RFC3339Timestamp?
-    /// Exclusive upper bound on `observed_at`.
-    let until: RFC3339Timestamp?
-    let limit: Int
-    let after: CompetitorPriceCursor?
+    /// Bounds on `observed_at`, page size and cursor.
+    let window: PageWindow
+
+    var limit: Int { window.limit }
 
     /// Checks every parameter; unknown ones are ignored. The first wrong one, in the order
     /// product_id, since, until, limit, cursor, is reported.
@@ -24,32 +19,7 @@ struct CompetitorPriceQuery: Equatable {
             }
             productID = parsed
         }
-        var bounds: [String: RFC3339Timestamp] = [:]
-        for name in ["since", "until"] {
-            guard let text = query[name] else { continue }
-            guard let parsed = RFC3339Timestamp(parsing: text) else {
-                return .failure(.invalid(name, expected: BidHistoryQuery.timestampExpectation))
-            }
-            bounds[name] = parsed
-        }
-        var limit = defaultLimit
-        if let text = query["limit"] {
-            guard let parsed = Int(text), limits.contains(parsed) else {
-                return .failure(
-                    .invalid("limit", expected: "an integer from \(limits.lowerBound) to \(limits.upperBound)"))
-            }
-            limit = parsed
-        }
-        var after: CompetitorPriceCursor?
-        if let text = query["cursor"] {
-            guard let parsed = CompetitorPriceCursor(decoding: text) else {
-                return .failure(.invalid("cursor", expected: "the 'next' value of a previous page"))
-            }
-            after = parsed
-        }
-        return .success(
-            CompetitorPriceQuery(
-                productID: productID, since: bounds["since"], until: bounds["until"], limit: limit, after: after))
+        return PageWindow.parse(query).map { CompetitorPriceQuery(productID: productID, window: $0) }
     }
 
     // MARK: Statements
@@ -75,15 +45,7 @@ struct CompetitorPriceQuery: Equatable {
 
     var sql: String { productID == nil ? Self.allProductsSQL : Self.productSQL }
 
-    var parameters: [String?] {
-        (productID.map { [$0.description] } ?? []) + [
-            since?.canonicalText ?? "-infinity",
-            until?.canonicalText ?? "infinity",
-            after?.observedAt.canonicalText ?? "infinity",
-            String(after?.id ?? Int64.max),
-            String(limit + 1),
-        ]
-    }
+    var parameters: [String?] { (productID.map { [$0.description] } ?? []) + window.parameters }
 
     /// The newest row of each competitor item mapped to the product (normally one per source).
     static let latestSQL = """

@@ -39,7 +39,7 @@ struct StoredCompetitorPrice {
         self.observedAt = observedAt
     }
 
-    var cursor: CompetitorPriceCursor { CompetitorPriceCursor(observedAt: observedAt, id: id) }
+    var cursor: KeysetCursor { KeysetCursor(timestamp: observedAt, id: id) }
 
     func write(to writer: inout JSONWriter) {
         writer.beginObject()
