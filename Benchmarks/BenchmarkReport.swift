@@ -10,6 +10,7 @@ struct BenchmarkReport: Codable, Sendable {
     var http: [HTTPRunSummary] = []
     var databaseCeilings: [DatabaseCeiling.Outcome] = []
     var audit: AuditBenchmark.Outcome?
+    var slowloris: [SlowlorisBenchmark.Outcome] = []
     var targets: [TargetCheck] = []
     var notes: [String] = []
     var durationSeconds = 0.0
@@ -26,6 +27,16 @@ struct BenchmarkReport: Codable, Sendable {
     /// Median 200-answers per second over the closed-loop rounds of `target`.
     func closedThroughput(_ target: String) -> Double? {
         closedRuns(target).map(\.okPerSecond).median
+    }
+
+    /// Targets of the slowloris section, in the order they ran.
+    var slowlorisTargets: [String] {
+        slowloris.map(\.target).reduce(into: []) { names, name in if !names.contains(name) { names.append(name) } }
+    }
+
+    /// Median over the slowloris rounds of `target` of one figure of a round.
+    func slowlorisMedian(_ target: String, _ figure: (SlowlorisBenchmark.Outcome) -> Double?) -> Double? {
+        slowloris.filter { $0.target == target }.compactMap(figure).median
     }
 
     func openRun(_ target: String, fraction: Double) -> HTTPRunSummary? {

@@ -40,7 +40,7 @@ final class BenchmarkRun {
                 .run()
             ReportPrinter.micro(report.micro, settings: settings)
         }
-        if settings.sections.contains(where: { ["http", "db", "audit"].contains($0) }) {
+        if settings.sections.contains(where: { ["http", "db", "audit", "slowloris"].contains($0) }) {
             try withServer { server, database in try runServerSections(server, database) }
         }
         report.machine.loadAverageAtEnd = MachineDescription.loadAverage()
@@ -112,6 +112,7 @@ final class BenchmarkRun {
         if settings.sections.contains("db") { try runDatabaseCeiling(database) }
         if settings.sections.contains("audit") { runAudit(server.binary, database) }
         ReportPrinter.baseline(report)
+        if settings.sections.contains("slowloris") { try runSlowloris(server, database) }
     }
 
     private func runHTTP(_ server: ServerProcess, _ database: BenchDatabase) throws {
@@ -135,6 +136,18 @@ final class BenchmarkRun {
             report.http.append(run)
             ReportPrinter.openRow(run)
         }
+    }
+
+    private func runSlowloris(_ server: ServerProcess, _ database: BenchDatabase) throws {
+        let http = try HTTPBenchmarks(settings: settings, server: server, database: database)
+        if !settings.sections.contains("http") { try http.preflight() }
+        let targets = settings.slowlorisTargets.compactMap { name in http.targets.first { $0.name == name } }
+        ReportPrinter.slowlorisHeader(settings)
+        try SlowlorisBenchmark(settings: settings, server: server, database: database).run(targets) { outcome in
+            report.slowloris.append(outcome)
+            ReportPrinter.slowlorisRows(outcome)
+        }
+        ReportPrinter.slowlorisSummary(report)
     }
 
     private func runDatabaseCeiling(_ database: BenchDatabase) throws {

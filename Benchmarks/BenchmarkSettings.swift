@@ -17,6 +17,14 @@ struct BenchmarkSettings: Codable, Sendable {
     var baselineMethod: String
     var auditRows: Int
     var auditAsOf: String
+    /// Slowloris section: slow connections held open, the normal clients' fixed rate, and the
+    /// seconds measured with and without the attack (each).
+    var slowHeaders = 300
+    var slowBodies = 100
+    var slowlorisRate = 5_000.0
+    var slowlorisSeconds = 12.0
+    var slowlorisRounds = 3
+    var slowlorisTargets = ["ceiling", "bid"]
     var loadGenerator =
         "1 thread, non-blocking POSIX sockets, epoll (epoll_pwait2, ns timeouts), keep-alive, 1 request in flight per connection"
 }

@@ -11,7 +11,7 @@ struct BenchmarksCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "Benchmarks",
         abstract:
-            "Measures BidEngine's hot path: pure pricing, HTTP throughput and latency against a real server with PostgreSQL, the database alone, and the audit.",
+            "Measures BidEngine's hot path: pure pricing, HTTP throughput and latency against a real server with PostgreSQL, the database alone, the audit, and latency during a slowloris attack.",
         discussion: """
             Sections (all by default; --skip leaves some out):
               micro  BidRequest.parse (validated, priced) and the response JSON;
@@ -38,6 +38,17 @@ struct BenchmarksCommand: ParsableCommand {
               audit  If `bidengine audit` exists: seeds --audit-rows bids with
                      COPY, times `bidengine audit --as-of` as a child process
                      (wall, CPU, peak RSS from wait4).
+              slowloris  Normal clients at --slowloris-rate (open loop, as
+                     above) for --slowloris-duration s without an attack,
+                     then the same while --slow-headers connections trickle
+                     request headers and --slow-bodies connections stall
+                     their bodies, one byte per 100 ms, never finishing
+                     (each one the server closes is replaced at once);
+                     against POST /bench/ceiling and POST /api/bid (--quick:
+                     the ceiling only), --slowloris-rounds rounds, medians
+                     reported. The server runs with its default timeouts
+                     (request 10 s), so each window covers their closing;
+                     lifetimes of the slow connections are reported.
 
             Database: a throwaway cluster under --state-dir (unix socket,
             --postgres-port, default durability), deleted afterwards; with
@@ -60,7 +71,7 @@ struct BenchmarksCommand: ParsableCommand {
     @Flag(help: "Short run (under a minute): 1 round of 3 s, 2 s per rate, 100,000 audit rows.")
     var quick = false
 
-    @Option(help: "Sections to skip, comma-separated: micro, http, db, audit.")
+    @Option(help: "Sections to skip, comma-separated: micro, http, db, audit, slowloris.")
     var skip: String = ""
 
     @Option(help: "Keep-alive connections of the load generator.")
@@ -137,6 +148,27 @@ struct BenchmarksCommand: ParsableCommand {
         help: "The --as-of instant given to `bidengine audit`; seeded bids fall in the day before it.")
     var auditAsOf = "2025-06-01T00:00:00Z"
 
+    // MARK: Slowloris
+
+    @Option(name: .customLong("slow-headers"), help: "Slowloris: connections trickling headers that never end.")
+    var slowHeaders = 300
+
+    @Option(name: .customLong("slow-bodies"), help: "Slowloris: connections with complete headers and a stalled body.")
+    var slowBodies = 100
+
+    @Option(name: .customLong("slowloris-rate"), help: "Slowloris: the normal clients' offered rate, requests/s.")
+    var slowlorisRate = 5_000.0
+
+    @Option(
+        name: .customLong("slowloris-duration"),
+        help: "Slowloris: seconds measured with and without the attack, each (default 12; --quick 11).")
+    var slowlorisDuration: Double?
+
+    @Option(
+        name: .customLong("slowloris-rounds"),
+        help: "Slowloris: rounds alternating no attack and attack; medians are reported (default 3; --quick 1).")
+    var slowlorisRounds: Int?
+
     // MARK: Output
 
     @Option(help: "Write the full report as JSON to this file.")
@@ -155,7 +187,7 @@ struct BenchmarksCommand: ParsableCommand {
     var current: String?
 
     mutating func validate() throws {
-        let known: Set = ["micro", "http", "db", "audit"]
+        let known: Set = ["micro", "http", "db", "audit", "slowloris"]
         let unknown = skippedSections.subtracting(known)
         guard unknown.isEmpty else {
             throw ValidationError("unknown section(s) in --skip: \(unknown.sorted().joined(separator: ", "))")
@@ -163,6 +195,11 @@ struct BenchmarksCommand: ParsableCommand {
         guard connections > 0 else { throw ValidationError("--connections must be positive") }
         guard rateFractions.allSatisfy({ $0 > 0 }), !rateFractions.isEmpty else {
             throw ValidationError("--rates must be positive fractions, e.g. 0.1,0.5,0.8")
+        }
+        guard slowHeaders >= 0, slowBodies >= 0, slowlorisRate > 0, (slowlorisRounds ?? 1) > 0 else {
+            throw ValidationError(
+                "--slow-headers and --slow-bodies must not be negative, --slowloris-rate and --slowloris-rounds positive"
+            )
         }
         if current != nil, compare == nil { throw ValidationError("--current needs --compare") }
         if let baseline { _ = try HTTPTarget.parse(url: baseline) }
@@ -211,7 +248,7 @@ struct BenchmarksCommand: ParsableCommand {
     private var settings: BenchmarkSettings {
         BenchmarkSettings(
             quick: quick,
-            sections: ["micro", "http", "db", "audit"].filter { !skippedSections.contains($0) },
+            sections: ["micro", "http", "db", "audit", "slowloris"].filter { !skippedSections.contains($0) },
             connections: connections,
             rounds: rounds ?? (quick ? 1 : 3),
             closedSeconds: duration ?? (quick ? 3 : 10),
@@ -225,6 +262,9 @@ struct BenchmarksCommand: ParsableCommand {
             baselineURL: baseline,
             baselineMethod: baselineMethod.uppercased(),
             auditRows: auditRows ?? (quick ? 100_000 : 2_000_000),
-            auditAsOf: auditAsOf)
+            auditAsOf: auditAsOf, slowHeaders: slowHeaders, slowBodies: slowBodies, slowlorisRate: slowlorisRate,
+            slowlorisSeconds: slowlorisDuration ?? (quick ? 11 : 12),
+            slowlorisRounds: slowlorisRounds ?? (quick ? 1 : 3),
+            slowlorisTargets: quick ? ["ceiling"] : ["ceiling", "bid"])
     }
 }

@@ -47,6 +47,17 @@ enum FigureBuilder {
             add("db.\(ceiling.name).rows_per_s", ceiling.rowsPerSecond, "1/s", .higher)
             add("db.\(ceiling.name).batch_mean", ceiling.batchSizes.mean, "bids", .neither)
         }
+        for target in report.slowlorisTargets {
+            let prefix = "slowloris.\(target)"
+            let median = { (figure: (SlowlorisBenchmark.Outcome) -> Double?) in report.slowlorisMedian(target, figure) }
+            add(prefix + ".offered_per_s", median { $0.offeredRate }, "1/s", .neither)
+            add(prefix + ".quiet.p99_ms", median { $0.quiet.latency.p99 }, "ms", .lower)
+            add(prefix + ".attacked.p50_ms", median { $0.attacked.latency.p50 }, "ms", .lower)
+            add(prefix + ".attacked.p99_ms", median { $0.attacked.latency.p99 }, "ms", .lower)
+            add(prefix + ".attacked.p999_ms", median { $0.attacked.latency.p999 }, "ms", .lower)
+            add(prefix + ".p99_ratio", median { $0.p99Ratio }, "ratio", .lower)
+            add(prefix + ".slow_lifetime_max_s", median { $0.attack.lifetimeMax }, "s", .neither)
+        }
         if let audit = report.audit, audit.exitCode == 0 {
             add("audit.seconds", audit.auditSeconds, "s", .lower)
             add("audit.peak_rss_mb", audit.peakResidentMegabytes, "MiB", .lower)

@@ -22,6 +22,16 @@ enum TargetEvaluation {
             .below("pure hot path < 1 µs per bid", value: hotPath?.medianNanoseconds, threshold: 1_000) {
                 Format.decimal($0, places: 0) + " ns"
             },
-        ]
+        ] + slowloris(report)
+    }
+
+    /// Normal clients' p99 during the slowloris attack (median of the rounds), per target measured.
+    private static func slowloris(_ report: BenchmarkReport) -> [TargetCheck] {
+        report.slowlorisTargets.map { target in
+            .below(
+                "p99 < 10 ms under slowloris (\(target))",
+                value: report.slowlorisMedian(target) { $0.attacked.latency.p99 }, threshold: 10
+            ) { Format.milliseconds($0) + " ms" }
+        }
     }
 }

@@ -11,6 +11,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxBodySize = 65_536
     public var requestTimeout: Duration = .seconds(10)
     public var idleTimeout: Duration = .seconds(60)
+    /// A connection that has sent nothing is closed after this (a connect flood holds no descriptors long).
+    public var firstByteTimeout: Duration = .seconds(10)
     /// How long a bid may wait for the database before the client gets 503.
     public var databaseTimeout: Duration = .seconds(1)
     public var maxBatchSize = 512
@@ -38,7 +40,8 @@ public struct ServiceConfiguration: Sendable {
             ("database", databaseURL.map { ConnectionStringMask.mask($0) } ?? "embedded (\(stateDirectory)/postgres)"),
             ("migrations", migrationsDirectory ?? "auto"), ("migrate_on_start", String(migrateOnStart)),
             ("max_body_size", String(maxBodySize)), ("request_timeout", requestTimeout.description),
-            ("idle_timeout", idleTimeout.description), ("database_timeout", databaseTimeout.description),
+            ("idle_timeout", idleTimeout.description), ("first_byte_timeout", firstByteTimeout.description),
+            ("database_timeout", databaseTimeout.description),
             ("max_batch_size", String(maxBatchSize)), ("max_pending_per_loop", String(maxPendingPerLoop)),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
             ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"),

@@ -17,6 +17,10 @@ final class ServiceMetrics: Sendable {
     let reconnects: Metrics.Counter
     let inFlightRequests: Metrics.Gauge
     let openConnections: Metrics.Gauge
+    private let requestTimeouts: Metrics.Counter
+    private let firstByteTimeouts: Metrics.Counter
+    /// The server's totals as of the previous scrape: the counters advance by the difference.
+    private let exportedTimeouts = Mutex<(request: Int, firstByte: Int)>((0, 0))
 
     private init() {
         _ = PrometheusBackend.registry
@@ -26,6 +30,8 @@ final class ServiceMetrics: Sendable {
         reconnects = Metrics.Counter(label: "bidengine_db_connection_failures_total")
         inFlightRequests = Metrics.Gauge(label: "bidengine_http_requests_in_flight")
         openConnections = Metrics.Gauge(label: "bidengine_http_open_connections")
+        requestTimeouts = Metrics.Counter(label: "bidengine_http_request_timeouts_total")
+        firstByteTimeouts = Metrics.Counter(label: "bidengine_http_first_byte_timeouts_total")
     }
 
     /// Counts and times one answered request by route (pattern, bounded) and status.
@@ -59,6 +65,17 @@ final class ServiceMetrics: Sendable {
         if let server {
             inFlightRequests.record(server.inFlightRequests)
             openConnections.record(server.openConnections)
+            // Connections closed because a request did not arrive whole in time (slow clients), or
+            // because nothing at all arrived (connect floods).
+            let (request, firstByte) = (server.requestTimeouts, server.firstByteTimeouts)
+            let previous = exportedTimeouts.withLock { exported in
+                defer { exported = (request, firstByte) }
+                return exported
+            }
+            if request > previous.request { requestTimeouts.increment(by: Int64(request - previous.request)) }
+            if firstByte > previous.firstByte {
+                firstByteTimeouts.increment(by: Int64(firstByte - previous.firstByte))
+            }
         }
         return PrometheusBackend.render()
     }

@@ -9,7 +9,7 @@ internal import Synchronization
 final class HTTPLoopServer: @unchecked Sendable {
     let loop: EventLoop
     let configuration: HTTPServerConfiguration
-    private let counters: HTTPServerCounters
+    let counters: HTTPServerCounters
     private var http: OpaquePointer?
     private var listener: OpaquePointer?
     var router: Router

@@ -64,6 +64,13 @@ public final class HTTPServer: @unchecked Sendable {
     /// Connections currently open, across all loops.
     public var openConnections: Int { counters.openConnections.load(ordering: .relaxed) }
 
+    /// Connections closed because a request had not arrived whole within `requestTimeout`
+    /// (slowloris headers, stalled bodies), since start.
+    public var requestTimeouts: Int { counters.requestTimeouts.load(ordering: .relaxed) }
+
+    /// Connections closed because they sent nothing within `firstByteTimeout`, since start.
+    public var firstByteTimeouts: Int { counters.firstByteTimeouts.load(ordering: .relaxed) }
+
     // MARK: Lifecycle
 
     /// Binds, starts one thread per loop and returns once every loop is listening.

@@ -17,6 +17,16 @@ public struct HTTPServerConfiguration: Sendable {
     public var requestTimeout: Duration = .seconds(10)
     /// How long a keep-alive connection may sit idle between requests.
     public var idleTimeout: Duration = .seconds(60)
+    /// How long a new connection may stay silent before the first byte of its first request.
+    ///
+    /// Separate from `idleTimeout` because the two cases differ: a keep-alive connection that has
+    /// been answered is a client saving a handshake, while one that has never sent a byte is at
+    /// best a speculative preconnect and at worst a connect flood, each holding a descriptor, a
+    /// bufferevent and evhttp's connection state. HTTP clients send their request right after
+    /// connecting, so the default is the request timeout's 10 s rather than the idle minute: a
+    /// flood then needs six times the connection rate to hold the same number of descriptors. The
+    /// read timeout (`idleTimeout`) applies too, so the shorter of the two wins.
+    public var firstByteTimeout: Duration = .seconds(10)
     /// Pending-connection queue length of each listening socket (the kernel caps it at somaxconn).
     public var listenBacklog: Int = 1024
 

@@ -7,4 +7,8 @@ internal import Synchronization
 final class HTTPServerCounters: Sendable {
     let inFlightRequests = Atomic<Int>(0)
     let openConnections = Atomic<Int>(0)
+    /// Connections cut off because a request had not arrived whole within `requestTimeout`.
+    let requestTimeouts = Atomic<Int>(0)
+    /// Connections closed because they sent nothing within `firstByteTimeout`.
+    let firstByteTimeouts = Atomic<Int>(0)
 }

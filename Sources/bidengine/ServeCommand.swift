@@ -16,7 +16,7 @@ struct ServeCommand: ParsableCommand {
             Database: DATABASE_URL (any libpq URI or key/value string; sslmode is honoured). Without it,
             a private PostgreSQL cluster is started under <state-dir>/postgres (unix socket only) and
             stopped on exit. Migrations are applied at start unless --no-migrate.
-            Environment: HOST, PORT, THREADS, DATABASE_URL, MAX_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT,
+            Environment: HOST, PORT, THREADS, DATABASE_URL, MAX_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, FIRST_BYTE_TIMEOUT,
             DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, SHUTDOWN_TIMEOUT, BIDENGINE_STATE_DIR,
             BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace|debug|info|notice|warning|error|critical),
             ACCESS_LOG (on|off; default on), BIDENGINE_API_KEYS (comma-separated bearer keys) or
@@ -38,6 +38,10 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("idle-timeout"),
         help: "Seconds an idle keep-alive connection stays open (env IDLE_TIMEOUT; default 60).")
     var idleTimeout: Int?
+    @Option(
+        name: .customLong("first-byte-timeout"),
+        help: "Seconds a new connection may stay silent before it is closed (env FIRST_BYTE_TIMEOUT; default 10).")
+    var firstByteTimeout: Int?
     @Option(
         name: .customLong("database-timeout-ms"),
         help: "Milliseconds a bid may wait for the database before 503 (env DATABASE_TIMEOUT_MS; default 1000).")
@@ -108,6 +112,9 @@ struct ServeCommand: ParsableCommand {
             configuration.requestTimeout = .seconds(seconds)
         }
         if let seconds = try integer(idleTimeout, "IDLE_TIMEOUT") { configuration.idleTimeout = .seconds(seconds) }
+        if let seconds = try integer(firstByteTimeout, "FIRST_BYTE_TIMEOUT") {
+            configuration.firstByteTimeout = .seconds(seconds)
+        }
         if let milliseconds = try integer(databaseTimeoutMilliseconds, "DATABASE_TIMEOUT_MS") {
             configuration.databaseTimeout = .milliseconds(milliseconds)
         }

@@ -82,4 +82,28 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("bidengine_http_open_connections ") })
         #expect(lines.contains { $0.hasPrefix("bidengine_db_connection_failures_total") })
     }
+
+    @Test func metricsCountConnectionsClosedByTimeouts() throws {
+        let harness = try ServiceHarness(database: "ops_timeouts", threads: 1) { configuration in
+            configuration.requestTimeout = .seconds(1)
+            configuration.firstByteTimeout = .seconds(1)
+        }
+        let scrape = try harness.client()
+        func value(_ name: String) throws -> Int? {
+            let lines = try scrape.request("GET", "/metrics").text.split(separator: "\n")
+            return lines.first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last!) }
+        }
+        // Process-wide counters: compare with what they said before.
+        let before = (
+            request: try value("bidengine_http_request_timeouts_total") ?? 0,
+            firstByte: try value("bidengine_http_first_byte_timeouts_total") ?? 0
+        )
+        let silent = try harness.client()
+        let slow = try harness.client()
+        try slow.send("POST /api/bid HTTP/1.1\r\nHost: x\r\n")  // and never the rest
+        #expect(silent.waitForClose())
+        #expect(slow.waitForClose())
+        #expect(try value("bidengine_http_request_timeouts_total") == before.request + 1)
+        #expect(try value("bidengine_http_first_byte_timeouts_total") == before.firstByte + 1)
+    }
 }
