@@ -3,7 +3,8 @@ import HTTPServer
 
 /// `POST /api/bid`: validate with the legacy rules, price exactly, record, then answer.
 struct BidRoutes {
-    let writer: BidWriter
+    /// `BidWriter` in the server; a stub in the fuzz harness and tests.
+    let recorder: any BidRecorder
     /// Seconds a client should wait before retrying after a 503.
     let retryAfterSeconds: Int
 
@@ -24,7 +25,7 @@ struct BidRoutes {
                     JSONResponse.error(400, "Idempotency-Key must be 1 to 255 printable ASCII characters"))
                 return
             }
-            writer.submit(bid, idempotencyKey: key) { outcome in
+            recorder.submit(bid, idempotencyKey: key) { outcome in
                 switch outcome {
                 case .success(.stored(let id)):
                     responder.respond(

@@ -63,7 +63,9 @@ extension HTTPLoopServer {
         evhttp_add_header(output, "X-Request-ID", exchange.requestID)
         observer?(exchange.finished(status: status))
         if isDraining || Self.leavesBodyUnread(request) { evhttp_add_header(output, "Connection", "close") }
-        if !body.isEmpty {
+        // evhttp writes the output buffer even for HEAD (leaving out only Content-Length), so a
+        // body there would be read as the start of the next response on the connection.
+        if !body.isEmpty, evhttp_request_get_command(request) != EVHTTP_REQ_HEAD {
             body.withUnsafeBytes { bytes in
                 _ = evbuffer_add(evhttp_request_get_output_buffer(request), bytes.baseAddress, bytes.count)
             }

@@ -1,0 +1,14 @@
+import BidCore
+
+/// Where `BidRoutes` sends a priced bid to be stored: the batching `BidWriter` in the server.
+///
+/// A seam at the writer boundary so that the whole request path (evhttp, router, handler,
+/// responses) can run without PostgreSQL: the fuzz harness (`Tests/Fuzz`) and tests supply a stub
+/// that picks any outcome, including the failures a live database rarely produces on demand.
+/// Loop-thread only, like `BidWriter`: `submit` and `completion` run on the route's loop.
+protocol BidRecorder: AnyObject {
+    /// Records `bid` (at most once per `idempotencyKey`) and calls `completion` exactly once.
+    func submit(_ bid: BidRequest, idempotencyKey: String?, completion: @escaping BidWriter.Completion)
+}
+
+extension BidWriter: BidRecorder {}

@@ -1,0 +1,84 @@
+import BidCore
+import HTTPServer
+import Testing
+
+@testable import BidService
+
+/// `POST /api/bid` with the database replaced at the `BidRecorder` seam, through the real evhttp
+/// on an in-process loop: every recorder outcome becomes the documented reply, byte for byte.
+@Suite(.serialized)
+struct BidRecorderTests {
+    /// Answers every bid with one fixed outcome.
+    final class FixedRecorder: BidRecorder {
+        let result: Result<BidWriter.Recorded, BidWriter.WriteError>
+        private(set) var keys: [String?] = []
+
+        init(_ result: Result<BidWriter.Recorded, BidWriter.WriteError>) {
+            self.result = result
+        }
+
+        func submit(_ bid: BidRequest, idempotencyKey: String?, completion: @escaping BidWriter.Completion) {
+            keys.append(idempotencyKey)
+            completion(result)
+        }
+    }
+
+    static let request = Array(
+        ("POST /api/bid HTTP/1.1\r\nX-Request-ID: r1\r\nContent-Type: application/json\r\nIdempotency-Key: k1\r\n"
+            + "Content-Length: 54\r\n\r\n" + #"{"product_id":123,"current_cpc":1.5,"target_roas":150}"#).utf8)
+
+    /// The reply for one outcome, without the `Date` header.
+    static func reply(to result: Result<BidWriter.Recorded, BidWriter.WriteError>) throws -> [String] {
+        let server = try InProcessHTTPServer { _ in
+            var router = Router()
+            BidRoutes(recorder: FixedRecorder(result), retryAfterSeconds: 1).register(into: &router)
+            return router
+        }
+        defer { server.shutdown() }
+        let exchange = try server.exchange(request)
+        #expect(!exchange.timedOut)
+        return String(decoding: exchange.response, as: UTF8.self).split(
+            separator: "\r\n", omittingEmptySubsequences: false
+        )
+        .filter { !$0.hasPrefix("Date: ") }.map(String.init)
+    }
+
+    @Test func storedIsTheExactPrice() throws {
+        #expect(
+            try Self.reply(to: .success(.stored(bidID: 41))) == [
+                "HTTP/1.1 200 OK", "Content-Type: application/json", "X-Request-ID: r1", "Content-Length: 33", "",
+                #"{"bid_id":41,"adjusted_cpc":2.25}"#,
+            ])
+    }
+
+    @Test func replayedCarriesTheOriginalAnswer() throws {
+        #expect(
+            try Self.reply(to: .success(.replayed(bidID: 7, adjustedCPC: "2.25"))) == [
+                "HTTP/1.1 200 OK", "Content-Type: application/json", "Idempotent-Replayed: true", "X-Request-ID: r1",
+                "Content-Length: 32", "", #"{"bid_id":7,"adjusted_cpc":2.25}"#,
+            ])
+    }
+
+    @Test func keyReuseIs422() throws {
+        #expect(
+            try Self.reply(to: .failure(.keyReusedWithDifferentRequest)) == [
+                "HTTP/1.1 422 Unprocessable Content", "Content-Type: application/json", "X-Request-ID: r1",
+                "Content-Length: 74", "",
+                #"{"error":"Idempotency-Key was already used with a different request body"}"#,
+            ])
+    }
+
+    @Test func overloadAndOutageAre503WithRetryAfter() throws {
+        #expect(
+            try Self.reply(to: .failure(.overloaded)) == [
+                "HTTP/1.1 503 Service Unavailable", "Content-Type: application/json", "Retry-After: 1",
+                "X-Request-ID: r1", "Content-Length: 42", "", #"{"error":"server overloaded; retry later"}"#,
+            ])
+        #expect(
+            try Self.reply(to: .failure(.databaseUnavailable("connection refused"))) == [
+                "HTTP/1.1 503 Service Unavailable", "Content-Type: application/json", "Retry-After: 1",
+                "X-Request-ID: r1", "Content-Length: 62", "",
+                #"{"error":"database unavailable; the bid was not acknowledged"}"#,
+            ])
+    }
+}
