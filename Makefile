@@ -6,12 +6,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBUG_BIN := .build/debug/bidengine
 RELEASE_BIN := .build/release/bidengine
 
-.PHONY: help deps build release run test unit-test parity contract chart-check lint clean
+.PHONY: help deps build release run test unit-test parity contract chart-check lint fuzz fuzz-smoke leaks soak chaos clean
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
 	@echo "            (embedded PostgreSQL under ./.bidengine unless DATABASE_URL is set)"
 	@echo "make test   install missing system packages, build, run every test"
+	@echo "make fuzz   every libFuzzer target for FUZZ_SECONDS (60) s each"
+	@echo "make soak   SOAK_DURATION (600) s of mixed load on a release build: RSS, descriptors, rows"
+	@echo "make chaos  load while PostgreSQL is restarted, its backends killed and frozen (CHAOS_ROUNDS=4)"
+	@echo "make leaks  LeakSanitizer over a scripted run with errors and reconnects (part of make test)"
 
 ## deps: install the Debian packages BidEngine builds and tests against, only those missing.
 deps:
@@ -32,11 +36,14 @@ release: deps
 run: release
 	$(RELEASE_BIN) serve
 
-## test: unit and integration tests (real sockets, real PostgreSQL), PHP parity, chart checks.
+## test: style gate, unit and integration tests (real sockets, real PostgreSQL), fuzz smoke runs,
+## leak check, PHP parity, OpenAPI contract, chart checks.
 test: deps
 	$(MAKE) --no-print-directory lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory fuzz-smoke
+	$(MAKE) --no-print-directory leaks
 	$(MAKE) --no-print-directory parity
 	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory chart-check
@@ -55,8 +62,35 @@ contract: build
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Benchmarks Package.swift
 
+FUZZ_SECONDS ?= 60
+SOAK_DURATION ?= 600
+CHAOS_ROUNDS ?= 4
+RELIABILITY_OUT ?= .build-reliability
+
+## fuzz: every libFuzzer target for $(FUZZ_SECONDS) s each (scripts/fuzz.sh; builds into .build-fuzz).
+fuzz: deps
+	bash scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
+
+## fuzz-smoke: 10 s per target from the committed seeds only; fails on any crash, trap or sanitizer report.
+fuzz-smoke: deps
+	bash scripts/fuzz.sh --smoke
+
+## leaks: an AddressSanitizer build of bidengine (.build-asan) under thousands of mixed requests,
+## backend kills and PostgreSQL restarts; fails on any LeakSanitizer report at exit.
+leaks: deps
+	python3 scripts/reliability/leaks.py --output $(RELIABILITY_OUT)/leaks.json
+
+## soak: a release bidengine under mixed load for $(SOAK_DURATION) s; RSS, descriptors, 5xx, rows.
+soak: deps
+	python3 scripts/reliability/soak.py --duration $(SOAK_DURATION) --output $(RELIABILITY_OUT)/soak.json \
+	  --svg $(RELIABILITY_OUT)/soak.svg
+
+## chaos: load while PostgreSQL is restarted, its backends terminated and the cluster frozen.
+chaos: deps
+	python3 scripts/reliability/chaos.py --rounds $(CHAOS_ROUNDS) --strict --output $(RELIABILITY_OUT)/chaos.json
+
 chart-check:
 	bash scripts/chart-check.sh
 
 clean:
-	rm -rf .build legacy/work
+	rm -rf .build .build-fuzz .build-asan .build-soak .build-reliability legacy/work
