@@ -116,7 +116,9 @@ extension DatabaseCeiling {
                 // Saturated runs queue thousands of bids: give statements room before calling it a failure.
                 configuration.statementTimeout = .seconds(30)
                 let connection = PostgresConnection(configuration: configuration, reactor: LoopReactor(loop: loop))
-                let writer = BidWriter(connection: connection, maxBatch: maxBatch, maxPending: 1_000_000)
+                let writer = BidWriter(
+                    connection: connection, reactor: LoopReactor(loop: loop), maxBatch: maxBatch,
+                    maxPending: 1_000_000)
                 writer.onBatchFinished = { [self] size, _, _ in batchCounts[size, default: 0] += 1 }
                 self.connection = connection
                 self.writer = writer

@@ -53,6 +53,7 @@ public final class BidServer: @unchecked Sendable {
         httpConfiguration.maxBodySize = configuration.maxBodySize
         httpConfiguration.requestTimeout = configuration.requestTimeout
         httpConfiguration.idleTimeout = configuration.idleTimeout
+        httpConfiguration.firstByteTimeout = configuration.firstByteTimeout
         httpConfiguration.exchangeObserver = Self.observer(accessLog: configuration.accessLog, logger: logger)
         if configuration.apiKeys.isEmpty {
             logger.warning(
@@ -140,14 +141,15 @@ struct LoopServices {
         }
         connection.start()
         let writer = BidWriter(
-            connection: connection, maxBatch: configuration.maxBatchSize, maxPending: configuration.maxPendingPerLoop)
+            connection: connection, reactor: LoopReactor(loop: loop), maxBatch: configuration.maxBatchSize,
+            maxPending: configuration.maxPendingPerLoop)
         writer.onBatchFinished = { size, roundTrip, succeeded in
             metrics.batchSize.record(size)
             metrics.batchRoundTrip.recordNanoseconds(roundTrip.nanoseconds)
             if !succeeded { metrics.batchFailures.increment() }
         }
         var router = Router()
-        BidRoutes(writer: writer, retryAfterSeconds: 1).register(into: &router)
+        BidRoutes(recorder: writer, retryAfterSeconds: 1).register(into: &router)
         BidHistoryRoutes(connection: connection, logger: logger).register(into: &router)
         AuditRoutes(connection: connection, logger: logger).register(into: &router)
         CompetitorPriceRoutes(connection: connection, logger: logger).register(into: &router)
@@ -188,7 +190,9 @@ struct LoopServices {
 /// `HTTPServer` value exists, and `/metrics` reads its connection gauges.
 final class ServerReference: @unchecked Sendable {
     // Written once on the starting thread before any request can arrive; read-only afterwards.
-    var server: HTTPServer?
+    // Weak: the server owns the router factory that owns this reference, and a strong link back
+    // made a cycle that kept every loop, router and connection alive after shutdown (LeakSanitizer).
+    weak var server: HTTPServer?
     private let sweeperClaimed = Mutex(false)
 
     /// True for exactly one loop: the one that runs the idempotency-key sweeper.

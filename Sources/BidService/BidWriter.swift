@@ -3,11 +3,16 @@ public import Postgres
 
 /// Records bids on one event loop's connection with adaptive batching.
 ///
-/// A bid that arrives while no write is in flight goes out at once (one round trip, no waiting
-/// for company); bids that arrive during a write wait for it and go together in the next
-/// statement, one commit for all. Throughput therefore grows with load while a lone request
-/// pays a single round trip. A bid is acknowledged only when the statement that carries it has
-/// committed. Loop-thread only.
+/// A bid that arrives while no write is in flight goes out at the end of the loop's current pass,
+/// together with every other bid read in that pass (a lone request waits only for the loop to
+/// finish the sockets that were ready with it, not for a timer); bids that arrive during a write
+/// wait for it and go together in the next statement, one commit for all. Throughput therefore
+/// grows with load while a lone request pays a single round trip. A bid is acknowledged only when
+/// the statement that carries it has committed.
+///
+/// Every bid is answered within the connection's statement timeout of its own arrival: a bid
+/// that waited behind a slow write and has no time left is failed without being sent, and a
+/// statement's deadline is that of the oldest bid in it. Loop-thread only.
 public final class BidWriter {
     public enum WriteError: Error, Sendable, Equatable {
         /// Too many bids already waiting on this loop: shed load rather than queue without bound.
@@ -33,17 +38,27 @@ public final class BidWriter {
     struct Pending {
         let bid: BidRequest
         let idempotencyKey: String?
+        /// The latest moment its answer may be given: arrival plus the statement timeout.
+        let deadline: ContinuousClock.Instant
         let completion: Completion
     }
 
     private let connection: PostgresConnection
+    private let reactor: (any PostgresReactor)?
     private let maxBatch: Int
     private let maxPending: Int
     private var waiting: [Pending] = []
     private var writeInFlight = false
+    private var writeScheduled = false
 
-    public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192) {
+    /// With a `reactor` (the loop's), the first bid of a burst waits for the end of the loop's
+    /// pass so that the bids read in the same pass share its statement; without one it is sent at once.
+    public init(
+        connection: PostgresConnection, reactor: (any PostgresReactor)? = nil, maxBatch: Int = 512,
+        maxPending: Int = 8192
+    ) {
         self.connection = connection
+        self.reactor = reactor
         self.maxBatch = maxBatch
         self.maxPending = maxPending
     }
@@ -57,11 +72,27 @@ public final class BidWriter {
             completion(.failure(.overloaded))
             return
         }
-        waiting.append(Pending(bid: bid, idempotencyKey: idempotencyKey, completion: completion))
-        if !writeInFlight { writeNextBatch() }
+        waiting.append(
+            Pending(
+                bid: bid, idempotencyKey: idempotencyKey, deadline: .now + connection.statementTimeout,
+                completion: completion))
+        guard !writeInFlight, !writeScheduled else { return }
+        guard let reactor else {
+            writeNextBatch()
+            return
+        }
+        // A zero-delay timer fires on the loop's next pass, after the callbacks of every socket that
+        // was ready in this one: the requests that arrived together are written together.
+        writeScheduled = true
+        _ = reactor.after(.zero) { [weak self] in
+            guard let self else { return }
+            writeScheduled = false
+            if !writeInFlight { writeNextBatch() }
+        }
     }
 
     private func writeNextBatch() {
+        failExpired()
         guard !waiting.isEmpty else { return }
         let batch: [Pending]
         if waiting.count <= maxBatch {
@@ -74,7 +105,8 @@ public final class BidWriter {
         writeInFlight = true
         let started = ContinuousClock.now
         let statement = BidInsert.statement(for: batch)
-        connection.query(statement.sql, statement.parameters) { [weak self] outcome in
+        // Bids queue in arrival order, so the first one's deadline is the batch's.
+        connection.query(statement.sql, statement.parameters, deadline: batch[0].deadline) { [weak self] outcome in
             self?.finish(batch, outcome: outcome, started: started)
         }
     }
@@ -102,12 +134,26 @@ public final class BidWriter {
         writeNextBatch()
     }
 
+    /// Bids that waited behind a slow write until no time was left: never sent, so not stored.
+    private func failExpired() {
+        let now = ContinuousClock.now
+        guard let first = waiting.first, first.deadline <= now else { return }
+        let expiredCount = waiting.firstIndex { $0.deadline > now } ?? waiting.count
+        let expired = waiting[..<expiredCount]
+        waiting.removeFirst(expiredCount)
+        for pending in expired {
+            pending.completion(
+                .failure(.databaseUnavailable("no time left for the bid after waiting for the database")))
+        }
+    }
+
     /// Keys that were already claimed (by an earlier request, another loop, or another replica):
     /// look up what they recorded. The claim committed before this statement could skip it, so
     /// a fresh statement sees it.
     private func answerRepeats(_ repeated: [Pending]) {
         let keys = repeated.compactMap(\.idempotencyKey)
-        connection.query(BidInsert.lookupSQL, [PostgresArrayLiteral.text(keys)]) { outcome in
+        let deadline = repeated.map(\.deadline).min()
+        connection.query(BidInsert.lookupSQL, [PostgresArrayLiteral.text(keys)], deadline: deadline) { outcome in
             switch outcome {
             case .success(let result):
                 var original: [String: (request: String, id: Int64, adjusted: String)] = [:]

@@ -51,6 +51,9 @@ public final class PostgresConnection {
     private var queue: [Statement] = []
     private var queueHead = 0
     private var inFlight: Statement?
+    /// What the in-flight statement produced so far. A result can be complete before the server's
+    /// ReadyForQuery arrives (in a later read), so it must outlive one readiness callback.
+    private var inFlightOutcome: Result<PostgresResult, PostgresError>?
     private var flushing = false
 
     public init(
@@ -78,15 +81,23 @@ public final class PostgresConnection {
     /// Statements queued or in flight.
     public var pendingCount: Int { queue.count - queueHead + (inFlight == nil ? 0 : 1) }
 
+    /// How long a statement may take, from the moment it is queued, unless `query` is given a deadline.
+    public var statementTimeout: Duration { configuration.statementTimeout }
+
     public func start() {
         perform(machine.startRequested())
     }
 
     /// Queues one statement (text parameters `$1…`; nil is NULL). `completion` runs on the loop
-    /// thread exactly once: with the rows, a query error, or a connection/timeout error.
-    public func query(_ sql: String, _ parameters: [String?] = [], completion: @escaping Completion) {
+    /// thread exactly once: with the rows, a query error, or a connection/timeout error — at the
+    /// latest at `deadline` (default: `statementTimeout` from now), whether queued or in flight.
+    public func query(
+        _ sql: String, _ parameters: [String?] = [], deadline: ContinuousClock.Instant? = nil,
+        completion: @escaping Completion
+    ) {
         let statement = Statement(
-            sql: sql, parameters: parameters, deadline: .now + configuration.statementTimeout, completion: completion)
+            sql: sql, parameters: parameters, deadline: deadline ?? .now + configuration.statementTimeout,
+            completion: completion)
         let action = machine.queryEnqueued()
         if action == .failImmediately {
             completion(.failure(PostgresError(.connection, "database unavailable (reconnecting)")))
@@ -199,6 +210,7 @@ public final class PostgresConnection {
                 return
             }
             inFlight = statement
+            inFlightOutcome = nil
             machine.querySent()
             let remaining = ContinuousClock.now.duration(to: statement.deadline)
             armTimer(after: remaining) { [weak self] in
@@ -242,16 +254,15 @@ public final class PostgresConnection {
             }
             return
         }
-        var outcome: Result<PostgresResult, PostgresError>?
         while PQisBusy(connection) == 0 {
             guard let result = PQgetResult(connection) else {
-                finishStatement(outcome ?? .failure(PostgresError(.query, "statement returned no result")))
+                finishStatement(inFlightOutcome ?? .failure(PostgresError(.query, "statement returned no result")))
                 return
             }
             let consumed = PGResultReader.consume(result)
             // Keep the first error of a statement; otherwise the last result.
-            if case .failure? = outcome { continue }
-            outcome = consumed
+            if case .failure? = inFlightOutcome { continue }
+            inFlightOutcome = consumed
         }
     }
 
@@ -260,6 +271,7 @@ public final class PostgresConnection {
         timer = nil
         let statement = inFlight
         inFlight = nil
+        inFlightOutcome = nil
         let next = machine.queryFinished()
         statement?.completion(outcome)
         perform(next)
@@ -299,6 +311,7 @@ public final class PostgresConnection {
         var failed: [Statement] = []
         if let inFlight { failed.append(inFlight) }
         inFlight = nil
+        inFlightOutcome = nil
         failed.append(contentsOf: queue[queueHead...])
         queueTimer?.cancel()
         queueTimer = nil
@@ -310,19 +323,20 @@ public final class PostgresConnection {
     private func armQueueTimer() {
         queueTimer?.cancel()
         queueTimer = nil
-        guard queueHead < queue.count else { return }
-        let delay = ContinuousClock.now.duration(to: queue[queueHead].deadline)
-        queueTimer = reactor.after(max(delay, .zero)) { [weak self] in
+        // Callers may give their own deadlines, so the earliest can be anywhere in the queue.
+        guard let earliest = queue[queueHead...].lazy.map(\.deadline).min() else { return }
+        queueTimer = reactor.after(max(ContinuousClock.now.duration(to: earliest), .zero)) { [weak self] in
             guard let self else { return }
             self.queueTimer = nil
             let now = ContinuousClock.now
-            while self.queueHead < self.queue.count, self.queue[self.queueHead].deadline <= now {
-                let expired = self.queue[self.queueHead]
-                self.queueHead += 1
-                expired.completion(
+            let waiting = self.queue[self.queueHead...]
+            let expired = waiting.filter { $0.deadline <= now }
+            self.queue = waiting.filter { $0.deadline > now }
+            self.queueHead = 0
+            for statement in expired {
+                statement.completion(
                     .failure(PostgresError(.timeout, "no connection to PostgreSQL within the statement deadline")))
             }
-            self.compactQueue()
             self.armQueueTimer()
         }
     }
