@@ -117,7 +117,7 @@ extension DatabaseCeiling {
                 configuration.statementTimeout = .seconds(30)
                 let connection = PostgresConnection(configuration: configuration, reactor: LoopReactor(loop: loop))
                 let writer = BidWriter(
-                    connection: connection, reactor: LoopReactor(loop: loop), maxBatch: maxBatch,
+                    connection: connection, maxBatch: maxBatch,
                     maxPending: 1_000_000)
                 writer.onBatchFinished = { [self] size, _, _ in batchCounts[size, default: 0] += 1 }
                 self.connection = connection

@@ -141,7 +141,7 @@ struct LoopServices {
         }
         connection.start()
         let writer = BidWriter(
-            connection: connection, reactor: LoopReactor(loop: loop), maxBatch: configuration.maxBatchSize,
+            connection: connection, maxBatch: configuration.maxBatchSize,
             maxPending: configuration.maxPendingPerLoop)
         writer.onBatchFinished = { size, roundTrip, succeeded in
             metrics.batchSize.record(size)

@@ -3,12 +3,13 @@ public import Postgres
 
 /// Records bids on one event loop's connection with adaptive batching.
 ///
-/// A bid that arrives while no write is in flight goes out at the end of the loop's current pass,
-/// together with every other bid read in that pass (a lone request waits only for the loop to
-/// finish the sockets that were ready with it, not for a timer); bids that arrive during a write
-/// wait for it and go together in the next statement, one commit for all. Throughput therefore
-/// grows with load while a lone request pays a single round trip. A bid is acknowledged only when
-/// the statement that carries it has committed.
+/// A bid that arrives while no write is in flight goes out at once (one round trip, no waiting
+/// for company); bids that arrive during a write wait for it and go together in the next
+/// statement, one commit for all. Throughput therefore grows with load while a lone request
+/// pays a single round trip. A bid is acknowledged only when the statement that carries it has
+/// committed. (Deferring the first bid of a burst to the end of the loop's pass, so that the bids
+/// read together share a statement, was measured on 2026-11-25: +3–5 % durable bids/s, within
+/// noise, against +25 % p50 and +50 % p99 at half load. Not kept.)
 ///
 /// Every bid is answered within the connection's statement timeout of its own arrival: a bid
 /// that waited behind a slow write and has no time left is failed without being sent, and a
@@ -44,21 +45,13 @@ public final class BidWriter {
     }
 
     private let connection: PostgresConnection
-    private let reactor: (any PostgresReactor)?
     private let maxBatch: Int
     private let maxPending: Int
     private var waiting: [Pending] = []
     private var writeInFlight = false
-    private var writeScheduled = false
 
-    /// With a `reactor` (the loop's), the first bid of a burst waits for the end of the loop's
-    /// pass so that the bids read in the same pass share its statement; without one it is sent at once.
-    public init(
-        connection: PostgresConnection, reactor: (any PostgresReactor)? = nil, maxBatch: Int = 512,
-        maxPending: Int = 8192
-    ) {
+    public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192) {
         self.connection = connection
-        self.reactor = reactor
         self.maxBatch = maxBatch
         self.maxPending = maxPending
     }
@@ -76,19 +69,7 @@ public final class BidWriter {
             Pending(
                 bid: bid, idempotencyKey: idempotencyKey, deadline: .now + connection.statementTimeout,
                 completion: completion))
-        guard !writeInFlight, !writeScheduled else { return }
-        guard let reactor else {
-            writeNextBatch()
-            return
-        }
-        // A zero-delay timer fires on the loop's next pass, after the callbacks of every socket that
-        // was ready in this one: the requests that arrived together are written together.
-        writeScheduled = true
-        _ = reactor.after(.zero) { [weak self] in
-            guard let self else { return }
-            writeScheduled = false
-            if !writeInFlight { writeNextBatch() }
-        }
+        if !writeInFlight { writeNextBatch() }
     }
 
     private func writeNextBatch() {

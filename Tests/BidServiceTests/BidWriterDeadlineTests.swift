@@ -16,7 +16,8 @@ import Testing
 /// never answers, like a frozen PostgreSQL).
 @Suite struct BidWriterDeadlineTests {
     @Test func aBidWaitingBehindAStuckBatchKeepsItsOwnDeadline() throws {
-        let silentServer = try SilentListener()
+        // Completes handshakes (the kernel's backlog) and never reads or writes.
+        let silentServer = try LoopbackListener()
         let port = silentServer.port
         let loop = try EventLoop.startStandalone(name: "writer-deadline")
         defer { loop.stopStandalone() }
@@ -32,7 +33,7 @@ import Testing
             configuration.connectTimeout = .seconds(30)  // the connection stays "connecting" for the whole test
             let connection = PostgresConnection(configuration: configuration, reactor: LoopReactor(loop: loop))
             connection.start()
-            let writer = BidWriter(connection: connection, reactor: LoopReactor(loop: loop))
+            let writer = BidWriter(connection: connection)
             keepAlive.objects = [connection, writer]  // as the server's router keeps them
             func submit(_ name: String, productID: Int) {
                 let submitted = ContinuousClock.now
@@ -70,37 +71,4 @@ import Testing
         else { fatalError("test bid must be valid") }
         return bid
     }
-}
-
-/// Objects created on the loop that must outlive the closure that made them.
-private final class LoopObjects: @unchecked Sendable {
-    var objects: [AnyObject] = []
-}
-
-/// A TCP port that completes handshakes (the kernel's backlog) and never reads or writes.
-private final class SilentListener {
-    let port: Int
-    private let socket: Int32
-
-    init() throws {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) }
-        }
-        guard bound == 0, listen(socket, 16) == 0 else {
-            close(socket)
-            throw POSIXError(.EADDRINUSE)
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
-        }
-        self.socket = socket
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit { close(socket) }
 }
