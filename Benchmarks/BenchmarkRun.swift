@@ -78,7 +78,7 @@ final class BenchmarkRun {
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
         // Cleans up if this process dies; released (killed) once the normal clean-up below is done.
         var watchdog: Subprocess?
-        defer { watchdog = nil }
+        defer { withExtendedLifetime(watchdog) {} }
         Console.progress(
             "starting PostgreSQL (\(BenchDatabase.environmentKey) \(ProcessInfo.processInfo.environment[BenchDatabase.environmentKey]?.isEmpty == false ? "set" : "not set: embedded cluster on port \(postgresPort)"))…"
         )

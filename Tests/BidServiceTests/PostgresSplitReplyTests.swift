@@ -21,13 +21,13 @@ import Testing
         defer { loop.stopStandalone() }
         let outcome = Mutex<Result<PostgresResult, PostgresError>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        let keepAlive = SplitReplyObjects()
+        let keepAlive = LoopObjects()
         loop.execute {
             let connection = PostgresConnection(
                 configuration: .init(
                     connectionString: "host=127.0.0.1 port=\(port) user=u dbname=d sslmode=disable gssencmode=disable"),
                 reactor: LoopReactor(loop: loop))
-            keepAlive.connection = connection
+            keepAlive.objects = [connection]
             connection.start()
             connection.query("SELECT 'hello' AS x") { result in
                 outcome.withLock { $0 = result }
@@ -38,52 +38,31 @@ import Testing
         let result = try #require(outcome.withLock { $0 })
         #expect((try? result.get())?.rows == [["hello"]], "\(result)")
         loop.execute {
-            keepAlive.connection?.close()
-            keepAlive.connection = nil
+            for case let connection as PostgresConnection in keepAlive.objects { connection.close() }
+            keepAlive.objects = []
         }
         #expect(server.finished(), "the scripted server did not get through its script")
     }
 }
 
-private final class SplitReplyObjects: @unchecked Sendable {
-    var connection: PostgresConnection?
-}
-
 /// Speaks just enough of the PostgreSQL protocol (v3, trust authentication, one extended-query
 /// statement) to answer one query, pausing between CommandComplete and ReadyForQuery.
 private final class ScriptedPostgresServer: @unchecked Sendable {
-    let port: Int
-    private let listener: Int32
+    private let listener: LoopbackListener
     private let done = DispatchSemaphore(value: 0)
 
+    var port: Int { listener.port }
+
     init() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) }
-        }
-        guard bound == 0, listen(listener, 4) == 0 else {
-            close(listener)
-            throw POSIXError(.EADDRINUSE)
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        self.listener = listener
-        port = Int(UInt16(bigEndian: address.sin_port))
+        listener = try LoopbackListener(backlog: 4)
         let thread = Thread { [self] in serveOneClient() }
         thread.start()
     }
 
-    deinit { close(listener) }
-
     func finished() -> Bool { done.wait(timeout: .now() + 5) == .success }
 
     private func serveOneClient() {
-        let client = accept(listener, nil, nil)
+        let client = listener.accept()
         guard client >= 0 else { return }
         defer { close(client) }
         // StartupMessage: length, protocol 3.0, parameters.

@@ -83,25 +83,12 @@ public final class SlowClientSwarm {
     {
         var all: [Connection] = []
         for behaviour in behaviours {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else {
+            let fd: Int32
+            switch TestHTTPClient.connectLoopback(port: port) {
+            case .success(let connected): fd = connected
+            case .failure(let error):
                 for connection in all { Glibc.close(connection.fd) }
-                throw Failure(description: "socket failed: errno \(errno)")
-            }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
-            let status = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard status == 0 else {
-                let code = errno
-                Glibc.close(fd)
-                for connection in all { Glibc.close(connection.fd) }
-                throw Failure(description: "connect failed: errno \(code)")
+                throw Failure(description: "connect failed: errno \(error.code)")
             }
             var on: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))

@@ -15,7 +15,23 @@ public final class TestHTTPClient {
 
     /// Connects to 127.0.0.1:`port`; every read gives up after `timeout`.
     public init(port: Int, timeout: Duration = .seconds(5)) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        switch Self.connectLoopback(port: port) {
+        case .success(let fd): self.fd = fd
+        case .failure(let error): throw Failure.connectFailed(error.code)
+        }
+        var limit = timeval(
+            tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var on: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    deinit { close() }
+
+    /// A blocking TCP connection to 127.0.0.1:`port`, or the connect errno.
+    static func connectLoopback(port: Int) -> Result<Int32, Errno> {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return .failure(Errno(code: errno)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -28,16 +44,14 @@ public final class TestHTTPClient {
         guard status == 0 else {
             let code = errno
             Glibc.close(fd)
-            throw Failure.connectFailed(code)
+            return .failure(Errno(code: code))
         }
-        var limit = timeval(
-            tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var on: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+        return .success(fd)
     }
 
-    deinit { close() }
+    struct Errno: Error {
+        let code: Int32
+    }
 
     public func close() {
         if fd >= 0 { Glibc.close(fd) }

@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadmix import ROOT, LoadMix, Service, install_signal_cleanup, log, rowcheck, swift_build  # noqa: E402
+from loadmix import LoadMix, Service, install_signal_cleanup, log, release_binary, rowcheck  # noqa: E402
 
 FAULTS = ("restart", "terminate", "freeze", "stop")
 
@@ -97,23 +97,14 @@ def main() -> int:
     if any(k not in FAULTS for k in kinds):
         parser.error(f"unknown fault in {kinds}")
 
-    if args.binary:
-        binary = Path(args.binary)
-    elif args.no_build:
-        binary = ROOT / args.scratch_path / "release" / "bidengine"
-    else:
-        binary = swift_build(args.scratch_path, configuration="release")
+    binary = release_binary(args.binary, args.no_build, args.scratch_path)
 
     deadline = args.database_timeout_ms / 1000 + args.slack
     failures: list[str] = []
     events: list[dict] = []
     with Service(binary, extra_args=["--database-timeout-ms", str(args.database_timeout_ms)],
                  env={"LOG_LEVEL": "info"}) as service:
-        try:
-            service.start()
-        except RuntimeError as error:
-            log(str(error))
-            return 2
+        service.start_or_exit()
         pid = service.pid
         mix = LoadMix(service.url, clients=args.clients, rate=args.rate, deadline=deadline, allow_503=True)
         mix.start()

@@ -123,11 +123,7 @@ def main() -> int:
     result: dict = {"check": "leaks", "requests_planned": args.requests}
     run_started = time.monotonic()
     with Service(binary, env=env, keep_state=args.keep_state) as service:
-        try:
-            service.start()
-        except RuntimeError as error:
-            log(str(error))
-            return 2
+        service.start_or_exit()
         pid = service.pid
         # Faults make 503s legitimate for the database routes; everything else must be exact.
         mix = LoadMix(service.url, clients=args.clients, rate=args.rate, deadline=5.0, allow_503=True, seed=1)

@@ -243,6 +243,15 @@ def swift_build(scratch: str, *flags: str, configuration: str = "debug") -> Path
     return ROOT / scratch / configuration / "bidengine"
 
 
+def release_binary(binary: str | None, no_build: bool, scratch: str) -> Path:
+    """--binary as given, the existing release build with --no-build, or a fresh release build."""
+    if binary:
+        return Path(binary)
+    if no_build:
+        return ROOT / scratch / "release" / "bidengine"
+    return swift_build(scratch, configuration="release")
+
+
 # MARK: The service
 
 
@@ -273,6 +282,14 @@ class Service:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def start_or_exit(self, ready_timeout: float = 180) -> None:
+        """`start`, or log why not and exit 2 (inside `with`, so the cleanup still runs)."""
+        try:
+            self.start(ready_timeout)
+        except RuntimeError as error:
+            log(str(error))
+            raise SystemExit(2)
 
     def start(self, ready_timeout: float = 180) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PORT", "HOST", "THREADS")}

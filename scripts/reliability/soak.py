@@ -33,7 +33,7 @@ from pathlib import Path
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadmix import (  # noqa: E402
-    ROOT, LoadMix, Sampler, Service, install_signal_cleanup, log, rowcheck, svg_plot, swift_build,
+    LoadMix, Sampler, Service, install_signal_cleanup, log, release_binary, rowcheck, svg_plot,
 )
 
 
@@ -55,20 +55,11 @@ def main() -> int:
     install_signal_cleanup()
     warmup = args.warmup if args.warmup is not None else 0.2 * args.duration
 
-    if args.binary:
-        binary = Path(args.binary)
-    elif args.no_build:
-        binary = ROOT / args.scratch_path / "release" / "bidengine"
-    else:
-        binary = swift_build(args.scratch_path, configuration="release")
+    binary = release_binary(args.binary, args.no_build, args.scratch_path)
 
     failures: list[str] = []
     with Service(binary, env={"LOG_LEVEL": "info"}) as service:
-        try:
-            service.start()
-        except RuntimeError as error:
-            log(str(error))
-            return 2
+        service.start_or_exit()
         pid = service.pid
         sampler = Sampler(pid, args.interval)
         sampler.start()
