@@ -44,7 +44,7 @@ import Testing
             }
             submit("first", productID: 1)
             // Arrives while the first batch is queued on the connection, so it waits in the writer.
-            _ = loop.schedule(after: .seconds(1)) { submit("second", productID: 2) }
+            _ = loop.schedule(after: .milliseconds(200)) { submit("second", productID: 2) }
         }
 
         for _ in 0..<2 { #expect(done.wait(timeout: .now() + 10) == .success) }
@@ -58,9 +58,10 @@ import Testing
                 continue
             }
             // The deadline is 2 s from arrival; before the fix the second bid got a fresh 2 s when
-            // the first batch expired, 3 s after its arrival.
+            // the first batch expired, 3.8 s after its arrival. The upper bound leaves room for a
+            // loaded machine's late timers.
             #expect(result.elapsed >= .milliseconds(1_900), "\(name) answered after \(result.elapsed)")
-            #expect(result.elapsed < .milliseconds(2_600), "\(name) answered after \(result.elapsed)")
+            #expect(result.elapsed < .milliseconds(2_900), "\(name) answered after \(result.elapsed)")
         }
     }
 
