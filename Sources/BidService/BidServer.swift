@@ -167,9 +167,7 @@ struct LoopServices {
         }
         let server = self.server
         router.add(.GET, "/metrics") { _, responder in
-            responder.respond(
-                status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-                body: metrics.render(server: server.server))
+            responder.respond(PrometheusBackend.exposition(metrics.render(server: server.server)))
         }
         HealthRoutes(connection: connection, expectedSchemaVersion: expectedSchemaVersion).register(into: &router)
         if configuration.benchEndpoints {

@@ -18,10 +18,13 @@ final class HealthRoutes {
     }
 
     func register(into router: inout Router) {
-        router.add(.GET, "/healthz") { _, responder in
-            responder.respond(JSONResponse.ok(Array(#"{"status":"ok"}"#.utf8)))
-        }
+        router.add(.GET, "/healthz", Self.alive)
         router.add(.GET, "/readyz") { [self] _, responder in ready(responder) }
+    }
+
+    /// `/healthz`: the process answers; nothing else is asked (also the scheduler's probe).
+    static func alive(_: HTTPRequest, _ responder: HTTPResponder) {
+        responder.respond(JSONResponse.ok(Array(#"{"status":"ok"}"#.utf8)))
     }
 
     private func ready(_ responder: HTTPResponder) {

@@ -18,13 +18,9 @@ public final class MetricsEndpoint: Sendable {
         server = HTTPServer(configuration: configuration) { _ in
             var router = Router()
             router.add(.GET, "/metrics") { _, responder in
-                responder.respond(
-                    status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-                    body: PrometheusBackend.render())
+                responder.respond(PrometheusBackend.exposition(PrometheusBackend.render()))
             }
-            router.add(.GET, "/healthz") { _, responder in
-                responder.respond(JSONResponse.ok(Array(#"{"status":"ok"}"#.utf8)))
-            }
+            router.add(.GET, "/healthz", HealthRoutes.alive)
             return router
         }
     }

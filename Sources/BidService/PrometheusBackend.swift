@@ -1,3 +1,4 @@
+import HTTPServer
 import Metrics
 import Prometheus
 
@@ -16,6 +17,11 @@ enum PrometheusBackend {
         MetricsSystem.bootstrap(factory)
         return registry
     }()
+
+    /// A `GET /metrics` reply carrying `body`, in the text exposition format.
+    static func exposition(_ body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: body)
+    }
 
     static func render() -> [UInt8] {
         var buffer: [UInt8] = []

@@ -52,7 +52,8 @@ public final class PostgresConnection {
     private var queueHead = 0
     private var inFlight: Statement?
     /// What the in-flight statement produced so far. A result can be complete before the server's
-    /// ReadyForQuery arrives (in a later read), so it must outlive one readiness callback.
+    /// ReadyForQuery arrives (in a later read), so it must outlive one readiness callback. Nil
+    /// whenever `inFlight` is: cleared wherever the statement ends.
     private var inFlightOutcome: Result<PostgresResult, PostgresError>?
     private var flushing = false
 
@@ -210,7 +211,6 @@ public final class PostgresConnection {
                 return
             }
             inFlight = statement
-            inFlightOutcome = nil
             machine.querySent()
             let remaining = ContinuousClock.now.duration(to: statement.deadline)
             armTimer(after: remaining) { [weak self] in
