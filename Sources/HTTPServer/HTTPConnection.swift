@@ -1,140 +1,284 @@
 internal import CLibevent
+internal import Glibc
 
-/// Per-connection bookkeeping that evhttp 2.1 has no hooks for: the open-connection count, the
-/// split between first-byte, idle and request timeouts, and closing idle keep-alive connections
-/// on drain.
+/// One accepted connection: a bufferevent feeding `HTTPRequestParser`, requests handed to the
+/// router one at a time (pipelined ones wait in the parser, so replies go out in order), and the
+/// timeouts that keep slow clients from pinning it.
 ///
-/// Loop-thread only. The bufferevent is created by us (evhttp's `bevcb`), so its read timeout is
-/// set once to `idleTimeout` and its write timeout to `requestTimeout`. Whether the connection is
-/// idle is learned from its buffers: the first byte into the input buffer starts a request (and
-/// its deadline), the output buffer draining to empty ends it. The deadline is a timer rather
-/// than a read timeout so that a client trickling one byte at a time cannot keep a request open:
-/// it is absolute, counted from the request's first byte, and no later byte moves it. The same
-/// timer, armed at accept with `firstByteTimeout`, closes a connection that never sends anything.
+/// Loop-thread only. One timer serves four deadlines: `firstByteTimeout` from accept until the
+/// first byte; `requestTimeout` from a request's first byte until it has been read whole (absolute,
+/// so a client trickling one byte at a time cannot stretch it; not running while a handler
+/// works); `idleTimeout` between requests; a short linger after the last reply. Writes use the
+/// bufferevent's write timeout (`requestTimeout`). Reading stops while a handler works, so a
+/// client cannot queue unbounded pipelined input.
+///
+/// After the last reply (an error, `Connection: close`, HTTP/1.0, draining) the connection
+/// half-closes and reads and discards whatever the client still sends until it closes its side or
+/// the linger ends, rather than closing with unread input: that would reset the connection and
+/// could destroy the reply before the client reads it (a 413 while the body is still coming).
 final class HTTPConnection {
-    unowned let server: HTTPLoopServer
-    let bufferEvent: OpaquePointer
-    /// The evhttp connection around `bufferEvent`, known one callback after it was created.
-    var connection: OpaquePointer?
-    private var deadline: OpaquePointer?
-    private var inputWatch: OpaquePointer?
-    private var outputWatch: OpaquePointer?
-    private(set) var isIdle = true
-    /// A byte has arrived at some point: the first-byte deadline no longer applies.
-    private var hasSpoken = false
-    private var isClosed = false
-
-    init(server: HTTPLoopServer, bufferEvent: OpaquePointer) {
-        self.server = server
-        self.bufferEvent = bufferEvent
+    private enum Deadline {
+        case firstByte, request, idle, linger
     }
 
-    /// Sets the timeouts and watches the buffers; the server keeps `self` alive until `closed()`.
-    func install(base: OpaquePointer, configuration: HTTPServerConfiguration) {
-        var readTimeout = configuration.idleTimeout.timeval
-        var writeTimeout = configuration.requestTimeout.timeval
-        bufferevent_set_timeouts(bufferEvent, &readTimeout, &writeTimeout)
+    /// What the reply to the request in the handler's hands needs to know.
+    private struct Current {
+        let isHEAD: Bool
+        let keepAlive: Bool
+        let isHTTP10: Bool
+    }
+
+    /// How long a half-closed connection waits for the client to close after the last reply.
+    static let lingerTimeout = Duration.seconds(2)
+
+    unowned let server: HTTPLoopServer
+    private let bufferEvent: OpaquePointer
+    /// The peer's IP address without the port; empty for a Unix-domain socket.
+    let peerAddress: String
+    private var parser: HTTPRequestParser
+    private var timer: OpaquePointer?
+    private var deadline = Deadline.firstByte
+    private var current: Current?
+    /// A byte has arrived at some point: the first-byte deadline no longer applies.
+    private var hasSpoken = false
+    /// The reply being written (or about to be) is the last one.
+    private var closing = false
+    /// The client has closed its sending side.
+    private var peerClosed = false
+    /// Half-closed after the last reply, discarding input until the client closes.
+    private var lingering = false
+    /// Inside `process()`: replies given synchronously must not re-enter it.
+    private var processing = false
+    private(set) var isClosed = false
+
+    init(server: HTTPLoopServer, bufferEvent: OpaquePointer, peerAddress: String) {
+        self.server = server
+        self.bufferEvent = bufferEvent
+        self.peerAddress = peerAddress
+        parser = HTTPRequestParser(limits: server.limits)
+    }
+
+    /// Installs the callbacks and the first-byte deadline; the server keeps `self` alive until
+    /// `close()` reports back.
+    func start() {
         let me = Unmanaged.passUnretained(self).toOpaque()
-        deadline = event_new(
-            base, -1, 0,
+        bufferevent_setcb(
+            bufferEvent,
+            { _, argument in Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().readable() },
+            { _, argument in Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().flushed() },
+            { _, events, argument in
+                Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().happened(Int32(events))
+            }, me)
+        var writeTimeout = server.configuration.requestTimeout.timeval
+        bufferevent_set_timeouts(bufferEvent, nil, &writeTimeout)
+        timer = event_new(
+            server.loop.base, -1, 0,
             { _, _, argument in
                 Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().deadlinePassed()
             }, me)
-        inputWatch = evbuffer_add_cb(
-            bufferevent_get_input(bufferEvent),
-            { _, info, argument in
-                guard let info, info.pointee.n_added > 0 else { return }
-                Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().requestStarted()
-            }, me)
-        outputWatch = evbuffer_add_cb(
-            bufferevent_get_output(bufferEvent),
-            { buffer, info, argument in
-                guard let info, info.pointee.n_deleted > 0, evbuffer_get_length(buffer) == 0 else { return }
-                Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().replyFlushed()
-            }, me)
-        if let deadline {
-            var interval = configuration.firstByteTimeout.timeval
-            event_add(deadline, &interval)
-        }
+        bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
+        arm(.firstByte)
     }
 
-    /// Called by evhttp's close callback, while the bufferevent still exists.
-    func closed() {
+    /// Closes the connection now if it is between requests (draining); otherwise its next reply
+    /// says `Connection: close`.
+    func closeIfIdle() {
+        guard current == nil, !closing, parser.isIdle,
+            evbuffer_get_length(bufferevent_get_output(bufferEvent)) == 0
+        else { return }
+        close()
+    }
+
+    /// Frees everything at once. A request still with its handler counts as finished; its reply,
+    /// if it ever comes, is dropped.
+    func close() {
         guard !isClosed else { return }
         isClosed = true
-        if let inputWatch { evbuffer_remove_cb_entry(bufferevent_get_input(bufferEvent), inputWatch) }
-        if let outputWatch { evbuffer_remove_cb_entry(bufferevent_get_output(bufferEvent), outputWatch) }
-        if let deadline { event_free(deadline) }
-        inputWatch = nil
-        outputWatch = nil
-        deadline = nil
-    }
-
-    /// Closes an idle connection soon, outside any libevent callback that may still use it.
-    func closeWhenIdle() {
-        guard isIdle, let deadline else { return }
-        event_active(deadline, EV_TIMEOUT, 0)
-    }
-
-    // MARK: Buffer events
-
-    private func requestStarted() {
-        guard isIdle else { return }
-        isIdle = false
-        hasSpoken = true
-        // Only the idle-to-busy edge matters; muting the callback keeps parsing cheap.
-        if let inputWatch {
-            evbuffer_cb_clear_flags(bufferevent_get_input(bufferEvent), inputWatch, UInt32(EVBUFFER_CB_ENABLED))
+        if current != nil {
+            current = nil
+            server.requestFinished()
         }
-        armDeadline()
+        if let timer { event_free(timer) }
+        timer = nil
+        bufferevent_free(bufferEvent)
+        server.connectionClosed(self)
     }
 
-    private func replyFlushed() {
-        guard !isIdle else { return }
-        if evbuffer_get_length(bufferevent_get_input(bufferEvent)) > 0 {
-            // A pipelined request is already waiting: its own deadline starts now.
-            armDeadline()
+    // MARK: Reading
+
+    private func readable() {
+        let input = bufferevent_get_input(bufferEvent)
+        let count = evbuffer_get_length(input)
+        guard count > 0 else { return }
+        if !lingering, !closing, let bytes = evbuffer_pullup(input, -1) {
+            parser.append(UnsafeRawBufferPointer(start: bytes, count: count))
+            hasSpoken = true
+            // The first byte of a request starts its deadline; later bytes do not move it.
+            if deadline != .request { arm(.request) }
+        }
+        evbuffer_drain(input, count)
+        if !lingering, !closing { process() }
+    }
+
+    /// Takes events from the parser until a request is with a handler, more bytes are needed, or
+    /// the connection is done.
+    private func process() {
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        while current == nil, !closing, !isClosed {
+            guard let event = parser.next() else {
+                if peerClosed {
+                    // Nothing more will arrive: a partial request is dropped unanswered.
+                    closing = true
+                    closeWhenFlushed()
+                }
+                return
+            }
+            switch event {
+            case .continueExpected:
+                _ = Self.continueLine.withUnsafeBytes { bufferevent_write(bufferEvent, $0.baseAddress, $0.count) }
+            case .request(let message):
+                current = Current(isHEAD: message.method == .HEAD, keepAlive: message.keepAlive, isHTTP10: message.isHTTP10)
+                bufferevent_disable(bufferEvent, Int16(EV_READ))
+                disarm()
+                server.requestStarted()
+                server.handle(message, on: self)
+            case .failure(let failure):
+                answer(failure)
+            }
+        }
+    }
+
+    private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    // MARK: Writing
+
+    /// The handler's reply to the current request; ignored once the connection is closed.
+    func send(status: Int, headers: [(String, String)], body: [UInt8], exchange: HTTPExchangeStart) {
+        guard !isClosed, let request = current else { return }
+        current = nil
+        var close = closing || !request.keepAlive || server.isDraining
+        for (name, value) in headers where HTTPHeaders.equalIgnoringASCIICase(name, "Connection") {
+            if HTTPHeaders.equalIgnoringASCIICase(value, "close") { close = true }
+        }
+        server.observer?(exchange.finished(status: status))
+        write(
+            status: status, headers: headers, body: body, requestID: exchange.requestID, close: close,
+            isHEAD: request.isHEAD, isHTTP10: request.isHTTP10)
+        server.requestFinished()
+        guard !isClosed else { return }
+        if close {
+            closing = true
+            bufferevent_disable(bufferEvent, Int16(EV_READ))
+            closeWhenFlushed()
             return
         }
-        isIdle = true
-        if let deadline { event_del(deadline) }
-        if let inputWatch {
-            evbuffer_cb_set_flags(bufferevent_get_input(bufferEvent), inputWatch, UInt32(EVBUFFER_CB_ENABLED))
+        bufferevent_enable(bufferEvent, Int16(EV_READ))
+        arm(parser.isIdle ? .idle : .request)
+        process()
+    }
+
+    /// The error reply for a request that could not be framed; the connection closes after it.
+    private func answer(_ failure: HTTPRequestFailure) {
+        closing = true
+        disarm()
+        let exchange = HTTPExchangeStart(
+            method: failure.method ?? .other, path: failure.path, route: nil,
+            requestID: RequestID.accept(failure.requestIDHeader), started: .now)
+        server.observer?(exchange.finished(status: failure.status))
+        bufferevent_disable(bufferEvent, Int16(EV_READ))
+        write(
+            status: failure.status, headers: Router.jsonContentType, body: failure.body, requestID: exchange.requestID, close: true,
+            isHEAD: failure.method == .HEAD, isHTTP10: false)
+        closeWhenFlushed()
+    }
+
+    private func write(
+        status: Int, headers: [(String, String)], body: [UInt8], requestID: String, close: Bool, isHEAD: Bool,
+        isHTTP10: Bool
+    ) {
+        let bytes = HTTPResponseHead.serialize(
+            status: status, headers: headers, bodyCount: body.count, requestID: requestID, date: server.date,
+            connection: close ? "close" : isHTTP10 ? "keep-alive" : nil)
+        let output = bufferevent_get_output(bufferEvent)
+        _ = bytes.withUnsafeBytes { evbuffer_add(output, $0.baseAddress, $0.count) }
+        if !isHEAD, HTTPResponseHead.allowsBody(status), !body.isEmpty {
+            _ = body.withUnsafeBytes { evbuffer_add(output, $0.baseAddress, $0.count) }
         }
-        if server.isDraining { closeWhenIdle() }
     }
 
-    /// (Re)starts the deadline: `event_add` on a pending timer replaces its timeout, so this also
-    /// ends the first-byte deadline.
-    private func armDeadline() {
-        guard let deadline else { return }
-        var interval = server.configuration.requestTimeout.timeval
-        event_add(deadline, &interval)
+    /// The output buffer has been written out.
+    private func flushed() {
+        if closing, current == nil {
+            finish()
+        } else if server.isDraining {
+            closeIfIdle()
+        }
     }
 
-    private func deadlinePassed() {
-        if isIdle {
-            if server.isDraining, let connection {
-                evhttp_connection_free(connection)
-            } else if !hasSpoken {
-                server.counters.firstByteTimeouts.add(1, ordering: .relaxed)
-                reportReadTimeout()
+    private func closeWhenFlushed() {
+        if evbuffer_get_length(bufferevent_get_output(bufferEvent)) == 0 { finish() }
+    }
+
+    /// After the last reply is out: close, or half-close and linger (see the type's comment).
+    private func finish() {
+        guard !isClosed, !lingering else { return }
+        if peerClosed {
+            close()
+            return
+        }
+        lingering = true
+        Glibc.shutdown(bufferevent_getfd(bufferEvent), Int32(SHUT_WR))
+        bufferevent_enable(bufferEvent, Int16(EV_READ))
+        arm(.linger)
+    }
+
+    // MARK: Events
+
+    private func happened(_ events: Int32) {
+        if events & Int32(BEV_EVENT_EOF) != 0, events & Int32(BEV_EVENT_ERROR) == 0 {
+            peerClosed = true
+            if lingering {
+                close()
+            } else if current == nil {
+                process()
             }
             return
         }
-        // Cut off only a request still being received: while its handler runs evhttp does not
-        // read, and while a reply is being written the write timeout applies instead.
-        let reading = Int32(bufferevent_get_enabled(bufferEvent)) & EV_READ != 0
-        let writing = evbuffer_get_length(bufferevent_get_output(bufferEvent)) > 0
-        guard reading, !writing else { return }
-        server.counters.requestTimeouts.add(1, ordering: .relaxed)
-        reportReadTimeout()
+        // A reset, a failed write, or the write timeout: nobody is listening any more.
+        close()
     }
 
-    /// Exactly what a bufferevent read timeout reports, so evhttp closes the connection by its own
-    /// rules (and detaches a request a handler still holds instead of freeing it). No reply is
-    /// sent: a client that has not finished its request is not listening for one.
-    private func reportReadTimeout() {
-        bufferevent_trigger_event(bufferEvent, Int16(BEV_EVENT_READING | BEV_EVENT_TIMEOUT), 0)
+    private func deadlinePassed() {
+        switch deadline {
+        case .firstByte:
+            if !hasSpoken { server.counters.firstByteTimeouts.add(1, ordering: .relaxed) }
+        case .request:
+            // No reply: a client that has not finished its request is not listening for one.
+            if current == nil, !closing { server.counters.requestTimeouts.add(1, ordering: .relaxed) }
+        case .idle, .linger:
+            break
+        }
+        close()
+    }
+
+    private func arm(_ next: Deadline) {
+        guard let timer else { return }
+        deadline = next
+        let configuration = server.configuration
+        var interval =
+            switch next {
+            case .firstByte: min(configuration.firstByteTimeout, configuration.idleTimeout).timeval
+            case .request: configuration.requestTimeout.timeval
+            case .idle: configuration.idleTimeout.timeval
+            case .linger: min(Self.lingerTimeout, configuration.requestTimeout).timeval
+            }
+        event_add(timer, &interval)
+    }
+
+    private func disarm() {
+        if let timer { event_del(timer) }
+        deadline = .idle
     }
 }

@@ -18,7 +18,7 @@ public struct HTTPHeaders: Sendable {
         return nil
     }
 
-    static func equalIgnoringASCIICase(_ lhs: String, _ rhs: String) -> Bool {
+    static func equalIgnoringASCIICase(_ lhs: some StringProtocol, _ rhs: some StringProtocol) -> Bool {
         let left = lhs.utf8
         let right = rhs.utf8
         guard left.count == right.count else { return false }

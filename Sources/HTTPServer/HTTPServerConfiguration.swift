@@ -8,10 +8,15 @@ public struct HTTPServerConfiguration: Sendable {
     public var port: Int = 8080
     /// Event-loop threads, each with its own listening socket.
     public var threads: Int = HTTPServerConfiguration.processorCount
-    /// A larger request body gets 413 and the connection is closed.
+    /// A larger request body gets 413 and the connection is closed: decided from
+    /// `Content-Length` before the body is read; a chunked body is cut at the limit.
     public var maxBodySize: Int = 65_536
-    /// Request line plus headers; larger gets 400.
+    /// The header field lines together (without the request line); larger gets 431.
     public var maxHeadersSize: Int = 16_384
+    /// More header fields than this get 431.
+    public var maxHeaderCount: Int = 100
+    /// A longer request target (path and query) gets 414.
+    public var maxRequestTargetLength: Int = 8_192
     /// Upper bound for receiving one request, from its first byte until it has been read whole,
     /// and for any stall while writing a reply: slow clients cannot pin connections.
     public var requestTimeout: Duration = .seconds(10)

@@ -1,21 +1,13 @@
-/// Reason phrases for the status line, as static C strings.
-///
-/// libevent's own table stops at 417 and 505 and names everything else by its class ("Client
-/// Error" for 429); static strings also cost nothing to pass to C.
+/// Reason phrases for the status line (RFC 9110 §15).
 enum ReasonPhrase {
-    static func withPhrase<Result>(for status: Int, _ body: (UnsafePointer<CChar>?) -> Result) -> Result {
-        guard let phrase = phrase(for: status) else { return body(nil) }
-        return phrase.withUTF8Buffer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { body($0.baseAddress) }
-        }
-    }
-
-    private static func phrase(for status: Int) -> StaticString? {
+    static func text(for status: Int) -> String {
         switch status {
+        case 100: "Continue"
         case 200: "OK"
         case 201: "Created"
         case 202: "Accepted"
         case 204: "No Content"
+        case 304: "Not Modified"
         case 400: "Bad Request"
         case 401: "Unauthorized"
         case 403: "Forbidden"
@@ -23,14 +15,19 @@ enum ReasonPhrase {
         case 405: "Method Not Allowed"
         case 409: "Conflict"
         case 413: "Content Too Large"
+        case 414: "URI Too Long"
         case 415: "Unsupported Media Type"
+        case 417: "Expectation Failed"
         case 422: "Unprocessable Content"
         case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
         case 500: "Internal Server Error"
+        case 501: "Not Implemented"
         case 502: "Bad Gateway"
         case 503: "Service Unavailable"
         case 504: "Gateway Timeout"
-        default: nil
+        case 505: "HTTP Version Not Supported"
+        default: "Status \(status)"
         }
     }
 }

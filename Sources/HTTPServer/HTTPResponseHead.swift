@@ -1,0 +1,50 @@
+/// The bytes of a response's status line and header section.
+///
+/// Every reply carries `X-Request-ID`, `X-Content-Type-Options: nosniff`, `Date` and (except
+/// where RFC 9110 forbids a body) `Content-Length`, so that the client always knows where the
+/// reply ends; a handler's own `Content-Length`, `Transfer-Encoding` or `Connection` is replaced.
+enum HTTPResponseHead {
+    static func serialize(
+        status: Int, headers: [(String, String)], bodyCount: Int, requestID: String, date: [UInt8],
+        connection: String?
+    ) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(224 + headers.count * 40)
+        bytes.append(contentsOf: "HTTP/1.1 ".utf8)
+        bytes.append(contentsOf: String(status).utf8)
+        bytes.append(UInt8(ascii: " "))
+        bytes.append(contentsOf: ReasonPhrase.text(for: status).utf8)
+        bytes.append(contentsOf: crlf)
+        for (name, value) in headers where !isFraming(name) {
+            appendField(name, value, to: &bytes)
+        }
+        appendField("X-Request-ID", requestID, to: &bytes)
+        bytes.append(contentsOf: "X-Content-Type-Options: nosniff\r\nDate: ".utf8)
+        bytes.append(contentsOf: date)
+        bytes.append(contentsOf: crlf)
+        if let connection { appendField("Connection", connection, to: &bytes) }
+        if allowsBody(status) { appendField("Content-Length", String(bodyCount), to: &bytes) }
+        bytes.append(contentsOf: crlf)
+        return bytes
+    }
+
+    /// 1xx, 204 and 304 replies have neither a body nor a `Content-Length`.
+    static func allowsBody(_ status: Int) -> Bool {
+        status >= 200 && status != 204 && status != 304
+    }
+
+    private static let crlf: [UInt8] = [13, 10]
+
+    private static func isFraming(_ name: String) -> Bool {
+        HTTPHeaders.equalIgnoringASCIICase(name, "Content-Length")
+            || HTTPHeaders.equalIgnoringASCIICase(name, "Transfer-Encoding")
+            || HTTPHeaders.equalIgnoringASCIICase(name, "Connection")
+    }
+
+    private static func appendField(_ name: String, _ value: String, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(contentsOf: ": ".utf8)
+        bytes.append(contentsOf: value.utf8)
+        bytes.append(contentsOf: crlf)
+    }
+}
