@@ -12,10 +12,10 @@ internal import Glibc
 /// bufferevent's write timeout (`requestTimeout`). Reading stops while a handler works, so a
 /// client cannot queue unbounded pipelined input.
 ///
-/// After the last reply (an error, `Connection: close`, HTTP/1.0, draining) the connection
-/// half-closes and reads and discards whatever the client still sends until it closes its side or
-/// the linger ends, rather than closing with unread input: that would reset the connection and
-/// could destroy the reply before the client reads it (a 413 while the body is still coming).
+/// After an error reply, or a last reply with input still unread, the connection half-closes and
+/// reads and discards whatever the client still sends until it closes its side or the linger
+/// ends, rather than closing with unread input: that would reset the connection and could destroy
+/// the reply before the client reads it (a 413 while the body is still coming).
 final class HTTPConnection {
     private enum Deadline {
         case firstByte, request, idle, linger
@@ -47,6 +47,8 @@ final class HTTPConnection {
     private var peerClosed = false
     /// Half-closed after the last reply, discarding input until the client closes.
     private var lingering = false
+    /// The last reply was an error: the client may still be sending the rejected request.
+    private var failed = false
     /// Inside `process()`: replies given synchronously must not re-enter it.
     private var processing = false
     private(set) var isClosed = false
@@ -182,6 +184,7 @@ final class HTTPConnection {
     /// The error reply for a request that could not be framed; the connection closes after it.
     private func answer(_ failure: HTTPRequestFailure) {
         closing = true
+        failed = true
         disarm()
         let exchange = HTTPExchangeStart(
             method: failure.method ?? .other, path: failure.path, route: nil,
@@ -224,7 +227,8 @@ final class HTTPConnection {
     /// After the last reply is out: close, or half-close and linger (see the type's comment).
     private func finish() {
         guard !isClosed, !lingering else { return }
-        if peerClosed {
+        // After a complete request with nothing unread, closing cannot reset the reply away.
+        if peerClosed || (!failed && parser.bufferedCount == 0) {
             close()
             return
         }

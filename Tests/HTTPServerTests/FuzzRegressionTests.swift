@@ -2,12 +2,13 @@ import HTTPServer
 import Testing
 
 /// Inputs found by the `http-request` fuzzer (scripts/fuzz.sh), replayed byte for byte through the
-/// real evhttp on an in-process loop. Each input is also in Tests/Fuzz/http-request/corpus.
+/// real server on an in-process loop. Each input is also in Tests/Fuzz/http-request/corpus.
 @Suite(.serialized)
 struct FuzzRegressionTests {
-    /// evhttp writes a reply's body even for HEAD, leaving out only `Content-Length`; the 405 body
+    /// evhttp wrote a reply's body even for HEAD, leaving out only `Content-Length`; the 405 body
     /// then became the start of the next response on the kept-alive connection
-    /// (`{"error":"method not allowed"}HTTP/1.1 404 Not Found…`). A reply to HEAD ends at its headers.
+    /// (`{"error":"method not allowed"}HTTP/1.1 404 Not Found…`). A reply to HEAD ends at its
+    /// headers, and its `Content-Length` is the one a GET would get (RFC 9110 §8.6).
     /// (Tests/Fuzz/http-request/corpus/regression-head-body)
     @Test func headReplyEndsAtItsHeaders() throws {
         let server = try InProcessHTTPServer { _ in
@@ -19,14 +20,17 @@ struct FuzzRegressionTests {
         defer { server.shutdown() }
         for (request, expected) in [
             (
-                "HEAD /api/nowhere HTTP/1.1\r\nX-Request-ID: a\r\n\r\n",
-                ["HTTP/1.1 404 Not Found", "Content-Type: application/json", "X-Request-ID: a", "", ""]
+                "HEAD /api/nowhere HTTP/1.1\r\nHost: x\r\nX-Request-ID: a\r\n\r\n",
+                [
+                    "HTTP/1.1 404 Not Found", "Content-Type: application/json", "X-Request-ID: a",
+                    "X-Content-Type-Options: nosniff", "Content-Length: 21", "", "",
+                ]
             ),
             (
-                "HEAD /api/bid HTTP/1.1\r\nX-Request-ID: b\r\n\r\n",
+                "HEAD /api/bid HTTP/1.1\r\nHost: x\r\nX-Request-ID: b\r\n\r\n",
                 [
                     "HTTP/1.1 405 Method Not Allowed", "Allow: GET, POST", "Content-Type: application/json",
-                    "X-Request-ID: b", "", "",
+                    "X-Request-ID: b", "X-Content-Type-Options: nosniff", "Content-Length: 30", "", "",
                 ]
             ),
         ] {

@@ -107,6 +107,23 @@ public final class TestHTTPClient {
         return TestResponse(status: status, headers: headers, body: pending)
     }
 
+    /// Everything still unread until the server closes the connection (EOF or reset); nil if it
+    /// stays open past the read timeout.
+    public func readToClose() -> [UInt8]? {
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        var bytes = pending
+        pending = []
+        while true {
+            let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count > 0 {
+                bytes.append(contentsOf: scratch[..<count])
+                continue
+            }
+            if count == 0 || errno == ECONNRESET { return bytes }
+            return nil
+        }
+    }
+
     /// Waits until the server closes the connection (EOF or reset); false if it stays open.
     public func waitForClose() -> Bool {
         var scratch = [UInt8](repeating: 0, count: 4096)
