@@ -41,11 +41,26 @@ public enum ConnectionString {
 
     /// The options libpq would use, as given (defaults omitted).
     public static func parse(_ connectionString: String) throws(PostgresError) -> [(key: String, value: String)] {
+        switch libpqParse(connectionString) {
+        case .success(let pairs):
+            return pairs
+        case .failure(let message):
+            let redacted = redacting(message.text.trimmingTrailingNewlines(), connectionString: connectionString)
+            throw PostgresError(.connection, "invalid DATABASE_URL: \(redacted)")
+        }
+    }
+
+    struct ParseFailure: Error {
+        let text: String
+    }
+
+    /// `PQconninfoParse` as it is: its error message may quote the connection string.
+    static func libpqParse(_ connectionString: String) -> Result<[(key: String, value: String)], ParseFailure> {
         var errorMessage: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(connectionString, &errorMessage) else {
             let message = errorMessage.map { String(cString: $0) } ?? "invalid connection string"
             if let errorMessage { PQfreemem(errorMessage) }
-            throw PostgresError(.connection, "invalid DATABASE_URL: \(message.trimmingTrailingNewlines())")
+            return .failure(ParseFailure(text: message))
         }
         defer { PQconninfoFree(options) }
         var pairs: [(key: String, value: String)] = []
@@ -56,7 +71,7 @@ public enum ConnectionString {
             }
             option += 1
         }
-        return pairs
+        return .success(pairs)
     }
 
     private static func escapeOption(_ text: String) -> String {

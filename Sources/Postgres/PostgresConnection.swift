@@ -362,7 +362,8 @@ public final class PostgresConnection {
 
     private func errorMessage(prefix: String) -> String {
         let detail = connection.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? ""
-        let trimmed = detail.trimmingTrailingNewlines()
+        let trimmed = ConnectionString.redacting(
+            detail.trimmingTrailingNewlines(), connectionString: configuration.connectionString)
         return trimmed.isEmpty ? prefix : "\(prefix): \(trimmed)"
     }
 }

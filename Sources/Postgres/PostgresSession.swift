@@ -6,14 +6,19 @@ internal import CLibpq
 /// Never use it on an event-loop thread; the serving path uses `PostgresConnection`.
 public final class PostgresSession {
     private var connection: OpaquePointer?
+    /// Kept only to take its password out of libpq's error messages.
+    private let connectionString: String
 
     /// Connects with any libpq connection string (URI or key/value; `sslmode` is honoured).
     public init(connectionString: String) throws(PostgresError) {
+        self.connectionString = connectionString
         let connection = PQconnectdb(connectionString)
         guard let connection, PQstatus(connection) == CONNECTION_OK else {
             let message = connection.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? "out of memory"
             PQfinish(connection)
-            throw PostgresError(.connection, "cannot connect to PostgreSQL: \(message.trimmingTrailingNewlines())")
+            let redacted = ConnectionString.redacting(
+                message.trimmingTrailingNewlines(), connectionString: connectionString)
+            throw PostgresError(.connection, "cannot connect to PostgreSQL: \(redacted)")
         }
         self.connection = connection
     }
@@ -91,6 +96,8 @@ public final class PostgresSession {
 
     private func connectionError() -> PostgresError {
         let message = connection.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? "no connection"
-        return PostgresError(.connection, message.trimmingTrailingNewlines())
+        return PostgresError(
+            .connection,
+            ConnectionString.redacting(message.trimmingTrailingNewlines(), connectionString: connectionString))
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 @testable import BidService
 
-/// `POST /api/bid` with the database replaced at the `BidRecorder` seam, through the real evhttp
+/// `POST /api/bid` with the database replaced at the `BidRecorder` seam, through the real server
 /// on an in-process loop: every recorder outcome becomes the documented reply, byte for byte.
 @Suite(.serialized)
 struct BidRecorderTests {
@@ -24,7 +24,7 @@ struct BidRecorderTests {
     }
 
     static let request = Array(
-        ("POST /api/bid HTTP/1.1\r\nX-Request-ID: r1\r\nContent-Type: application/json\r\nIdempotency-Key: k1\r\n"
+        ("POST /api/bid HTTP/1.1\r\nHost: x\r\nX-Request-ID: r1\r\nContent-Type: application/json\r\nIdempotency-Key: k1\r\n"
             + "Content-Length: 54\r\n\r\n" + #"{"product_id":123,"current_cpc":1.5,"target_roas":150}"#).utf8)
 
     /// The reply for one outcome, without the `Date` header.
@@ -46,7 +46,7 @@ struct BidRecorderTests {
     @Test func storedIsTheExactPrice() throws {
         #expect(
             try Self.reply(to: .success(.stored(bidID: 41))) == [
-                "HTTP/1.1 200 OK", "Content-Type: application/json", "X-Request-ID: r1", "Content-Length: 33", "",
+                "HTTP/1.1 200 OK", "Content-Type: application/json", "X-Request-ID: r1", "X-Content-Type-Options: nosniff", "Content-Length: 33", "",
                 #"{"bid_id":41,"adjusted_cpc":2.25}"#,
             ])
     }
@@ -54,7 +54,7 @@ struct BidRecorderTests {
     @Test func replayedCarriesTheOriginalAnswer() throws {
         #expect(
             try Self.reply(to: .success(.replayed(bidID: 7, adjustedCPC: "2.25"))) == [
-                "HTTP/1.1 200 OK", "Content-Type: application/json", "Idempotent-Replayed: true", "X-Request-ID: r1",
+                "HTTP/1.1 200 OK", "Content-Type: application/json", "Idempotent-Replayed: true", "X-Request-ID: r1", "X-Content-Type-Options: nosniff",
                 "Content-Length: 32", "", #"{"bid_id":7,"adjusted_cpc":2.25}"#,
             ])
     }
@@ -62,7 +62,7 @@ struct BidRecorderTests {
     @Test func keyReuseIs422() throws {
         #expect(
             try Self.reply(to: .failure(.keyReusedWithDifferentRequest)) == [
-                "HTTP/1.1 422 Unprocessable Content", "Content-Type: application/json", "X-Request-ID: r1",
+                "HTTP/1.1 422 Unprocessable Content", "Content-Type: application/json", "X-Request-ID: r1", "X-Content-Type-Options: nosniff",
                 "Content-Length: 74", "",
                 #"{"error":"Idempotency-Key was already used with a different request body"}"#,
             ])
@@ -72,12 +72,12 @@ struct BidRecorderTests {
         #expect(
             try Self.reply(to: .failure(.overloaded)) == [
                 "HTTP/1.1 503 Service Unavailable", "Content-Type: application/json", "Retry-After: 1",
-                "X-Request-ID: r1", "Content-Length: 42", "", #"{"error":"server overloaded; retry later"}"#,
+                "X-Request-ID: r1", "X-Content-Type-Options: nosniff", "Content-Length: 42", "", #"{"error":"server overloaded; retry later"}"#,
             ])
         #expect(
             try Self.reply(to: .failure(.databaseUnavailable("connection refused"))) == [
                 "HTTP/1.1 503 Service Unavailable", "Content-Type: application/json", "Retry-After: 1",
-                "X-Request-ID: r1", "Content-Length: 62", "",
+                "X-Request-ID: r1", "X-Content-Type-Options: nosniff", "Content-Length: 62", "",
                 #"{"error":"database unavailable; the bid was not acknowledged"}"#,
             ])
     }
