@@ -1,4 +1,5 @@
 import BidCore
+import Postgres
 public import Logging
 
 #if canImport(Glibc)
@@ -23,6 +24,9 @@ public struct JSONLogHandler: LogHandler {
     public static func bootstrap(levelName: String?) {
         let level = levelName.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        // The server's notices are for whoever debugs, never raw lines on stderr.
+        let notices = Logger(label: "bidengine.postgres")
+        PostgresNotices.setHandler { message in notices.debug("postgres notice", metadata: ["notice": "\(message)"]) }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

@@ -157,6 +157,7 @@ public final class PostgresConnection {
             return
         }
         self.connection = connection
+        PostgresNotices.install(on: connection)
         guard PQstatus(connection) != CONNECTION_BAD else {
             fail(PostgresError(.connection, errorMessage(prefix: "cannot connect")))
             return

@@ -20,6 +20,7 @@ public final class PostgresSession {
                 message.trimmingTrailingNewlines(), connectionString: connectionString)
             throw PostgresError(.connection, "cannot connect to PostgreSQL: \(redacted)")
         }
+        PostgresNotices.install(on: connection)
         self.connection = connection
     }
 

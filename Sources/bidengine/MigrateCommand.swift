@@ -22,6 +22,7 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
+        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
         let database = try DatabaseLocator.resolve(
             databaseURL: environment["DATABASE_URL"],
             stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")

@@ -52,20 +52,24 @@ struct BidHistoryParsingTests {
 
     @Test func cursorsRoundTripAndRejectTampering() throws {
         let cursor = KeysetCursor(
-            timestamp: try #require(RFC3339Timestamp(parsing: "2025-06-01T12:00:00.000002Z")), id: 22)
+            listing: .bids, timestamp: try #require(RFC3339Timestamp(parsing: "2025-06-01T12:00:00.000002Z")), id: 22)
         #expect(
             Base64URL.decode(cursor.encoded).map { String(decoding: $0, as: UTF8.self) }
-                == "2025-06-01T12:00:00.000002Z|22")
-        #expect(KeysetCursor(decoding: cursor.encoded) == cursor)
+                == "bids|2025-06-01T12:00:00.000002Z|22")
+        #expect(KeysetCursor(decoding: cursor.encoded, for: .bids) == cursor)
+        // Bound to its listing: the competitor prices refuse it.
+        #expect(KeysetCursor(decoding: cursor.encoded, for: .competitorPrices) == nil)
         #expect(!cursor.encoded.contains("="))
         for bad in [
             "", "!", "a", cursor.encoded + "A", cursor.encoded.replacingOccurrences(of: "M", with: "+"),
-            Base64URL.encode(Array("2025-06-01T12:00:00Z|".utf8)),
-            Base64URL.encode(Array("2025-06-01T12:00:00Z|-1".utf8)),
-            Base64URL.encode(Array("2025-06-01T12:00:00Z|9223372036854775808".utf8)),
-            Base64URL.encode(Array("|22".utf8)),
+            Base64URL.encode(Array("bids|2025-06-01T12:00:00Z|".utf8)),
+            Base64URL.encode(Array("bids|2025-06-01T12:00:00Z|-1".utf8)),
+            Base64URL.encode(Array("bids|2025-06-01T12:00:00Z|9223372036854775808".utf8)),
+            Base64URL.encode(Array("bids||22".utf8)),
+            Base64URL.encode(Array("2025-06-01T12:00:00Z|22".utf8)),
+            Base64URL.encode(Array("competitor-prices|2025-06-01T12:00:00Z|22".utf8)),
         ] {
-            #expect(KeysetCursor(decoding: bad) == nil, "\(bad)")
+            #expect(KeysetCursor(decoding: bad, for: .bids) == nil, "\(bad)")
         }
     }
 

@@ -132,7 +132,11 @@ import Testing
 
     @Test func badParametersAre400NamingTheParameter() throws {
         let routes = try RoutesServer(database: "poller_routes_bad")
+        // What `GET /api/bids` hands out as `next`: bound to that listing, refused here.
+        let bidsCursor = KeysetCursor(
+            listing: .bids, timestamp: try #require(RFC3339Timestamp(parsing: "2025-01-10T00:00:00Z")), id: 3).encoded
         let cases: [(String, String)] = [
+            ("/api/competitor-prices?cursor=\(bidsCursor)", "invalid parameter 'cursor'"),
             ("/api/competitor-prices?product_id=abc", "invalid parameter 'product_id': expected a number"),
             ("/api/competitor-prices?since=yesterday", "invalid parameter 'since'"),
             ("/api/competitor-prices?until=2025-02-30T00:00:00Z", "invalid parameter 'until'"),

@@ -15,7 +15,7 @@ struct BidHistoryQuery: Equatable {
         guard let productID = try? FixedDecimal(parsing: productText) else {
             return .failure(.invalid("product_id", expected: "a number"))
         }
-        return PageWindow.parse(query).map { BidHistoryQuery(productID: productID, window: $0) }
+        return PageWindow.parse(query, listing: .bids).map { BidHistoryQuery(productID: productID, window: $0) }
     }
 
     // MARK: Statement

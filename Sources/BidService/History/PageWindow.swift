@@ -13,8 +13,9 @@ struct PageWindow: Equatable {
     /// Continue after this row (from the previous page's `next`).
     let after: KeysetCursor?
 
-    /// Checks `since`, `until`, `limit` and `cursor` in that order and reports the first wrong one.
-    static func parse(_ query: [String: String]) -> Result<PageWindow, InvalidParameter> {
+    /// Checks `since`, `until`, `limit` and `cursor` (which must come from `listing`) in that order
+    /// and reports the first wrong one.
+    static func parse(_ query: [String: String], listing: KeysetCursor.Listing) -> Result<PageWindow, InvalidParameter> {
         var bounds: [String: RFC3339Timestamp] = [:]
         for name in ["since", "until"] {
             guard let text = query[name] else { continue }
@@ -33,7 +34,7 @@ struct PageWindow: Equatable {
         }
         var after: KeysetCursor?
         if let text = query["cursor"] {
-            guard let parsed = KeysetCursor(decoding: text) else {
+            guard let parsed = KeysetCursor(decoding: text, for: listing) else {
                 return .failure(.invalid("cursor", expected: "the 'next' value of a previous page"))
             }
             after = parsed

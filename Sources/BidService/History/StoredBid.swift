@@ -33,7 +33,7 @@ struct StoredBid {
         self.calculatedAt = calculatedAt
     }
 
-    var cursor: KeysetCursor { KeysetCursor(timestamp: calculatedAt, id: id) }
+    var cursor: KeysetCursor { KeysetCursor(listing: .bids, timestamp: calculatedAt, id: id) }
 
     /// `{"bid_id":…,"product_id":…,"current_cpc":…,"target_roas":…,"adjusted_cpc":…,"calculated_at":"…"}`
     func write(to writer: inout JSONWriter) {

@@ -19,7 +19,7 @@ struct CompetitorPriceQuery: Equatable {
             }
             productID = parsed
         }
-        return PageWindow.parse(query).map { CompetitorPriceQuery(productID: productID, window: $0) }
+        return PageWindow.parse(query, listing: .competitorPrices).map { CompetitorPriceQuery(productID: productID, window: $0) }
     }
 
     // MARK: Statements

@@ -39,7 +39,7 @@ struct StoredCompetitorPrice {
         self.observedAt = observedAt
     }
 
-    var cursor: KeysetCursor { KeysetCursor(timestamp: observedAt, id: id) }
+    var cursor: KeysetCursor { KeysetCursor(listing: .competitorPrices, timestamp: observedAt, id: id) }
 
     func write(to writer: inout JSONWriter) {
         writer.beginObject()
