@@ -131,6 +131,9 @@ struct HTTPRequestParser {
                     guard Self.field(line) != nil else {
                         return fail(.init(status: 400, message: "invalid trailer field", request: pending))
                     }
+                    guard size + line.count + 2 <= limits.maxHeadersSize else {
+                        return fail(.init(status: 431, message: "trailer fields too large", request: pending))
+                    }
                     state = .trailers(size: size + line.count + 2)
                 }
             }
@@ -266,10 +269,11 @@ struct HTTPRequestParser {
             scan.lineStart = index + 1
         }
         if let requestLineEnd = scan.requestLineEnd {
-            if buffer.count - (requestLineEnd + 2) > limits.maxHeadersSize + 2 {
+            // An unfinished head may end in "\r\n\r" that its final size will not count.
+            if buffer.count - (requestLineEnd + 2) > limits.maxHeadersSize + 3 {
                 return .failure(.init(status: 431, message: "header fields too large"))
             }
-        } else if buffer.count - start > requestLineLimit {
+        } else if buffer.count - start > requestLineLimit + 1 {
             return .failure(.init(status: 414, message: "URI too long"))
         }
         return nil

@@ -68,6 +68,8 @@ struct ParsedResponse {
                     response.body = Array(bytes[bodyStart..<bodyStart + length])
                     index = bodyStart + length
                 } else if requestMentionsHEAD, nextIsResponse(bodyStart) {
+                    // A reply to HEAD: the length a GET would get, and no body.
+                    response.isBodiless = true
                     index = bodyStart
                 } else {
                     return .failure(Problem(reason: "body does not match Content-Length \(length)"))

@@ -10,6 +10,10 @@ import Synchronization
 /// The stub picks each bid's outcome from its `product_id` (last digit of the significand: 0
 /// stored, 1 replayed, 2 overloaded, 3 database unavailable, 4 key reused; 5–9 the same, answered
 /// one loop turn later as a real write would be), so every branch of the handler is reachable.
+/// Differential property: `ReferenceFramer` (a second, plain reading of RFC 9112 in
+/// Support/ReferenceFramer.swift) frames the same bytes; the server must answer exactly its
+/// complete requests, in order, and then refuse (with a framing error and `Connection: close`)
+/// exactly where the reference refuses, and never frame a request after that.
 /// Properties: whatever the bytes, the server answers with well-formed HTTP/1.x responses and
 /// then closes the half-closed connection (no hang), never answers 500, every JSON body parses
 /// with `JSONParser`, the stub's outcomes come back in order with the statuses, headers and
@@ -83,6 +87,10 @@ final class HTTPRequestFuzzer: Sendable {
         // Answers deferred by the stub run on the loop; let them finish before judging.
         server.waitForLoop()
         server.waitForLoop()
+        // After a refusal the server lingers until it has read the client's close, which can take
+        // a few more loop turns than the client's own view of the exchange.
+        let lingerStarted = ContinuousClock.now
+        while server.openConnections > 0, ContinuousClock.now - lingerStarted < .seconds(3) { server.waitForLoop() }
         let chosen = outcomes.all
         fuzzRequire(
             !exchange.timedOut, "no close within 2 s of the client's half-close; got \(fuzzEscaped(exchange.response))")
@@ -96,7 +104,9 @@ final class HTTPRequestFuzzer: Sendable {
         // Every property message ends with the whole reply stream, for diagnosis.
         context = fuzzEscaped(exchange.response)
         for response in responses { check(response) }
-        checkStubOutcomes(chosen, responses)
+        let finals = responses.filter { $0.status != 100 }
+        checkFraming(of: input, against: finals)
+        checkStubOutcomes(chosen, finals)
         require(server.inFlightRequests == 0, "\(server.inFlightRequests) requests still in flight")
         require(server.openConnections == 0, "\(server.openConnections) connections still open")
     }
@@ -107,38 +117,66 @@ final class HTTPRequestFuzzer: Sendable {
         fuzzRequire(condition(), "\(message()); replies: \(context)", line: line)
     }
 
-    /// Replies from our handlers carry `X-Request-ID`; evhttp's own (unparsable requests, 413,
-    /// 417, 501, `100 Continue`) do not, and must close the connection after an error.
+    /// The messages of the server's own framing refusals (`HTTPRequestParser`).
+    static let framingErrors: Set<String> = [
+        "line not ended by CRLF", "URI too long", "header fields too large", "too many header fields",
+        "malformed request line", "HTTP version not supported", "malformed request target", "method not implemented",
+        "invalid header field", "exactly one Host header is required", "chunked framing on HTTP/1.0",
+        "Content-Length together with Transfer-Encoding", "unsupported Transfer-Encoding",
+        "more than one Content-Length", "invalid Content-Length", "request body too large", "unsupported Expect",
+        "invalid chunk size", "chunk data not followed by CRLF", "invalid trailer field", "chunk line too long",
+        "trailer fields too large",
+    ]
+
+    static func isFramingError(_ response: ParsedResponse) -> Bool {
+        guard response.status >= 400, case .string(let message)? = try? JSONParser.parse(response.body)["error"]
+        else { return false }
+        return framingErrors.contains(message)
+    }
+
+    /// Every reply is the server's own: `X-Request-ID`, `nosniff`, JSON, and a length.
     private func check(_ response: ParsedResponse) {
         require(response.status != 500, "500: \(fuzzEscaped(response.body))")
-        let ours = response.header("X-Request-ID") != nil
-        if ours {
-            require(
-                [200, 400, 401, 404, 405, 415, 422, 503].contains(response.status),
-                "unexpected status \(response.status) from a handler")
-            require(response.header("Content-Type") == "application/json", "handler reply is not JSON")
-        } else {
-            require(
-                response.status == 100 || (response.status >= 400 && response.header("Connection") == "close"),
-                "evhttp answered \(response.status) and kept the connection")
+        if response.status == 100 { return }
+        require(response.header("X-Request-ID") != nil, "\(response.status) without X-Request-ID")
+        require(response.header("X-Content-Type-Options") == "nosniff", "\(response.status) without nosniff")
+        require(
+            [200, 400, 401, 404, 405, 413, 414, 415, 417, 422, 431, 501, 503, 505].contains(response.status),
+            "unexpected status \(response.status)")
+        require(response.header("Content-Type") == "application/json", "reply is not JSON")
+        require(response.contentLength != nil, "\(response.status) without Content-Length")
+        if Self.isFramingError(response) {
+            require(response.header("Connection") == "close", "framing error \(response.status) kept the connection")
         }
-        // evhttp frames by Content-Length from HTTP/1.1 on (it echoes the request's version).
-        // (`HTTP/1.-1`, an overflowed minor version, is treated like 1.0: closed after the reply.)
-        if response.status >= 200, response.version.hasPrefix("HTTP/1."),
-            let minor = Int(response.version.dropFirst(7)), minor >= 1, !response.isBodiless
-        {
-            // Only evhttp's own error pages for HEAD-like garbage are close-delimited; they say so.
-            require(
-                response.contentLength != nil || response.header("Connection") == "close",
-                "HTTP/1.1 \(response.status) without Content-Length on a kept-alive connection")
-        }
-        guard ours, !response.isBodiless else { return }
+        guard !response.isBodiless else { return }
         guard case .object(let members)? = try? JSONParser.parse(response.body) else {
             require(false, "\(response.status) body is not a JSON object: \(fuzzEscaped(response.body))")
             return
         }
         require(!members.isEmpty, "empty JSON object")
         if response.status == 503 { require(response.header("Retry-After") == "1", "503 without Retry-After: 1") }
+    }
+
+    /// The differential property: the server's replies match the reference framing.
+    private func checkFraming(of input: [UInt8], against responses: [ParsedResponse]) {
+        let reference = ReferenceFramer(maxBodySize: Self.maxBodySize, maxHeadersSize: Self.maxHeadersSize)
+            .frame(input)
+        // A refusal of HEAD has no body to tell which kind it is.
+        if reference.ending == .unknown || responses.contains(where: \.isBodiless) { return }
+        let framed = reference.methods.count
+        let refusals = responses.indices.filter { Self.isFramingError(responses[$0]) }
+        let summary = "reference framed \(framed) request(s), then \(reference.ending); server: \(responses.map(\.status))"
+        require(refusals.allSatisfy { $0 == framed }, "framing refusal out of place: \(summary)")
+        switch reference.ending {
+        case .clean:
+            require(responses.count == framed && refusals.isEmpty, summary)
+        case .refused:
+            require(responses.count == framed + 1 && refusals == [framed], summary)
+        case .incomplete:
+            require(responses.count == framed || (responses.count == framed + 1 && refusals == [framed]), summary)
+        case .unknown:
+            break
+        }
     }
 
     /// The stub's outcomes, in order, against the replies that only the stub can cause (200, 422, 503).
