@@ -1,6 +1,6 @@
 import BidCore
-import Postgres
 public import Logging
+import Postgres
 
 #if canImport(Glibc)
     import Glibc

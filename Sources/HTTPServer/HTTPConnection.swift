@@ -141,7 +141,8 @@ final class HTTPConnection {
             case .continueExpected:
                 _ = Self.continueLine.withUnsafeBytes { bufferevent_write(bufferEvent, $0.baseAddress, $0.count) }
             case .request(let message):
-                current = Current(isHEAD: message.method == .HEAD, keepAlive: message.keepAlive, isHTTP10: message.isHTTP10)
+                current = Current(
+                    isHEAD: message.method == .HEAD, keepAlive: message.keepAlive, isHTTP10: message.isHTTP10)
                 bufferevent_disable(bufferEvent, Int16(EV_READ))
                 disarm()
                 server.requestStarted()
@@ -192,7 +193,8 @@ final class HTTPConnection {
         server.observer?(exchange.finished(status: failure.status))
         bufferevent_disable(bufferEvent, Int16(EV_READ))
         write(
-            status: failure.status, headers: Router.jsonContentType, body: failure.body, requestID: exchange.requestID, close: true,
+            status: failure.status, headers: Router.jsonContentType, body: failure.body, requestID: exchange.requestID,
+            close: true,
             isHEAD: failure.method == .HEAD, isHTTP10: false)
         closeWhenFlushed()
     }

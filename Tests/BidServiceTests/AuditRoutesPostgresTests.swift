@@ -123,7 +123,8 @@ import Testing
         #expect(response.status == 200)
         #expect(response.header("Content-Type") == "text/html; charset=utf-8")
         #expect(
-            response.header("Content-Security-Policy") == "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+            response.header("Content-Security-Policy")
+                == "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
         #expect(response.text.contains("<svg"))
         #expect(!response.text.contains("<script"))
         // reportRowLimit 1: one flagged bid listed, the other counted.

@@ -247,8 +247,10 @@ import Testing
             FROM generate_series(1, 100000) g
             """)
         try harness.session.execute("ANALYZE bids")
-        let cursor = KeysetCursor(listing: .bids, timestamp: RFC3339Timestamp(parsing: "2025-01-10T00:00:00Z")!, id: 38880)
-            .encoded
+        let cursor = KeysetCursor(
+            listing: .bids, timestamp: RFC3339Timestamp(parsing: "2025-01-10T00:00:00Z")!, id: 38880
+        )
+        .encoded
         func plan(_ query: String) throws -> String {
             guard case .success(let parsed) = BidHistoryQuery.parse(Self.queryItems(query)) else {
                 throw TestFailure("cannot parse \(query)")

@@ -46,7 +46,8 @@ struct BidRecorderTests {
     @Test func storedIsTheExactPrice() throws {
         #expect(
             try Self.reply(to: .success(.stored(bidID: 41))) == [
-                "HTTP/1.1 200 OK", "Content-Type: application/json", "X-Request-ID: r1", "X-Content-Type-Options: nosniff", "Content-Length: 33", "",
+                "HTTP/1.1 200 OK", "Content-Type: application/json", "X-Request-ID: r1",
+                "X-Content-Type-Options: nosniff", "Content-Length: 33", "",
                 #"{"bid_id":41,"adjusted_cpc":2.25}"#,
             ])
     }
@@ -54,7 +55,8 @@ struct BidRecorderTests {
     @Test func replayedCarriesTheOriginalAnswer() throws {
         #expect(
             try Self.reply(to: .success(.replayed(bidID: 7, adjustedCPC: "2.25"))) == [
-                "HTTP/1.1 200 OK", "Content-Type: application/json", "Idempotent-Replayed: true", "X-Request-ID: r1", "X-Content-Type-Options: nosniff",
+                "HTTP/1.1 200 OK", "Content-Type: application/json", "Idempotent-Replayed: true", "X-Request-ID: r1",
+                "X-Content-Type-Options: nosniff",
                 "Content-Length: 32", "", #"{"bid_id":7,"adjusted_cpc":2.25}"#,
             ])
     }
@@ -62,7 +64,8 @@ struct BidRecorderTests {
     @Test func keyReuseIs422() throws {
         #expect(
             try Self.reply(to: .failure(.keyReusedWithDifferentRequest)) == [
-                "HTTP/1.1 422 Unprocessable Content", "Content-Type: application/json", "X-Request-ID: r1", "X-Content-Type-Options: nosniff",
+                "HTTP/1.1 422 Unprocessable Content", "Content-Type: application/json", "X-Request-ID: r1",
+                "X-Content-Type-Options: nosniff",
                 "Content-Length: 74", "",
                 #"{"error":"Idempotency-Key was already used with a different request body"}"#,
             ])
@@ -72,7 +75,8 @@ struct BidRecorderTests {
         #expect(
             try Self.reply(to: .failure(.overloaded)) == [
                 "HTTP/1.1 503 Service Unavailable", "Content-Type: application/json", "Retry-After: 1",
-                "X-Request-ID: r1", "X-Content-Type-Options: nosniff", "Content-Length: 42", "", #"{"error":"server overloaded; retry later"}"#,
+                "X-Request-ID: r1", "X-Content-Type-Options: nosniff", "Content-Length: 42", "",
+                #"{"error":"server overloaded; retry later"}"#,
             ])
         #expect(
             try Self.reply(to: .failure(.databaseUnavailable("connection refused"))) == [

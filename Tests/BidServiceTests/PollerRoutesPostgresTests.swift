@@ -134,7 +134,8 @@ import Testing
         let routes = try RoutesServer(database: "poller_routes_bad")
         // What `GET /api/bids` hands out as `next`: bound to that listing, refused here.
         let bidsCursor = KeysetCursor(
-            listing: .bids, timestamp: try #require(RFC3339Timestamp(parsing: "2025-01-10T00:00:00Z")), id: 3).encoded
+            listing: .bids, timestamp: try #require(RFC3339Timestamp(parsing: "2025-01-10T00:00:00Z")), id: 3
+        ).encoded
         let cases: [(String, String)] = [
             ("/api/competitor-prices?cursor=\(bidsCursor)", "invalid parameter 'cursor'"),
             ("/api/competitor-prices?product_id=abc", "invalid parameter 'product_id': expected a number"),

@@ -33,7 +33,8 @@ import Testing
     @Test func redactionFindsPasswordsInEveryForm() {
         #expect(
             ConnectionString.redacting(
-                #"invalid in URI: "postgresql://u:hunter2PW@[::1/x""#, connectionString: "postgresql://u:hunter2PW@[::1/x")
+                #"invalid in URI: "postgresql://u:hunter2PW@[::1/x""#,
+                connectionString: "postgresql://u:hunter2PW@[::1/x")
                 == #"invalid in URI: "postgresql://u:****@[::1/x""#)
         #expect(
             ConnectionString.redacting("x hunter2PW y", connectionString: "postgres://u:hunter2%50W@[::1/x")

@@ -10,7 +10,8 @@ import Testing
 /// hidden behind a mis-framed message is never stored, and the refusal is JSON.
 @Suite(.serialized) struct SmugglingPostgresTests {
     static let bid = #"{"product_id":5,"current_cpc":"1.50","target_roas":150}"#
-    static let hidden = "POST /api/bid HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: \(bid.utf8.count)\r\n\r\n\(bid)"
+    static let hidden =
+        "POST /api/bid HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: \(bid.utf8.count)\r\n\r\n\(bid)"
 
     /// Sends `bytes`, expects one JSON error with `status`, then the close; and no row.
     static func expectRefused(_ harness: ServiceHarness, _ bytes: String, status: Int) throws {

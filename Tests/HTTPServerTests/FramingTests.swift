@@ -99,7 +99,8 @@ struct FramingTests {
     }
 
     @Test func connectAndTraceAre501WithALengthAndClosed() throws {
-        try Self.expectRefused("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", status: 501, message: "method not implemented")
+        try Self.expectRefused(
+            "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", status: 501, message: "method not implemented")
         try Self.expectRefused("TRACE / HTTP/1.1\r\nHost: h\r\n\r\n", status: 501, message: "method not implemented")
     }
 
@@ -116,7 +117,8 @@ struct FramingTests {
             "GET /count HTTP/1.1\r\nHost: h\r\n" + String(repeating: "X-A: b\r\n", count: 2_000) + "\r\n", status: 431,
             message: "too many header fields")
         try Self.expectRefused(
-            "GET /count HTTP/1.1\r\nHost: h\r\nX-A: " + String(repeating: "b", count: 100_000) + "\r\n\r\n", status: 431,
+            "GET /count HTTP/1.1\r\nHost: h\r\nX-A: " + String(repeating: "b", count: 100_000) + "\r\n\r\n",
+            status: 431,
             message: "header fields too large")
     }
 

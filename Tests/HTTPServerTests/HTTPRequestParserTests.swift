@@ -82,18 +82,36 @@ struct HTTPRequestParserTests {
     @Test(
         arguments: [
             // Smuggling: two lengths, a list, a sign, junk, a length with chunked.
-            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 53\r\n\r\n12345", "400 more than one Content-Length"),
-            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n12345", "400 more than one Content-Length"),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 53\r\n\r\n12345",
+                "400 more than one Content-Length"
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n12345",
+                "400 more than one Content-Length"
+            ),
             ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n12345", "400 invalid Content-Length"),
             ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", "400 invalid Content-Length"),
             ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n", "400 invalid Content-Length"),
             ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: abc\r\n\r\n", "400 invalid Content-Length"),
-            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", "400 Content-Length together with Transfer-Encoding"),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "400 Content-Length together with Transfer-Encoding"
+            ),
             // Transfer codings other than exactly chunked.
-            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\nGET / HTTP/1.1\r\n\r\n", "501 unsupported Transfer-Encoding"),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+                "501 unsupported Transfer-Encoding"
+            ),
             ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: xchunked\r\n\r\n", "501 unsupported Transfer-Encoding"),
-            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "501 unsupported Transfer-Encoding"),
-            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", "501 unsupported Transfer-Encoding"),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                "501 unsupported Transfer-Encoding"
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "501 unsupported Transfer-Encoding"
+            ),
             ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400 chunked framing on HTTP/1.0"),
             // Bytes a field value may not hold, and malformed lines.
             ("GET / HTTP/1.1\r\nHost: h\r\nIdempotency-Key: nul\0tail\r\n\r\n", "400 invalid header field"),
@@ -114,12 +132,24 @@ struct HTTPRequestParserTests {
             // Limits.
             ("GET /" + String(repeating: "a", count: 200) + " HTTP/1.1\r\nHost: h\r\n\r\n", "414 URI too long"),
             ("GET /" + String(repeating: "a", count: 64) + " HTTP/1.1\r\nHost: h\r\n\r\n", "414 URI too long"),
-            ("GET / HTTP/1.1\r\nHost: h\r\n" + String(repeating: "X: y\r\n", count: 9) + "\r\n", "431 too many header fields"),
-            ("GET / HTTP/1.1\r\nHost: h\r\nX: " + String(repeating: "y", count: 300) + "\r\n\r\n", "431 header fields too large"),
+            (
+                "GET / HTTP/1.1\r\nHost: h\r\n" + String(repeating: "X: y\r\n", count: 9) + "\r\n",
+                "431 too many header fields"
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: h\r\nX: " + String(repeating: "y", count: 300) + "\r\n\r\n",
+                "431 header fields too large"
+            ),
             ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 33\r\n\r\n", "413 request body too large"),
-            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n11\r\n", "413 request body too large"),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n11\r\n",
+                "413 request body too large"
+            ),
             ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nz\r\n", "400 invalid chunk size"),
-            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n", "400 chunk data not followed by CRLF"),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
+                "400 chunk data not followed by CRLF"
+            ),
             ("POST / HTTP/1.1\r\nHost: h\r\nExpect: magic\r\n\r\n", "417 unsupported Expect"),
         ])
     func refusedWithTheRightStatusAndNothingAfter(input: String, expected: String) {

@@ -202,7 +202,10 @@ public struct AuditRoutes {
                     headers: [
                         ("Content-Type", "text/html; charset=utf-8"),
                         // The page needs nothing but its own inline styles; say so to the browser.
-                        ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+                        (
+                            "Content-Security-Policy",
+                            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+                        ),
                     ], body: Array(AuditHTMLReport.render(report).utf8))
             }
         }

@@ -15,7 +15,8 @@ struct PageWindow: Equatable {
 
     /// Checks `since`, `until`, `limit` and `cursor` (which must come from `listing`) in that order
     /// and reports the first wrong one.
-    static func parse(_ query: [String: String], listing: KeysetCursor.Listing) -> Result<PageWindow, InvalidParameter> {
+    static func parse(_ query: [String: String], listing: KeysetCursor.Listing) -> Result<PageWindow, InvalidParameter>
+    {
         var bounds: [String: RFC3339Timestamp] = [:]
         for name in ["since", "until"] {
             guard let text = query[name] else { continue }

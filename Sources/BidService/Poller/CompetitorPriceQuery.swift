@@ -19,7 +19,9 @@ struct CompetitorPriceQuery: Equatable {
             }
             productID = parsed
         }
-        return PageWindow.parse(query, listing: .competitorPrices).map { CompetitorPriceQuery(productID: productID, window: $0) }
+        return PageWindow.parse(query, listing: .competitorPrices).map {
+            CompetitorPriceQuery(productID: productID, window: $0)
+        }
     }
 
     // MARK: Statements

@@ -165,7 +165,8 @@ final class HTTPRequestFuzzer: Sendable {
         if reference.ending == .unknown || responses.contains(where: \.isBodiless) { return }
         let framed = reference.methods.count
         let refusals = responses.indices.filter { Self.isFramingError(responses[$0]) }
-        let summary = "reference framed \(framed) request(s), then \(reference.ending); server: \(responses.map(\.status))"
+        let summary =
+            "reference framed \(framed) request(s), then \(reference.ending); server: \(responses.map(\.status))"
         require(refusals.allSatisfy { $0 == framed }, "framing refusal out of place: \(summary)")
         switch reference.ending {
         case .clean:
