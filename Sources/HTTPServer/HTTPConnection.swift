@@ -235,7 +235,7 @@ final class HTTPConnection {
             return
         }
         lingering = true
-        Glibc.shutdown(bufferevent_getfd(bufferEvent), Int32(SHUT_WR))
+        Glibc.shutdown(bufferevent_getfd(bufferEvent), Int32(Glibc.SHUT_WR))
         bufferevent_enable(bufferEvent, Int16(EV_READ))
         arm(.linger)
     }

@@ -108,7 +108,7 @@ package final class InProcessHTTPServer: @unchecked Sendable {
         }
         guard connected == 0 else { throw SocketError(operation: "connect", errno: errno) }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        if request.isEmpty { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
+        if request.isEmpty { _ = Glibc.shutdown(fd, Int32(Glibc.SHUT_WR)) }
 
         let deadline = ContinuousClock.now + timeout
         var response: [UInt8] = []
@@ -135,7 +135,7 @@ package final class InProcessHTTPServer: @unchecked Sendable {
                     // The server closed first (EPIPE/ECONNRESET): what it answered is still readable.
                     written = request.count
                 }
-                if written == request.count { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
+                if written == request.count { _ = Glibc.shutdown(fd, Int32(Glibc.SHUT_WR)) }
             }
             if poller.revents & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 {
                 let count = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
