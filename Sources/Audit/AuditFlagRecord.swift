@@ -1,4 +1,5 @@
 import BidCore
+import ServiceSupport
 
 /// One flagged bid of a run (`audit_flags`). Numbers stay PostgreSQL's exact `numeric` text.
 public struct AuditFlagRecord: Sendable, Equatable {

@@ -3,6 +3,8 @@ public import Foundation
 public import Logging
 public import Metrics
 import Postgres
+public import Scheduler
+import ServiceSupport
 
 /// The nightly audit as a scheduled job: audits the window ending at the scheduled instant.
 ///

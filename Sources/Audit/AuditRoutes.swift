@@ -2,6 +2,7 @@ import BidCore
 public import HTTPServer
 public import Logging
 public import Postgres
+import ServiceSupport
 
 /// The audit API, read through the loop's non-blocking connection (handlers never block the loop):
 ///

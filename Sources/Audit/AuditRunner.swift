@@ -1,6 +1,8 @@
 import BidCore
 public import Logging
 import Postgres
+public import Scheduler
+import ServiceSupport
 
 /// Runs one audit: `parallelism` read-only sessions stream contiguous time slices of the window
 /// through server-side cursors, each on its own thread, and judge every bid with `AuditRule`; the

@@ -1,6 +1,7 @@
 import BidCore
 import Foundation
 import Postgres
+import Scheduler
 
 /// One session streaming a time slice of the window on its own thread. With two of them, two
 /// PostgreSQL backends and two client threads work at once: the audit's time goes to converting

@@ -1,4 +1,5 @@
 import BidCore
+import ServiceSupport
 
 /// The validated parameters of `GET /api/competitor-prices`, and the statement they bind to.
 struct CompetitorPriceQuery: Equatable {

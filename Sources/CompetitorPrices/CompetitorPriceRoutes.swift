@@ -2,6 +2,7 @@ import BidCore
 public import HTTPServer
 public import Logging
 public import Postgres
+import ServiceSupport
 
 /// `GET /api/competitor-prices` (price history, newest first, keyset-paginated) and
 /// `GET /api/competitor-prices/latest?product_id=` (the newest price per source), read through

@@ -1,3 +1,4 @@
+import Scheduler
 import Synchronization
 
 /// One `PollCancellation` per scheduler cancellation, registered with it once: the scheduler

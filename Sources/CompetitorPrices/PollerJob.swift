@@ -1,5 +1,6 @@
 public import Logging
 public import Metrics
+public import Scheduler
 
 /// The competitor-price poll as a `Scheduler` job: every `POLL_INTERVAL` (aligned to the epoch,
 /// so replicas agree), one run over every configured source.

@@ -1,4 +1,5 @@
 import BidCore
+import ServiceSupport
 
 /// One row of `competitor_prices` as the API returns it: `numeric` columns stay PostgreSQL's
 /// exact decimal text and are written as JSON numbers verbatim, never through `Double`.
@@ -24,8 +25,8 @@ struct StoredCompetitorPrice {
     /// Nil when a value cannot be written as the API promises (a NaN numeric, a year past 9999).
     init?(row: [String?]) {
         guard row.count == 9, let id = row[0].flatMap({ Int64($0) }), let source = row[1], let externalID = row[2],
-            row[3].map(StoredBid.isJSONNumber) ?? true, let title = row[4], let price = row[7],
-            StoredBid.isJSONNumber(price),
+            row[3].map(JSONNumber.matches) ?? true, let title = row[4], let price = row[7],
+            JSONNumber.matches(price),
             let observedAt = row[8].flatMap({ RFC3339Timestamp(parsing: $0) })
         else { return nil }
         self.id = id

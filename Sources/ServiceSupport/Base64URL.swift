@@ -1,8 +1,8 @@
 /// RFC 4648 §5 base64url without padding (padding is accepted on input).
-enum Base64URL {
+public enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         var output: [UInt8] = []
         output.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
@@ -18,7 +18,7 @@ enum Base64URL {
 
     /// Nil for characters outside the alphabet, an impossible length, or non-zero spare bits
     /// (so that every cursor has exactly one spelling).
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         var symbols = Array(text.utf8)
         while symbols.last == UInt8(ascii: "=") { symbols.removeLast() }
         guard symbols.count % 4 != 1 else { return nil }

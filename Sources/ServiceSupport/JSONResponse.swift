@@ -1,14 +1,14 @@
 import BidCore
-import HTTPServer
-import Logging
-import Postgres
+public import HTTPServer
+public import Logging
+public import Postgres
 
 /// The JSON replies every route shares: one place decides the error shape.
-enum JSONResponse {
-    static let contentType = ("Content-Type", "application/json")
+public enum JSONResponse {
+    public static let contentType = ("Content-Type", "application/json")
 
     /// `{"error": message}` for protocol-level problems (415, 404, 503, …).
-    static func error(_ status: Int, _ message: String, headers: [(String, String)] = []) -> HTTPResponse {
+    public static func error(_ status: Int, _ message: String, headers: [(String, String)] = []) -> HTTPResponse {
         var writer = JSONWriter(capacity: 64)
         writer.beginObject()
         writer.member("error", message)
@@ -17,7 +17,7 @@ enum JSONResponse {
     }
 
     /// `{"errors": [...]}`: the legacy validation shape.
-    static func validationErrors(_ messages: [String]) -> HTTPResponse {
+    public static func validationErrors(_ messages: [String]) -> HTTPResponse {
         var writer = JSONWriter(capacity: 96)
         writer.beginObject()
         writer.beginArray("errors")
@@ -29,7 +29,7 @@ enum JSONResponse {
 
     /// The answer to a failed read: 503 with `Retry-After` when retrying may help, otherwise 500
     /// (logged, since it means a bug or bad data) naming what could not be read.
-    static func readFailure(_ error: PostgresError, reading what: String, retryAfterSeconds: Int, logger: Logger)
+    public static func readFailure(_ error: PostgresError, reading what: String, retryAfterSeconds: Int, logger: Logger)
         -> HTTPResponse
     {
         guard error.isTransient else {
@@ -40,13 +40,13 @@ enum JSONResponse {
             503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
     }
 
-    static func ok(_ body: [UInt8], status: Int = 200) -> HTTPResponse {
+    public static func ok(_ body: [UInt8], status: Int = 200) -> HTTPResponse {
         HTTPResponse(status: status, headers: [contentType], body: body)
     }
 }
 
 extension HTTPResponder {
-    func respond(_ response: HTTPResponse) {
+    public func respond(_ response: HTTPResponse) {
         respond(status: response.status, headers: response.headers, body: response.body)
     }
 }

@@ -7,21 +7,21 @@
 /// URL-safe without encoding, and checked field by field when it comes back, so a forged or
 /// truncated cursor is a 400 rather than a query error. It carries no filter; clients send the
 /// same filters with it.
-struct KeysetCursor: Equatable {
-    let timestamp: RFC3339Timestamp
-    let id: Int64
+public struct KeysetCursor: Equatable, Sendable {
+    public let timestamp: RFC3339Timestamp
+    public let id: Int64
 
-    var encoded: String {
+    public var encoded: String {
         Base64URL.encode(Array("\(timestamp.canonicalText)|\(id)".utf8))
     }
 
-    init(timestamp: RFC3339Timestamp, id: Int64) {
+    public init(timestamp: RFC3339Timestamp, id: Int64) {
         self.timestamp = timestamp
         self.id = id
     }
 
     /// Nil unless `text` decodes to a timestamp and a positive id.
-    init?(decoding text: String) {
+    public init?(decoding text: String) {
         guard let bytes = Base64URL.decode(text) else { return nil }
         let parts = bytes.split(separator: UInt8(ascii: "|"), omittingEmptySubsequences: false)
         guard parts.count == 2,

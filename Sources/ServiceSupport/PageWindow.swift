@@ -1,20 +1,20 @@
 /// The paging parameters shared by the newest-first listings (`GET /api/bids`,
 /// `GET /api/competitor-prices`): a time range, a page size and where to continue.
-struct PageWindow: Equatable {
-    static let defaultLimit = 100
-    static let limits = 1...1000
-    static let timestampExpectation = "an RFC 3339 timestamp such as 2025-01-31T23:59:59Z, years 0001-9999"
+public struct PageWindow: Equatable, Sendable {
+    public static let defaultLimit = 100
+    public static let limits = 1...1000
+    public static let timestampExpectation = "an RFC 3339 timestamp such as 2025-01-31T23:59:59Z, years 0001-9999"
 
     /// Inclusive lower bound on the listing's timestamp.
-    let since: RFC3339Timestamp?
+    public let since: RFC3339Timestamp?
     /// Exclusive upper bound on the listing's timestamp.
-    let until: RFC3339Timestamp?
-    let limit: Int
+    public let until: RFC3339Timestamp?
+    public let limit: Int
     /// Continue after this row (from the previous page's `next`).
-    let after: KeysetCursor?
+    public let after: KeysetCursor?
 
     /// Checks `since`, `until`, `limit` and `cursor` in that order and reports the first wrong one.
-    static func parse(_ query: [String: String]) -> Result<PageWindow, InvalidParameter> {
+    public static func parse(_ query: [String: String]) -> Result<PageWindow, InvalidParameter> {
         var bounds: [String: RFC3339Timestamp] = [:]
         for name in ["since", "until"] {
             guard let text = query[name] else { continue }
@@ -44,7 +44,7 @@ struct PageWindow: Equatable {
     /// Bound in this order after any filter parameters: since, until, the cursor's timestamp and
     /// id, and one row more than the page (to know whether a next page exists without a second
     /// query). Absent bounds become infinities, so a statement's shape never changes.
-    var parameters: [String?] {
+    public var parameters: [String?] {
         [
             since?.canonicalText ?? "-infinity",
             until?.canonicalText ?? "infinity",

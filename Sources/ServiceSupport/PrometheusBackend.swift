@@ -1,11 +1,11 @@
-import HTTPServer
+public import HTTPServer
 import Metrics
-import Prometheus
+public import Prometheus
 
 /// The process's one Prometheus registry, installed as the swift-metrics backend on first use
 /// (`MetricsSystem.bootstrap` may run only once per process). `serve` and `schedule` both export it.
-enum PrometheusBackend {
-    static let registry: PrometheusCollectorRegistry = {
+public enum PrometheusBackend {
+    public static let registry: PrometheusCollectorRegistry = {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -19,11 +19,11 @@ enum PrometheusBackend {
     }()
 
     /// A `GET /metrics` reply carrying `body`, in the text exposition format.
-    static func exposition(_ body: [UInt8]) -> HTTPResponse {
+    public static func exposition(_ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: body)
     }
 
-    static func render() -> [UInt8] {
+    public static func render() -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(8192)
         registry.emit(into: &buffer)

@@ -7,13 +7,13 @@
 /// past a row. Rounding the fraction *up* instead keeps both `calculated_at >= since` and
 /// `calculated_at < until` true to the text the client sent, because stored values lie on the
 /// microsecond grid.
-struct RFC3339Timestamp: Equatable {
+public struct RFC3339Timestamp: Equatable, Sendable {
     /// Microseconds since 1970-01-01T00:00:00Z.
-    let microsecondsSinceEpoch: Int64
+    public let microsecondsSinceEpoch: Int64
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`; valid PostgreSQL `timestamptz` input whatever the session's
     /// time zone or date style.
-    var canonicalText: String {
+    public var canonicalText: String {
         let microsecondsPerDay: Int64 = 86_400_000_000
         let days = Self.floorDivide(microsecondsSinceEpoch, microsecondsPerDay)
         let ofDay = microsecondsSinceEpoch - days * microsecondsPerDay
@@ -27,11 +27,11 @@ struct RFC3339Timestamp: Equatable {
     /// The supported range, in UTC: what RFC 3339 can write (four-digit years) and PostgreSQL
     /// reads back without an era suffix.
     /// 0001-01-01T00:00:00Z
-    static let earliest = RFC3339Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000)
+    public static let earliest = RFC3339Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000)
     /// 9999-12-31T23:59:59.999999Z
-    static let latest = RFC3339Timestamp(microsecondsSinceEpoch: 253_402_300_799_999_999)
+    public static let latest = RFC3339Timestamp(microsecondsSinceEpoch: 253_402_300_799_999_999)
 
-    init(microsecondsSinceEpoch: Int64) {
+    public init(microsecondsSinceEpoch: Int64) {
         self.microsecondsSinceEpoch = microsecondsSinceEpoch
     }
 
@@ -39,7 +39,7 @@ struct RFC3339Timestamp: Equatable {
     /// space for the `T` (RFC 3339's own note allows it) and a space for the offset's `+`, because
     /// an unencoded `+` in a query string arrives as a space. Nil when the text is not such a
     /// timestamp, names an impossible date or time, or falls outside `earliest...latest` in UTC.
-    init?(parsing text: String) {
+    public init?(parsing text: String) {
         var scanner = Scanner(Array(text.utf8))
         guard let year = scanner.digits(4), scanner.skip("-"),
             let month = scanner.digits(2), scanner.skip("-"),
@@ -77,7 +77,7 @@ struct RFC3339Timestamp: Equatable {
 
     // MARK: Calendar (proleptic Gregorian; Howard Hinnant's days_from_civil / civil_from_days)
 
-    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+    public static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
         let shiftedYear = month <= 2 ? year - 1 : year
         let era = floorDivide(shiftedYear, 400)
         let yearOfEra = shiftedYear - era * 400
@@ -86,7 +86,7 @@ struct RFC3339Timestamp: Equatable {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    public static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let shifted = days + 719_468
         let era = floorDivide(shifted, 146_097)
         let dayOfEra = shifted - era * 146_097
@@ -98,7 +98,7 @@ struct RFC3339Timestamp: Equatable {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    static func daysIn(month: Int64, year: Int64) -> Int64 {
+    public static func daysIn(month: Int64, year: Int64) -> Int64 {
         switch month {
         case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -107,7 +107,7 @@ struct RFC3339Timestamp: Equatable {
     }
 
     /// Division rounding towards negative infinity, so that instants before 1970 land on the right day.
-    static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+    public static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
         let quotient = value / divisor
         return (value % divisor != 0 && (value < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }

@@ -2,7 +2,8 @@ import BidCore
 import Foundation
 import Testing
 
-@testable import BidService
+@testable import Audit
+@testable import ServiceSupport
 
 /// Parameters and formatting of the audit, without a database.
 @Suite struct AuditParsingTests {

@@ -1,7 +1,9 @@
+import Audit
 import BidCore
-import BidService
 import Foundation
 import Postgres
+import Scheduler
+import ServiceTestSupport
 import Testing
 
 /// The audit engine against real PostgreSQL: what is flagged, which bids are in the window, and

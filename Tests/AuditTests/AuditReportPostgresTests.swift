@@ -1,7 +1,8 @@
+import Audit
 import BidCore
-import BidService
 import Foundation
 import Postgres
+import ServiceTestSupport
 import Testing
 
 /// The report formats, rendered from runs stored in real PostgreSQL.

@@ -3,9 +3,11 @@ import Foundation
 import HTTPServer
 import HTTPTestSupport
 import Postgres
+import ServiceTestSupport
 import Testing
 
-@testable import BidService
+@testable import Audit
+@testable import ServiceSupport
 
 /// The audit API over real sockets: an HTTP server whose only routes are `AuditRoutes`, each loop
 /// with its own non-blocking connection (as the service wires it), over a real database.

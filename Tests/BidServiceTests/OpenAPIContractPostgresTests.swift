@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTestSupport
+import ServiceTestSupport
 import Testing
 
 /// `openapi.yaml` names exactly the routes a default `bidengine serve` answers: a route added to a

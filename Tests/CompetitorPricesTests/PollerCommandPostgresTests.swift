@@ -1,8 +1,9 @@
 import Foundation
 import Postgres
+import ServiceTestSupport
 import Testing
 
-@testable import BidService
+@testable import CompetitorPrices
 
 /// `bidengine poll` as a process: what it prints is what `poll_runs` says, and what it stored
 /// is exactly the listing; and https against a real TLS server, verified, not waved through.

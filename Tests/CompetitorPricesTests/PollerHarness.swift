@@ -1,8 +1,10 @@
 import Foundation
 import Logging
 import Postgres
+import ServiceTestSupport
 
-@testable import BidService
+@testable import CompetitorPrices
+@testable import ServiceSupport
 
 /// A fresh migrated database and pollers configured to be fast: small pages, a generous bucket,
 /// millisecond backoffs and one-second timeouts, so that faults cost little.

@@ -1,8 +1,10 @@
 import Foundation
 import Logging
+import ServiceTestSupport
 import Testing
 
-@testable import BidService
+@testable import CompetitorPrices
+@testable import Scheduler
 
 /// The poller as a `Scheduler` job: configured from the environment, a run per interval over
 /// every source, failures of a source recorded rather than thrown, and prompt cancellation.

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import BidService
+@testable import CompetitorPrices
 
 /// The poller's pure parts: the page parser (what it accepts and why it rejects), the paging
 /// rules, Retry-After, backoff, the token bucket and the configuration.

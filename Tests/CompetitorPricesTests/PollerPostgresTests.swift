@@ -1,10 +1,11 @@
 import BidCore
 import Foundation
 import Postgres
+import ServiceTestSupport
 import Synchronization
 import Testing
 
-@testable import BidService
+@testable import CompetitorPrices
 
 /// The poller against a fake products server it cannot trust and real PostgreSQL: paging,
 /// storage and change detection, each politeness rule and each kind of distrust, with

@@ -3,9 +3,11 @@ import Foundation
 import HTTPServer
 import HTTPTestSupport
 import Postgres
+import ServiceTestSupport
 import Testing
 
-@testable import BidService
+@testable import CompetitorPrices
+@testable import ServiceSupport
 
 /// `GET /api/competitor-prices` and `/api/competitor-prices/latest` over real sockets against
 /// real PostgreSQL, served by a server with just these routes (as `LoopServices` would wire them).

@@ -1,5 +1,5 @@
-import BidService
 import Foundation
+import Scheduler
 
 /// A scheduler clock the test moves by hand, that can tell when every scheduler using it is idle
 /// (asleep with a deadline still ahead), so a test advances one night at a time deterministically.

@@ -2,9 +2,12 @@ import BidCore
 import Foundation
 import Logging
 import Postgres
+import ServiceTestSupport
 import Testing
 
-@testable import BidService
+@testable import Audit
+@testable import Scheduler
+@testable import ServiceSupport
 
 /// The scheduler against real PostgreSQL, on a hand-moved clock: leadership across instances,
 /// catch-up, retries, shutdown, and nights with a daylight-saving change, with the real audit.

@@ -1,6 +1,6 @@
-import BidService
 import Foundation
 import Logging
+import Scheduler
 
 /// A job whose behaviour a test chooses, recording each run it is given.
 final class SchedulerTestJob: ScheduledJob, @unchecked Sendable {

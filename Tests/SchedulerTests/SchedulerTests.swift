@@ -1,5 +1,6 @@
-import BidService
+import Audit
 import Foundation
+import Scheduler
 import Testing
 
 /// Schedules without a database: wall-clock times, daylight-saving days, intervals.

@@ -1,21 +1,21 @@
-import BidCore
-import BidService
+public import BidCore
+public import BidService
 import Foundation
-import HTTPTestSupport
+public import HTTPTestSupport
 import Logging
-import Postgres
+public import Postgres
 
 /// A real `BidServer` on an ephemeral port over a fresh database, for tests that go through
 /// real sockets to real PostgreSQL.
-final class ServiceHarness {
-    let server: BidServer
-    let connectionString: String
-    let session: PostgresSession
+public final class ServiceHarness {
+    public let server: BidServer
+    public let connectionString: String
+    public let session: PostgresSession
 
-    static let migrationsDirectory = URL(fileURLWithPath: #filePath)
+    public static let migrationsDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().appendingPathComponent("../../Migrations").standardized.path
 
-    init(
+    public init(
         database: String, threads: Int = 2, connectionString: String? = nil,
         configure: (inout ServiceConfiguration) -> Void = { _ in }
     ) throws {
@@ -38,13 +38,13 @@ final class ServiceHarness {
         server.shutdown()
     }
 
-    var port: Int { server.port }
+    public var port: Int { server.port }
 
-    func client() throws -> TestHTTPClient {
+    public func client() throws -> TestHTTPClient {
         try TestHTTPClient(port: port)
     }
 
-    func postBid(_ body: String, client: TestHTTPClient? = nil, contentType: String? = "application/json") throws
+    public func postBid(_ body: String, client: TestHTTPClient? = nil, contentType: String? = "application/json") throws
         -> TestResponse
     {
         let client = try client ?? self.client()
@@ -53,12 +53,12 @@ final class ServiceHarness {
         return try client.request("POST", "/api/bid", headers: headers, body: Array(body.utf8))
     }
 
-    func count(_ table: String = "bids") throws -> Int {
+    public func count(_ table: String = "bids") throws -> Int {
         Int(try session.execute("SELECT count(*) FROM \(table)").scalar ?? "") ?? -1
     }
 }
 
 extension TestResponse {
     /// The body parsed as JSON (numbers kept as their exact text).
-    var json: JSONValue? { try? JSONParser.parse(body) }
+    public var json: JSONValue? { try? JSONParser.parse(body) }
 }
