@@ -8,6 +8,13 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// What the audit and the competitor-price poller build on; neither imports the other.
+let subsystemDependencies: [Target.Dependency] = [
+    "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres",
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "Metrics", package: "swift-metrics"),
+]
+
 let package = Package(
     name: "BidEngine",
     platforms: [.macOS(.v15)],
@@ -59,19 +66,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Audit",
-            dependencies: [
-                "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ],
+            dependencies: subsystemDependencies,
             swiftSettings: swiftSettings),
         .target(
             name: "CompetitorPrices",
-            dependencies: [
-                "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ],
+            dependencies: subsystemDependencies,
             swiftSettings: swiftSettings),
         .target(
             name: "BidService",
