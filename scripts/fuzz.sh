@@ -91,13 +91,14 @@ objects_for() {
     else
         dirs=$BIN/BidCore.build
     fi
-    # Swift targets: only the objects their output-file-map.json names, so that objects left over
+    # Swift targets: only the built objects their output-file-map.json names, so that objects left over
     # from a file that has since moved to another target (same scratch path) are never linked.
     local dir
     for dir in $dirs; do
         if [[ -f $dir/output-file-map.json ]]; then
-            python3 -c 'import json, sys; print("\n".join(v["object"] for v in json.load(open(sys.argv[1])).values() if "object" in v))' \
-                "$dir/output-file-map.json"
+            python3 -c 'import json, os, sys
+for entry in json.load(open(sys.argv[1])).values():
+    if os.path.exists(entry.get("object", "")): print(entry["object"])' "$dir/output-file-map.json"
             find "$dir" -maxdepth 1 -name '*.swiftmodule.o'
         else
             find "$dir" -name '*.o'
