@@ -78,7 +78,8 @@ import Testing
             }
             for case let file as URL in files where file.pathExtension == "swift" {
                 let text = try String(contentsOf: file, encoding: .utf8)
-                for match in text.matches(of: /router\.add\(\.([A-Z]+),\s*"([^"]+)"/) where !match.2.hasPrefix("/bench/") {
+                let routes = text.matches(of: /router\.add\(\.([A-Z]+),\s*"([^"]+)"/)
+                for match in routes where !match.2.hasPrefix("/bench/") {
                     operations.insert(Operation(method: String(match.1), path: String(match.2)))
                 }
             }
