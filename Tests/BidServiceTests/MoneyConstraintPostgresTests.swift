@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import ServiceTestSupport
 import Testing
 
 /// Migration 0005: no money column takes `NaN` (which passes `CHECK (price >= 0)` in PostgreSQL),

@@ -1,14 +1,15 @@
 import Foundation
 import Postgres
+import ServiceTestSupport
 import Testing
 
 /// libpq notices go to the JSON log at debug level, never raw on stderr (issue 18).
 @Suite(.serialized) struct NoticeRoutingPostgresTests {
     @Test func aRepeatedMigrateLogsItsNoticeOnlyAtDebug() throws {
         let url = try TestDatabase.fresh("notice_routing")
-        func migrate(_ level: String) throws -> PollerCommandPostgresTests.Outcome {
-            try PollerCommandPostgresTests.run(
-                PollerCommandPostgresTests.binary, ["migrate"],
+        func migrate(_ level: String) throws -> CommandProcess.Outcome {
+            try CommandProcess.run(
+                CommandProcess.binary, ["migrate"],
                 environment: [
                     "DATABASE_URL": url, "LOG_LEVEL": level,
                     "BIDENGINE_MIGRATIONS_DIR": ServiceHarness.migrationsDirectory,

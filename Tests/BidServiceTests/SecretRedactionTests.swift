@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import ServiceTestSupport
 import Testing
 
 /// No password in any message (issue 18): real `bidengine serve`, `migrate` and `audit`
@@ -19,8 +20,8 @@ import Testing
     @Test(arguments: ["serve", "migrate", "audit"])
     func noCommandPrintsThePassword(command: String) throws {
         for connectionString in Self.connectionStrings {
-            let outcome = try PollerCommandPostgresTests.run(
-                PollerCommandPostgresTests.binary, [command],
+            let outcome = try CommandProcess.run(
+                CommandProcess.binary, [command],
                 environment: ["DATABASE_URL": connectionString, "LOG_LEVEL": "debug", "PORT": "0"])
             let output = outcome.stdout + outcome.stderr
             #expect(outcome.status != 0, "\(command) with \(connectionString) succeeded")
