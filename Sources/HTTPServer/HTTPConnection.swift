@@ -192,8 +192,10 @@ final class HTTPConnection {
             requestID: RequestID.accept(failure.requestIDHeader), started: .now)
         server.observer?(exchange.finished(status: failure.status))
         bufferevent_disable(bufferEvent, Int16(EV_READ))
+        var headers = Router.jsonContentType
+        if failure.status == 405 { headers.append(("Allow", server.allowedMethods(for: failure.path))) }
         write(
-            status: failure.status, headers: Router.jsonContentType, body: failure.body, requestID: exchange.requestID,
+            status: failure.status, headers: headers, body: failure.body, requestID: exchange.requestID,
             close: true,
             isHEAD: failure.method == .HEAD, isHTTP10: false)
         closeWhenFlushed()

@@ -1,4 +1,12 @@
 extension HTTPLoopServer {
+    /// The `Allow` value for `path` (percent-encoded): the methods its routes serve, or none.
+    func allowedMethods(for path: String) -> String {
+        if case .methodNotAllowed(let allow) = router.resolve(method: .other, path: path, isPercentEncoded: true) {
+            return allow
+        }
+        return ""
+    }
+
     /// A framed request from `connection`: route it and hand it to its handler.
     func handle(_ message: HTTPRequestMessage, on connection: HTTPConnection) {
         let started = ContinuousClock.now

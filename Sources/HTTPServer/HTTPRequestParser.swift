@@ -317,6 +317,10 @@ struct HTTPRequestParser {
             let methodText = String(decoding: methodBytes, as: UTF8.self)
             let targetText = String(decoding: target, as: UTF8.self)
             guard let method = HTTPMethod(token: methodText) else {
+                // TRACE is a method every server knows and this one never allows: 405 with `Allow`.
+                if methodText == "TRACE", let (path, _) = Self.originForm(targetText, method: .other) {
+                    return .failure(.init(status: 405, message: "TRACE not allowed", method: .other, path: path))
+                }
                 return .failure(.init(status: 501, message: "method not implemented", path: targetText))
             }
             guard let (path, query) = Self.originForm(targetText, method: method) else {

@@ -83,7 +83,7 @@ import Testing
             return Int(line.split(separator: " ").last ?? "") ?? -1
         }
         let before = try count()
-        try Self.expectRefused(harness, "TRACE / HTTP/1.1\r\nHost: h\r\n\r\n", status: 501)
+        try Self.expectRefused(harness, "PURGE / HTTP/1.1\r\nHost: h\r\n\r\n", status: 501)
         #expect(try count() == before + 1)
     }
 }

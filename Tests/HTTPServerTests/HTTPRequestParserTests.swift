@@ -127,7 +127,7 @@ struct HTTPRequestParserTests {
             ("GET / HTTP/2.0\r\nHost: h\r\n\r\n", "505 HTTP version not supported"),
             ("GET relative HTTP/1.1\r\nHost: h\r\n\r\n", "400 malformed request target"),
             ("CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n", "501 method not implemented"),
-            ("TRACE / HTTP/1.1\r\nHost: h\r\n\r\n", "501 method not implemented"),
+            ("TRACE / HTTP/1.1\r\nHost: h\r\n\r\n", "405 TRACE not allowed"),
             ("get / HTTP/1.1\r\nHost: h\r\n\r\n", "501 method not implemented"),
             // Limits.
             ("GET /" + String(repeating: "a", count: 200) + " HTTP/1.1\r\nHost: h\r\n\r\n", "414 URI too long"),

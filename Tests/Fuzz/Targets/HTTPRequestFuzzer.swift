@@ -121,6 +121,7 @@ final class HTTPRequestFuzzer: Sendable {
     static let framingErrors: Set<String> = [
         "line not ended by CRLF", "URI too long", "header fields too large", "too many header fields",
         "malformed request line", "HTTP version not supported", "malformed request target", "method not implemented",
+        "TRACE not allowed",
         "invalid header field", "exactly one Host header is required", "chunked framing on HTTP/1.0",
         "Content-Length together with Transfer-Encoding", "unsupported Transfer-Encoding",
         "more than one Content-Length", "invalid Content-Length", "request body too large", "unsupported Expect",
