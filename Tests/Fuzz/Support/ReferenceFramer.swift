@@ -113,15 +113,28 @@ struct ReferenceFramer {
         case complete, refused, incomplete
     }
 
+    private enum Line {
+        case line(ArraySlice<UInt8>)
+        case failed(Chunks)
+    }
+
+    /// The next CRLF-ended line of a chunked body; a bare LF before it refuses the message.
+    private func takeLine(_ rest: inout ArraySlice<UInt8>) -> Line {
+        guard let lineEnd = find([13, 10], in: rest) else { return .failed(rest.contains(10) ? .refused : .incomplete) }
+        let line = rest[rest.startIndex..<lineEnd]
+        if line.contains(10) { return .failed(.refused) }
+        rest = rest[(lineEnd + 2)...]
+        return .line(line)
+    }
+
     private func chunkedBody(_ rest: inout ArraySlice<UInt8>) -> Chunks {
         var total = 0
         while true {
-            guard let lineEnd = find([13, 10], in: rest) else {
-                return rest.contains(10) ? .refused : .incomplete
+            let line: ArraySlice<UInt8>
+            switch takeLine(&rest) {
+            case .line(let taken): line = taken
+            case .failed(let ending): return ending
             }
-            let line = rest[rest.startIndex..<lineEnd]
-            if line.contains(10) { return .refused }
-            rest = rest[(lineEnd + 2)...]
             let digits = line.prefix { hex($0) != nil }
             let extensions = line.dropFirst(digits.count).drop { $0 == 32 || $0 == 9 }
             guard (1...15).contains(digits.count),
@@ -138,12 +151,11 @@ struct ReferenceFramer {
         }
         var trailerBytes = 0
         while true {
-            guard let lineEnd = find([13, 10], in: rest) else {
-                return rest.contains(10) ? .refused : .incomplete
+            let line: ArraySlice<UInt8>
+            switch takeLine(&rest) {
+            case .line(let taken): line = taken
+            case .failed(let ending): return ending
             }
-            let line = rest[rest.startIndex..<lineEnd]
-            if line.contains(10) { return .refused }
-            rest = rest[(lineEnd + 2)...]
             if line.isEmpty { return .complete }
             trailerBytes += line.count + 2
             if trailerBytes > maxHeadersSize || field(line) == nil { return .refused }
