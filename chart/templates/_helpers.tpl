@@ -239,3 +239,19 @@ Usage: include "bidengine.env" (dict "ctx" $ "secretName" "..." "apiKeys" true)
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+
+{{/*
+The "job" label Prometheus gives the server's series: the Service name, as the Prometheus
+Operator names a ServiceMonitor's job (prometheusRule.serverJob overrides it).
+*/}}
+{{- define "bidengine.monitoring.serverJob" -}}
+{{- default (include "bidengine.componentName" (dict "ctx" . "component" "server")) .Values.prometheusRule.serverJob }}
+{{- end }}
+
+{{/*
+The "job" label of the scheduler's series: <namespace>/<PodMonitor name>, as the Prometheus
+Operator names a PodMonitor's job (prometheusRule.schedulerJob overrides it).
+*/}}
+{{- define "bidengine.monitoring.schedulerJob" -}}
+{{- default (printf "%s/%s" .Release.Namespace (include "bidengine.componentName" (dict "ctx" . "component" "scheduler"))) .Values.prometheusRule.schedulerJob }}
+{{- end }}
