@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBUG_BIN := .build/debug/bidengine
 RELEASE_BIN := .build/release/bidengine
 
-.PHONY: help deps build release run test unit-test parity contract chart-check lint fuzz fuzz-smoke leaks soak chaos clean
+.PHONY: help deps test-deps monitoring-check build release run test unit-test parity contract chart-check lint fuzz fuzz-smoke leaks soak chaos clean
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
@@ -18,14 +18,25 @@ help:
 	@echo "make leaks  LeakSanitizer over a scripted run with errors and reconnects (part of make test)"
 
 ## deps: install the Debian packages BidEngine builds and tests against, only those missing.
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+## test-deps: what only the checks of make test need (promtool/prometheus, headless Chromium and its
+## driver, debootstrap for make image-check).
+TEST_APT_PACKAGES := prometheus chromium chromium-driver debootstrap
+# $(call apt_require,packages): apt-get install those of the packages that are not installed.
+define apt_require
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	else echo "system packages present: $(APT_PACKAGES)"; fi
+	else echo "system packages present: $(1)"; fi
+endef
+
+deps:
+	$(call apt_require,$(APT_PACKAGES))
+
+test-deps:
+	$(call apt_require,$(TEST_APT_PACKAGES))
 
 build: deps
 	$(SWIFT) build --product bidengine
@@ -38,7 +49,7 @@ run: release
 
 ## test: style gate, unit and integration tests (real sockets, real PostgreSQL), fuzz smoke runs,
 ## leak check, PHP parity, OpenAPI contract, chart checks.
-test: deps
+test: deps test-deps
 	$(MAKE) --no-print-directory lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -47,6 +58,7 @@ test: deps
 	$(MAKE) --no-print-directory parity
 	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory chart-check
+	$(MAKE) --no-print-directory monitoring-check
 
 unit-test: deps
 	$(SWIFT) test
@@ -91,6 +103,11 @@ chaos: deps
 
 chart-check:
 	bash scripts/chart-check.sh
+
+## monitoring-check: promtool tests of the chart's alerts, then a live Prometheus scraping serve and
+## schedule through a database outage (docs/operations.md).
+monitoring-check: test-deps build
+	bash scripts/monitoring-check.sh --binary $(DEBUG_BIN)
 
 clean:
 	rm -rf .build .build-fuzz .build-asan .build-soak .build-reliability legacy/work
