@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBUG_BIN := .build/debug/bidengine
 RELEASE_BIN := .build/release/bidengine
 
-.PHONY: help deps test-deps monitoring-check build release run test unit-test parity contract chart-check lint fuzz fuzz-smoke leaks soak chaos clean
+.PHONY: help deps test-deps monitoring-check report-browser-check image-check build release run test unit-test parity contract chart-check lint fuzz fuzz-smoke leaks soak chaos clean
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
@@ -59,6 +59,7 @@ test: deps test-deps
 	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory chart-check
 	$(MAKE) --no-print-directory monitoring-check
+	$(MAKE) --no-print-directory report-browser-check
 
 unit-test: deps
 	$(SWIFT) test
@@ -108,6 +109,11 @@ chart-check:
 ## schedule through a database outage (docs/operations.md).
 monitoring-check: test-deps build
 	bash scripts/monitoring-check.sh --binary $(DEBUG_BIN)
+
+## report-browser-check: a seeded audit's HTML report in headless Chromium (axe-core, 375/1280 px,
+## console, the run's numbers, print layout); writes docs/audit-report.png.
+report-browser-check: test-deps build
+	bash scripts/report-browser-check.sh --binary $(DEBUG_BIN) --screenshot docs/audit-report.png
 
 clean:
 	rm -rf .build .build-fuzz .build-asan .build-soak .build-reliability legacy/work
