@@ -15,12 +15,14 @@ help:
 	@echo "make fuzz   every libFuzzer target for FUZZ_SECONDS (60) s each"
 	@echo "make soak   SOAK_DURATION (600) s of mixed load on a release build: RSS, descriptors, rows"
 	@echo "make chaos  load while PostgreSQL is restarted, its backends killed and frozen (CHAOS_ROUNDS=4)"
+	@echo "make image-check  the Dockerfile's runtime image, built with debootstrap, boots under chroot"
 	@echo "make leaks  LeakSanitizer over a scripted run with errors and reconnects (part of make test)"
 
 ## deps: install the Debian packages BidEngine builds and tests against, only those missing.
-## test-deps: what only the checks of make test need (promtool/prometheus, headless Chromium and its
-## driver, debootstrap for make image-check).
-TEST_APT_PACKAGES := prometheus chromium chromium-driver debootstrap
+## test-deps: what only the checks need (promtool/prometheus, headless Chromium and its driver; for
+## make image-check debootstrap, and libcurl4-openssl-dev, which the Dockerfile's build stage installs
+## for the static Foundation).
+TEST_APT_PACKAGES := prometheus chromium chromium-driver debootstrap libcurl4-openssl-dev
 # $(call apt_require,packages): apt-get install those of the packages that are not installed.
 define apt_require
 	@missing=""; for p in $(1); do \
@@ -115,5 +117,11 @@ monitoring-check: test-deps build
 report-browser-check: test-deps build
 	bash scripts/report-browser-check.sh --binary $(DEBUG_BIN) --screenshot docs/audit-report.png
 
+## image-check: the Dockerfile's runtime image without Docker: a debootstrap --variant=minbase root
+## file system with exactly the final stage's packages (cached in .build-image), the binary built as
+## the Dockerfile builds it, `migrate` and `serve` (/readyz, a bid) under chroot as the image's user.
+image-check: test-deps
+	python3 scripts/image_check.py
+
 clean:
-	rm -rf .build .build-fuzz .build-asan .build-soak .build-reliability legacy/work
+	rm -rf .build .build-fuzz .build-asan .build-soak .build-reliability .build-image legacy/work
