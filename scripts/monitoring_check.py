@@ -12,7 +12,9 @@
    `bidengine serve` (its own embedded PostgreSQL) and a real `bidengine schedule --metrics-port 0`
    (the nightly audit catches up at once; the poller polls a local products source every 2 s),
    while a load runs and the cluster is stopped and started again. Checks, through Prometheus's
-   HTTP API: every metric a rule or a panel names exists; every rule evaluates without error;
+   HTTP API: every metric a rule or a panel names exists; every selector of a rule matches scraped
+   series (labels included; failures the run does not cause are exempt); every rule evaluates
+   without error;
    BidEngineDatabaseUnavailable is pending or firing during the outage and gone after it; every
    panel query returns a number at the end of the load.
 
@@ -114,6 +116,9 @@ def panel_queries(dashboard: dict) -> list[tuple[str, str]]:
 
 
 METRIC = re.compile(r"\b(bidengine_[a-z0-9_]+|up)\b")
+SELECTOR = re.compile(r"\b(?:bidengine_[a-z0-9_]+|up)\{[^}]*\}")
+# Label matchers of series that exist only once something the live check does not cause happened.
+NOT_PROVOKED = ('outcome="failure"', 'status="failed"')
 
 
 def metric_names(expr: str) -> set[str]:
@@ -386,6 +391,15 @@ def live_phases(report: Report, prometheus: Prometheus, service: Service, groups
             named.setdefault(name, set()).add(f"panel '{title}'")
     missing = sorted(f"{name} (used by {', '.join(sorted(users))})" for name, users in named.items() if name not in scraped)
     report.check(not missing, f"live: every metric named by a rule or panel is scraped ({len(named)} names)", missing)
+
+    # The selectors must match what was scraped, labels included (job, namespace, exported_job,
+    # route, status): a rule can name a real metric and still select nothing. Failures the run
+    # does not provoke (a failed audit or poll) are exempt.
+    selectors = sorted({m.group(0) for rule in alerts(groups) for m in SELECTOR.finditer(rule["expr"])})
+    unmatched = [selector for selector in selectors if not any(event in selector for event in NOT_PROVOKED)
+                 and not prometheus.api("query", query=f"last_over_time({selector}[10m])", time=at)["result"]]
+    report.check(not unmatched, f"live: every rule selector matches scraped series ({len(selectors)} selectors)",
+                 unmatched)
 
     unhealthy = [f"{rule['name']}: {rule.get('lastError')}" for group in prometheus.api("rules")["groups"]
                  for rule in group["rules"] if rule.get("health") != "ok"]
