@@ -39,6 +39,10 @@ import kubernetes_validate.utils as kv
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from check_report import Report  # noqa: E402
+
 CHART = ROOT / "chart"
 RELEASE = "bidengine"
 NAMESPACE = "bidengine"
@@ -47,29 +51,6 @@ NAMESPACE = "bidengine"
 # are reported as skipped instead of validated. A built-in kind without a schema is a failure
 # (for example an API version that was removed).
 CRD_GROUPS = {"monitoring.coreos.com"}
-
-# MARK: - Reporting
-
-class Report:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-        self.skipped = 0
-
-    def check(self, ok: bool, what: str, details: list[str] | None = None) -> bool:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-        print(f"{'PASS' if ok else 'FAIL'}  {what}", flush=True)
-        for line in details or []:
-            print(f"      {line}")
-        return ok
-
-    def skip(self, what: str) -> None:
-        self.skipped += 1
-        print(f"SKIP  {what}")
-
 
 # MARK: - Values and rendering
 

@@ -30,7 +30,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from check_report import Report, free_port  # noqa: E402
+
 DOCKERFILE = ROOT / "Dockerfile"
 CACHE = ROOT / ".build-image"
 SUITE = "bookworm"  # the Dockerfile's DEBIAN_RELEASE default; checked below
@@ -47,20 +50,6 @@ BID = b'{"product_id":"42","current_cpc":"1.50","target_roas":"120"}'
 def log(*parts: object) -> None:
     print(time.strftime("%H:%M:%S"), *parts, file=sys.stderr, flush=True)
 
-
-class Report:
-    def __init__(self) -> None:
-        self.passed = self.failed = 0
-
-    def check(self, ok: bool, what: str, details: list[str] | None = None) -> bool:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-        print(f"{'PASS' if ok else 'FAIL'}  {what}", flush=True)
-        for line in (details or [])[:40]:
-            print(f"      {line}", flush=True)
-        return ok
 
 
 # MARK: - The Dockerfile
@@ -176,11 +165,6 @@ def build_binary() -> Path:
 
 # MARK: - PostgreSQL
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Cluster:

@@ -30,7 +30,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,8 @@ import yaml
 sys.dont_write_bytecode = True
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts" / "reliability"))
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from check_report import Report, free_port  # noqa: E402
 from loadmix import DEFAULT_WEIGHTS, LoadMix, Service, install_signal_cleanup, log  # noqa: E402
 
 CHART = ROOT / "chart"
@@ -59,20 +60,6 @@ RATE_INTERVAL = "20s"
 # How long the database stays down.
 OUTAGE_SECONDS = 10
 
-
-class Report:
-    def __init__(self) -> None:
-        self.passed = self.failed = 0
-
-    def check(self, ok: bool, what: str, details: list[str] | None = None) -> bool:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-        print(f"{'PASS' if ok else 'FAIL'}  {what}", flush=True)
-        for line in (details or [])[:40]:
-            print(f"      {line}", flush=True)
-        return ok
 
 
 # MARK: - Rendering
@@ -173,11 +160,6 @@ def promtool(report: Report, groups: list[dict], work: Path) -> None:
 
 # MARK: - Live check
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ProductsSource(http.server.ThreadingHTTPServer):

@@ -39,6 +39,8 @@ from selenium.webdriver.chrome.service import Service as ChromeService
 sys.dont_write_bytecode = True
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts" / "reliability"))
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from check_report import Report  # noqa: E402
 from loadmix import Service, install_signal_cleanup, log  # noqa: E402
 
 AS_OF = "2026-06-15T02:00:00Z"
@@ -66,20 +68,6 @@ SELECT 'https://competitor.example', 'ext-' || p, p, 'Competitor product ' || p,
 FLAGGED = "abs(adjusted_cpc - current_cpc) > 0.20 * current_cpc"
 WINDOW = f"calculated_at >= timestamptz '{AS_OF}' - interval '7 days' AND calculated_at < timestamptz '{AS_OF}'"
 
-
-class Report:
-    def __init__(self) -> None:
-        self.passed = self.failed = 0
-
-    def check(self, ok: bool, what: str, details: list[str] | None = None) -> bool:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-        print(f"{'PASS' if ok else 'FAIL'}  {what}", flush=True)
-        for line in (details or [])[:30]:
-            print(f"      {line}", flush=True)
-        return ok
 
 
 def grouped(number: int) -> str:
