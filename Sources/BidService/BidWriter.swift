@@ -149,7 +149,9 @@ public final class BidWriter {
         let started = ContinuousClock.now
         let statement = BidInsert.statement(for: batch, bids: bids)
         // Groups queue in arrival order, so the first one's deadline is the batch's.
-        connection.query(statement.sql, statement.parameters, deadline: batch[0].deadline) { [weak self] outcome in
+        connection.query(
+            statement.sql, statement.parameters, preparedAs: statement.name, deadline: batch[0].deadline
+        ) { [weak self] outcome in
             self?.finish(batch, bids: bids, outcome: outcome, started: started)
         }
     }
