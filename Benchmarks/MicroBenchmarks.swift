@@ -88,8 +88,8 @@ struct MicroBenchmarks {
     static func writeResponse(bidID: Int64, bid: BidRequest, into writer: inout JSONWriter) {
         writer.reset()
         writer.beginObject()
-        writer.member("bid_id", bidID)
-        writer.member("adjusted_cpc", bid.adjustedCPC)
+        writer.member(plainKey: "bid_id", bidID)
+        writer.member(plainKey: "adjusted_cpc", bid.adjustedCPC)
         writer.endObject()
     }
 

@@ -102,7 +102,11 @@ public enum FastBidParser {
         }
 
         private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
-            literal.withUTF8Buffer { expected in expected.elementsEqual(bytes) }
+            let count = literal.utf8CodeUnitCount
+            guard bytes.count == count else { return false }
+            let expected = literal.utf8Start
+            for offset in 0..<count where bytes[offset] != expected[offset] { return false }
+            return true
         }
 
         private mutating func scanValue() -> Field? {

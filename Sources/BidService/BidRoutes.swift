@@ -83,8 +83,8 @@ struct BidRoutes {
     static func acceptedBody(bidID: Int64, adjustedCPC: FixedDecimal) -> [UInt8] {
         var writer = JSONWriter(capacity: 48)
         writer.beginObject()
-        writer.member("bid_id", bidID)
-        writer.member("adjusted_cpc", adjustedCPC)
+        writer.member(plainKey: "bid_id", bidID)
+        writer.member(plainKey: "adjusted_cpc", adjustedCPC)
         writer.endObject()
         return writer.bytes
     }
