@@ -2,6 +2,8 @@ import BidCore
 import Foundation
 import HTTPServer
 import Postgres
+import ServiceSupport
+import ServiceTestSupport
 import Synchronization
 import Testing
 
