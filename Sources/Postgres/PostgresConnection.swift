@@ -306,7 +306,7 @@ public final class PostgresConnection {
         // Results in statement order: the statement's own results, a NULL, then its sync (no NULL
         // after a sync). Two NULLs in a row mean libpq has nothing more for us, whatever its state.
         var previousWasNull = false
-        while !inFlight.isEmpty, self.connection != nil, PQisBusy(connection) == 0 {
+        while !inFlight.isEmpty, self.connection == connection, PQisBusy(connection) == 0 {
             guard let result = PQgetResult(connection) else {
                 if previousWasNull { break }
                 previousWasNull = true
