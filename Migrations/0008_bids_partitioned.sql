@@ -28,7 +28,9 @@ DECLARE
 BEGIN
     SELECT substring(pg_get_constraintdef(oid) FROM '''([^'']+)''')::timestamptz INTO STRICT bound
       FROM pg_constraint WHERE conrelid = 'bids'::regclass AND conname = 'bids_partition_bound';
-    EXECUTE format('SELECT last_value + 1 FROM %s', old_sequence) INTO next_id;
+    -- The sequence's next value: last_value itself while it has never been called (a fresh install).
+    EXECUTE format('SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM %s', old_sequence)
+        INTO next_id;
     SELECT greatest(next_id, coalesce(max(id), 0) + 1) INTO next_id FROM bids;
 
     ALTER TABLE bids RENAME TO bids_legacy;

@@ -1,8 +1,9 @@
 import BidCore
-import BidService
 import Foundation
 import Postgres
 import Testing
+
+@testable import BidService
 
 /// The set-based audit gives the report the row-by-row audit gave, on the same seeded bids.
 ///
@@ -59,8 +60,9 @@ import Testing
         return text
     }
 
-    @Test func theReportIsTheOneTheRowByRowAuditGave() throws {
-        let database = try AuditTestDatabase("audit_equivalence")
+    /// On the table of migrations 0001-0002 and on the partitioned one of 0008.
+    @Test(arguments: [false, true]) func theReportIsTheOneTheRowByRowAuditGave(partitioned: Bool) throws {
+        let database = try AuditTestDatabase("audit_equivalence_\(partitioned)", partitioned: partitioned)
         try Self.seed(database)
         let run = try database.runner().run(AuditParameters(asOf: Self.asOf))
         for format in [AuditReportFormat.json, .csv] {
@@ -76,5 +78,41 @@ import Testing
             #expect(report == (try String(contentsOfFile: goldenPath, encoding: .utf8)), "\(format.rawValue)")
         }
         #expect(run.bidsReviewed == 1_043 && run.bidsFlagged == 665)
+    }
+
+    /// PostgreSQL's verdicts against `AuditRule` and `AuditDeviationBand` (the same rule stated in
+    /// Swift) on 20,000 bids with scales from 0 to 6 and thresholds with 0 to 3 decimals.
+    @Test(arguments: ["0.20", "0", "0.055", "1.5"]) func postgresJudgesEveryBidAsTheSwiftRuleDoes(threshold: String)
+        throws
+    {
+        let database = try AuditTestDatabase("audit_oracle_\(threshold.replacingOccurrences(of: ".", with: "_"))")
+        try database.session.execute(
+            """
+            INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+            SELECT g % 11, (g * 7919 % 100000) / power(10, g % 7)::numeric, 100,
+                   round((g * 7919 % 100000) / power(10, g % 7)::numeric * ((g * 104729) % 300) / 100, 2),
+                   timestamptz '2026-06-14T00:00:00Z'
+            FROM generate_series(1, 20000) g
+            """)
+        let rule = try AuditRule(threshold: try FixedDecimal(parsing: threshold))
+        let run = try database.runner().run(AuditParameters(asOf: Self.asOf, rule: rule))
+        var bands = [Int64](repeating: 0, count: AuditDeviationBand.all.count)
+        var expected: [String] = []
+        for row in try database.rows("SELECT id, current_cpc, adjusted_cpc FROM bids ORDER BY id") {
+            let assessment = try rule.assess(
+                currentCPC: try FixedDecimal(parsing: row[1] ?? ""),
+                adjustedCPC: try FixedDecimal(parsing: row[2] ?? ""))
+            bands[AuditDeviationBand.index(of: assessment)] += 1
+            guard assessment.isFlagged else { continue }
+            expected.append("\(row[0] ?? "") \(assessment.deviation) \(assessment.percent.map { "\($0)" } ?? "-")")
+        }
+        let flags = try database.rows(
+            "SELECT bid_id || ' ' || deviation || ' ' || coalesce(deviation_pct::text, '-') FROM audit_flags WHERE run_id = $1 ORDER BY bid_id",
+            [String(run.id)])
+        #expect(flags.map { $0[0] ?? "" } == expected)
+        let stored = try database.rows(
+            "SELECT bids FROM audit_deviation_bands WHERE run_id = $1 ORDER BY band", [String(run.id)])
+        #expect(stored.map { Int64($0[0] ?? "") ?? -1 } == bands)
+        #expect(run.bidsReviewed == 20_000)
     }
 }

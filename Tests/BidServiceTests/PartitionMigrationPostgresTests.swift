@@ -106,5 +106,10 @@ import Testing
         #expect(names.contains("bids_legacy"))
         #expect(names.filter { $0.hasPrefix("bids_p") }.count == 3)
         #expect(try session.execute("SELECT count(*) FROM bids").scalar == "0")
+        // Ids start at 1, as they did before partitioning.
+        #expect(
+            try session.execute(
+                "INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc) VALUES (1, 1, 100, 1) RETURNING id"
+            ).scalar == "1")
     }
 }
