@@ -1,8 +1,9 @@
 import ArgumentParser
-import BidService
 import Foundation
 import Logging
+import Maintenance
 import Postgres
+import ServiceSupport
 
 /// `bidengine maintain`: one maintenance pass now (the scheduler runs the same pass daily).
 struct MaintainCommand: ParsableCommand {

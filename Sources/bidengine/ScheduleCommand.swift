@@ -1,8 +1,13 @@
 import ArgumentParser
+import Audit
 import BidCore
 import BidService
+import CompetitorPrices
 import Foundation
 import Logging
+import Maintenance
+import Scheduler
+import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc
