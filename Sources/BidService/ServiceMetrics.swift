@@ -1,5 +1,6 @@
 import HTTPServer
 import Metrics
+import Postgres
 import Synchronization
 
 /// The service's metrics, exported at `GET /metrics` in Prometheus text format.
@@ -17,6 +18,12 @@ final class ServiceMetrics: Sendable {
     let reconnects: Metrics.Counter
     let inFlightRequests: Metrics.Gauge
     let openConnections: Metrics.Gauge
+    /// Reads sent to the primary although a replica is configured, by reason.
+    let readFallbacks: [ReadRouteDecision.Reason: Metrics.Counter]
+    /// The replica's lag as last measured by any loop, and whether reads go to it (1) or not (0).
+    let replicaLag: Metrics.Gauge
+    let replicaInUse: Metrics.Gauge
+    let replicaConnectionFailures: Metrics.Counter
     private let requestTimeouts: Metrics.Counter
     private let firstByteTimeouts: Metrics.Counter
     /// The server's totals as of the previous scrape: the counters advance by the difference.
@@ -31,6 +38,13 @@ final class ServiceMetrics: Sendable {
         inFlightRequests = Metrics.Gauge(label: "bidengine_http_requests_in_flight")
         openConnections = Metrics.Gauge(label: "bidengine_http_open_connections")
         requestTimeouts = Metrics.Counter(label: "bidengine_http_request_timeouts_total")
+        readFallbacks = Dictionary(
+            uniqueKeysWithValues: ReadRouteDecision.Reason.allCases.map {
+                ($0, Metrics.Counter(label: "bidengine_db_read_fallbacks_total", dimensions: [("reason", $0.rawValue)]))
+            })
+        replicaLag = Metrics.Gauge(label: "bidengine_db_replica_lag_seconds")
+        replicaInUse = Metrics.Gauge(label: "bidengine_db_replica_in_use")
+        replicaConnectionFailures = Metrics.Counter(label: "bidengine_db_replica_connection_failures_total")
         firstByteTimeouts = Metrics.Counter(label: "bidengine_http_first_byte_timeouts_total")
     }
 

@@ -23,7 +23,8 @@ struct ScheduleCommand: ParsableCommand {
             Environment: AUDIT_AT (HH:MM, default 02:00), AUDIT_TZ (IANA name, default UTC), AUDIT_WINDOW (default
             7d), AUDIT_THRESHOLD (default 0.20), SHUTDOWN_TIMEOUT (seconds, default 10), DATABASE_URL,
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL, METRICS_HOST, METRICS_PORT; the poller runs when COMPETITOR_SOURCES is set
-            (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables).
+            (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables). DATABASE_READ_URL,
+            AUDIT_SETTLE_MS, AUDIT_REPLICA_WAIT and AUDIT_REPLICA_BEHIND: where the audit scans, as for bidengine audit.
             """)
 
     @Option(
@@ -74,7 +75,7 @@ struct ScheduleCommand: ParsableCommand {
 
         let audit = AuditJob(
             connectionString: database.connectionString, schedule: settings.schedule, window: settings.window,
-            rule: settings.rule,
+            rule: settings.rule, readSource: settings.readSource,
             logger: Logger(label: "bidengine.audit"))
         let poller: [any ScheduledJob]
         do {
@@ -107,6 +108,7 @@ struct ScheduleCommand: ParsableCommand {
         let shutdownTimeout: Int
         let metricsHost: String
         let metricsPort: Int?
+        let readSource: AuditReadSource
     }
 
     private func settings(_ environment: [String: String]) throws -> Settings {
@@ -139,6 +141,7 @@ struct ScheduleCommand: ParsableCommand {
         }
         return Settings(
             schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout,
-            metricsHost: value(metricsHost, "METRICS_HOST", "127.0.0.1"), metricsPort: metricsPort)
+            metricsHost: value(metricsHost, "METRICS_HOST", "127.0.0.1"), metricsPort: metricsPort,
+            readSource: try AuditCommand.readSource(environment))
     }
 }

@@ -21,6 +21,9 @@ struct ServeCommand: ParsableCommand {
             BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace|debug|info|notice|warning|error|critical),
             ACCESS_LOG (on|off; default on), BIDENGINE_API_KEYS (comma-separated bearer keys) or
             BIDENGINE_API_KEYS_FILE (a file of keys, comma- or newline-separated). With no keys, /api/* is open.
+            DATABASE_READ_URL: a hot-standby replica for reads (bid history, competitor prices, audit listings and
+            reports); reads fall back to the primary while it is down or lags by more than READ_MAX_LAG (seconds,
+            or 500ms; default 5). Writes always go to DATABASE_URL.
             """)
 
     @Option(help: "Address to listen on (env HOST; default 127.0.0.1).") var host: String?
@@ -107,6 +110,13 @@ struct ServeCommand: ParsableCommand {
         configuration.port = try integer(port, "PORT") ?? configuration.port
         configuration.threads = try integer(threads, "THREADS") ?? configuration.threads
         configuration.databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.readDatabaseURL = environment["DATABASE_READ_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let text = environment["READ_MAX_LAG"], !text.isEmpty {
+            guard let lag = ReadSettings.parseLag(text) else {
+                throw ValidationError("READ_MAX_LAG must be seconds (5) or milliseconds (500ms), got '\(text)'")
+            }
+            configuration.readMaxLag = lag
+        }
         configuration.maxBodySize = try integer(maxBodySize, "MAX_BODY_SIZE") ?? configuration.maxBodySize
         if let seconds = try integer(requestTimeout, "REQUEST_TIMEOUT") {
             configuration.requestTimeout = .seconds(seconds)

@@ -25,6 +25,11 @@ public struct AuditRunner: Sendable {
     /// more cores on both sides.
     public var parallelism = 2
     public var logger: Logger
+    /// Where the window is scanned (the read replica or the primary) and the wait that makes
+    /// the scan complete: see `AuditReadSource`.
+    public var readSource = AuditReadSource()
+    /// Called when a replica is configured but the scan ran on the primary, with the reason.
+    public var onReadFallback: (@Sendable (String) -> Void)?
 
     public init(connectionString: String, logger: Logger = Logger(label: "bidengine.audit")) {
         self.connectionString = connectionString
@@ -43,10 +48,14 @@ public struct AuditRunner: Sendable {
             let startedAt = try session.execute(AuditSQL.clock).scalar
             let runID = try claim(parameters, session: session)
             do {
+                let source = try readSource.choose(
+                    asOf: parameters.asOf, primary: session, primaryConnectionString: connectionString,
+                    cancellation: cancellation, logger: logger)
+                if let reason = source.fallbackReason { onReadFallback?(reason) }
                 try session.transaction { session in
                     try audit(
                         runID: runID, parameters: parameters, startedAt: startedAt, session: session,
-                        cancellation: cancellation)
+                        scanConnectionString: source.connectionString, cancellation: cancellation)
                 }
             } catch {
                 let failure = AuditError.wrapping(error)
@@ -80,7 +89,7 @@ public struct AuditRunner: Sendable {
 
     private func audit(
         runID: Int64, parameters: AuditParameters, startedAt: String?, session: PostgresSession,
-        cancellation: JobCancellation?
+        scanConnectionString: String, cancellation: JobCancellation?
     ) throws {
         let run = String(runID)
         try session.execute(AuditSQL.lockRun, [run])
@@ -94,7 +103,7 @@ public struct AuditRunner: Sendable {
         defer { queue.stopAndWait() }
         for slice in slices {
             AuditStreamWorker(
-                connectionString: connectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
+                connectionString: scanConnectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
                 rule: parameters.rule,
                 batchSize: batchSize, queue: queue, cancellation: cancellation
             ).launch()
