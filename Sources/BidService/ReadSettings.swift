@@ -40,7 +40,8 @@ public enum ReadSettings {
         }
         if let text = value("AUDIT_REPLICA_WAIT") {
             guard let parsed = parseLag(text) else {
-                throw Invalid(description: "AUDIT_REPLICA_WAIT must be seconds (60) or milliseconds (500ms), got '\(text)'")
+                throw Invalid(
+                    description: "AUDIT_REPLICA_WAIT must be seconds (60) or milliseconds (500ms), got '\(text)'")
             }
             source.replicaWaitLimit = parsed
         }

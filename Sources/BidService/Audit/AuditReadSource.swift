@@ -133,7 +133,8 @@ public struct AuditReadSource: Sendable {
     private func waitForSettle(asOf: Date, primary: PostgresSession, cancellation: JobCancellation?, logger: Logger)
         throws -> Duration
     {
-        let settleMicroseconds = settle.components.seconds * 1_000_000 + settle.components.attoseconds / 1_000_000_000_000
+        let settleMicroseconds =
+            settle.components.seconds * 1_000_000 + settle.components.attoseconds / 1_000_000_000_000
         let asOfText = AuditTime.sqlText(AuditTime.microseconds(asOf))
         let remaining =
             try primary.execute(Self.settleRemainingSQL, [asOfText, String(settleMicroseconds)]).scalar.flatMap {

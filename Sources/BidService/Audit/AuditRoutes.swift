@@ -192,7 +192,8 @@ public struct AuditRoutes {
 
     func report(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let id = Self.runID(request) else { return responder.respond(Self.invalidID.response) }
-        AuditReportLoader(database: LoopAuditDatabase(querying: connection), rowLimit: reportRowLimit).load(runID: id) { outcome in
+        AuditReportLoader(database: LoopAuditDatabase(querying: connection), rowLimit: reportRowLimit).load(runID: id) {
+            outcome in
             switch outcome {
             case .failure(let error): responder.respond(self.failureResponse(error))
             case .success(nil): responder.respond(JSONResponse.error(404, "audit run \(id) not found"))

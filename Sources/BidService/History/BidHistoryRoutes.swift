@@ -15,7 +15,8 @@ public struct BidHistoryRoutes {
     let logger: Logger
 
     public init(
-        connection: any PostgresQuerying, retryAfterSeconds: Int = 1, logger: Logger = Logger(label: "bidengine.history")
+        connection: any PostgresQuerying, retryAfterSeconds: Int = 1,
+        logger: Logger = Logger(label: "bidengine.history")
     ) {
         self.connection = connection
         self.retryAfterSeconds = retryAfterSeconds
