@@ -399,7 +399,6 @@ def part_processes(binary: Path, work: Path, primary: Database, audit_rows: int)
         threads = [threading.Thread(target=load, args=(i % 2, i), daemon=True) for i in range(4)]
         for thread in threads:
             thread.start()
-        time.sleep(1.0)
 
         # kill -9 the active scheduler mid-audit.
         status = primary.psql(f"SELECT status FROM audit_runs WHERE as_of = '{as_of}'")
@@ -484,7 +483,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", default="replica,processes")
     parser.add_argument("--binary", default=str(ROOT / ".build" / "debug" / "bidengine"))
-    parser.add_argument("--audit-rows", type=int, default=60_000,
+    parser.add_argument("--audit-rows", type=int, default=250_000,
                         help="old bids loaded so the audit lasts long enough to be interrupted")
     parser.add_argument("--output", help="write the checks as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, clusters)")

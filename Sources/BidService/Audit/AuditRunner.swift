@@ -2,13 +2,14 @@ import BidCore
 public import Logging
 import Postgres
 
-/// Runs one audit: `parallelism` read-only sessions stream contiguous time slices of the window
-/// through server-side cursors, each on its own thread, and judge every bid with `AuditRule`; the
-/// run's own session writes the flags they find with COPY as they arrive, then the summaries.
+/// Runs one audit where the bids are: PostgreSQL judges every bid of the window
+/// (`AuditSetScan`), `parallelism` read-only sessions stream only the flagged ones, each a
+/// contiguous time slice through a server-side cursor, and the run's own session writes them
+/// with COPY as they arrive; then one aggregate statement counts the window's bids per deviation
+/// band, and the per-product summary is computed from the flags.
 ///
-/// Memory stays constant whatever the window holds: per stream, one fetch of `batchSize` rows;
-/// at most 16 MB of flag text waiting to be written; 13 band counters. The per-product summary
-/// is computed by PostgreSQL from the flags at the end.
+/// Memory stays constant whatever the window holds: per stream, one fetch of `batchSize` flagged
+/// rows; at most 16 MB of flag text waiting to be written; 13 band counts.
 ///
 /// Everything a run writes is replaced in one transaction that holds the run row locked, so an
 /// audit of an `as_of` that was audited before replaces the old results atomically, and two
@@ -19,10 +20,9 @@ public struct AuditRunner: Sendable {
     public let connectionString: String
     /// Rows per `FETCH`: large enough that round trips do not dominate, small enough to keep memory flat.
     public var batchSize = 10_000
-    /// Sessions streaming the window at once, each a contiguous time slice of it, besides the
-    /// session that writes. Two keep two cores busy (each stream alternates between its
-    /// PostgreSQL backend converting rows and this process judging them); more only helps with
-    /// more cores on both sides.
+    /// Sessions reading the window's flags at once, each a contiguous time slice of it, besides
+    /// the session that writes. Two keep two cores busy (a cursor's plan is never parallel); more
+    /// only helps with more cores on the database side.
     public var parallelism = 2
     public var logger: Logger
     /// Where the window is scanned (the read replica or the primary) and the wait that makes
@@ -114,15 +114,18 @@ public struct AuditRunner: Sendable {
             if queued.isEmpty { break }
             try session.copyIn(AuditSQL.copyFlags, chunks: queued)
         }
-        var tally = AuditTally(runID: run, rule: parameters.rule)
+        var tally = AuditTally(runID: run)
         for slice in queue.workerTallies { tally.merge(slice) }
+        let bands = try bandCounts(
+            parameters: parameters, session: session, scanConnectionString: scanConnectionString)
+        let reviewed = bands.reduce(0, +)
         logger.debug(
-            "audit streamed",
-            metadata: ["run_id": "\(runID)", "bids_reviewed": "\(tally.reviewed)", "bids_flagged": "\(tally.flagged)"])
+            "audit scanned",
+            metadata: ["run_id": "\(runID)", "bids_reviewed": "\(reviewed)", "bids_flagged": "\(tally.flagged)"])
 
         var bandParameters: [String?] = [run]
         for band in AuditDeviationBand.all {
-            bandParameters += [String(band.index), band.label, String(tally.bands[band.index])]
+            bandParameters += [String(band.index), band.label, String(bands[band.index])]
         }
         try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
         if tally.flagged > 0 { try session.execute(AuditSQL.insertProducts, [run]) }
@@ -131,8 +134,26 @@ public struct AuditRunner: Sendable {
             [
                 run, String(parameters.window.seconds), parameters.rule.threshold.description,
                 parameters.trigger.rawValue,
-                startedAt, String(tally.reviewed), String(tally.flagged),
+                startedAt, String(reviewed), String(tally.flagged),
             ])
+    }
+
+    /// The window's band counts, read where the flags were read: on the run's own session when the
+    /// scan is on the primary, else on a session of the replica (the aggregate reads the whole
+    /// window, the heaviest read of the run).
+    private func bandCounts(parameters: AuditParameters, session: PostgresSession, scanConnectionString: String)
+        throws -> [Int64]
+    {
+        let start = AuditTime.sqlText(parameters.windowStartMicroseconds)
+        let end = AuditTime.sqlText(parameters.asOfMicroseconds)
+        guard scanConnectionString != connectionString else {
+            return try AuditSetScan.bandCounts(session: session, start: start, end: end)
+        }
+        let replica = try PostgresSession(connectionString: scanConnectionString)
+        defer { replica.close() }
+        try replica.execute("SET application_name = 'bidengine audit'")
+        try replica.execute("SET work_mem = '64MB'")
+        return try AuditSetScan.bandCounts(session: replica, start: start, end: end)
     }
 
     /// `[start, end)` cut into `count` contiguous slices of equal duration, as `timestamptz` input.
