@@ -1,8 +1,10 @@
 import ArgumentParser
+import Audit
 import BidCore
 import BidService
 import Foundation
 import Logging
+import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -152,7 +154,7 @@ struct AuditCommand: ParsableCommand {
     /// `DATABASE_READ_URL` and the completeness settings (`ReadSettings.auditReadSource`).
     static func readSource(_ environment: [String: String]) throws -> AuditReadSource {
         do {
-            return try ReadSettings.auditReadSource(environment: environment)
+            return try AuditReadSource(environment: environment)
         } catch {
             throw ValidationError(error.description)
         }

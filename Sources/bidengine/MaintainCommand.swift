@@ -3,6 +3,7 @@ import BidService
 import Foundation
 import Logging
 import Postgres
+import ServiceSupport
 
 /// `bidengine maintain`: one maintenance pass now (the scheduler runs the same pass daily).
 struct MaintainCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import BidService
 import Foundation
 import Logging
 import Postgres
+import ServiceTestSupport
 import Testing
 
 /// `Maintainer` against real PostgreSQL with every migration: partitions ahead, bids_default

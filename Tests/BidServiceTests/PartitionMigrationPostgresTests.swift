@@ -1,6 +1,7 @@
 import BidService
 import Foundation
 import Postgres
+import ServiceTestSupport
 import Testing
 
 /// Migrations 0006-0008 against real PostgreSQL: an install at the previous schema version, with

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Scheduler
 
 extension Maintainer {
     /// The state of one pass: its session, its instant and the actions so far.

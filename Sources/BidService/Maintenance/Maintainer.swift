@@ -2,6 +2,7 @@ public import Foundation
 public import Logging
 public import Metrics
 public import Postgres
+public import Scheduler
 
 /// One maintenance pass over the database: `bidengine maintain` and the scheduler's daily job.
 ///

@@ -2,6 +2,7 @@ public import Foundation
 public import Logging
 public import Metrics
 import Postgres
+public import Scheduler
 
 /// Maintenance as a scheduled job: daily, and at once whenever a scheduler becomes active (a pass
 /// is cheap when there is nothing to do, and partitions ahead must never run out).

@@ -1,0 +1,178 @@
+import BidCore
+public import Logging
+import Postgres
+public import Scheduler
+import ServiceSupport
+
+/// Runs one audit where the bids are: PostgreSQL judges every bid of the window
+/// (`AuditSetScan`), `parallelism` read-only sessions stream only the flagged ones, each a
+/// contiguous time slice through a server-side cursor, and the run's own session writes them
+/// with COPY as they arrive; then one aggregate statement counts the window's bids per deviation
+/// band, and the per-product summary is computed from the flags.
+///
+/// Memory stays constant whatever the window holds: per stream, one fetch of `batchSize` flagged
+/// rows; at most 16 MB of flag text waiting to be written; 13 band counts.
+///
+/// Everything a run writes is replaced in one transaction that holds the run row locked, so an
+/// audit of an `as_of` that was audited before replaces the old results atomically, and two
+/// attempts at the same `as_of` (two replicas, or a manual run during the nightly one) take turns
+/// instead of doubling the flags. Blocking by design: call it from the scheduler's thread or the
+/// command line, never from an event loop.
+public struct AuditRunner: Sendable {
+    public let connectionString: String
+    /// Rows per `FETCH`: large enough that round trips do not dominate, small enough to keep memory flat.
+    public var batchSize = 10_000
+    /// Sessions reading the window's flags at once, each a contiguous time slice of it, besides
+    /// the session that writes. Two keep two cores busy (a cursor's plan is never parallel); more
+    /// only helps with more cores on the database side.
+    public var parallelism = 2
+    public var logger: Logger
+    /// Where the window is scanned (the read replica or the primary) and the wait that makes
+    /// the scan complete: see `AuditReadSource`.
+    public var readSource = AuditReadSource()
+    /// Called when a replica is configured but the scan ran on the primary, with the reason.
+    public var onReadFallback: (@Sendable (String) -> Void)?
+
+    public init(connectionString: String, logger: Logger = Logger(label: "bidengine.audit")) {
+        self.connectionString = connectionString
+        self.logger = logger
+    }
+
+    /// Audits `parameters.asOf` and returns the finished run. On failure the run is recorded as
+    /// failed (unless an earlier attempt succeeded, whose results stay) and the error is thrown.
+    public func run(_ parameters: AuditParameters, cancellation: JobCancellation? = nil) throws(AuditError)
+        -> AuditRunRecord
+    {
+        do {
+            let session = try PostgresSession(connectionString: connectionString)
+            defer { session.close() }
+            try session.execute("SET application_name = 'bidengine audit'")
+            let startedAt = try session.execute(AuditSQL.clock).scalar
+            let runID = try claim(parameters, session: session)
+            do {
+                let source = try readSource.choose(
+                    asOf: parameters.asOf, primary: session, primaryConnectionString: connectionString,
+                    cancellation: cancellation, logger: logger)
+                if let reason = source.fallbackReason { onReadFallback?(reason) }
+                try session.transaction { session in
+                    try audit(
+                        runID: runID, parameters: parameters, startedAt: startedAt, session: session,
+                        scanConnectionString: source.connectionString, cancellation: cancellation)
+                }
+            } catch {
+                let failure = AuditError.wrapping(error)
+                recordFailure(runID: runID, failure, session: session)
+                throw failure
+            }
+            guard let record = try AuditRunRecord.first(of: session.execute(AuditSQL.runByID, [String(runID)])) else {
+                throw AuditError.runNotFound(runID)
+            }
+            return record
+        } catch {
+            throw AuditError.wrapping(error)
+        }
+    }
+
+    // MARK: Steps
+
+    /// The run's id: a new row in state `running`, or the existing row of an earlier attempt.
+    private func claim(_ parameters: AuditParameters, session: PostgresSession) throws -> Int64 {
+        let inserted = try session.execute(
+            AuditSQL.insertRun,
+            [
+                parameters.asOfText, String(parameters.window.seconds), parameters.rule.threshold.description,
+                parameters.trigger.rawValue,
+            ])
+        // Nothing inserted: the row exists (this statement waited for a concurrent insert to commit).
+        let result = inserted.rows.isEmpty ? try session.execute(AuditSQL.runIDByAsOf, [parameters.asOfText]) : inserted
+        guard let id = result.scalar.flatMap({ Int64($0) }) else { throw AuditSQL.unreadable("audit_runs") }
+        return id
+    }
+
+    private func audit(
+        runID: Int64, parameters: AuditParameters, startedAt: String?, session: PostgresSession,
+        scanConnectionString: String, cancellation: JobCancellation?
+    ) throws {
+        let run = String(runID)
+        try session.execute(AuditSQL.lockRun, [run])
+        try session.execute(AuditSQL.workMemory)
+        for statement in AuditSQL.deleteResults { try session.execute(statement, [run]) }
+        // Worker sessions stream the slices; this one, which owns the run's transaction, writes
+        // the flags they find as they come, so writing overlaps reading.
+        let slices = Self.slices(
+            from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
+        let queue = AuditFlagQueue(workers: slices.count)
+        defer { queue.stopAndWait() }
+        for slice in slices {
+            AuditStreamWorker(
+                connectionString: scanConnectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
+                rule: parameters.rule,
+                batchSize: batchSize, queue: queue, cancellation: cancellation
+            ).launch()
+        }
+        while true {
+            if cancellation?.isCancelled == true { throw AuditError.cancelled }
+            let queued = try queue.takeNext()
+            if queued.isEmpty { break }
+            try session.copyIn(AuditSQL.copyFlags, chunks: queued)
+        }
+        var tally = AuditTally(runID: run)
+        for slice in queue.workerTallies { tally.merge(slice) }
+        let bands = try bandCounts(
+            parameters: parameters, session: session, scanConnectionString: scanConnectionString)
+        let reviewed = bands.reduce(0, +)
+        logger.debug(
+            "audit scanned",
+            metadata: ["run_id": "\(runID)", "bids_reviewed": "\(reviewed)", "bids_flagged": "\(tally.flagged)"])
+
+        var bandParameters: [String?] = [run]
+        for band in AuditDeviationBand.all {
+            bandParameters += [String(band.index), band.label, String(bands[band.index])]
+        }
+        try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
+        if tally.flagged > 0 { try session.execute(AuditSQL.insertProducts, [run]) }
+        try session.execute(
+            AuditSQL.finishRun,
+            [
+                run, String(parameters.window.seconds), parameters.rule.threshold.description,
+                parameters.trigger.rawValue,
+                startedAt, String(reviewed), String(tally.flagged),
+            ])
+    }
+
+    /// The window's band counts, read where the flags were read: on the run's own session when the
+    /// scan is on the primary, else on a session of the replica (the aggregate reads the whole
+    /// window, the heaviest read of the run).
+    private func bandCounts(parameters: AuditParameters, session: PostgresSession, scanConnectionString: String)
+        throws -> [Int64]
+    {
+        let start = AuditTime.sqlText(parameters.windowStartMicroseconds)
+        let end = AuditTime.sqlText(parameters.asOfMicroseconds)
+        guard scanConnectionString != connectionString else {
+            return try AuditSetScan.bandCounts(session: session, start: start, end: end)
+        }
+        let replica = try PostgresSession(connectionString: scanConnectionString)
+        defer { replica.close() }
+        try replica.execute("SET application_name = 'bidengine audit'")
+        try replica.execute("SET work_mem = '64MB'")
+        return try AuditSetScan.bandCounts(session: replica, start: start, end: end)
+    }
+
+    /// `[start, end)` cut into `count` contiguous slices of equal duration, as `timestamptz` input.
+    static func slices(from start: Int64, to end: Int64, count: Int) -> [(start: String, end: String)] {
+        let length = end - start
+        let bounds = (0...count).map {
+            start + length / Int64(count) * Int64($0) + length % Int64(count) * Int64($0) / Int64(count)
+        }
+        return (0..<count).map { (AuditTime.sqlText(bounds[$0]), AuditTime.sqlText(bounds[$0 + 1])) }
+    }
+
+    /// Best effort: the session may be the thing that failed, so a fresh one is tried too.
+    private func recordFailure(runID: Int64, _ failure: AuditError, session: PostgresSession) {
+        let parameters = [String(runID), failure.description]
+        if (try? session.execute(AuditSQL.failRun, parameters)) != nil { return }
+        guard let fresh = try? PostgresSession(connectionString: connectionString) else { return }
+        defer { fresh.close() }
+        _ = try? fresh.execute(AuditSQL.failRun, parameters)
+    }
+}
