@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -47,7 +48,8 @@ def cpu_seconds(pids: list[int]) -> float:
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            # utime, stime, and the CPU of reaped children (the postmaster's exited backends).
+            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
         except (OSError, IndexError, ValueError):
             pass
     return total / ticks
@@ -143,12 +145,16 @@ def main() -> int:
         primary.psql(INSERT_ROWS.format(start=1, end=args.rows), timeout=1800)
         primary.psql("VACUUM ANALYZE bids", timeout=1800)
         rows = int(primary.psql("SELECT count(*) FROM bids"))
+        # bids may be partitioned (issue 14): sum over the leaves of the partition tree.
         heap, toast, indexes = (int(v) for v in primary.psql(
-            "SELECT pg_relation_size('bids'), pg_total_relation_size('bids') - pg_relation_size('bids') "
-            "- pg_indexes_size('bids'), pg_indexes_size('bids')").split("|"))
+            "SELECT sum(pg_relation_size(relid)), sum(pg_total_relation_size(relid) - pg_relation_size(relid) "
+            "- pg_indexes_size(relid)), sum(pg_indexes_size(relid)) FROM pg_partition_tree('bids') "
+            "WHERE isleaf").split("|"))
         per_index = primary.psql(
-            "SELECT string_agg(indexrelname || '=' || round(pg_relation_size(indexrelid)::numeric / "
-            f"{rows}, 1), ', ') FROM pg_stat_user_indexes WHERE relname = 'bids'")
+            "SELECT string_agg(name || '=' || round(bytes::numeric / " + str(rows) + ", 1), ', ') FROM ("
+            "SELECT regexp_replace(i.indexrelname, '^bids(_[a-z0-9_]+?)?_(pkey|calculated_at_idx|product_history_idx)$', "
+            "'\\2') AS name, sum(pg_relation_size(i.indexrelid)) AS bytes FROM pg_stat_user_indexes i "
+            "JOIN pg_partition_tree('bids') t ON t.relid = i.relid GROUP BY 1) s")
         result["stored"] = {"rows": rows, "heap_bytes_per_bid": round(heap / rows, 1),
                             "toast_fsm_vm_bytes_per_bid": round(toast / rows, 1),
                             "index_bytes_per_bid": round(indexes / rows, 1), "per_index": per_index}
@@ -185,14 +191,22 @@ def main() -> int:
         as_of = utc_text(time.time() - 10)  # every bid is older: no settle wait in the timing
         env = dict(os.environ, DATABASE_URL=primary.url, LOG_LEVEL="warning")
         started = time.monotonic()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        pg_before = cpu_seconds(primary.cluster.processes())
         subprocess.run([str(binary), "audit", "--as-of", as_of, "--no-migrate",
                         "--output", str(work / "audit.txt")], env=env, check=True, cwd=ROOT,
                        capture_output=True, timeout=1800)
         audit_seconds = time.monotonic() - started
+        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        audit_cpu = (children_after.ru_utime + children_after.ru_stime
+                     - children_before.ru_utime - children_before.ru_stime)
+        pg_audit_cpu = cpu_seconds(primary.cluster.processes()) - pg_before
         reviewed = int(primary.psql(f"SELECT bids_reviewed FROM audit_runs WHERE as_of = '{as_of}'"))
         flagged = int(primary.psql(f"SELECT bids_flagged FROM audit_runs WHERE as_of = '{as_of}'"))
         result["audit"] = {"bids_reviewed": reviewed, "bids_flagged": flagged, "seconds": round(audit_seconds, 2),
-                           "seconds_per_million": round(audit_seconds / reviewed * 1e6, 2)}
+                           "seconds_per_million": round(audit_seconds / reviewed * 1e6, 2),
+                           "bidengine_cpu_seconds_per_million": round(audit_cpu / reviewed * 1e6, 2),
+                           "postgres_cpu_seconds_per_million": round(pg_audit_cpu / reviewed * 1e6, 2)}
         # 5. Steady state: the same served bids into the 2-million-bid table, where each insert
         #    lands on another leaf page of the history index, so the first touch of a page after a
         #    checkpoint writes its full image; then with wal_compression = lz4.
