@@ -1,7 +1,7 @@
 import ArgumentParser
-import BidService
 import Foundation
 import Logging
+import Maintenance
 import Postgres
 import ServiceSupport
 

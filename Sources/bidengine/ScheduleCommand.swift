@@ -5,6 +5,7 @@ import BidService
 import CompetitorPrices
 import Foundation
 import Logging
+import Maintenance
 import Scheduler
 import ServiceSupport
 

@@ -1,16 +1,16 @@
-import Foundation
+public import Foundation
 public import Metrics
 
 /// A metrics backend that remembers values by label and dimensions, to check what the scheduler
 /// exports without bootstrapping the process-wide system (the service owns that).
 public final class SchedulerTestMetrics: MetricsFactory, @unchecked Sendable {
     private let lock = NSLock()
-
-    public init() {}
     private var values: [String: Int64] = [:]
     private var doubles: [String: Double] = [:]
 
-    static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
+    public init() {}
+
+    public static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
         ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
     }
 

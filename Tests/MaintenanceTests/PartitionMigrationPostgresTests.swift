@@ -1,4 +1,3 @@
-import BidService
 import Foundation
 import Postgres
 import ServiceTestSupport

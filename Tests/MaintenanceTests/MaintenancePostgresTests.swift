@@ -1,6 +1,6 @@
-import BidService
 import Foundation
 import Logging
+import Maintenance
 import Postgres
 import ServiceTestSupport
 import Testing
