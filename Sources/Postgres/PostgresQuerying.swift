@@ -11,7 +11,14 @@ public protocol PostgresQuerying: AnyObject {
         completion: @escaping PostgresConnection.Completion)
 }
 
-extension PostgresConnection: PostgresQuerying {}
+extension PostgresConnection: PostgresQuerying {
+    /// A one-off statement (not prepared): what every read route sends.
+    public func query(
+        _ sql: String, _ parameters: [String?], deadline: ContinuousClock.Instant?, completion: @escaping Completion
+    ) {
+        query(sql, parameters, preparedAs: nil, deadline: deadline, completion: completion)
+    }
+}
 
 extension PostgresQuerying {
     /// `query` with the connection's own statement timeout.
