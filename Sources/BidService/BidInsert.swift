@@ -57,14 +57,56 @@ enum BidInsert {
         WHERE k.key = ANY($1::text[])
         """
 
-    /// The plain statement unless some bid in the batch carries an idempotency key.
-    static func statement(for batch: [BidWriter.Pending]) -> Statement {
-        let bids = batch.map(\.bid)
-        var parameters = [
+    /// A bulk request's bids with one key for all of them: the key is claimed with every bid's id
+    /// in order (`bid_ids`), and the bids are stored only when the claim succeeds, all in the
+    /// statement's one transaction. Without a key a group is `plainSQL`.
+    static let groupKeyedSQL = """
+        WITH input AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence('bids', 'id')) AS id, t.*
+            FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], $4::numeric[])
+                 WITH ORDINALITY AS t(product_id, current_cpc, target_roas, adjusted_cpc, ordinal)
+        ), claimed AS (
+            INSERT INTO idempotency_keys (key, request, bid_id, bid_ids)
+            SELECT $5::text, $6::text, min(id), array_agg(id ORDER BY ordinal) FROM input
+            ON CONFLICT (key) DO NOTHING
+            RETURNING key
+        ), inserted AS (
+            INSERT INTO bids (id, product_id, current_cpc, target_roas, adjusted_cpc)
+            SELECT id, product_id, current_cpc, target_roas, adjusted_cpc FROM input
+            WHERE EXISTS (SELECT FROM claimed)
+        )
+        SELECT id, EXISTS (SELECT FROM claimed) FROM input ORDER BY ordinal
+        """
+
+    /// What a bulk request's key recorded: its request, then its bids' ids and stored prices in
+    /// item order (one row with null ids when the key belongs to a single bid).
+    static let groupLookupSQL = """
+        SELECT k.request, u.id, b.adjusted_cpc::text
+        FROM idempotency_keys k
+        LEFT JOIN LATERAL unnest(k.bid_ids) WITH ORDINALITY AS u(id, n) ON true
+        LEFT JOIN bids b ON b.id = u.id
+        WHERE k.key = $1
+        ORDER BY u.n
+        """
+
+    static func groupStatement(_ bids: [BidRequest], idempotencyKey: String?, request: String) -> Statement {
+        guard let idempotencyKey else { return Statement(sql: plainSQL, parameters: columns(bids)) }
+        return Statement(sql: groupKeyedSQL, parameters: columns(bids) + [idempotencyKey, request])
+    }
+
+    /// `$1…$4`: the bids' columns as arrays, for `unnest`.
+    private static func columns(_ bids: [BidRequest]) -> [String?] {
+        [
             PostgresArrayLiteral.decimals(bids.map(\.productID)), PostgresArrayLiteral.decimals(bids.map(\.currentCPC)),
             PostgresArrayLiteral.decimals(bids.map(\.targetROAS)),
             PostgresArrayLiteral.decimals(bids.map(\.adjustedCPC)),
         ]
+    }
+
+    /// The plain statement unless some bid in the batch carries an idempotency key.
+    static func statement(for batch: [BidWriter.Pending]) -> Statement {
+        let bids = batch.map(\.bid)
+        var parameters = columns(bids)
         guard batch.contains(where: { $0.idempotencyKey != nil }) else {
             return Statement(sql: plainSQL, parameters: parameters)
         }
@@ -77,6 +119,22 @@ enum BidInsert {
     /// What "the same request" means for a repeated key: the three fields exactly as received.
     static func canonicalRequest(_ bid: BidRequest) -> String {
         "\(bid.productID)|\(bid.currentCPC)|\(bid.targetROAS)"
+    }
+
+    /// The same for a bulk request: the mode and every item's verdict in order (a valid item by
+    /// its fields, a rejected one by its messages), so a repeat whose answer could differ in any
+    /// item is a different request. Never equal to a single bid's, so a key cannot cross over.
+    static func canonicalBatch(_ batch: BidBatchRequest) -> String {
+        var text = batch.atomic ? "batch:atomic" : "batch:partial"
+        for item in batch.items {
+            switch item {
+            case .success(let bid): text += "\n" + canonicalRequest(bid)
+            case .failure(.invalid(let messages)): text += "\n!" + messages.joined(separator: "|")
+            case .failure(.notAnObject): text += "\n!object"
+            case .failure(.malformedJSON(let reason)): text += "\n!json " + reason
+            }
+        }
+        return text
     }
 
     static func rows(from result: PostgresResult, expected: Int) -> Result<[Row], PostgresError> {

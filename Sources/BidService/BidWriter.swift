@@ -44,11 +44,15 @@ public final class BidWriter {
         let completion: Completion
     }
 
-    private let connection: PostgresConnection
+    let connection: PostgresConnection
     private let maxBatch: Int
-    private let maxPending: Int
+    let maxPending: Int
     private var waiting: [Pending] = []
-    private var writeInFlight = false
+    /// Bulk requests, each written as one statement of its own (`BidWriter+Groups.swift`).
+    var waitingGroups: [PendingGroup] = []
+    /// Bids in `waitingGroups`, counted against `maxPending` like single bids.
+    var waitingGroupBids = 0
+    var writeInFlight = false
 
     public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192) {
         self.connection = connection
@@ -57,11 +61,11 @@ public final class BidWriter {
     }
 
     /// Bids accepted and not yet answered.
-    public var pendingCount: Int { waiting.count }
+    public var pendingCount: Int { waiting.count + waitingGroupBids }
 
     /// Records `bid`; with an idempotency key, at most once per key.
     public func submit(_ bid: BidRequest, idempotencyKey: String? = nil, completion: @escaping Completion) {
-        guard waiting.count < maxPending else {
+        guard pendingCount < maxPending else {
             completion(.failure(.overloaded))
             return
         }
@@ -72,8 +76,14 @@ public final class BidWriter {
         if !writeInFlight { writeNextBatch() }
     }
 
-    private func writeNextBatch() {
+    func writeNextBatch() {
         failExpired()
+        failExpiredGroups()
+        // Single bids and bulk requests take turns by age, so neither can starve the other.
+        if let group = waitingGroups.first, waiting.first.map({ group.deadline <= $0.deadline }) ?? true {
+            writeGroup()
+            return
+        }
         guard !waiting.isEmpty else { return }
         let batch: [Pending]
         if waiting.count <= maxBatch {

@@ -46,7 +46,7 @@ enum JSONResponse {
 }
 
 extension HTTPResponder {
-    func respond(_ response: HTTPResponse) {
-        respond(status: response.status, headers: response.headers, body: response.body)
+    func respond(_ response: HTTPResponse, logFields: [(String, String)] = []) {
+        respond(status: response.status, headers: response.headers, body: response.body, logFields: logFields)
     }
 }

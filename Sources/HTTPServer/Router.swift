@@ -27,13 +27,17 @@ public struct Router {
         for index in nodes.indices {
             for (method, endpoint) in nodes[index].endpoints where predicate(endpoint.pattern) {
                 nodes[index].endpoints[method] = RouteEndpoint(
-                    handler: wrap(endpoint.handler), parameterNames: endpoint.parameterNames, pattern: endpoint.pattern)
+                    handler: wrap(endpoint.handler), parameterNames: endpoint.parameterNames, pattern: endpoint.pattern,
+                    bodyLimit: endpoint.bodyLimit)
             }
         }
     }
 
-    /// Registers `handler`; registering the same method and pattern again replaces it.
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping HTTPHandler) {
+    /// Registers `handler`; registering the same method and pattern again replaces it. With
+    /// `bodyLimit`, the route's bodies are limited by it instead of the server's `maxBodySize`.
+    public mutating func add(
+        _ method: HTTPMethod, _ pattern: String, bodyLimit: RouteBodyLimit? = nil, _ handler: @escaping HTTPHandler
+    ) {
         var node = 0
         var names: [String] = []
         var rest: Substring? = Self.stripLeadingSlash(pattern[...])
@@ -47,8 +51,15 @@ public struct Router {
                 node = child(of: node, parameter: false, literal: Substring(String(segment)))
             }
         }
-        nodes[node].endpoints[method] = RouteEndpoint(handler: handler, parameterNames: names, pattern: pattern)
+        nodes[node].endpoints[method] = RouteEndpoint(
+            handler: handler, parameterNames: names, pattern: pattern, bodyLimit: bodyLimit)
         if names.isEmpty { literalRoutes[pattern] = node }
+    }
+
+    /// The largest body any route accepts, given the server's general limit: what evhttp, which
+    /// has a single limit, must let through.
+    func largestBodySize(general: Int) -> Int {
+        nodes.lazy.flatMap(\.endpoints.values).compactMap(\.bodyLimit?.bytes).reduce(general, max)
     }
 
     /// Answers `request` in process, as the server would: by its (already decoded) `path`,
