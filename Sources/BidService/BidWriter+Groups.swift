@@ -49,7 +49,8 @@ extension BidWriter {
         waitingGroupBids -= group.bids.count
         writeInFlight = true
         let started = ContinuousClock.now
-        let statement = BidInsert.groupStatement(group.bids, idempotencyKey: group.idempotencyKey, request: group.request)
+        let statement = BidInsert.groupStatement(
+            group.bids, idempotencyKey: group.idempotencyKey, request: group.request)
         connection.query(statement.sql, statement.parameters, deadline: group.deadline) { [weak self] outcome in
             self?.finishGroup(group, outcome: outcome, started: started)
         }
@@ -114,7 +115,8 @@ extension BidWriter {
                 }
                 guard ids.count == group.bids.count else {
                     group.completion(
-                        .failure(.databaseUnavailable("idempotency key recorded \(ids.count) of \(group.bids.count) bids")))
+                        .failure(
+                            .databaseUnavailable("idempotency key recorded \(ids.count) of \(group.bids.count) bids")))
                     return
                 }
                 group.completion(.success(.replayed(bidIDs: ids, adjustedCPCs: prices)))
