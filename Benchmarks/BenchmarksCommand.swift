@@ -49,6 +49,13 @@ struct BenchmarksCommand: ParsableCommand {
                      reported. The server runs with its default timeouts
                      (request 10 s), so each window covers their closing;
                      lifetimes of the slow connections are reported.
+              bulk   POST /api/bids/batch with 10 and 100 valid bids per
+                     request against single POST /api/bid, at 16 and 64
+                     connections (closed loop, --rounds interleaved rounds,
+                     rows checked after each run); bids/s against the
+                     database's full-batch rate from `db`; then single bids
+                     at 1,000/s (open loop) alone and beside 100-bid bulk
+                     requests: their p99 shows whether bulk starves them.
 
             Database: a throwaway cluster under --state-dir (unix socket,
             --postgres-port, default durability), deleted afterwards; with
@@ -71,7 +78,7 @@ struct BenchmarksCommand: ParsableCommand {
     @Flag(help: "Short run (under a minute): 1 round of 3 s, 2 s per rate, 100,000 audit rows.")
     var quick = false
 
-    @Option(help: "Sections to skip, comma-separated: micro, http, db, audit, slowloris.")
+    @Option(help: "Sections to skip, comma-separated: micro, http, db, audit, slowloris, bulk.")
     var skip: String = ""
 
     @Option(help: "Keep-alive connections of the load generator.")
@@ -187,7 +194,7 @@ struct BenchmarksCommand: ParsableCommand {
     var current: String?
 
     mutating func validate() throws {
-        let known: Set = ["micro", "http", "db", "audit", "slowloris"]
+        let known: Set = ["micro", "http", "db", "audit", "slowloris", "bulk"]
         let unknown = skippedSections.subtracting(known)
         guard unknown.isEmpty else {
             throw ValidationError("unknown section(s) in --skip: \(unknown.sorted().joined(separator: ", "))")
@@ -248,7 +255,7 @@ struct BenchmarksCommand: ParsableCommand {
     private var settings: BenchmarkSettings {
         BenchmarkSettings(
             quick: quick,
-            sections: ["micro", "http", "db", "audit", "slowloris"].filter { !skippedSections.contains($0) },
+            sections: ["micro", "http", "db", "audit", "slowloris", "bulk"].filter { !skippedSections.contains($0) },
             connections: connections,
             rounds: rounds ?? (quick ? 1 : 3),
             closedSeconds: duration ?? (quick ? 3 : 10),

@@ -3,7 +3,8 @@
 /// Patterns are literal segments and `{name}` segments ("/api/bids/{id}"). Paths without
 /// parameters also sit in a dictionary keyed by the whole path, so the common request costs one
 /// hash lookup; everything else walks a segment trie (literal children first, then the
-/// parameter child, backtracking on a dead end), never a scan of all routes. A trailing slash is
+/// parameter child, backtracking on a dead end), never a scan of all routes. A path registered
+/// literally for other methods is not retried as a parameter: it answers 405 for its own route. A trailing slash is
 /// a distinct path: register both variants if both should work.
 public struct Router {
     private var nodes: [RouteNode] = [RouteNode()]
@@ -112,11 +113,15 @@ public struct Router {
         }
         let (raw, next) = Self.firstSegment(rest)
         let segment = decode ? Substring(PercentDecoding.decode(raw)) : raw
-        if let child = nodes[node].literalChildren[segment],
-            let found = search(
+        if let child = nodes[node].literalChildren[segment] {
+            if let found = search(
                 node: child, rest: next, method: method, decode: decode, values: &values, allowed: &allowed)
-        {
-            return found
+            {
+                return found
+            }
+            // The whole path is a literal route, only not for this method: that route's 405, not
+            // a parameter's value (`GET /api/bids/batch` is not bid "batch").
+            if next == nil, !nodes[child].endpoints.isEmpty { return nil }
         }
         if let child = nodes[node].parameterChild {
             values.append(String(segment))
