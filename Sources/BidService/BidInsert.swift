@@ -31,24 +31,46 @@ enum BidInsert {
         SELECT id, true FROM input ORDER BY ordinal
         """
 
+    /// A group's key is claimed on its first row (`head` is that row's ordinal), with the ids of
+    /// all its rows in order (`bid_ids`, for groups of more than one bid) so that a repeat can
+    /// answer every one; every row of the group is stored only when that claim succeeded, so a
+    /// repeated group stores nothing.
     static let keyedSQL = """
         WITH input AS MATERIALIZED (
             SELECT nextval(pg_get_serial_sequence('bids', 'id')) AS id, t.*
-            FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], $4::numeric[], $5::text[], $6::text[])
-                 WITH ORDINALITY AS t(product_id, current_cpc, target_roas, adjusted_cpc, idempotency_key, request, ordinal)
+            FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], $4::numeric[], $5::text[], $6::text[], $7::int8[])
+                 WITH ORDINALITY AS t(product_id, current_cpc, target_roas, adjusted_cpc, idempotency_key, request, head, ordinal)
+        ), groups AS (
+            SELECT head, array_agg(id ORDER BY ordinal) AS ids FROM input GROUP BY head HAVING count(*) > 1
         ), claimed AS (
-            INSERT INTO idempotency_keys (key, request, bid_id)
-            SELECT idempotency_key, request, id FROM input WHERE idempotency_key IS NOT NULL
+            INSERT INTO idempotency_keys (key, request, bid_id, bid_ids)
+            SELECT i.idempotency_key, i.request, i.id, g.ids
+            FROM input i LEFT JOIN groups g ON g.head = i.ordinal
+            WHERE i.idempotency_key IS NOT NULL
             ON CONFLICT (key) DO NOTHING
             RETURNING bid_id
+        ), kept AS (
+            SELECT i.ordinal FROM input i JOIN input h ON h.ordinal = i.head
+            WHERE h.idempotency_key IS NULL OR h.id IN (SELECT bid_id FROM claimed)
         ), inserted AS (
             INSERT INTO bids (id, product_id, current_cpc, target_roas, adjusted_cpc)
             SELECT i.id, i.product_id, i.current_cpc, i.target_roas, i.adjusted_cpc FROM input i
-            WHERE i.idempotency_key IS NULL OR i.id IN (SELECT bid_id FROM claimed)
+            WHERE i.ordinal IN (SELECT ordinal FROM kept)
         )
-        SELECT i.id, i.idempotency_key IS NULL OR c.bid_id IS NOT NULL
-        FROM input i LEFT JOIN claimed c ON c.bid_id = i.id
+        SELECT i.id, i.ordinal IN (SELECT ordinal FROM kept)
+        FROM input i
         ORDER BY i.ordinal
+        """
+
+    /// What a group's key recorded: its request, then its bids' ids and stored prices in order
+    /// (a key claimed by a single bid gives that one bid).
+    static let groupLookupSQL = """
+        SELECT k.request, u.id, b.adjusted_cpc::text
+        FROM idempotency_keys k
+        CROSS JOIN LATERAL unnest(coalesce(k.bid_ids, ARRAY[k.bid_id])) WITH ORDINALITY AS u(id, n)
+        LEFT JOIN bids b ON b.id = u.id
+        WHERE k.key = $1
+        ORDER BY u.n
         """
 
     static let lookupSQL = """
@@ -57,66 +79,54 @@ enum BidInsert {
         WHERE k.key = ANY($1::text[])
         """
 
-    /// A bulk request's bids with one key for all of them: the key is claimed with every bid's id
-    /// in order (`bid_ids`), and the bids are stored only when the claim succeeds, all in the
-    /// statement's one transaction. Without a key a group is `plainSQL`.
-    static let groupKeyedSQL = """
-        WITH input AS MATERIALIZED (
-            SELECT nextval(pg_get_serial_sequence('bids', 'id')) AS id, t.*
-            FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], $4::numeric[])
-                 WITH ORDINALITY AS t(product_id, current_cpc, target_roas, adjusted_cpc, ordinal)
-        ), claimed AS (
-            INSERT INTO idempotency_keys (key, request, bid_id, bid_ids)
-            SELECT $5::text, $6::text, min(id), array_agg(id ORDER BY ordinal) FROM input
-            ON CONFLICT (key) DO NOTHING
-            RETURNING key
-        ), inserted AS (
-            INSERT INTO bids (id, product_id, current_cpc, target_roas, adjusted_cpc)
-            SELECT id, product_id, current_cpc, target_roas, adjusted_cpc FROM input
-            WHERE EXISTS (SELECT FROM claimed)
-        )
-        SELECT id, EXISTS (SELECT FROM claimed) FROM input ORDER BY ordinal
-        """
-
-    /// What a bulk request's key recorded: its request, then its bids' ids and stored prices in
-    /// item order (one row with null ids when the key belongs to a single bid).
-    static let groupLookupSQL = """
-        SELECT k.request, u.id, b.adjusted_cpc::text
-        FROM idempotency_keys k
-        LEFT JOIN LATERAL unnest(k.bid_ids) WITH ORDINALITY AS u(id, n) ON true
-        LEFT JOIN bids b ON b.id = u.id
-        WHERE k.key = $1
-        ORDER BY u.n
-        """
-
-    static func groupStatement(_ bids: [BidRequest], idempotencyKey: String?, request: String) -> Statement {
-        guard let idempotencyKey else { return Statement(sql: plainSQL, parameters: columns(bids)) }
-        return Statement(sql: groupKeyedSQL, parameters: columns(bids) + [idempotencyKey, request])
-    }
-
-    /// `$1…$4`: the bids' columns as arrays, for `unnest`.
-    private static func columns(_ bids: [BidRequest]) -> [String?] {
-        [
+    /// The plain statement unless some group in the batch carries an idempotency key. `bids` is
+    /// the number of bids in `batch` (groups flattened in order).
+    static func statement(for batch: [BidWriter.Pending], bids count: Int) -> Statement {
+        var bids: [BidRequest] = []
+        bids.reserveCapacity(count)
+        for pending in batch {
+            bids.append(pending.bid)
+            bids.append(contentsOf: pending.rest)
+        }
+        var parameters = [
             PostgresArrayLiteral.decimals(bids.map(\.productID)), PostgresArrayLiteral.decimals(bids.map(\.currentCPC)),
             PostgresArrayLiteral.decimals(bids.map(\.targetROAS)),
             PostgresArrayLiteral.decimals(bids.map(\.adjustedCPC)),
         ]
-    }
-
-    /// The plain statement unless some bid in the batch carries an idempotency key.
-    static func statement(for batch: [BidWriter.Pending]) -> Statement {
-        let bids = batch.map(\.bid)
-        var parameters = columns(bids)
         guard batch.contains(where: { $0.idempotencyKey != nil }) else {
             return Statement(sql: plainSQL, parameters: parameters)
         }
-        parameters.append(PostgresArrayLiteral.text(batch.map(\.idempotencyKey)))
-        parameters.append(
-            PostgresArrayLiteral.text(batch.map { $0.idempotencyKey == nil ? nil : canonicalRequest($0.bid) }))
+        var keys: [String?] = []
+        var requests: [String?] = []
+        var heads: [String] = []
+        keys.reserveCapacity(count)
+        requests.reserveCapacity(count)
+        heads.reserveCapacity(count)
+        for pending in batch {
+            let head = heads.count + 1
+            keys.append(pending.idempotencyKey)
+            requests.append(pending.idempotencyKey == nil ? nil : canonicalRequest(pending))
+            for _ in 0..<pending.count - 1 {
+                keys.append(nil)
+                requests.append(nil)
+            }
+            for _ in 0..<pending.count { heads.append(String(head)) }
+        }
+        parameters.append(PostgresArrayLiteral.text(keys))
+        parameters.append(PostgresArrayLiteral.text(requests))
+        parameters.append("{" + heads.joined(separator: ",") + "}")
         return Statement(sql: keyedSQL, parameters: parameters)
     }
 
-    /// What "the same request" means for a repeated key: the three fields exactly as received.
+    /// What "the same request" means for a repeated key: the three fields exactly as received,
+    /// for each bid of a group (`;` between bids).
+    static func canonicalRequest(_ pending: BidWriter.Pending) -> String {
+        if let request = pending.request { return request }
+        var text = canonicalRequest(pending.bid)
+        for bid in pending.rest { text += ";" + canonicalRequest(bid) }
+        return text
+    }
+
     static func canonicalRequest(_ bid: BidRequest) -> String {
         "\(bid.productID)|\(bid.currentCPC)|\(bid.targetROAS)"
     }

@@ -1,19 +1,26 @@
 public import BidCore
 public import Postgres
 
-/// Records bids on one event loop's connection with adaptive batching.
+/// Records bids on one event loop's connection with adaptive batching and several writes in flight.
 ///
-/// A bid that arrives while no write is in flight goes out at once (one round trip, no waiting
-/// for company); bids that arrive during a write wait for it and go together in the next
-/// statement, one commit for all. Throughput therefore grows with load while a lone request
-/// pays a single round trip. A bid is acknowledged only when the statement that carries it has
-/// committed. (Deferring the first bid of a burst to the end of the loop's pass, so that the bids
-/// read together share a statement, was measured on 2026-11-25: +3–5 % durable bids/s, within
-/// noise, against +25 % p50 and +50 % p99 at half load. Not kept.)
+/// A bid that arrives while fewer than `maxInFlight` of the writer's statements are in flight goes
+/// out at once in a statement of its own (the connection pipelines it behind the others, and
+/// PostgreSQL's group commit merges the fsyncs of statements that commit together). When the
+/// bound is reached, arriving bids wait and go together in the next statement, one commit for
+/// all: batches still form under load, and a lone request pays a single round trip. A bid is
+/// acknowledged only when the statement that carries it has committed. Each statement is its
+/// own transaction, so a failed statement fails only its own bids. (Deferring the first bid of a
+/// burst to the end of the loop's pass, so that the bids read together share a statement, was
+/// measured on 2026-11-25: +3–5 % durable bids/s, within noise, against +25 % p50 and +50 % p99
+/// at half load. Not kept.)
 ///
-/// Every bid is answered within the connection's statement timeout of its own arrival: a bid
-/// that waited behind a slow write and has no time left is failed without being sent, and a
-/// statement's deadline is that of the oldest bid in it. Loop-thread only.
+/// The unit of the queue is a group: bids that must commit together (one bid from `POST
+/// /api/bid`; several from a bulk request). A group is never split across statements, so it is
+/// stored all or nothing, and it is answered once, after its statement commits.
+///
+/// Every bid is answered within the connection's statement timeout of its own arrival: a group
+/// that waited behind slow writes and has no time left is failed without being sent, and a
+/// statement's deadline is that of the oldest group in it. Loop-thread only.
 public final class BidWriter {
     public enum WriteError: Error, Sendable, Equatable {
         /// Too many bids already waiting on this loop: shed load rather than queue without bound.
@@ -32,109 +39,170 @@ public final class BidWriter {
     }
 
     public typealias Completion = (Result<Recorded, WriteError>) -> Void
+    /// For a group: one `Recorded` per bid, in the group's order, or one error for all.
+    public typealias GroupCompletion = (Result<[Recorded], WriteError>) -> Void
 
     /// Observes batches (for metrics): size, and the round-trip time of the statement.
     public var onBatchFinished: ((_ size: Int, _ roundTrip: Duration, _ succeeded: Bool) -> Void)?
 
+    /// One unit of the queue: bids that commit together, answered together.
     struct Pending {
+        enum Answer {
+            case single(Completion)
+            case group(GroupCompletion)
+        }
+
         let bid: BidRequest
+        /// The group's other bids (empty for a single bid: no allocation).
+        let rest: [BidRequest]
+        /// Claimed for the whole group, on its first bid's row.
         let idempotencyKey: String?
+        /// What "the same request" means for the key when the caller knows more than the bids (a
+        /// bulk request's mode and rejected items); nil: the bids' fields (`BidInsert.canonicalRequest`).
+        let request: String?
         /// The latest moment its answer may be given: arrival plus the statement timeout.
         let deadline: ContinuousClock.Instant
-        let completion: Completion
+        let answer: Answer
+
+        var count: Int { 1 + rest.count }
+
+        func fail(_ error: WriteError) {
+            switch answer {
+            case .single(let completion): completion(.failure(error))
+            case .group(let completion): completion(.failure(error))
+            }
+        }
+
+        /// `rows` are the group's rows (the first is `first`'s); empty for a replay.
+        func succeed(first: Recorded, rows: ArraySlice<BidInsert.Row>) {
+            switch answer {
+            case .single(let completion): completion(.success(first))
+            case .group(let completion): completion(.success([first] + rows.dropFirst().map { .stored(bidID: $0.id) }))
+            }
+        }
     }
 
     let connection: PostgresConnection
     private let maxBatch: Int
-    let maxPending: Int
+    private let maxPending: Int
+    /// The writer's statements in flight at once on the connection (measured: docs/performance.md).
+    let maxInFlight: Int
     private var waiting: [Pending] = []
-    /// Bulk requests, each written as one statement of its own (`BidWriter+Groups.swift`).
-    var waitingGroups: [PendingGroup] = []
-    /// Bids in `waitingGroups`, counted against `maxPending` like single bids.
-    var waitingGroupBids = 0
-    var writeInFlight = false
+    private var waitingHead = 0
+    private var waitingBids = 0
+    private var statementsInFlight = 0
 
-    public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192) {
+    public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192, maxInFlight: Int = 2) {
         self.connection = connection
         self.maxBatch = maxBatch
         self.maxPending = maxPending
+        self.maxInFlight = max(1, maxInFlight)
     }
 
-    /// Bids accepted and not yet answered.
-    public var pendingCount: Int { waiting.count + waitingGroupBids }
+    /// Bids accepted and not yet sent.
+    public var pendingCount: Int { waitingBids }
 
     /// Records `bid`; with an idempotency key, at most once per key.
     public func submit(_ bid: BidRequest, idempotencyKey: String? = nil, completion: @escaping Completion) {
-        guard pendingCount < maxPending else {
-            completion(.failure(.overloaded))
-            return
-        }
-        waiting.append(
-            Pending(
-                bid: bid, idempotencyKey: idempotencyKey, deadline: .now + connection.statementTimeout,
-                completion: completion))
-        if !writeInFlight { writeNextBatch() }
+        enqueue(bid, rest: [], idempotencyKey: idempotencyKey, request: nil, answer: .single(completion))
     }
 
-    func writeNextBatch() {
-        failExpired()
-        failExpiredGroups()
-        // Single bids and bulk requests take turns by age, so neither can starve the other.
-        if let group = waitingGroups.first, waiting.first.map({ group.deadline <= $0.deadline }) ?? true {
-            writeGroup()
+    /// Records `bids` together: one statement, one transaction, all or none; answered once after
+    /// the commit. With an idempotency key, at most once per key for the whole group (a repeat is
+    /// answered with every bid's original id and price as `.replayed`, and nothing is stored);
+    /// `request`, when given, is what a repeat must match instead of the bids' fields.
+    public func submit(
+        group bids: [BidRequest], idempotencyKey: String? = nil, request: String? = nil,
+        completion: @escaping GroupCompletion
+    ) {
+        guard let first = bids.first else {
+            completion(.success([]))
             return
         }
-        guard !waiting.isEmpty else { return }
-        let batch: [Pending]
-        if waiting.count <= maxBatch {
-            batch = waiting
-            waiting.removeAll(keepingCapacity: true)
-        } else {
-            batch = Array(waiting.prefix(maxBatch))
-            waiting.removeFirst(maxBatch)
+        enqueue(
+            first, rest: Array(bids.dropFirst()), idempotencyKey: idempotencyKey, request: request,
+            answer: .group(completion))
+    }
+
+    private func enqueue(
+        _ bid: BidRequest, rest: [BidRequest], idempotencyKey: String?, request: String?, answer: Pending.Answer
+    ) {
+        let pending = Pending(
+            bid: bid, rest: rest, idempotencyKey: idempotencyKey, request: request,
+            deadline: .now + connection.statementTimeout, answer: answer)
+        guard waitingBids + pending.count <= maxPending else {
+            pending.fail(.overloaded)
+            return
         }
-        writeInFlight = true
+        waiting.append(pending)
+        waitingBids += pending.count
+        if statementsInFlight < maxInFlight { writeNextBatch() }
+    }
+
+    private func writeNextBatch() {
+        failExpired()
+        guard waitingHead < waiting.count else { return }
+        // Whole groups only, up to maxBatch bids (a larger group goes alone).
+        var end = waitingHead
+        var bids = 0
+        while end < waiting.count, bids == 0 || bids + waiting[end].count <= maxBatch {
+            bids += waiting[end].count
+            end += 1
+        }
+        let batch = Array(waiting[waitingHead..<end])
+        waitingHead = end
+        waitingBids -= bids
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        }
+        statementsInFlight += 1
         let started = ContinuousClock.now
-        let statement = BidInsert.statement(for: batch)
-        // Bids queue in arrival order, so the first one's deadline is the batch's.
+        let statement = BidInsert.statement(for: batch, bids: bids)
+        // Groups queue in arrival order, so the first one's deadline is the batch's.
         connection.query(statement.sql, statement.parameters, deadline: batch[0].deadline) { [weak self] outcome in
-            self?.finish(batch, outcome: outcome, started: started)
+            self?.finish(batch, bids: bids, outcome: outcome, started: started)
         }
     }
 
     private func finish(
-        _ batch: [Pending], outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant
+        _ batch: [Pending], bids: Int, outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant
     ) {
-        writeInFlight = false
-        let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: batch.count) }
-        onBatchFinished?(batch.count, started.duration(to: .now), (try? rows.get()) != nil)
+        statementsInFlight -= 1
+        let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: bids) }
+        onBatchFinished?(bids, started.duration(to: .now), (try? rows.get()) != nil)
         switch rows {
         case .success(let rows):
             var repeated: [Pending] = []
-            for (pending, row) in zip(batch, rows) {
-                if row.fresh {
-                    pending.completion(.success(.stored(bidID: row.id)))
+            var index = 0
+            for pending in batch {
+                let head = rows[index]
+                if head.fresh {
+                    pending.succeed(first: .stored(bidID: head.id), rows: rows[index..<index + pending.count])
                 } else {
                     repeated.append(pending)
                 }
+                index += pending.count
             }
             if !repeated.isEmpty { answerRepeats(repeated) }
         case .failure(let error):
-            for pending in batch { pending.completion(.failure(.databaseUnavailable(error.description))) }
+            for pending in batch { pending.fail(.databaseUnavailable(error.description)) }
         }
-        writeNextBatch()
+        if statementsInFlight < maxInFlight { writeNextBatch() }
     }
 
     /// Bids that waited behind a slow write until no time was left: never sent, so not stored.
     private func failExpired() {
         let now = ContinuousClock.now
-        guard let first = waiting.first, first.deadline <= now else { return }
-        let expiredCount = waiting.firstIndex { $0.deadline > now } ?? waiting.count
-        let expired = waiting[..<expiredCount]
-        waiting.removeFirst(expiredCount)
-        for pending in expired {
-            pending.completion(
-                .failure(.databaseUnavailable("no time left for the bid after waiting for the database")))
+        while waitingHead < waiting.count, waiting[waitingHead].deadline <= now {
+            let expired = waiting[waitingHead]
+            waitingHead += 1
+            waitingBids -= expired.count
+            expired.fail(.databaseUnavailable("no time left for the bid after waiting for the database"))
+        }
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
         }
     }
 
@@ -142,6 +210,14 @@ public final class BidWriter {
     /// look up what they recorded. The claim committed before this statement could skip it, so
     /// a fresh statement sees it.
     private func answerRepeats(_ repeated: [Pending]) {
+        // A group's repeat is answered with all its ids (`BidWriter+Groups.swift`).
+        var repeated = repeated
+        repeated.removeAll { pending in
+            guard case .group = pending.answer else { return false }
+            answerGroupRepeat(pending)
+            return true
+        }
+        guard !repeated.isEmpty else { return }
         let keys = repeated.compactMap(\.idempotencyKey)
         let deadline = repeated.map(\.deadline).min()
         connection.query(BidInsert.lookupSQL, [PostgresArrayLiteral.text(keys)], deadline: deadline) { outcome in
@@ -157,17 +233,17 @@ public final class BidWriter {
                 for pending in repeated {
                     guard let key = pending.idempotencyKey, let first = original[key] else {
                         // Expired and swept between the two statements: the outcome is unknown to us.
-                        pending.completion(.failure(.databaseUnavailable("idempotency key vanished during lookup")))
+                        pending.fail(.databaseUnavailable("idempotency key vanished during lookup"))
                         continue
                     }
-                    if first.request == BidInsert.canonicalRequest(pending.bid) {
-                        pending.completion(.success(.replayed(bidID: first.id, adjustedCPC: first.adjusted)))
+                    if first.request == BidInsert.canonicalRequest(pending) {
+                        pending.succeed(first: .replayed(bidID: first.id, adjustedCPC: first.adjusted), rows: [])
                     } else {
-                        pending.completion(.failure(.keyReusedWithDifferentRequest))
+                        pending.fail(.keyReusedWithDifferentRequest)
                     }
                 }
             case .failure(let error):
-                for pending in repeated { pending.completion(.failure(.databaseUnavailable(error.description))) }
+                for pending in repeated { pending.fail(.databaseUnavailable(error.description)) }
             }
         }
     }

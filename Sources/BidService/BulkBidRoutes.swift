@@ -54,13 +54,33 @@ struct BulkBidRoutes {
                 JSONResponse.ok(Self.resultsBody(batch, ids: nil, prices: nil), status: status), logFields: counts(0))
             return
         }
-        recorder.submitGroup(valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch)) { outcome in
+        recorder.submit(group: valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch)) { outcome in
             switch outcome {
-            case .success(.stored(let ids)):
-                metrics?.stored(ids.count)
-                responder.respond(
-                    JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)), logFields: counts(ids.count))
-            case .success(.replayed(let ids, let prices)):
+            case .success(let recorded):
+                var ids: [Int64] = []
+                var prices: [String] = []
+                var replayed = false
+                for bid in recorded {
+                    switch bid {
+                    case .stored(let id): ids.append(id)
+                    case .replayed(let id, let price):
+                        ids.append(id)
+                        prices.append(price)
+                        replayed = true
+                    }
+                }
+                guard ids.count == valid.count else {
+                    // The writer answers one `Recorded` per bid; anything else is a bug, not an outage.
+                    responder.respond(
+                        JSONResponse.error(500, "internal error recording the bids"), logFields: counts(0))
+                    return
+                }
+                guard replayed else {
+                    metrics?.stored(ids.count)
+                    responder.respond(
+                        JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)), logFields: counts(ids.count))
+                    return
+                }
                 let response = JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: prices))
                 responder.respond(
                     HTTPResponse(

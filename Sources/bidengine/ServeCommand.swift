@@ -18,7 +18,7 @@ struct ServeCommand: ParsableCommand {
             stopped on exit. Migrations are applied at start unless --no-migrate.
             Environment: HOST, PORT, THREADS, DATABASE_URL, MAX_BODY_SIZE, MAX_BULK_ITEMS, MAX_BULK_BODY_SIZE,
             REQUEST_TIMEOUT, IDLE_TIMEOUT, FIRST_BYTE_TIMEOUT,
-            DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, SHUTDOWN_TIMEOUT, BIDENGINE_STATE_DIR,
+            DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, MAX_WRITES_IN_FLIGHT, SHUTDOWN_TIMEOUT, BIDENGINE_STATE_DIR,
             BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace|debug|info|notice|warning|error|critical),
             ACCESS_LOG (on|off; default on), BIDENGINE_API_KEYS (comma-separated bearer keys) or
             BIDENGINE_API_KEYS_FILE (a file of keys, comma- or newline-separated). With no keys, /api/* is open.
@@ -59,6 +59,10 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("max-batch-size"),
         help: "Most bids written in one statement (env MAX_BATCH_SIZE; default 512).")
     var maxBatchSize: Int?
+    @Option(
+        name: .customLong("max-writes-in-flight"),
+        help: "Bid statements in flight at once per event loop (env MAX_WRITES_IN_FLIGHT; default 2).")
+    var maxWritesInFlight: Int?
     @Option(
         name: .customLong("shutdown-timeout"),
         help: "Seconds to drain on SIGTERM/SIGINT before closing (env SHUTDOWN_TIMEOUT; default 10).")
@@ -131,6 +135,8 @@ struct ServeCommand: ParsableCommand {
             configuration.databaseTimeout = .milliseconds(milliseconds)
         }
         configuration.maxBatchSize = try integer(maxBatchSize, "MAX_BATCH_SIZE") ?? configuration.maxBatchSize
+        configuration.maxWritesInFlight =
+            try integer(maxWritesInFlight, "MAX_WRITES_IN_FLIGHT") ?? configuration.maxWritesInFlight
         if let seconds = try integer(shutdownTimeout, "SHUTDOWN_TIMEOUT") {
             configuration.shutdownTimeout = .seconds(seconds)
         }
@@ -142,8 +148,11 @@ struct ServeCommand: ParsableCommand {
         configuration.apiKeys = try APIKeys.load(environment: environment)
         configuration.accessLog = (environment["ACCESS_LOG"] ?? "on").lowercased() != "off"
         guard (0...65535).contains(configuration.port) else { throw ValidationError("port must be 0…65535") }
-        guard configuration.threads >= 0, configuration.maxBatchSize > 0, configuration.maxBodySize > 0 else {
-            throw ValidationError("threads, max batch size and max body size must be positive")
+        guard configuration.threads >= 0, configuration.maxBatchSize > 0, configuration.maxBodySize > 0,
+            (1...64).contains(configuration.maxWritesInFlight)
+        else {
+            throw ValidationError(
+                "threads, max batch size and max body size must be positive; max writes in flight 1…64")
         }
         guard configuration.maxBulkItems > 0, configuration.maxBulkBodySize > 0 else {
             throw ValidationError("MAX_BULK_ITEMS and MAX_BULK_BODY_SIZE must be positive")
