@@ -54,8 +54,9 @@ struct BenchmarksCommand: ParsableCommand {
                      connections (closed loop, --rounds interleaved rounds,
                      rows checked after each run); bids/s against the
                      database's full-batch rate from `db`; then single bids
-                     at 1,000/s (open loop) alone and beside 100-bid bulk
-                     requests: their p99 shows whether bulk starves them.
+                     at a quarter of their closed-loop rate (open loop)
+                     alone and beside 100-bid bulk requests: their p99
+                     shows whether bulk starves them.
 
             Database: a throwaway cluster under --state-dir (unix socket,
             --postgres-port, default durability), deleted afterwards; with

@@ -39,7 +39,7 @@ extension ReportPrinter {
         }
         if let starvation = outcome.starvation {
             Console.line(
-                "   single bids at \(Format.rate(starvation.singleRate))/s (open loop, \(starvation.connections) connections): p99 \(Format.milliseconds(starvation.alone.p99)) ms alone, \(Format.milliseconds(starvation.besideBulk.p99)) ms beside bulk\(starvation.bulkItemsPerRequest) requests (\(Format.rate(starvation.bulkBidsPerSecond)) bids/s through them meanwhile); p99.9 \(Format.milliseconds(starvation.alone.p999)) / \(Format.milliseconds(starvation.besideBulk.p999)) ms"
+                "   single bids at \(Format.rate(starvation.singleRate))/s (open loop, \(starvation.connections) connections): p99 \(Format.milliseconds(starvation.alone.p99)) ms alone, \(Format.milliseconds(starvation.besideBulk.p99)) ms beside bulk\(starvation.bulkItemsPerRequest) requests at \(Format.rate(starvation.bulkRequestRate))/s (open loop, \(starvation.connections) more connections: \(Format.rate(starvation.bulkBidsPerSecond)) bids/s, p99 \(Format.milliseconds(starvation.bulkP99)) ms per request); p99.9 \(Format.milliseconds(starvation.alone.p999)) / \(Format.milliseconds(starvation.besideBulk.p999)) ms; non-200 \(starvation.aloneNon200) / \(starvation.besideNon200)"
             )
         }
     }

@@ -36,14 +36,18 @@ struct BidRoutes {
                         status: 200, headers: response.headers + [("Idempotent-Replayed", "true")], body: response.body)
                     responder.respond(response)
                 case .failure(let error):
-                    responder.respond(Self.writeFailure(error, retryAfterSeconds: retryAfterSeconds))
+                    responder.respond(
+                        Self.writeFailure(error, notAcknowledged: "the bid was", retryAfterSeconds: retryAfterSeconds))
                 }
             }
         }
     }
 
-    /// The reply when the writer did not record the bid (or a bulk request's bids).
-    static func writeFailure(_ error: BidWriter.WriteError, retryAfterSeconds: Int) -> HTTPResponse {
+    /// The reply when the writer did not record the bid (or a bulk request's bids: `notAcknowledged`
+    /// names what the 503 was about).
+    static func writeFailure(_ error: BidWriter.WriteError, notAcknowledged: String, retryAfterSeconds: Int)
+        -> HTTPResponse
+    {
         switch error {
         case .keyReusedWithDifferentRequest:
             return JSONResponse.error(422, "Idempotency-Key was already used with a different request body")
@@ -54,7 +58,7 @@ struct BidRoutes {
             // The cause is logged by the connection; clients only learn that nothing was recorded
             // (or, after a timeout, that the outcome is unknown: retry with the same Idempotency-Key).
             return JSONResponse.error(
-                503, "database unavailable; the bid was not acknowledged",
+                503, "database unavailable; \(notAcknowledged) not acknowledged",
                 headers: [("Retry-After", String(retryAfterSeconds))])
         }
     }

@@ -89,7 +89,9 @@ struct BulkBidRoutes {
                     logFields: counts(ids.count))
             case .failure(let error):
                 responder.respond(
-                    BidRoutes.writeFailure(error, retryAfterSeconds: retryAfterSeconds), logFields: counts(0))
+                    BidRoutes.writeFailure(
+                        error, notAcknowledged: "the bids were", retryAfterSeconds: retryAfterSeconds),
+                    logFields: counts(0))
             }
         }
     }

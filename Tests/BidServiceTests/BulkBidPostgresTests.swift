@@ -259,6 +259,44 @@ import Testing
         #expect(try harness.count("idempotency_keys") == 4)
     }
 
+    /// On one loop, keyed bulk requests and keyed single bids arrive together and share the
+    /// writer's statements; each keeps its own key, and repeats answer exactly the originals.
+    @Test func bulkAndSingleBidsSharingStatementsKeepTheirOwnKeys() async throws {
+        let harness = try ServiceHarness(database: "bulk_shared", threads: 1)
+        let port = harness.port
+        func send(_ index: Int) throws -> TestResponse {
+            let bulk = index % 3 == 0
+            let body =
+                bulk
+                ? #"{"bids":[{"product_id":\#(index + 1),"current_cpc":1,"target_roas":100},{"product_id":0},"#
+                    + #"{"product_id":\#(index + 1),"current_cpc":"2.5","target_roas":"40"}]}"#
+                : #"{"product_id":\#(index + 1),"current_cpc":3,"target_roas":100}"#
+            return try TestHTTPClient(port: port).request(
+                "POST", bulk ? "/api/bids/batch" : "/api/bid",
+                headers: [("Content-Type", "application/json"), ("Idempotency-Key", "shared-\(index)")],
+                body: Array(body.utf8))
+        }
+        func all() async throws -> [Int: TestResponse] {
+            try await withThrowingTaskGroup(of: (Int, TestResponse).self) { group in
+                for index in 0..<48 { group.addTask { (index, try send(index)) } }
+                var answers: [Int: TestResponse] = [:]
+                for try await (index, response) in group { answers[index] = response }
+                return answers
+            }
+        }
+        let first = try await all()
+        #expect(first.values.allSatisfy { $0.status == 200 })
+        #expect(first.values.allSatisfy { $0.header("Idempotent-Replayed") == nil })
+        let again = try await all()
+        for index in 0..<48 {
+            #expect(again[index]?.text == first[index]?.text, "request \(index)")
+            #expect(again[index]?.header("Idempotent-Replayed") == "true")
+        }
+        // 16 bulk requests of 2 stored bids, 32 single bids.
+        #expect(try harness.count() == 16 * 2 + 32)
+        #expect(try harness.count("idempotency_keys") == 48)
+    }
+
     @Test func metricsCountBulkRequestsAndItems() throws {
         let harness = try ServiceHarness(database: "bulk_metrics", threads: 1)
         let before = try harness.client().request("GET", "/metrics").text
