@@ -55,8 +55,9 @@ struct BenchmarksCommand: ParsableCommand {
                      rows checked after each run); bids/s against the
                      database's full-batch rate from `db`; then single bids
                      at a quarter of their closed-loop rate (open loop)
-                     alone and beside 100-bid bulk requests: their p99
-                     shows whether bulk starves them.
+                     alone, then beside 100-bid bulk requests offered at
+                     half of theirs: their p99 shows whether bulk starves
+                     them.
 
             Database: a throwaway cluster under --state-dir (unix socket,
             --postgres-port, default durability), deleted afterwards; with

@@ -11,7 +11,7 @@ import Testing
 @Suite(.serialized)
 struct BulkBidRoutesTests {
     /// Answers every group with one fixed outcome (ids from 41 on for `.stored`).
-    final class FixedGroupRecorder: BidGroupRecorder {
+    final class FixedGroupRecorder: BidGroupRecorder, Sendable {
         let failure: BidWriter.WriteError?
         let replay: Bool
 
@@ -63,7 +63,8 @@ struct BulkBidRoutesTests {
         return (lines, observed.withLock { $0 })
     }
 
-    static let rejected = #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]},"#
+    static let rejected =
+        #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]},"#
         + #"{"error":"request body must be a JSON object"}"#
 
     @Test func storedItemsGetTheirIdsAndTheLogCountsItems() throws {
@@ -80,7 +81,8 @@ struct BulkBidRoutesTests {
         let (lines, _) = try Self.reply(FixedGroupRecorder(replay: true))
         #expect(
             lines == [
-                "HTTP/1.1 200 OK", "Content-Type: application/json", "Idempotent-Replayed: true", "X-Request-ID: r1", "",
+                "HTTP/1.1 200 OK", "Content-Type: application/json", "Idempotent-Replayed: true", "X-Request-ID: r1",
+                "",
                 #"{"results":[{"bid_id":7,"adjusted_cpc":2.25},"# + Self.rejected + #"],"stored":1,"rejected":2}"#,
             ])
     }
