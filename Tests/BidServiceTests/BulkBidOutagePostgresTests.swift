@@ -16,14 +16,9 @@ import Testing
     }
 
     @Test func stoppingTheDatabaseMidRequestStoresEachRequestWholeOrNotAtAll() throws {
-        let directory = FileManager.default.temporaryDirectory.path + "/bidengine-bulk-outage-\(getpid())"
-        try? FileManager.default.removeItem(atPath: directory)
-        let cluster = try EmbeddedPostgres(stateDirectory: directory, port: 5497)
-        try cluster.start()
-        defer {
-            try? cluster.forceStop(mode: "immediate")
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        let scratch = try ScratchCluster(name: "bulk-outage", port: 5497)
+        defer { scratch.remove() }
+        let cluster = scratch.cluster
         let harness = try ServiceHarness(database: "unused", connectionString: cluster.connectionString) {
             $0.databaseTimeout = .milliseconds(500)
         }
