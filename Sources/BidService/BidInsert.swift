@@ -12,6 +12,8 @@ enum BidInsert {
     struct Statement {
         let sql: String
         let parameters: [String?]
+        /// Prepared once per connection under this name (parsed and planned once).
+        let name: String
     }
 
     struct Row {
@@ -95,7 +97,7 @@ enum BidInsert {
             PostgresArrayLiteral.decimals(bids.map(\.adjustedCPC)),
         ]
         guard batch.contains(where: { $0.idempotencyKey != nil }) else {
-            return Statement(sql: plainSQL, parameters: parameters)
+            return Statement(sql: plainSQL, parameters: parameters, name: "bidengine_insert_plain")
         }
         var keys: [String?] = []
         var requests: [String?] = []
@@ -116,7 +118,7 @@ enum BidInsert {
         parameters.append(PostgresArrayLiteral.text(keys))
         parameters.append(PostgresArrayLiteral.text(requests))
         parameters.append("{" + heads.joined(separator: ",") + "}")
-        return Statement(sql: keyedSQL, parameters: parameters)
+        return Statement(sql: keyedSQL, parameters: parameters, name: "bidengine_insert_keyed")
     }
 
     /// What "the same request" means for a repeated key: the three fields exactly as received,

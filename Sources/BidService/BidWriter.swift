@@ -153,15 +153,14 @@ public final class BidWriter {
         let batch = Array(waiting[waitingHead..<end])
         waitingHead = end
         waitingBids -= bids
-        if waitingHead == waiting.count {
-            waiting.removeAll(keepingCapacity: true)
-            waitingHead = 0
-        }
+        compactWaiting()
         statementsInFlight += 1
         let started = ContinuousClock.now
         let statement = BidInsert.statement(for: batch, bids: bids)
         // Groups queue in arrival order, so the first one's deadline is the batch's.
-        connection.query(statement.sql, statement.parameters, deadline: batch[0].deadline) { [weak self] outcome in
+        connection.query(
+            statement.sql, statement.parameters, preparedAs: statement.name, deadline: batch[0].deadline
+        ) { [weak self] outcome in
             self?.finish(batch, bids: bids, outcome: outcome, started: started)
         }
     }
@@ -201,8 +200,17 @@ public final class BidWriter {
             waitingBids -= expired.count
             expired.fail(.databaseUnavailable("no time left for the bid after waiting for the database"))
         }
+        compactWaiting()
+    }
+
+    /// Drops the sent prefix of `waiting`: at once when it is all sent, otherwise once it is the
+    /// larger half, so that a queue that never empties under overload does not grow for ever.
+    private func compactWaiting() {
         if waitingHead == waiting.count {
             waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        } else if waitingHead >= 1024, waitingHead * 2 >= waiting.count {
+            waiting.removeFirst(waitingHead)
             waitingHead = 0
         }
     }

@@ -39,6 +39,10 @@ public final class PostgresConnection {
     private struct Statement {
         let sql: String
         let parameters: [String?]
+        /// Prepared once per connection under this name, then executed by name.
+        let preparedName: String?
+        /// Set when sent: this execution carries the prepare, whose result comes first.
+        var preparesName = false
         let deadline: ContinuousClock.Instant
         let completion: Completion
     }
@@ -55,12 +59,16 @@ public final class PostgresConnection {
     private var queueTimer: (any PostgresTimer)?
     private var queue: [Statement] = []
     private var queueHead = 0
+    /// Names prepared on the current socket (sent; a failed prepare is forgotten again).
+    private var prepared: Set<String> = []
     /// Sent and not finished, oldest first: results arrive in this order.
     private var inFlight: [Statement] = []
     /// What the oldest in-flight statement produced so far. A result can be complete before its
     /// sync arrives (in a later read), so it must outlive one readiness callback. Nil whenever
     /// `inFlight` is empty: cleared wherever a statement ends.
     private var inFlightOutcome: Result<PostgresResult, PostgresError>?
+    /// Results read so far for the oldest statement in flight (before its sync).
+    private var headResults = 0
     /// The deadline the statement timer is armed for (it may be earlier than the oldest remaining
     /// deadline: when it fires early it re-arms instead of failing).
     private var armedDeadline: ContinuousClock.Instant?
@@ -105,13 +113,17 @@ public final class PostgresConnection {
     /// Queues one statement (text parameters `$1…`; nil is NULL). `completion` runs on the loop
     /// thread exactly once: with the rows, a query error, or a connection/timeout error — at the
     /// latest at `deadline` (default: `statementTimeout` from now), whether queued or in flight.
+    ///
+    /// With `preparedAs`, the statement is prepared once per connection under that name (in the
+    /// same pipeline segment as its first execution) and executed by name afterwards: PostgreSQL
+    /// parses and plans it once. The same name must always mean the same `sql`.
     public func query(
-        _ sql: String, _ parameters: [String?] = [], deadline: ContinuousClock.Instant? = nil,
-        completion: @escaping Completion
+        _ sql: String, _ parameters: [String?] = [], preparedAs preparedName: String? = nil,
+        deadline: ContinuousClock.Instant? = nil, completion: @escaping Completion
     ) {
         let statement = Statement(
-            sql: sql, parameters: parameters, deadline: deadline ?? .now + configuration.statementTimeout,
-            completion: completion)
+            sql: sql, parameters: parameters, preparedName: preparedName,
+            deadline: deadline ?? .now + configuration.statementTimeout, completion: completion)
         let action = machine.queryEnqueued()
         if action == .failImmediately {
             completion(.failure(PostgresError(.connection, "database unavailable (reconnecting)")))
@@ -213,15 +225,28 @@ public final class PostgresConnection {
         guard let connection else { return }
         var sent = false
         while machine.canSend, queueHead < queue.count {
-            let statement = queue[queueHead]
+            var statement = queue[queueHead]
             queueHead += 1
             compactQueue()
             if statement.deadline <= .now {
                 statement.completion(.failure(PostgresError(.timeout, "statement waited too long for the connection")))
                 continue
             }
-            let queued = withCParameters(statement.parameters) { values in
-                PQsendQueryParams(connection, statement.sql, Int32(values.count), nil, values, nil, nil, 0)
+            var queued: Int32 = 1
+            if let name = statement.preparedName, !prepared.contains(name) {
+                // Its result (command OK) precedes the execution's in the same segment; an error in
+                // it aborts the execution and is the statement's outcome.
+                queued = PQsendPrepare(connection, name, statement.sql, Int32(statement.parameters.count), nil)
+                prepared.insert(name)
+                statement.preparesName = true
+            }
+            if queued == 1 {
+                queued = withCParameters(statement.parameters) { values in
+                    if let name = statement.preparedName {
+                        return PQsendQueryPrepared(connection, name, Int32(values.count), values, nil, nil, 0)
+                    }
+                    return PQsendQueryParams(connection, statement.sql, Int32(values.count), nil, values, nil, nil, 0)
+                }
             }
             inFlight.append(statement)
             // One sync per statement: each is its own transaction, and an error aborts only it.
@@ -281,7 +306,7 @@ public final class PostgresConnection {
         // Results in statement order: the statement's own results, a NULL, then its sync (no NULL
         // after a sync). Two NULLs in a row mean libpq has nothing more for us, whatever its state.
         var previousWasNull = false
-        while !inFlight.isEmpty, self.connection != nil, PQisBusy(connection) == 0 {
+        while !inFlight.isEmpty, self.connection == connection, PQisBusy(connection) == 0 {
             guard let result = PQgetResult(connection) else {
                 if previousWasNull { break }
                 previousWasNull = true
@@ -294,6 +319,11 @@ public final class PostgresConnection {
                 continue
             }
             let consumed = PGResultReader.consume(result)
+            if headResults == 0, inFlight[0].preparesName, case .failure = consumed, let name = inFlight[0].preparedName
+            {
+                prepared.remove(name)  // the prepare itself failed: the next use prepares again
+            }
+            headResults += 1
             // Keep the first error of a statement; otherwise the last result.
             if case .failure? = inFlightOutcome { continue }
             inFlightOutcome = consumed
@@ -307,6 +337,7 @@ public final class PostgresConnection {
     private func finishStatement(_ outcome: Result<PostgresResult, PostgresError>) {
         let statement = inFlight.removeFirst()
         inFlightOutcome = nil
+        headResults = 0
         if inFlight.isEmpty {
             timer?.cancel()
             timer = nil
@@ -344,6 +375,7 @@ public final class PostgresConnection {
         watch = nil
         watchedSocket = -1
         flushing = false
+        prepared.removeAll()
         if let connection { PQfinish(connection) }
         connection = nil
     }
@@ -352,6 +384,7 @@ public final class PostgresConnection {
         var failed = inFlight
         inFlight.removeAll()
         inFlightOutcome = nil
+        headResults = 0
         failed.append(contentsOf: queue[queueHead...])
         queueTimer?.cancel()
         queueTimer = nil
