@@ -38,7 +38,8 @@ struct BenchmarksCommand: ParsableCommand {
                      the HTTP run's concurrency, and with full batches.
               audit  If `bidengine audit` exists: seeds --audit-rows bids with
                      COPY, times `bidengine audit --as-of` as a child process
-                     (wall, CPU, peak RSS from wait4).
+                     (wall, CPU, peak RSS from wait4) next to `SELECT count(*)`
+                     of the same window, and their ratio.
               slowloris  Normal clients at --slowloris-rate (open loop, as
                      above) for --slowloris-duration s without an attack,
                      then the same while --slow-headers connections trickle
@@ -153,7 +154,7 @@ struct BenchmarksCommand: ParsableCommand {
 
     @Option(
         name: .customLong("audit-rows"),
-        help: "Bids seeded for the audit benchmark (default 2,000,000; --quick 100,000; 0 skips).")
+        help: "Bids seeded for the audit benchmark (default 10,000,000; --quick 100,000; 0 skips).")
     var auditRows: Int?
 
     @Option(
@@ -281,7 +282,7 @@ struct BenchmarksCommand: ParsableCommand {
             maxBatchSize: maxBatchSize,
             baselineURL: baseline,
             baselineMethod: baselineMethod.uppercased(),
-            auditRows: auditRows ?? (quick ? 100_000 : 2_000_000),
+            auditRows: auditRows ?? (quick ? 100_000 : 10_000_000),
             auditAsOf: auditAsOf, slowHeaders: slowHeaders, slowBodies: slowBodies, slowlorisRate: slowlorisRate,
             slowlorisSeconds: slowlorisDuration ?? (quick ? 11 : 12),
             slowlorisRounds: slowlorisRounds ?? (quick ? 1 : 3),

@@ -192,6 +192,9 @@ enum ReportPrinter {
         Console.line(
             "   \(Format.decimal(outcome.auditSeconds, places: 2)) s wall, \(Format.decimal(outcome.auditCPUSeconds, places: 2)) s CPU, peak RSS \(Format.decimal(outcome.peakResidentMegabytes, places: 1)) MiB, exit \(outcome.exitCode.map(String.init) ?? "signal")"
         )
+        Console.line(
+            "   baseline `SELECT count(*)` of the same window: \(Format.decimal(outcome.countSeconds, places: 2)) s; audit / count(*) = \(Format.decimal(outcome.auditSeconds / max(outcome.countSeconds, 1e-9), places: 2))x"
+        )
         if let reviewed = outcome.bidsReviewed, let flagged = outcome.bidsFlagged {
             Console.line(
                 "   audit_runs: \(Format.integer(reviewed)) bids reviewed, \(Format.integer(flagged)) flagged"
