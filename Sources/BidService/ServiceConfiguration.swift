@@ -1,4 +1,5 @@
 import ServiceSupport
+
 /// Everything `bidengine serve` can be told, with the defaults documented in the README.
 public struct ServiceConfiguration: Sendable {
     public var host = "127.0.0.1"
@@ -15,6 +16,10 @@ public struct ServiceConfiguration: Sendable {
     public var migrationsDirectory: String?
     public var migrateOnStart = true
     public var maxBodySize = 65_536
+    /// Most bids in one `POST /api/bids/batch`; more gets 413.
+    public var maxBulkItems = 1000
+    /// Largest `POST /api/bids/batch` body in bytes (that route's own limit instead of `maxBodySize`).
+    public var maxBulkBodySize = 1_048_576
     public var requestTimeout: Duration = .seconds(10)
     public var idleTimeout: Duration = .seconds(60)
     /// A connection that has sent nothing is closed after this (a connect flood holds no descriptors long).
@@ -49,7 +54,8 @@ public struct ServiceConfiguration: Sendable {
             ("read_database", readDatabaseURL.map { ConnectionStringMask.mask($0) } ?? "none (reads on the primary)"),
             ("read_max_lag", readMaxLag.description),
             ("migrations", migrationsDirectory ?? "auto"), ("migrate_on_start", String(migrateOnStart)),
-            ("max_body_size", String(maxBodySize)), ("request_timeout", requestTimeout.description),
+            ("max_body_size", String(maxBodySize)), ("max_bulk_items", String(maxBulkItems)),
+            ("max_bulk_body_size", String(maxBulkBodySize)), ("request_timeout", requestTimeout.description),
             ("idle_timeout", idleTimeout.description), ("first_byte_timeout", firstByteTimeout.description),
             ("database_timeout", databaseTimeout.description),
             ("max_batch_size", String(maxBatchSize)),
