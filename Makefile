@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBUG_BIN := .build/debug/bidengine
 RELEASE_BIN := .build/release/bidengine
 
-.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos clean
+.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos scale-test clean
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
@@ -17,6 +17,7 @@ help:
 	@echo "make chaos  load while PostgreSQL is restarted, its backends killed and frozen (CHAOS_ROUNDS=4)"
 	@echo "make image-check  the Dockerfile's runtime image, built with debootstrap, boots under chroot"
 	@echo "make leaks  LeakSanitizer over a scripted run with errors and reconnects (part of make test)"
+	@echo "make scale-test  a real hot standby, two servers and two schedulers on one PostgreSQL (part of make test)"
 
 ## deps: install the Debian packages BidEngine builds and tests against, only those missing.
 ## test-deps: what only the checks need (promtool/prometheus, headless Chromium and its driver; for
@@ -57,6 +58,7 @@ test: deps test-deps
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory leaks
+	$(MAKE) --no-print-directory scale-test
 	$(MAKE) --no-print-directory parity
 	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory chart-check
@@ -100,6 +102,11 @@ fuzz-smoke: deps
 ## backend kills and PostgreSQL restarts; fails on any LeakSanitizer report at exit.
 leaks: deps
 	python3 scripts/reliability/leaks.py --output $(RELIABILITY_OUT)/leaks.json
+
+## scale-test: a hot standby made with pg_basebackup -R (read fallback, audit completeness), then two
+## `serve` and two `schedule` processes on one PostgreSQL with kill -9 of each kind (scripts/scaleout).
+scale-test: build
+	python3 scripts/scaleout/scaleout.py --binary $(DEBUG_BIN) --output $(RELIABILITY_OUT)/scaleout.json
 
 ## soak: a release bidengine under mixed load for $(SOAK_DURATION) s; RSS, descriptors, 5xx, rows.
 soak: deps

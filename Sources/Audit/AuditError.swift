@@ -9,6 +9,9 @@ public enum AuditError: Error, Sendable, CustomStringConvertible {
     /// Shutdown asked the run to stop; nothing of this attempt was kept.
     case cancelled
     case runNotFound(Int64)
+    /// The read replica had not replayed up to the primary's WAL position within the bound, and
+    /// `AUDIT_REPLICA_BEHIND=fail`: auditing it would have left acknowledged bids out.
+    case replicaBehind(waited: Duration, replayed: String, needed: String)
 
     public var description: String {
         switch self {
@@ -16,6 +19,9 @@ public enum AuditError: Error, Sendable, CustomStringConvertible {
         case .unreadableBid(let id, let reason): return "bid \(id) cannot be audited: \(reason)"
         case .cancelled: return "cancelled by shutdown before it finished; the previous results (if any) are unchanged"
         case .runNotFound(let id): return "audit run \(id) not found"
+        case .replicaBehind(let waited, let replayed, let needed):
+            return
+                "read replica still behind the primary after \(waited) (replayed \(replayed), needed \(needed)): not auditing a window that may miss acknowledged bids (AUDIT_REPLICA_BEHIND=fail)"
         }
     }
 

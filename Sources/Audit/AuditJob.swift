@@ -21,13 +21,19 @@ public struct AuditJob: ScheduledJob {
 
     public init(
         connectionString: String, schedule: any JobSchedule, window: AuditWindow = .legacy, rule: AuditRule = .legacy,
+        readSource: AuditReadSource = AuditReadSource(),
         logger: Logger = Logger(label: "bidengine.audit"), metricsFactory: (any MetricsFactory)? = nil
     ) {
         self.schedule = schedule
         self.window = window
         self.rule = rule
-        runner = AuditRunner(connectionString: connectionString, logger: logger)
         let factory = metricsFactory ?? MetricsSystem.factory
+        var runner = AuditRunner(connectionString: connectionString, logger: logger)
+        runner.readSource = readSource
+        // Scans that ran on the primary although a replica is configured (it was down or behind).
+        let fallbacks = Counter(label: "bidengine_audit_read_fallbacks_total", factory: factory)
+        runner.onReadFallback = { _ in fallbacks.increment() }
+        self.runner = runner
         // The last scheduled run's counts, for "bids flagged last night" dashboards and alerts.
         reviewed = Gauge(label: "bidengine_audit_bids_reviewed", factory: factory)
         flagged = Gauge(label: "bidengine_audit_bids_flagged", factory: factory)

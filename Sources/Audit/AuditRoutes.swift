@@ -15,7 +15,7 @@ import ServiceSupport
 /// Every statement reads one page or the bounded top-N through an index, so a run with millions
 /// of flags costs a request the same as a small one.
 public struct AuditRoutes {
-    let connection: PostgresConnection
+    let connection: any PostgresQuerying
     /// The most flags and products the HTML report lists.
     let reportRowLimit: Int
     let retryAfterSeconds: Int
@@ -27,7 +27,7 @@ public struct AuditRoutes {
     static let topProducts = 10
 
     public init(
-        connection: PostgresConnection, reportRowLimit: Int = 1000, retryAfterSeconds: Int = 1,
+        connection: any PostgresQuerying, reportRowLimit: Int = 1000, retryAfterSeconds: Int = 1,
         logger: Logger = Logger(label: "bidengine.audit.api")
     ) {
         self.connection = connection
@@ -127,7 +127,7 @@ public struct AuditRoutes {
     /// `{"run":…,"bands":[…],"top_products":[…],"flags":[…],"next_after":…}`.
     private func respondWithRun(_ run: AuditRunRecord, page: (limit: Int, after: Int64), _ responder: HTTPResponder) {
         let id = String(run.id)
-        let loader = AuditReportLoader(database: connection, rowLimit: Self.topProducts)
+        let loader = AuditReportLoader(database: LoopAuditDatabase(querying: connection), rowLimit: Self.topProducts)
         loader.competitorPricesAvailable { available in
             let competitor: Bool
             switch available {
@@ -193,7 +193,8 @@ public struct AuditRoutes {
 
     func report(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let id = Self.runID(request) else { return responder.respond(Self.invalidID.response) }
-        AuditReportLoader(database: connection, rowLimit: reportRowLimit).load(runID: id) { outcome in
+        AuditReportLoader(database: LoopAuditDatabase(querying: connection), rowLimit: reportRowLimit).load(runID: id) {
+            outcome in
             switch outcome {
             case .failure(let error): responder.respond(self.failureResponse(error))
             case .success(nil): responder.respond(JSONResponse.error(404, "audit run \(id) not found"))

@@ -27,6 +27,11 @@ public struct AuditRunner: Sendable {
     /// only helps with more cores on the database side.
     public var parallelism = 2
     public var logger: Logger
+    /// Where the window is scanned (the read replica or the primary) and the wait that makes
+    /// the scan complete: see `AuditReadSource`.
+    public var readSource = AuditReadSource()
+    /// Called when a replica is configured but the scan ran on the primary, with the reason.
+    public var onReadFallback: (@Sendable (String) -> Void)?
 
     public init(connectionString: String, logger: Logger = Logger(label: "bidengine.audit")) {
         self.connectionString = connectionString
@@ -45,10 +50,14 @@ public struct AuditRunner: Sendable {
             let startedAt = try session.execute(AuditSQL.clock).scalar
             let runID = try claim(parameters, session: session)
             do {
+                let source = try readSource.choose(
+                    asOf: parameters.asOf, primary: session, primaryConnectionString: connectionString,
+                    cancellation: cancellation, logger: logger)
+                if let reason = source.fallbackReason { onReadFallback?(reason) }
                 try session.transaction { session in
                     try audit(
                         runID: runID, parameters: parameters, startedAt: startedAt, session: session,
-                        cancellation: cancellation)
+                        scanConnectionString: source.connectionString, cancellation: cancellation)
                 }
             } catch {
                 let failure = AuditError.wrapping(error)
@@ -82,7 +91,7 @@ public struct AuditRunner: Sendable {
 
     private func audit(
         runID: Int64, parameters: AuditParameters, startedAt: String?, session: PostgresSession,
-        cancellation: JobCancellation?
+        scanConnectionString: String, cancellation: JobCancellation?
     ) throws {
         let run = String(runID)
         try session.execute(AuditSQL.lockRun, [run])
@@ -96,7 +105,7 @@ public struct AuditRunner: Sendable {
         defer { queue.stopAndWait() }
         for slice in slices {
             AuditStreamWorker(
-                connectionString: connectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
+                connectionString: scanConnectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
                 rule: parameters.rule,
                 batchSize: batchSize, queue: queue, cancellation: cancellation
             ).launch()
@@ -109,9 +118,8 @@ public struct AuditRunner: Sendable {
         }
         var tally = AuditTally(runID: run)
         for slice in queue.workerTallies { tally.merge(slice) }
-        let bands = try AuditSetScan.bandCounts(
-            session: session, start: AuditTime.sqlText(parameters.windowStartMicroseconds),
-            end: AuditTime.sqlText(parameters.asOfMicroseconds))
+        let bands = try bandCounts(
+            parameters: parameters, session: session, scanConnectionString: scanConnectionString)
         let reviewed = bands.reduce(0, +)
         logger.debug(
             "audit scanned",
@@ -130,6 +138,24 @@ public struct AuditRunner: Sendable {
                 parameters.trigger.rawValue,
                 startedAt, String(reviewed), String(tally.flagged),
             ])
+    }
+
+    /// The window's band counts, read where the flags were read: on the run's own session when the
+    /// scan is on the primary, else on a session of the replica (the aggregate reads the whole
+    /// window, the heaviest read of the run).
+    private func bandCounts(parameters: AuditParameters, session: PostgresSession, scanConnectionString: String)
+        throws -> [Int64]
+    {
+        let start = AuditTime.sqlText(parameters.windowStartMicroseconds)
+        let end = AuditTime.sqlText(parameters.asOfMicroseconds)
+        guard scanConnectionString != connectionString else {
+            return try AuditSetScan.bandCounts(session: session, start: start, end: end)
+        }
+        let replica = try PostgresSession(connectionString: scanConnectionString)
+        defer { replica.close() }
+        try replica.execute("SET application_name = 'bidengine audit'")
+        try replica.execute("SET work_mem = '64MB'")
+        return try AuditSetScan.bandCounts(session: replica, start: start, end: end)
     }
 
     /// `[start, end)` cut into `count` contiguous slices of equal duration, as `timestamptz` input.

@@ -74,13 +74,27 @@ public final class BidServer: @unchecked Sendable {
         connectionConfiguration.statementTimeout = configuration.databaseTimeout
         // Room beside the bid statements for idempotency lookups and the read routes.
         connectionConfiguration.maxInFlight = configuration.maxWritesInFlight + 4
+        var replicaConfiguration: PostgresConnection.Configuration?
+        if let readURL = configuration.readDatabaseURL {
+            replicaConfiguration = PostgresConnection.Configuration(
+                connectionString: try ConnectionString.addingSessionDefaults(
+                    to: readURL, applicationName: "bidengine read",
+                    settings: [(name: "enable_incremental_sort", value: "off")]))
+            replicaConfiguration?.statementTimeout = configuration.databaseTimeout
+            logger.notice(
+                "reads go to the replica while it lags by at most READ_MAX_LAG",
+                metadata: [
+                    "replica": "\(ConnectionStringMask.mask(readURL))", "read_max_lag": "\(configuration.readMaxLag)",
+                ])
+        }
         let configuration = self.configuration
         let logger = self.logger
         let loopConnection = connectionConfiguration
+        let loopReplica = replicaConfiguration
         let httpServer = ServerReference()
         let server = HTTPServer(configuration: httpConfiguration) { loop in
             LoopServices(
-                loop: loop, connection: loopConnection, configuration: configuration,
+                loop: loop, connection: loopConnection, replica: loopReplica, configuration: configuration,
                 expectedSchemaVersion: expectedVersion, logger: logger, server: httpServer
             ).router()
         }
@@ -103,12 +117,13 @@ public final class BidServer: @unchecked Sendable {
         return { exchange in
             metrics.record(exchange)
             guard accessLog else { return }
-            access.info(
-                "request",
-                metadata: [
-                    "method": "\(exchange.method.rawValue)", "path": "\(exchange.path)", "status": "\(exchange.status)",
-                    "duration_ms": "\(exchange.duration.milliseconds)", "request_id": "\(exchange.requestID)",
-                ])
+            var metadata: Logger.Metadata = [
+                "method": "\(exchange.method.rawValue)", "path": "\(exchange.path)", "status": "\(exchange.status)",
+                "duration_ms": "\(exchange.duration.milliseconds)", "request_id": "\(exchange.requestID)",
+            ]
+            // A bulk request's item counts (items, stored, rejected).
+            for (key, value) in exchange.logFields { metadata[key] = "\(value)" }
+            access.info("request", metadata: metadata)
         }
     }
 
@@ -126,6 +141,8 @@ public final class BidServer: @unchecked Sendable {
 struct LoopServices {
     let loop: EventLoop
     let connection: PostgresConnection.Configuration
+    /// The read replica's connection, when `DATABASE_READ_URL` is set.
+    let replica: PostgresConnection.Configuration?
     let configuration: ServiceConfiguration
     let expectedSchemaVersion: Int
     let logger: Logger
@@ -153,11 +170,16 @@ struct LoopServices {
             metrics.batchRoundTrip.recordNanoseconds(roundTrip.nanoseconds)
             if !succeeded { metrics.batchFailures.increment() }
         }
+        let reader = readRouter(primary: connection)
         var router = Router()
         BidRoutes(recorder: writer, retryAfterSeconds: 1).register(into: &router)
-        BidHistoryRoutes(connection: connection, logger: logger).register(into: &router)
-        AuditRoutes(connection: connection, logger: logger).register(into: &router)
-        CompetitorPriceRoutes(connection: connection, logger: logger).register(into: &router)
+        BulkBidRoutes(
+            recorder: writer, retryAfterSeconds: 1, maxItems: configuration.maxBulkItems,
+            maxBodySize: configuration.maxBulkBodySize, metrics: metrics.bulk
+        ).register(into: &router)
+        BidHistoryRoutes(connection: reader, logger: logger).register(into: &router)
+        AuditRoutes(connection: reader, logger: logger).register(into: &router)
+        CompetitorPriceRoutes(connection: reader, logger: logger).register(into: &router)
         if server.claimSweeper() {
             // One sweeper per process is enough; it lives (and dies) with loop 0's router.
             let sweeper = IdempotencyKeySweeper(
@@ -174,7 +196,8 @@ struct LoopServices {
         router.add(.GET, "/metrics") { _, responder in
             responder.respond(PrometheusBackend.exposition(metrics.render(server: server.server)))
         }
-        HealthRoutes(connection: connection, expectedSchemaVersion: expectedSchemaVersion).register(into: &router)
+        HealthRoutes(connection: connection, reader: reader, expectedSchemaVersion: expectedSchemaVersion).register(
+            into: &router)
         if configuration.benchEndpoints {
             // The same response size as a bid answer, built once: what the HTTP layer alone can do.
             let fixed = JSONResponse.ok(Array(#"{"bid_id":1,"adjusted_cpc":2.25}"#.utf8))
@@ -186,6 +209,46 @@ struct LoopServices {
             router.wrapHandlers(where: { $0.hasPrefix("/api/") }, keys.guarding)
         }
         return router
+    }
+
+    /// Reads (history, competitor prices, audits) go through this: to the replica when one is
+    /// configured, connected and within `READ_MAX_LAG`, else to the loop's primary connection.
+    /// Fallbacks are counted per read and logged when the replica's usability changes.
+    private func readRouter(primary: PostgresConnection) -> PostgresReadRouter {
+        let logger = self.logger
+        let loop = self.loop
+        let metrics = ServiceMetrics.shared
+        let replica = self.replica.map { configuration in
+            PostgresConnection(configuration: configuration, reactor: LoopReactor(loop: loop)) { event in
+                switch event {
+                case .connected: logger.info("read replica connected", metadata: ["loop": "\(loop.name)"])
+                case .connectionFailed(let error):
+                    metrics.replicaConnectionFailures.increment()
+                    logger.warning(
+                        "read replica connection failed", metadata: ["loop": "\(loop.name)", "error": "\(error)"])
+                case .reconnectScheduled: break
+                }
+            }
+        }
+        let reader = PostgresReadRouter(
+            primary: primary, replica: replica, reactor: LoopReactor(loop: loop), maxLag: configuration.readMaxLag
+        ) { event in
+            switch event {
+            case .fellBack(let reason): metrics.readFallbacks[reason]?.increment()
+            case .lagMeasured(let lag): metrics.replicaLag.record(Double(lag.nanoseconds) / 1e9)
+            case .replicaUsable(let usable, let reason):
+                metrics.replicaInUse.record(usable ? 1 : 0)
+                if usable {
+                    logger.notice("reads go to the replica", metadata: ["loop": "\(loop.name)"])
+                } else {
+                    logger.warning(
+                        "reads fall back to the primary",
+                        metadata: ["loop": "\(loop.name)", "reason": "\(reason?.rawValue ?? "unknown")"])
+                }
+            }
+        }
+        reader.start()
+        return reader
     }
 }
 

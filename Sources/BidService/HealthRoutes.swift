@@ -6,15 +6,22 @@ import ServiceSupport
 /// `/healthz` (alive, no database) and `/readyz` (this loop's database connection is up and the
 /// schema is at the version this binary expects), cheap enough to probe every second: readiness
 /// asks PostgreSQL at most once per second per loop and answers from that.
+///
+/// With a read replica, `/readyz` also says where reads go (`"reads":"replica"`, or
+/// `"primary (replica_down)"` …). A replica in trouble does not make the pod unready: its reads
+/// fall back to the primary, which serves them; taking every pod out of rotation because the one
+/// replica lags would turn a slower read into an outage.
 final class HealthRoutes {
     private let connection: PostgresConnection
+    private let reader: PostgresReadRouter?
     private let expectedSchemaVersion: Int
     private var lastCheck: ContinuousClock.Instant?
     private var lastVerdict: (ready: Bool, reason: String) = (false, "not checked yet")
     private var checkInFlight: [HTTPResponder] = []
 
-    init(connection: PostgresConnection, expectedSchemaVersion: Int) {
+    init(connection: PostgresConnection, reader: PostgresReadRouter? = nil, expectedSchemaVersion: Int) {
         self.connection = connection
+        self.reader = reader
         self.expectedSchemaVersion = expectedSchemaVersion
     }
 
@@ -62,6 +69,12 @@ final class HealthRoutes {
         writer.beginObject()
         writer.member("status", ready ? "ready" : "unavailable")
         if !ready { writer.member("reason", reason) }
+        if let reader, reader.replica != nil {
+            switch reader.currentTarget {
+            case .replica: writer.member("reads", "replica")
+            case .primary(let why): writer.member("reads", "primary (\(why.rawValue))")
+            }
+        }
         writer.endObject()
         responder.respond(JSONResponse.ok(writer.bytes, status: ready ? 200 : 503))
     }

@@ -1,5 +1,6 @@
 import HTTPServer
 import Metrics
+import Postgres
 import ServiceSupport
 import Synchronization
 
@@ -16,8 +17,15 @@ final class ServiceMetrics: Sendable {
     let batchRoundTrip: Metrics.Timer
     let batchFailures: Metrics.Counter
     let reconnects: Metrics.Counter
+    let bulk: BulkMetrics
     let inFlightRequests: Metrics.Gauge
     let openConnections: Metrics.Gauge
+    /// Reads sent to the primary although a replica is configured, by reason.
+    let readFallbacks: [ReadRouteDecision.Reason: Metrics.Counter]
+    /// The replica's lag as last measured by any loop, and whether reads go to it (1) or not (0).
+    let replicaLag: Metrics.Gauge
+    let replicaInUse: Metrics.Gauge
+    let replicaConnectionFailures: Metrics.Counter
     private let requestTimeouts: Metrics.Counter
     private let firstByteTimeouts: Metrics.Counter
     /// The server's totals as of the previous scrape: the counters advance by the difference.
@@ -29,9 +37,17 @@ final class ServiceMetrics: Sendable {
         batchRoundTrip = Metrics.Timer(label: "bidengine_db_batch_duration_seconds", preferredDisplayUnit: .seconds)
         batchFailures = Metrics.Counter(label: "bidengine_db_batch_failures_total")
         reconnects = Metrics.Counter(label: "bidengine_db_connection_failures_total")
+        bulk = BulkMetrics()
         inFlightRequests = Metrics.Gauge(label: "bidengine_http_requests_in_flight")
         openConnections = Metrics.Gauge(label: "bidengine_http_open_connections")
         requestTimeouts = Metrics.Counter(label: "bidengine_http_request_timeouts_total")
+        readFallbacks = Dictionary(
+            uniqueKeysWithValues: ReadRouteDecision.Reason.allCases.map {
+                ($0, Metrics.Counter(label: "bidengine_db_read_fallbacks_total", dimensions: [("reason", $0.rawValue)]))
+            })
+        replicaLag = Metrics.Gauge(label: "bidengine_db_replica_lag_seconds")
+        replicaInUse = Metrics.Gauge(label: "bidengine_db_replica_in_use")
+        replicaConnectionFailures = Metrics.Counter(label: "bidengine_db_replica_connection_failures_total")
         firstByteTimeouts = Metrics.Counter(label: "bidengine_http_first_byte_timeouts_total")
     }
 

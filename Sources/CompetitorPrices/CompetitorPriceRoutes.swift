@@ -8,13 +8,13 @@ import ServiceSupport
 /// `GET /api/competitor-prices/latest?product_id=` (the newest price per source), read through
 /// the loop's non-blocking connection: handlers queue a query and return at once.
 public struct CompetitorPriceRoutes {
-    let connection: PostgresConnection
+    let connection: any PostgresQuerying
     /// Seconds a client should wait before retrying after a 503.
     let retryAfterSeconds: Int
     let logger: Logger
 
     public init(
-        connection: PostgresConnection, retryAfterSeconds: Int = 1,
+        connection: any PostgresQuerying, retryAfterSeconds: Int = 1,
         logger: Logger = Logger(label: "bidengine.competitor-prices")
     ) {
         self.connection = connection

@@ -158,14 +158,17 @@ final class HTTPConnection {
     // MARK: Writing
 
     /// The handler's reply to the current request; ignored once the connection is closed.
-    func send(status: Int, headers: [(String, String)], body: [UInt8], exchange: HTTPExchangeStart) {
+    func send(
+        status: Int, headers: [(String, String)], body: [UInt8], exchange: HTTPExchangeStart,
+        logFields: [(String, String)] = []
+    ) {
         guard !isClosed, let request = current else { return }
         current = nil
         var close = closing || !request.keepAlive || server.isDraining
         for (name, value) in headers where HTTPHeaders.equalIgnoringASCIICase(name, "Connection") {
             if HTTPHeaders.equalIgnoringASCIICase(value, "close") { close = true }
         }
-        server.observer?(exchange.finished(status: status))
+        server.observer?(exchange.finished(status: status, logFields: logFields))
         write(
             status: status, headers: headers, body: body, requestID: exchange.requestID, close: close,
             isHEAD: request.isHEAD, isHTTP10: request.isHTTP10)

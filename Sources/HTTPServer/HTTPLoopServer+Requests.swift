@@ -24,6 +24,12 @@ extension HTTPLoopServer {
         case .methodNotAllowed(let allow):
             Router.answerMethodNotAllowed(responder, allow: allow)
         case .found(let endpoint, let parameters):
+            // The parser enforced the largest limit of any route; this route's own is checked here.
+            let limit = endpoint.bodyLimit ?? RouteBodyLimit(bytes: configuration.maxBodySize, setting: "MAX_BODY_SIZE")
+            if message.body.count > limit.bytes {
+                limit.answerTooLarge(responder)
+                return
+            }
             let request = HTTPRequest(
                 method: message.method,
                 path: PercentDecoding.decode(message.path[...]),

@@ -43,7 +43,7 @@ final class HTTPLoopServer: @unchecked Sendable {
         limits = HTTPRequestParser.Limits(
             maxRequestTargetLength: configuration.maxRequestTargetLength,
             maxHeadersSize: configuration.maxHeadersSize, maxHeaderCount: configuration.maxHeaderCount,
-            maxBodySize: configuration.maxBodySize)
+            maxBodySize: router.largestBodySize(general: configuration.maxBodySize))
         let me = Unmanaged.passUnretained(self).toOpaque()
         // Backlog 0: the socket is already listening.
         guard

@@ -8,10 +8,10 @@ enum ResponseSink: @unchecked Sendable {
     /// In-process use: the reply is handed over as data.
     case capture((HTTPResponse) -> Void)
 
-    func deliver(status: Int, headers: [(String, String)], body: [UInt8]) {
+    func deliver(status: Int, headers: [(String, String)], body: [UInt8], logFields: [(String, String)] = []) {
         switch self {
         case .connection(let connection, let exchange):
-            connection.send(status: status, headers: headers, body: body, exchange: exchange)
+            connection.send(status: status, headers: headers, body: body, exchange: exchange, logFields: logFields)
         case .capture(let capture):
             capture(HTTPResponse(status: status, headers: headers, body: body))
         }

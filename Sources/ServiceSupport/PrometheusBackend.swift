@@ -14,6 +14,7 @@ public enum PrometheusBackend {
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
         ]
         factory.valueHistogramBuckets["bidengine_bid_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        factory.valueHistogramBuckets["bidengine_bulk_items_per_request"] = [1, 10, 50, 100, 250, 500, 1000]
         MetricsSystem.bootstrap(factory)
         return registry
     }()

@@ -24,6 +24,11 @@ struct AuditCommand: ParsableCommand {
             flagged, 1 when it could not run.
             Database: DATABASE_URL, or the embedded cluster under --state-dir. Environment: AUDIT_WINDOW,
             AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (default warning).
+            Completeness: the scan starts once as-of + AUDIT_SETTLE_MS (default DATABASE_TIMEOUT_MS + 1000) has
+            passed on the database's clock, so bids stamped before as-of have committed. With DATABASE_READ_URL
+            the window is scanned on that replica after it has replayed up to the primary's WAL position; if it
+            does not within AUDIT_REPLICA_WAIT (default 60 s) the scan runs on the primary, or the run fails
+            with AUDIT_REPLICA_BEHIND=fail. Results are always written to the primary.
             """)
 
     @Option(
@@ -49,6 +54,7 @@ struct AuditCommand: ParsableCommand {
     func validate() throws {
         _ = try reportFormat()
         _ = try parameters(environment: ProcessInfo.processInfo.environment)
+        _ = try Self.readSource(ProcessInfo.processInfo.environment)
         guard maxRows >= 1 else { throw ValidationError("--max-rows must be at least 1") }
         guard (1...16).contains(streams) else { throw ValidationError("--streams must be from 1 to 16") }
     }
@@ -74,6 +80,7 @@ struct AuditCommand: ParsableCommand {
             do {
                 var runner = AuditRunner(connectionString: database.connectionString, logger: logger)
                 runner.parallelism = streams
+                runner.readSource = try Self.readSource(environment)
                 let run = try runner.run(parameters)
                 runID = run.id
                 flagged = run.bidsFlagged ?? 0
@@ -143,6 +150,15 @@ struct AuditCommand: ParsableCommand {
     }
 
     // MARK: Shared with `schedule`
+
+    /// `DATABASE_READ_URL` and the completeness settings (`ReadSettings.auditReadSource`).
+    static func readSource(_ environment: [String: String]) throws -> AuditReadSource {
+        do {
+            return try AuditReadSource(environment: environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
 
     /// `--window` and `--threshold`, falling back to `AUDIT_WINDOW` and `AUDIT_THRESHOLD`.
     struct RuleOptions: ParsableArguments {

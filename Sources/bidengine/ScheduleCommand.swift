@@ -29,7 +29,8 @@ struct ScheduleCommand: ParsableCommand {
             7d), AUDIT_THRESHOLD (default 0.20), MAINTENANCE_AT (HH:MM in UTC, default 01:00; see bidengine maintain
             --help for BIDS_RETENTION, COMPETITOR_PRICES_RETENTION, AUDIT_RETENTION), SHUTDOWN_TIMEOUT (seconds, default 10), DATABASE_URL,
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL, METRICS_HOST, METRICS_PORT; the poller runs when COMPETITOR_SOURCES is set
-            (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables).
+            (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables). DATABASE_READ_URL,
+            AUDIT_SETTLE_MS, AUDIT_REPLICA_WAIT and AUDIT_REPLICA_BEHIND: where the audit scans, as for bidengine audit.
             """)
 
     @Option(
@@ -80,7 +81,7 @@ struct ScheduleCommand: ParsableCommand {
 
         let audit = AuditJob(
             connectionString: database.connectionString, schedule: settings.schedule, window: settings.window,
-            rule: settings.rule,
+            rule: settings.rule, readSource: settings.readSource,
             logger: Logger(label: "bidengine.audit"))
         let maintenance = MaintenanceJob(
             connectionString: database.connectionString, schedule: settings.maintenanceSchedule,
@@ -117,6 +118,7 @@ struct ScheduleCommand: ParsableCommand {
         let shutdownTimeout: Int
         let metricsHost: String
         let metricsPort: Int?
+        let readSource: AuditReadSource
         let maintenanceSchedule: DailySchedule
         let maintenance: MaintenanceSettings
     }
@@ -162,6 +164,7 @@ struct ScheduleCommand: ParsableCommand {
         return Settings(
             schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout,
             metricsHost: value(metricsHost, "METRICS_HOST", "127.0.0.1"), metricsPort: metricsPort,
+            readSource: try AuditCommand.readSource(environment),
             maintenanceSchedule: DailySchedule(at: maintenanceTime, in: .gmt),
             maintenance: maintenance)
     }

@@ -17,11 +17,15 @@ struct ServeCommand: ParsableCommand {
             Database: DATABASE_URL (any libpq URI or key/value string; sslmode is honoured). Without it,
             a private PostgreSQL cluster is started under <state-dir>/postgres (unix socket only) and
             stopped on exit. Migrations are applied at start unless --no-migrate.
-            Environment: HOST, PORT, THREADS, DATABASE_URL, MAX_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, FIRST_BYTE_TIMEOUT,
+            Environment: HOST, PORT, THREADS, DATABASE_URL, MAX_BODY_SIZE, MAX_BULK_ITEMS, MAX_BULK_BODY_SIZE,
+            REQUEST_TIMEOUT, IDLE_TIMEOUT, FIRST_BYTE_TIMEOUT,
             DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, MAX_WRITES_IN_FLIGHT, SHUTDOWN_TIMEOUT, BIDENGINE_STATE_DIR,
             BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace|debug|info|notice|warning|error|critical),
             ACCESS_LOG (on|off; default on), BIDENGINE_API_KEYS (comma-separated bearer keys) or
             BIDENGINE_API_KEYS_FILE (a file of keys, comma- or newline-separated). With no keys, /api/* is open.
+            DATABASE_READ_URL: a hot-standby replica for reads (bid history, competitor prices, audit listings and
+            reports); reads fall back to the primary while it is down or lags by more than READ_MAX_LAG (seconds,
+            or 500ms; default 5). Writes always go to DATABASE_URL.
             """)
 
     @Option(help: "Address to listen on (env HOST; default 127.0.0.1).") var host: String?
@@ -31,6 +35,14 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("max-body-size"),
         help: "Largest request body in bytes; larger gets 413 (env MAX_BODY_SIZE; default 65536).")
     var maxBodySize: Int?
+    @Option(
+        name: .customLong("max-bulk-items"),
+        help: "Most bids in one POST /api/bids/batch; more gets 413 (env MAX_BULK_ITEMS; default 1000).")
+    var maxBulkItems: Int?
+    @Option(
+        name: .customLong("max-bulk-body-size"),
+        help: "Largest POST /api/bids/batch body in bytes; larger gets 413 (env MAX_BULK_BODY_SIZE; default 1048576).")
+    var maxBulkBodySize: Int?
     @Option(
         name: .customLong("request-timeout"),
         help: "Seconds a client has to send a whole request (env REQUEST_TIMEOUT; default 10).")
@@ -112,7 +124,17 @@ struct ServeCommand: ParsableCommand {
         configuration.port = try integer(port, "PORT") ?? configuration.port
         configuration.threads = try integer(threads, "THREADS") ?? configuration.threads
         configuration.databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.readDatabaseURL = environment["DATABASE_READ_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let text = environment["READ_MAX_LAG"], !text.isEmpty {
+            guard let lag = ReadSettings.parseLag(text) else {
+                throw ValidationError("READ_MAX_LAG must be seconds (5) or milliseconds (500ms), got '\(text)'")
+            }
+            configuration.readMaxLag = lag
+        }
         configuration.maxBodySize = try integer(maxBodySize, "MAX_BODY_SIZE") ?? configuration.maxBodySize
+        configuration.maxBulkItems = try integer(maxBulkItems, "MAX_BULK_ITEMS") ?? configuration.maxBulkItems
+        configuration.maxBulkBodySize =
+            try integer(maxBulkBodySize, "MAX_BULK_BODY_SIZE") ?? configuration.maxBulkBodySize
         if let seconds = try integer(requestTimeout, "REQUEST_TIMEOUT") {
             configuration.requestTimeout = .seconds(seconds)
         }
@@ -142,6 +164,13 @@ struct ServeCommand: ParsableCommand {
         else {
             throw ValidationError(
                 "threads, max batch size and max body size must be positive; max writes in flight 1…64")
+        }
+        guard configuration.maxBulkItems > 0, configuration.maxBulkBodySize > 0 else {
+            throw ValidationError("MAX_BULK_ITEMS and MAX_BULK_BODY_SIZE must be positive")
+        }
+        // A bulk request is one statement and one commit: it must fit the writer's queue whole.
+        guard configuration.maxBulkItems <= configuration.maxPendingPerLoop else {
+            throw ValidationError("MAX_BULK_ITEMS must be at most \(configuration.maxPendingPerLoop)")
         }
         return configuration
     }

@@ -112,6 +112,11 @@ when the pre-install hook runs, so the Job uses it only if it was made outside t
 {{- if .Values.existingSecret.name }}{{ .Values.existingSecret.apiKeysKey }}{{ else if .Values.apiKeys }}api-keys{{ end }}
 {{- end }}
 
+{{/* Key of DATABASE_READ_URL in the Secret; empty when there is no read replica. */}}
+{{- define "bidengine.readUrlKey" -}}
+{{- if .Values.existingSecret.name }}{{ .Values.existingSecret.readUrlKey }}{{ else if .Values.database.readUrl }}read-database-url{{ end }}
+{{- end }}
+
 {{/* Hook weight of the migrations Job; what it needs is created one step earlier. */}}
 {{- define "bidengine.migrations.hookWeight" -}}
 {{- .Values.migrations.hookWeight | int }}
@@ -167,7 +172,8 @@ tolerations:
 {{/*
 Environment of a bidengine container. DATABASE_URL comes from a Secret; the rest of the
 configuration from the ConfigMap (envFrom, set by the caller) or, for the hook, inline.
-Usage: include "bidengine.env" (dict "ctx" $ "secretName" "..." "apiKeys" true)
+DATABASE_READ_URL only for serve and schedule ("reads" true): migrations write.
+Usage: include "bidengine.env" (dict "ctx" $ "secretName" "..." "apiKeys" true "reads" true)
 */}}
 {{- define "bidengine.env" -}}
 {{- $ctx := .ctx -}}
@@ -176,6 +182,13 @@ Usage: include "bidengine.env" (dict "ctx" $ "secretName" "..." "apiKeys" true)
     secretKeyRef:
       name: {{ .secretName }}
       key: {{ include "bidengine.databaseUrlKey" $ctx }}
+{{- if and .reads (include "bidengine.readUrlKey" $ctx) }}
+- name: DATABASE_READ_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ include "bidengine.readUrlKey" $ctx }}
+{{- end }}
 {{- if and .apiKeys (include "bidengine.apiKeysKey" $ctx) }}
 - name: BIDENGINE_API_KEYS_FILE
   value: /etc/bidengine/secrets/api-keys

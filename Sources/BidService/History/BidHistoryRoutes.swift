@@ -10,13 +10,14 @@ import ServiceSupport
 /// Reads share the connection's queue with the bid writer's inserts; a page is at most
 /// `PageWindow.limits.upperBound` rows, so one read never holds the queue for long.
 public struct BidHistoryRoutes {
-    let connection: PostgresConnection
+    let connection: any PostgresQuerying
     /// Seconds a client should wait before retrying after a 503.
     let retryAfterSeconds: Int
     let logger: Logger
 
     public init(
-        connection: PostgresConnection, retryAfterSeconds: Int = 1, logger: Logger = Logger(label: "bidengine.history")
+        connection: any PostgresQuerying, retryAfterSeconds: Int = 1,
+        logger: Logger = Logger(label: "bidengine.history")
     ) {
         self.connection = connection
         self.retryAfterSeconds = retryAfterSeconds
