@@ -52,7 +52,7 @@ struct BulkBidRoutesTests {
         }
         defer { server.shutdown() }
         let request =
-            "POST /api/bids/batch HTTP/1.1\r\nX-Request-ID: r1\r\nContent-Type: application/json\r\n"
+            "POST /api/bids/batch HTTP/1.1\r\nHost: x\r\nX-Request-ID: r1\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
         let exchange = try server.exchange(Array(request.utf8))
         #expect(!exchange.timedOut)
@@ -71,7 +71,8 @@ struct BulkBidRoutesTests {
         let (lines, fields) = try Self.reply(FixedGroupRecorder())
         #expect(
             lines == [
-                "HTTP/1.1 200 OK", "Content-Type: application/json", "X-Request-ID: r1", "",
+                "HTTP/1.1 200 OK", "Content-Type: application/json", "X-Request-ID: r1",
+                "X-Content-Type-Options: nosniff", "",
                 #"{"results":[{"bid_id":41,"adjusted_cpc":2.25},"# + Self.rejected + #"],"stored":1,"rejected":2}"#,
             ])
         #expect(fields == ["items=3", "stored=1", "rejected=2"])
@@ -82,6 +83,7 @@ struct BulkBidRoutesTests {
         #expect(
             lines == [
                 "HTTP/1.1 200 OK", "Content-Type: application/json", "Idempotent-Replayed: true", "X-Request-ID: r1",
+                "X-Content-Type-Options: nosniff",
                 "",
                 #"{"results":[{"bid_id":7,"adjusted_cpc":2.25},"# + Self.rejected + #"],"stored":1,"rejected":2}"#,
             ])
@@ -92,7 +94,8 @@ struct BulkBidRoutesTests {
         #expect(
             outage.lines == [
                 "HTTP/1.1 503 Service Unavailable", "Content-Type: application/json", "Retry-After: 1",
-                "X-Request-ID: r1", "", #"{"error":"database unavailable; the bids were not acknowledged"}"#,
+                "X-Request-ID: r1", "X-Content-Type-Options: nosniff", "",
+                #"{"error":"database unavailable; the bids were not acknowledged"}"#,
             ])
         #expect(outage.logFields == ["items=3", "stored=0", "rejected=2"])
         let reused = try Self.reply(FixedGroupRecorder(failure: .keyReusedWithDifferentRequest))
