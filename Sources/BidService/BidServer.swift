@@ -22,30 +22,10 @@ public final class BidServer: @unchecked Sendable {
 
     public var httpServer: HTTPServer? { http }
 
-    /// Resolves and migrates the database, then starts serving. Blocking work happens here, before
-    /// any event loop exists.
+    /// Binds the port, then resolves and migrates the database (retrying while it cannot be
+    /// reached), then starts serving. A busy port fails first and fast; blocking work happens here,
+    /// before any event loop exists.
     public func start() throws {
-        let database = try DatabaseLocator.resolve(
-            databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory)
-        self.database = database
-        if let cluster = database.embedded {
-            logger.notice(
-                "embedded PostgreSQL running",
-                metadata: [
-                    "data": "\(cluster.dataDirectory)", "log": "\(cluster.logFile)",
-                    "connection": "\(cluster.connectionString)",
-                ])
-        }
-        let migrationsDirectory = try DatabaseLocator.migrationsDirectory(explicit: configuration.migrationsDirectory)
-        let migrations = try MigrationRunner.load(directory: migrationsDirectory)
-        if configuration.migrateOnStart {
-            let applied = try DatabaseLocator.migrate(
-                connectionString: database.connectionString, migrationsDirectory: migrationsDirectory)
-            logger.info(
-                "migrations current", metadata: ["applied_now": "\(applied)", "directory": "\(migrationsDirectory)"])
-        }
-        let expectedVersion = migrations.last?.version ?? 0
-
         var httpConfiguration = HTTPServerConfiguration()
         httpConfiguration.host = configuration.host
         httpConfiguration.port = configuration.port
@@ -55,6 +35,52 @@ public final class BidServer: @unchecked Sendable {
         httpConfiguration.idleTimeout = configuration.idleTimeout
         httpConfiguration.firstByteTimeout = configuration.firstByteTimeout
         httpConfiguration.exchangeObserver = Self.observer(accessLog: configuration.accessLog, logger: logger)
+        let configuration = self.configuration
+        let logger = self.logger
+        let setup = LoopSetup()
+        let httpServer = ServerReference()
+        let server = HTTPServer(configuration: httpConfiguration) { loop in
+            LoopServices(
+                loop: loop, connection: setup.connection!, configuration: configuration,
+                expectedSchemaVersion: setup.expectedSchemaVersion, logger: logger, server: httpServer
+            ).router()
+        }
+        httpServer.server = server
+        http = server
+        let port = try server.bind()
+        logger.info("listening socket bound", metadata: ["address": "\(httpConfiguration.host):\(port)"])
+
+        let migrationsDirectory = try DatabaseLocator.migrationsDirectory(explicit: configuration.migrationsDirectory)
+        let migrations = try MigrationRunner.load(directory: migrationsDirectory)
+        let database = try StartupRetry().run(logger: logger) {
+            let database = try DatabaseLocator.resolve(
+                databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory,
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds)
+            do {
+                if configuration.migrateOnStart {
+                    let applied = try DatabaseLocator.migrate(
+                        connectionString: database.connectionString, migrationsDirectory: migrationsDirectory)
+                    logger.info(
+                        "migrations current",
+                        metadata: ["applied_now": "\(applied)", "directory": "\(migrationsDirectory)"])
+                }
+            } catch {
+                database.embedded?.stop()
+                throw error
+            }
+            return database
+        }
+        self.database = database
+        if let cluster = database.embedded {
+            logger.notice(
+                "embedded PostgreSQL running",
+                metadata: [
+                    "data": "\(cluster.dataDirectory)", "log": "\(cluster.logFile)",
+                    "connection": "\(cluster.connectionString)",
+                ])
+        }
+        setup.expectedSchemaVersion = migrations.last?.version ?? 0
+
         if configuration.apiKeys.isEmpty {
             logger.warning(
                 "NO API KEYS CONFIGURED: /api/* is open to anyone who can reach this port (set BIDENGINE_API_KEYS or BIDENGINE_API_KEYS_FILE)"
@@ -69,19 +95,13 @@ public final class BidServer: @unchecked Sendable {
             settings: [(name: "enable_incremental_sort", value: "off")])
         var connectionConfiguration = PostgresConnection.Configuration(connectionString: servingConnectionString)
         connectionConfiguration.statementTimeout = configuration.databaseTimeout
-        let configuration = self.configuration
-        let logger = self.logger
-        let loopConnection = connectionConfiguration
-        let httpServer = ServerReference()
-        let server = HTTPServer(configuration: httpConfiguration) { loop in
-            LoopServices(
-                loop: loop, connection: loopConnection, configuration: configuration,
-                expectedSchemaVersion: expectedVersion, logger: logger, server: httpServer
-            ).router()
-        }
-        httpServer.server = server
+        // The loops connect without blocking (PQconnectStart), which libpq does not time; their own
+        // timer enforces the same limit as every blocking connection.
+        connectionConfiguration.connectTimeout =
+            ConnectionString.connectTimeout(in: servingConnectionString)
+            ?? .seconds(configuration.connectTimeoutSeconds)
+        setup.connection = connectionConfiguration
         try server.start()
-        http = server
         logger.notice(
             "serving",
             metadata: [
@@ -186,6 +206,13 @@ struct LoopServices {
 
 /// The server, once created: routes are built inside its initialiser's callback, before the
 /// `HTTPServer` value exists, and `/metrics` reads its connection gauges.
+/// What the loops need that is known only once the database is ready; written on the starting
+/// thread before `HTTPServer.start()`, read-only once the loops exist.
+final class LoopSetup: @unchecked Sendable {
+    var connection: PostgresConnection.Configuration?
+    var expectedSchemaVersion = 0
+}
+
 final class ServerReference: @unchecked Sendable {
     // Written once on the starting thread before any request can arrive; read-only afterwards.
     // Weak: the server owns the router factory that owns this reference, and a strong link back

@@ -11,13 +11,35 @@ public enum DatabaseLocator {
         public let embedded: EmbeddedPostgres?
     }
 
-    public static func resolve(databaseURL: String?, stateDirectory: String) throws -> Resolved {
+    /// Every connection string it returns carries a `connect_timeout` (`connectTimeoutSeconds`,
+    /// `CONNECT_TIMEOUT`), unless `DATABASE_URL` sets its own: a server that accepts TCP and never
+    /// answers must produce an error, not a hang.
+    public static func resolve(databaseURL: String?, stateDirectory: String, connectTimeoutSeconds: Int = 5) throws
+        -> Resolved
+    {
         if let url = databaseURL, !url.isEmpty {
-            return Resolved(connectionString: url, embedded: nil)
+            return Resolved(
+                connectionString: try ConnectionString.addingConnectTimeout(to: url, seconds: connectTimeoutSeconds),
+                embedded: nil)
         }
         let cluster = try EmbeddedPostgres(stateDirectory: stateDirectory + "/postgres")
+        cluster.connectTimeoutSeconds = connectTimeoutSeconds
         try cluster.start()
         return Resolved(connectionString: cluster.connectionString, embedded: cluster)
+    }
+
+    /// `DATABASE_URL` checked by libpq's own parser (nil when unset or empty), so a malformed one
+    /// is refused with the other settings, before anything starts.
+    public static func checkedURL(_ text: String?) throws -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        do {
+            _ = try ConnectionString.parse(text)
+        } catch {
+            throw SettingError(
+                setting: "DATABASE_URL", value: ConnectionString.masked(text),
+                accepts: "a libpq connection URI (postgresql://user@host:5432/db) or key=value string")
+        }
+        return text
     }
 
     public static func migrationsDirectory(explicit: String?) throws -> String {

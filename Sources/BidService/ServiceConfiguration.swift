@@ -19,6 +19,8 @@ public struct ServiceConfiguration: Sendable {
     /// Bids waiting per loop beyond which new ones get 503 at once.
     public var maxPendingPerLoop = 8192
     public var shutdownTimeout: Duration = .seconds(10)
+    /// libpq `connect_timeout` for every connection, unless `databaseURL` sets its own (`CONNECT_TIMEOUT`).
+    public var connectTimeoutSeconds = 5
     /// Serves `GET /bench/ceiling` (a fixed response, no database) so benchmarks can measure the
     /// HTTP layer's ceiling with the same build. Off in production.
     public var benchEndpoints = false
@@ -41,7 +43,7 @@ public struct ServiceConfiguration: Sendable {
             ("migrations", migrationsDirectory ?? "auto"), ("migrate_on_start", String(migrateOnStart)),
             ("max_body_size", String(maxBodySize)), ("request_timeout", requestTimeout.description),
             ("idle_timeout", idleTimeout.description), ("first_byte_timeout", firstByteTimeout.description),
-            ("database_timeout", databaseTimeout.description),
+            ("database_timeout", databaseTimeout.description), ("connect_timeout", "\(connectTimeoutSeconds) seconds"),
             ("max_batch_size", String(maxBatchSize)), ("max_pending_per_loop", String(maxPendingPerLoop)),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
             ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"),

@@ -49,6 +49,7 @@ struct AuditCommand: ParsableCommand {
         _ = try parameters(environment: ProcessInfo.processInfo.environment)
         guard maxRows >= 1 else { throw ValidationError("--max-rows must be at least 1") }
         guard (1...16).contains(streams) else { throw ValidationError("--streams must be from 1 to 16") }
+        _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
     }
 
     func run() throws {
@@ -61,7 +62,8 @@ struct AuditCommand: ParsableCommand {
         let format = try reportFormat()
         let parameters = try parameters(environment: environment)
 
-        let database = try self.database.open(environment: environment)
+        let database = try self.database.open(
+            environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
         defer { database.embedded?.stop() }
 
         let runID: Int64
@@ -182,11 +184,13 @@ struct AuditCommand: ParsableCommand {
         @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.")
         var noMigrate = false
 
-        /// The database, migrated unless `--no-migrate`; stop `embedded` when done.
-        func open(environment: [String: String]) throws -> DatabaseLocator.Resolved {
+        /// The database, migrated unless `--no-migrate`; stop `embedded` when done. Every connection
+        /// to it gives up after `connectTimeoutSeconds` unless `DATABASE_URL` sets `connect_timeout`.
+        func open(environment: [String: String], connectTimeoutSeconds: Int) throws -> DatabaseLocator.Resolved {
             let database = try DatabaseLocator.resolve(
                 databaseURL: environment["DATABASE_URL"],
-                stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+                stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
+                connectTimeoutSeconds: connectTimeoutSeconds)
             if !noMigrate {
                 do {
                     let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)

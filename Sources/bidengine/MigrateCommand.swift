@@ -20,11 +20,16 @@ struct MigrateCommand: ParsableCommand {
         help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
 
+    func validate() throws {
+        _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
+    }
+
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let database = try DatabaseLocator.resolve(
             databaseURL: environment["DATABASE_URL"],
-            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
+            connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
         defer { database.embedded?.stop() }
         let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
         let applied = try DatabaseLocator.migrate(

@@ -43,10 +43,13 @@ struct PollCommand: ParsableCommand {
     var migrationsDirectory: String?
     @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.") var noMigrate = false
 
-    func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
-        let logger = Logger(label: "bidengine.poll")
+    func validate() throws {
+        _ = try configuration(ProcessInfo.processInfo.environment)
+    }
+
+    /// The poller's settings and the database's, checked before anything starts.
+    private func configuration(_ environment: [String: String]) throws -> (PollerConfiguration, CommonSettings) {
+        let common = try CommonSettings.read(environment)
         var configuration: PollerConfiguration
         do {
             configuration = try PollerConfiguration.fromEnvironment(environment)
@@ -59,13 +62,26 @@ struct PollCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        return (configuration, common)
+    }
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let (configuration, common) = try configuration(environment)
+        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        let logger = Logger(label: "bidengine.poll")
+        // Installed before the database work: a signal while connecting or migrating exits at once.
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT]) { received in
+            logger.notice("signal before the poll started; exiting", metadata: ["signal": "\(received)"])
+        }
         for (key, value) in configuration.summary {
             logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"])
         }
 
         let database = try DatabaseLocator.resolve(
             databaseURL: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
-            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
+            connectTimeoutSeconds: common.connectTimeoutSeconds)
         defer { database.embedded?.stop() }
         if !noMigrate {
             let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
@@ -74,7 +90,7 @@ struct PollCommand: ParsableCommand {
 
         // A signal ends the poll between requests; the waiting thread simply dies with the process.
         let cancellation = PollCancellation()
-        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
+        signals.started()
         Thread.detachNewThread {
             let received = signals.wait()
             logger.notice("cancelling poll", metadata: ["signal": "\(received)"])

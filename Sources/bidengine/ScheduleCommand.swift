@@ -37,12 +37,12 @@ struct ScheduleCommand: ParsableCommand {
     @Option(
         name: .customLong("shutdown-timeout"),
         help: "Seconds to wait for the running job on SIGTERM (env SHUTDOWN_TIMEOUT; default 10).")
-    var shutdownTimeout: Int?
+    var shutdownTimeout: String?
     @OptionGroup var database: AuditCommand.DatabaseOptions
     @Option(
         name: .customLong("metrics-port"),
         help: "Serve GET /metrics and /healthz on this port (env METRICS_PORT; default: not served).")
-    var metricsPort: Int?
+    var metricsPort: String?
     @Option(
         name: .customLong("metrics-host"),
         help: "Address of the metrics endpoint (env METRICS_HOST; default 127.0.0.1).")
@@ -54,12 +54,14 @@ struct ScheduleCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
+        let settings = try settings(environment)
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
         let logger = Logger(label: "bidengine.schedule")
-        let settings = try settings(environment)
         AuditCommand.keepFreedMemory()
-        // Installed before anything starts, so a SIGTERM during start-up is not lost.
-        let shutdownSignals = SignalWaiter(signals: [SIGTERM, SIGINT])
+        // Installed before anything starts: a signal while waiting for the database exits 0 at once.
+        let shutdownSignals = SignalWaiter(signals: [SIGTERM, SIGINT]) { received in
+            logger.notice("signal during startup; exiting", metadata: ["signal": "\(received)"])
+        }
 
         // Before the jobs exist: they take their metrics handles from the backend this installs.
         let metricsEndpoint = settings.metricsPort.map { MetricsEndpoint(host: settings.metricsHost, port: $0) }
@@ -69,19 +71,17 @@ struct ScheduleCommand: ParsableCommand {
         }
         defer { metricsEndpoint?.shutdown() }
 
-        let database = try self.database.open(environment: environment)
+        let database = try StartupRetry().run(logger: logger) {
+            try self.database.open(environment: environment, connectTimeoutSeconds: settings.connectTimeoutSeconds)
+        }
         defer { database.embedded?.stop() }
 
         let audit = AuditJob(
             connectionString: database.connectionString, schedule: settings.schedule, window: settings.window,
             rule: settings.rule,
             logger: Logger(label: "bidengine.audit"))
-        let poller: [any ScheduledJob]
-        do {
-            poller = try PollerJob.scheduled(environment: environment, connectionString: database.connectionString)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        // Checked in validate(): it cannot fail here.
+        let poller = try PollerJob.scheduled(environment: environment, connectionString: database.connectionString)
         let scheduler = Scheduler(
             configuration: SchedulerConfiguration(connectionString: database.connectionString), jobs: [audit] + poller,
             logger: logger)
@@ -92,6 +92,7 @@ struct ScheduleCommand: ParsableCommand {
                 "threshold": "\(settings.rule.threshold)",
             ])
         scheduler.start()
+        shutdownSignals.started()
         let received = shutdownSignals.wait()
         logger.notice("shutting down", metadata: ["signal": "\(received)", "timeout_s": "\(settings.shutdownTimeout)"])
         if !scheduler.shutdown(timeout: .seconds(settings.shutdownTimeout)) {
@@ -107,6 +108,7 @@ struct ScheduleCommand: ParsableCommand {
         let shutdownTimeout: Int
         let metricsHost: String
         let metricsPort: Int?
+        let connectTimeoutSeconds: Int
     }
 
     private func settings(_ environment: [String: String]) throws -> Settings {
@@ -123,22 +125,21 @@ struct ScheduleCommand: ParsableCommand {
                 "AUDIT_TZ / --audit-tz must be an IANA time zone such as UTC or Europe/Berlin, got '\(zoneText)'")
         }
         let (window, rule) = try self.rule.resolve(environment)
-        let timeoutText = shutdownTimeout.map(String.init) ?? value(nil, "SHUTDOWN_TIMEOUT", "10")
-        guard let timeout = Int(timeoutText), timeout > 0 else {
-            throw ValidationError(
-                "SHUTDOWN_TIMEOUT / --shutdown-timeout must be a positive number of seconds, got '\(timeoutText)'")
-        }
-        let metricsPortText =
-            metricsPort.map(String.init) ?? environment["METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 }
-        var metricsPort: Int?
-        if let metricsPortText {
-            guard let port = Int(metricsPortText), (0...65_535).contains(port) else {
-                throw ValidationError("METRICS_PORT / --metrics-port must be a port number, got '\(metricsPortText)'")
-            }
-            metricsPort = port
+        let reader = SettingReader(environment: environment)
+        let timeout: Int
+        let metricsPort: Int?
+        let metricsHost: String
+        let connectTimeout = try CommonSettings.read(environment).connectTimeoutSeconds
+        do {
+            timeout = try reader.value(BidService.Settings.shutdownTimeout, flag: shutdownTimeout)
+            metricsPort = try reader.optional(BidService.Settings.metricsPort, flag: self.metricsPort)
+            metricsHost = try reader.value(BidService.Settings.metricsHost, flag: self.metricsHost)
+            _ = try PollerConfiguration.fromEnvironment(environment)
+        } catch {
+            throw ValidationError("\(error)")
         }
         return Settings(
             schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout,
-            metricsHost: value(metricsHost, "METRICS_HOST", "127.0.0.1"), metricsPort: metricsPort)
+            metricsHost: metricsHost, metricsPort: metricsPort, connectTimeoutSeconds: connectTimeout)
     }
 }

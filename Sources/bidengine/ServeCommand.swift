@@ -24,36 +24,36 @@ struct ServeCommand: ParsableCommand {
             """)
 
     @Option(help: "Address to listen on (env HOST; default 127.0.0.1).") var host: String?
-    @Option(help: "Port (env PORT; default 8080; 0 = any free port).") var port: Int?
-    @Option(help: "Event-loop threads (env THREADS; default: one per core).") var threads: Int?
+    @Option(help: "Port (env PORT; default 8080; 0 = any free port).") var port: String?
+    @Option(help: "Event-loop threads (env THREADS; default: one per core).") var threads: String?
     @Option(
         name: .customLong("max-body-size"),
         help: "Largest request body in bytes; larger gets 413 (env MAX_BODY_SIZE; default 65536).")
-    var maxBodySize: Int?
+    var maxBodySize: String?
     @Option(
         name: .customLong("request-timeout"),
         help: "Seconds a client has to send a whole request (env REQUEST_TIMEOUT; default 10).")
-    var requestTimeout: Int?
+    var requestTimeout: String?
     @Option(
         name: .customLong("idle-timeout"),
         help: "Seconds an idle keep-alive connection stays open (env IDLE_TIMEOUT; default 60).")
-    var idleTimeout: Int?
+    var idleTimeout: String?
     @Option(
         name: .customLong("first-byte-timeout"),
         help: "Seconds a new connection may stay silent before it is closed (env FIRST_BYTE_TIMEOUT; default 10).")
-    var firstByteTimeout: Int?
+    var firstByteTimeout: String?
     @Option(
         name: .customLong("database-timeout-ms"),
         help: "Milliseconds a bid may wait for the database before 503 (env DATABASE_TIMEOUT_MS; default 1000).")
-    var databaseTimeoutMilliseconds: Int?
+    var databaseTimeoutMilliseconds: String?
     @Option(
         name: .customLong("max-batch-size"),
         help: "Most bids written in one statement (env MAX_BATCH_SIZE; default 512).")
-    var maxBatchSize: Int?
+    var maxBatchSize: String?
     @Option(
         name: .customLong("shutdown-timeout"),
         help: "Seconds to drain on SIGTERM/SIGINT before closing (env SHUTDOWN_TIMEOUT; default 10).")
-    var shutdownTimeout: Int?
+    var shutdownTimeout: String?
     @Option(
         name: .customLong("state-dir"),
         help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
@@ -70,16 +70,19 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
+        let configuration = try resolve(environment)
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
         let logger = Logger(label: "bidengine.serve")
-        let configuration = try resolve(environment)
         for (key, value) in configuration.summary {
             logger.info("config", metadata: ["key": "\(key)", "value": "\(value)"])
         }
 
-        // Peers that vanish mid-reply must not kill the process; signals are taken by sigwait below.
+        // Peers that vanish mid-reply must not kill the process; signals are taken by SignalWaiter.
         signal(SIGPIPE, SIG_IGN)
-        let shutdownSignals = SignalWaiter(signals: [SIGTERM, SIGINT])
+        // Installed before anything starts: a signal while waiting for the database exits 0 at once.
+        let shutdownSignals = SignalWaiter(signals: [SIGTERM, SIGINT]) { received in
+            logger.notice("signal during startup; exiting", metadata: ["signal": "\(received)"])
+        }
         let server = BidServer(configuration: configuration, logger: logger)
         do {
             try server.start()
@@ -88,6 +91,7 @@ struct ServeCommand: ParsableCommand {
             server.shutdown()
             throw ExitCode(1)
         }
+        shutdownSignals.started()
         let received = shutdownSignals.wait()
         logger.notice(
             "shutting down", metadata: ["signal": "\(received)", "deadline": "\(configuration.shutdownTimeout)"])
@@ -95,43 +99,45 @@ struct ServeCommand: ParsableCommand {
         logger.notice("stopped")
     }
 
+    func validate() throws {
+        _ = try resolve(ProcessInfo.processInfo.environment)
+    }
+
+    /// Every setting, read once through the settings table; a bad one is a usage error (exit 64)
+    /// that names it. Called from `validate()`, so nothing has started when it fails.
     private func resolve(_ environment: [String: String]) throws -> ServiceConfiguration {
+        let settings = SettingReader(environment: environment)
         var configuration = ServiceConfiguration()
-        func integer(_ flag: Int?, _ key: String) throws -> Int? {
-            if let flag { return flag }
-            guard let text = environment[key], !text.isEmpty else { return nil }
-            guard let value = Int(text) else { throw ValidationError("\(key) must be an integer, got '\(text)'") }
-            return value
-        }
-        configuration.host = host ?? environment["HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.host
-        configuration.port = try integer(port, "PORT") ?? configuration.port
-        configuration.threads = try integer(threads, "THREADS") ?? configuration.threads
-        configuration.databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.maxBodySize = try integer(maxBodySize, "MAX_BODY_SIZE") ?? configuration.maxBodySize
-        if let seconds = try integer(requestTimeout, "REQUEST_TIMEOUT") {
-            configuration.requestTimeout = .seconds(seconds)
-        }
-        if let seconds = try integer(idleTimeout, "IDLE_TIMEOUT") { configuration.idleTimeout = .seconds(seconds) }
-        if let seconds = try integer(firstByteTimeout, "FIRST_BYTE_TIMEOUT") {
-            configuration.firstByteTimeout = .seconds(seconds)
-        }
-        if let milliseconds = try integer(databaseTimeoutMilliseconds, "DATABASE_TIMEOUT_MS") {
-            configuration.databaseTimeout = .milliseconds(milliseconds)
-        }
-        configuration.maxBatchSize = try integer(maxBatchSize, "MAX_BATCH_SIZE") ?? configuration.maxBatchSize
-        if let seconds = try integer(shutdownTimeout, "SHUTDOWN_TIMEOUT") {
-            configuration.shutdownTimeout = .seconds(seconds)
+        do {
+            configuration.host = try settings.value(Settings.host, flag: host)
+            configuration.port = try settings.value(Settings.port, flag: port)
+            configuration.threads = try settings.value(Settings.threads, flag: threads)
+            configuration.maxBodySize = try settings.value(Settings.maxBodySize, flag: maxBodySize)
+            configuration.requestTimeout = .seconds(try settings.value(Settings.requestTimeout, flag: requestTimeout))
+            configuration.idleTimeout = .seconds(try settings.value(Settings.idleTimeout, flag: idleTimeout))
+            configuration.firstByteTimeout = .seconds(
+                try settings.value(Settings.firstByteTimeout, flag: firstByteTimeout))
+            configuration.databaseTimeout = .milliseconds(
+                try settings.value(Settings.databaseTimeout, flag: databaseTimeoutMilliseconds))
+            configuration.maxBatchSize = try settings.value(Settings.maxBatchSize, flag: maxBatchSize)
+            configuration.shutdownTimeout = .seconds(
+                try settings.value(Settings.shutdownTimeout, flag: shutdownTimeout))
+            configuration.accessLog = try settings.value(Settings.accessLog)
+            configuration.connectTimeoutSeconds = try settings.value(Settings.connectTimeout)
+            _ = try settings.value(Settings.logLevel)
+            configuration.databaseURL = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
+        } catch let error as SettingError {
+            throw ValidationError(error.description)
         }
         configuration.stateDirectory =
             stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? configuration.stateDirectory
         configuration.migrationsDirectory = migrationsDirectory
         configuration.migrateOnStart = !noMigrate
         configuration.benchEndpoints = benchEndpoints
-        configuration.apiKeys = try APIKeys.load(environment: environment)
-        configuration.accessLog = (environment["ACCESS_LOG"] ?? "on").lowercased() != "off"
-        guard (0...65535).contains(configuration.port) else { throw ValidationError("port must be 0…65535") }
-        guard configuration.threads >= 0, configuration.maxBatchSize > 0, configuration.maxBodySize > 0 else {
-            throw ValidationError("threads, max batch size and max body size must be positive")
+        do {
+            configuration.apiKeys = try APIKeys.load(environment: environment)
+        } catch {
+            throw ValidationError("\(error)")
         }
         return configuration
     }
