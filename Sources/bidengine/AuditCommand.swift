@@ -26,21 +26,25 @@ struct AuditCommand: ParsableCommand {
 
     @Option(
         name: .customLong("as-of"),
+        parsing: .unconditional,
         help: "End of the window (exclusive), RFC 3339, e.g. 2026-06-15T02:00:00Z (default: now).")
     var asOf: String?
     @OptionGroup var rule: RuleOptions
-    @Option(help: "Report format: text, json, csv or html.")
+    @Option(parsing: .unconditional, help: "Report format: text, json, csv or html.")
     var format: String = "text"
-    @Option(help: "Write the report to this file (replaced when complete) instead of stdout.")
+    @Option(parsing: .unconditional, help: "Write the report to this file (replaced when complete) instead of stdout.")
     var output: String?
     @Flag(name: .customLong("fail-on-flags"), help: "Exit with status 3 when any bid is flagged.")
     var failOnFlags = false
     @Option(
-        name: .customLong("max-rows"), help: "Flags and products listed by the text and html reports (worst first).")
+        name: .customLong("max-rows"),
+        parsing: .unconditional, help: "Flags and products listed by the text and html reports (worst first).")
     var maxRows: Int = 1000
-    @Option(help: "Sessions reading the window at once (time slices); 2 suits 2 cores.")
+    @Option(parsing: .unconditional, help: "Sessions reading the window at once (time slices); 2 suits 2 cores.")
     var streams: Int = 2
-    @Option(name: .customLong("report-run"), help: "Do not audit: write the report of the stored run with this id.")
+    @Option(
+        name: .customLong("report-run"), parsing: .unconditional,
+        help: "Do not audit: write the report of the stored run with this id.")
     var reportRun: Int64?
     @OptionGroup var database: DatabaseOptions
 
@@ -146,9 +150,10 @@ struct AuditCommand: ParsableCommand {
 
     /// `--window` and `--threshold`, falling back to `AUDIT_WINDOW` and `AUDIT_THRESHOLD`.
     struct RuleOptions: ParsableArguments {
-        @Option(help: "Window length: 7d, 36h, 1d12h, 90m … (env AUDIT_WINDOW; default 7d).")
+        @Option(parsing: .unconditional, help: "Window length: 7d, 36h, 1d12h, 90m … (env AUDIT_WINDOW; default 7d).")
         var window: String?
         @Option(
+            parsing: .unconditional,
             help:
                 "Allowed deviation as a fraction of the current CPC, 0.20, or a percentage, 20% (env AUDIT_THRESHOLD; default 0.20)."
         )
@@ -175,10 +180,12 @@ struct AuditCommand: ParsableCommand {
     struct DatabaseOptions: ParsableArguments {
         @Option(
             name: .customLong("state-dir"),
+            parsing: .unconditional,
             help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
         var stateDirectory: String?
         @Option(
             name: .customLong("migrations-dir"),
+            parsing: .unconditional,
             help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
         var migrationsDirectory: String?
         @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.")

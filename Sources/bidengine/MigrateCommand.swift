@@ -13,10 +13,13 @@ struct MigrateCommand: ParsableCommand {
             take turns. A changed, already-applied file stops with an error.
             """)
 
-    @Option(name: .customLong("state-dir"), help: "Where the embedded database lives (default .bidengine).")
+    @Option(
+        name: .customLong("state-dir"), parsing: .unconditional,
+        help: "Where the embedded database lives (default .bidengine).")
     var stateDirectory: String?
     @Option(
         name: .customLong("migrations-dir"),
+        parsing: .unconditional,
         help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
 

@@ -31,14 +31,17 @@ struct PollCommand: ParsableCommand {
             """)
 
     @Option(
-        name: .customLong("source"), help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
+        name: .customLong("source"),
+        parsing: .unconditionalSingleValue, help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
     var sources: [String] = []
     @Option(
         name: .customLong("state-dir"),
+        parsing: .unconditional,
         help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
     var stateDirectory: String?
     @Option(
         name: .customLong("migrations-dir"),
+        parsing: .unconditional,
         help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
     @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.") var noMigrate = false

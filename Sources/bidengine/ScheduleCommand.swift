@@ -27,24 +27,29 @@ struct ScheduleCommand: ParsableCommand {
             """)
 
     @Option(
-        name: .customLong("audit-at"), help: "Local time of the nightly audit, HH:MM (env AUDIT_AT; default 02:00).")
+        name: .customLong("audit-at"),
+        parsing: .unconditional, help: "Local time of the nightly audit, HH:MM (env AUDIT_AT; default 02:00).")
     var auditAt: String?
     @Option(
         name: .customLong("audit-tz"),
+        parsing: .unconditional,
         help: "IANA time zone of --audit-at, e.g. Europe/Berlin (env AUDIT_TZ; default UTC).")
     var auditTimeZone: String?
     @OptionGroup var rule: AuditCommand.RuleOptions
     @Option(
         name: .customLong("shutdown-timeout"),
+        parsing: .unconditional,
         help: "Seconds to wait for the running job on SIGTERM (env SHUTDOWN_TIMEOUT; default 10).")
     var shutdownTimeout: String?
     @OptionGroup var database: AuditCommand.DatabaseOptions
     @Option(
         name: .customLong("metrics-port"),
+        parsing: .unconditional,
         help: "Serve GET /metrics and /healthz on this port (env METRICS_PORT; default: not served).")
     var metricsPort: String?
     @Option(
         name: .customLong("metrics-host"),
+        parsing: .unconditional,
         help: "Address of the metrics endpoint (env METRICS_HOST; default 127.0.0.1).")
     var metricsHost: String?
 

@@ -23,43 +23,53 @@ struct ServeCommand: ParsableCommand {
             BIDENGINE_API_KEYS_FILE (a file of keys, comma- or newline-separated). With no keys, /api/* is open.
             """)
 
-    @Option(help: "Address to listen on (env HOST; default 127.0.0.1).") var host: String?
-    @Option(help: "Port (env PORT; default 8080; 0 = any free port).") var port: String?
-    @Option(help: "Event-loop threads (env THREADS; default: one per core).") var threads: String?
+    @Option(parsing: .unconditional, help: "Address to listen on (env HOST; default 127.0.0.1).") var host: String?
+    @Option(parsing: .unconditional, help: "Port (env PORT; default 8080; 0 = any free port).") var port: String?
+    @Option(parsing: .unconditional, help: "Event-loop threads (env THREADS; default: one per core).") var threads:
+        String?
     @Option(
         name: .customLong("max-body-size"),
+        parsing: .unconditional,
         help: "Largest request body in bytes; larger gets 413 (env MAX_BODY_SIZE; default 65536).")
     var maxBodySize: String?
     @Option(
         name: .customLong("request-timeout"),
+        parsing: .unconditional,
         help: "Seconds a client has to send a whole request (env REQUEST_TIMEOUT; default 10).")
     var requestTimeout: String?
     @Option(
         name: .customLong("idle-timeout"),
+        parsing: .unconditional,
         help: "Seconds an idle keep-alive connection stays open (env IDLE_TIMEOUT; default 60).")
     var idleTimeout: String?
     @Option(
         name: .customLong("first-byte-timeout"),
+        parsing: .unconditional,
         help: "Seconds a new connection may stay silent before it is closed (env FIRST_BYTE_TIMEOUT; default 10).")
     var firstByteTimeout: String?
     @Option(
         name: .customLong("database-timeout-ms"),
+        parsing: .unconditional,
         help: "Milliseconds a bid may wait for the database before 503 (env DATABASE_TIMEOUT_MS; default 1000).")
     var databaseTimeoutMilliseconds: String?
     @Option(
         name: .customLong("max-batch-size"),
+        parsing: .unconditional,
         help: "Most bids written in one statement (env MAX_BATCH_SIZE; default 512).")
     var maxBatchSize: String?
     @Option(
         name: .customLong("shutdown-timeout"),
+        parsing: .unconditional,
         help: "Seconds to drain on SIGTERM/SIGINT before closing (env SHUTDOWN_TIMEOUT; default 10).")
     var shutdownTimeout: String?
     @Option(
         name: .customLong("state-dir"),
+        parsing: .unconditional,
         help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
     var stateDirectory: String?
     @Option(
         name: .customLong("migrations-dir"),
+        parsing: .unconditional,
         help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
     @Flag(name: .customLong("no-migrate"), help: "Do not apply migrations at start.") var noMigrate = false

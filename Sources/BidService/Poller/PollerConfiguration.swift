@@ -74,6 +74,11 @@ public struct PollerConfiguration: Sendable {
 
         if let text = value("COMPETITOR_SOURCES") { configuration.sources = try CompetitorSource.list(parsing: text) }
         try duration("POLL_INTERVAL", &configuration.interval)
+        // The scheduler counts whole seconds; refused here, with every other setting, before anything starts.
+        if configuration.interval < .seconds(1), let text = value("POLL_INTERVAL") {
+            throw .invalidValue(
+                key: "POLL_INTERVAL", value: text, expected: "a duration of at least 1s such as 300, 5m or 1h")
+        }
         if let text = value("POLL_RATE_PER_MINUTE") {
             guard let rate = Double(text.trimmedOfSpaces()), rate.isFinite, rate > 0, rate <= 60_000 else {
                 throw .invalidValue(
