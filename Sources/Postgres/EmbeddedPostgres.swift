@@ -58,8 +58,14 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         try users.locked {
             // A running cluster without the `owned` marker was started outside bidengine: used, never stopped.
             if try !isRunning() {
-                try initialiseAndStart()
+                // Marked before starting: a process killed while pg_ctl waits must not leave an unowned cluster.
                 users.owned = true
+                do {
+                    try initialiseAndStart()
+                } catch {
+                    users.owned = false
+                    throw error
+                }
             }
             try users.join()
             joined = true

@@ -13,31 +13,50 @@ final class CommandProcess {
             .appendingPathComponent("bidengine").path
     }
 
-    let process = Process()
+    let pid: pid_t
     let stderrPath: String
+    private var status: Int32?
 
-    init(_ arguments: [String], environment: [String: String], directory: String? = nil) throws {
+    /// Spawned with `posix_spawn` and reaped with `waitpid` on its pid: Foundation's `Process` was
+    /// seen to miss the exit of a child whose own child (the PostgreSQL it started) outlives it.
+    init(_ arguments: [String], environment: [String: String]) throws {
         stderrPath = NSTemporaryDirectory() + "bidengine-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         for key in ["DATABASE_URL", "LOG_LEVEL", "PORT", "THREADS", "ACCESS_LOG", "COMPETITOR_SOURCES"] {
             merged[key] = nil
         }
-        process.environment = merged.merging(environment) { $1 }
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        try process.run()
+        merged.merge(environment) { $1 }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv = ([Self.binary] + arguments).map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, Self.binary, &actions, nil, argv, envp)
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
+        self.pid = pid
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        if isRunning {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
         }
         unlink(stderrPath)
+    }
+
+    var isRunning: Bool {
+        guard status == nil else { return false }
+        var raw: Int32 = 0
+        guard waitpid(pid, &raw, WNOHANG) == pid else { return true }
+        // Exit status, or 128 + the signal that ended it, as a shell reports it.
+        status = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+        return false
     }
 
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
@@ -47,7 +66,7 @@ final class CommandProcess {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if stderr.contains(text) { return true }
-            if !process.isRunning { return stderr.contains(text) }
+            if !isRunning { return stderr.contains(text) }
             Thread.sleep(forTimeInterval: 0.05)
         }
         return false
@@ -56,10 +75,9 @@ final class CommandProcess {
     /// Waits for the process to end; its status, or nil if it still runs at the deadline (then it is killed).
     func waitForExit(within limit: Duration) -> Int32? {
         let deadline = ContinuousClock.now + limit
-        while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        guard !process.isRunning else { return nil }
-        return process.terminationStatus
+        while isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        return isRunning ? nil : status
     }
 
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    func signal(_ number: Int32) { kill(pid, number) }
 }

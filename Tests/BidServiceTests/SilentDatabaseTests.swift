@@ -22,7 +22,7 @@ import Testing
         #expect(command.waitForOutput(#""attempt":"2""#, within: .seconds(8)), "\(command.stderr)")
         #expect(command.stderr.contains("database unavailable at startup; retrying"))
         #expect(command.stderr.contains("timeout expired"))
-        for signal in [SIGTERM, SIGINT] where command.process.isRunning {
+        for signal in [SIGTERM, SIGINT] where command.isRunning {
             let sent = ContinuousClock.now
             command.signal(signal)
             let status = command.waitForExit(within: .seconds(1))
