@@ -32,7 +32,8 @@ struct PollCommand: ParsableCommand {
 
     @Option(
         name: .customLong("source"),
-        parsing: .unconditionalSingleValue, help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
+        parsing: .unconditionalSingleValue,
+        help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
     var sources: [String] = []
     @Option(
         name: .customLong("state-dir"),

@@ -11,16 +11,42 @@ import Logging
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the HTTP API (POST /api/bid, /healthz, /readyz).",
+        abstract: "Serve the HTTP API: bids, their history, audits, competitor prices, health and metrics.",
         discussion: """
-            Database: DATABASE_URL (any libpq URI or key/value string; sslmode is honoured). Without it,
-            a private PostgreSQL cluster is started under <state-dir>/postgres (unix socket only) and
-            stopped on exit. Migrations are applied at start unless --no-migrate.
-            Environment: HOST, PORT, THREADS, DATABASE_URL, MAX_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, FIRST_BYTE_TIMEOUT,
-            DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, SHUTDOWN_TIMEOUT, BIDENGINE_STATE_DIR,
-            BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace|debug|info|notice|warning|error|critical),
-            ACCESS_LOG (on|off; default on), BIDENGINE_API_KEYS (comma-separated bearer keys) or
-            BIDENGINE_API_KEYS_FILE (a file of keys, comma- or newline-separated). With no keys, /api/* is open.
+            Routes (every GET route answers HEAD too). The full contract is openapi.yaml, \
+            in the repository and in share/bidengine after make install.
+              POST /api/bid                       price a bid and record it
+              GET  /api/bids/{id}                 one recorded bid
+              GET  /api/bids                      a product's bids in a time range
+              GET  /api/audits                    audit runs, newest first
+              GET  /api/audits/latest             the latest audit run
+              GET  /api/audits/{id}               one audit run
+              GET  /api/audits/{id}/report.html   its HTML report
+              GET  /api/competitor-prices         a product's competitor prices
+              GET  /api/competitor-prices/latest  the latest price per source
+              GET  /healthz                       the process is alive
+              GET  /readyz                        database reachable, schema current
+              GET  /metrics                       Prometheus metrics
+            With BIDENGINE_API_KEYS or BIDENGINE_API_KEYS_FILE, /api/* needs \
+            Authorization: Bearer <key>; with no keys, /api/* is open.
+
+            Database: DATABASE_URL (any libpq URI or key/value string; sslmode is honoured). \
+            Without it, a private PostgreSQL cluster is started under <state-dir>/postgres \
+            (unix socket only); the last bidengine process using it stops it. Migrations are \
+            applied at start unless --no-migrate. While the database cannot be reached, start-up \
+            retries with backoff (0.5 s doubling to 30 s) and logs each attempt; SIGTERM/SIGINT \
+            during start-up exit 0 at once.
+
+            Environment: HOST, PORT, THREADS, DATABASE_URL, CONNECT_TIMEOUT (seconds, default 5; \
+            connect_timeout in DATABASE_URL wins), MAX_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, \
+            FIRST_BYTE_TIMEOUT, DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, SHUTDOWN_TIMEOUT, \
+            BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace, debug, info, notice, \
+            warning, error, critical), ACCESS_LOG (true/false, 1/0, on/off, yes/no; default on), \
+            BIDENGINE_API_KEYS (comma-separated bearer keys), BIDENGINE_API_KEYS_FILE (a file of \
+            keys, comma- or newline-separated).
+
+            Exit status: 0 after a clean stop (or a signal during start-up), 1 when it cannot \
+            start, 64 for a bad flag or setting.
             """)
 
     @Option(parsing: .unconditional, help: "Address to listen on (env HOST; default 127.0.0.1).") var host: String?

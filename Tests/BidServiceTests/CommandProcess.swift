@@ -15,12 +15,14 @@ final class CommandProcess {
 
     let pid: pid_t
     let stderrPath: String
+    let stdoutPath: String
     private var status: Int32?
 
     /// Spawned with `posix_spawn` and reaped with `waitpid` on its pid: Foundation's `Process` was
     /// seen to miss the exit of a child whose own child (the PostgreSQL it started) outlives it.
     init(_ arguments: [String], environment: [String: String]) throws {
         stderrPath = NSTemporaryDirectory() + "bidengine-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        stdoutPath = stderrPath + ".out"
         var merged = ProcessInfo.processInfo.environment
         for key in ["DATABASE_URL", "LOG_LEVEL", "PORT", "THREADS", "ACCESS_LOG", "COMPETITOR_SOURCES"] {
             merged[key] = nil
@@ -30,7 +32,7 @@ final class CommandProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = ([Self.binary] + arguments).map { strdup($0) } + [nil]
         let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -48,6 +50,7 @@ final class CommandProcess {
             waitpid(pid, &status, 0)
         }
         unlink(stderrPath)
+        unlink(stdoutPath)
     }
 
     var isRunning: Bool {

@@ -49,7 +49,8 @@ struct SettingsValidationTests {
             arguments: ["poll", "--source", "notaurl"], environment: [:],
             message: "invalid competitor source 'notaurl'"),
         Case(
-            arguments: ["schedule"], environment: ["POLL_INTERVAL": "500ms", "COMPETITOR_SOURCES": "http://127.0.0.1:9"],
+            arguments: ["schedule"],
+            environment: ["POLL_INTERVAL": "500ms", "COMPETITOR_SOURCES": "http://127.0.0.1:9"],
             message: "POLL_INTERVAL must be a duration of at least 1s such as 300, 5m or 1h, got '500ms'"),
         Case(
             arguments: ["schedule", "--shutdown-timeout", "0"], environment: [:],
@@ -74,7 +75,9 @@ struct SettingsValidationTests {
 
     @Test func booleansAcceptTheUsualWordsInAnyCaseAndNothingElse() throws {
         let setting = Settings.accessLog
-        for text in ["true", "TRUE", "1", "on", "On", "yes", "YES"] { #expect(try setting.parse(text, from: "X") == true) }
+        for text in ["true", "TRUE", "1", "on", "On", "yes", "YES"] {
+            #expect(try setting.parse(text, from: "X") == true)
+        }
         for text in ["false", "False", "0", "off", "OFF", "no", "No"] {
             #expect(try setting.parse(text, from: "X") == false)
         }
@@ -93,5 +96,21 @@ struct SettingsValidationTests {
         #expect(throws: SettingError(setting: "--threads", value: "x", accepts: Settings.threads.accepts)) {
             try reader.value(Settings.threads, flag: "x")
         }
+    }
+}
+
+/// `serve --help` lists every route of openapi.yaml and points to it.
+struct ServeHelpTests {
+    @Test func helpListsEveryRouteOfTheContract() throws {
+        let contract = try String(
+            contentsOfFile: ServiceHarness.migrationsDirectory + "/../openapi.yaml", encoding: .utf8)
+        let paths = contract.split(separator: "\n").filter { $0.hasPrefix("  /") && $0.hasSuffix(":") }
+            .map { String($0.dropFirst(2).dropLast()) }.filter { !$0.hasSuffix("/") }
+        #expect(paths.count >= 12)
+        let command = try CommandProcess(["serve", "--help"], environment: [:])
+        #expect(command.waitForExit(within: .seconds(10)) == 0)
+        let help = try String(contentsOfFile: command.stdoutPath, encoding: .utf8)
+        for path in paths { #expect(help.contains(" \(path) "), "serve --help does not list \(path)") }
+        #expect(help.contains("openapi.yaml"))
     }
 }
