@@ -58,9 +58,7 @@ struct PollCommand: ParsableCommand {
         do {
             configuration = try PollerConfiguration.fromEnvironment(environment)
             if !sources.isEmpty {
-                configuration.sources = try sources.map { source throws(PollerConfigurationError) in
-                    try CompetitorSource(parsing: source)
-                }
+                configuration.sources = try CompetitorSource.list(parsing: sources.joined(separator: ","))
             }
             guard !configuration.sources.isEmpty else { throw PollerConfigurationError.noSources }
         } catch {
