@@ -69,7 +69,8 @@ struct PollCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        let (configuration, common) = try configuration(environment)
+        var (configuration, common) = try configuration(environment)
+        configuration.progressOnTerminal = true
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
         let logger = Logger(label: "bidengine.poll")
         // Installed before the database work: a signal while connecting or migrating exits at once.
@@ -102,6 +103,7 @@ struct PollCommand: ParsableCommand {
         let poller = CompetitorPricePoller(
             configuration: configuration, connectionString: database.connectionString, logger: logger)
         let summaries = poller.pollAll(cancellation: cancellation)
+        TerminalProgress.finish()
         for summary in summaries { print(summary.line) }
         if summaries.contains(where: { $0.status == .failed }) { throw ExitCode(1) }
     }

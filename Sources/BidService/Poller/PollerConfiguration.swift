@@ -7,6 +7,8 @@ public struct PollerConfiguration: Sendable {
     public static let version = "0.1.0"
 
     public var sources: [CompetitorSource] = []
+    /// Draw a progress line on stderr when it is a terminal (`bidengine poll`; never the scheduler).
+    public var progressOnTerminal = false
     /// Between the starts of two scheduled runs (`POLL_INTERVAL`).
     public var interval: Duration = .seconds(300)
 
