@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBUG_BIN := .build/debug/bidengine
 RELEASE_BIN := .build/release/bidengine
 
-.PHONY: help deps build release run test unit-test parity contract chart-check lint fuzz fuzz-smoke leaks soak chaos clean
+.PHONY: help deps build release run test unit-test parity contract chart-check lint imports fuzz fuzz-smoke leaks soak chaos clean
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
@@ -36,7 +36,7 @@ release: deps
 run: release
 	$(RELEASE_BIN) serve
 
-## test: style gate, unit and integration tests (real sockets, real PostgreSQL), fuzz smoke runs,
+## test: style gate and import rules, unit and integration tests (real sockets, real PostgreSQL), fuzz smoke runs,
 ## leak check, PHP parity, OpenAPI contract, chart checks.
 test: deps
 	$(MAKE) --no-print-directory lint
@@ -58,9 +58,15 @@ parity: build
 contract: build
 	bash scripts/schemathesis.sh --start $(DEBUG_BIN)
 
-## lint: the style gate; .swift-format holds the rules (swift-format ships with the toolchain).
+## lint: the style gate; .swift-format holds the rules (swift-format ships with the toolchain),
+## then the import rules.
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Benchmarks Package.swift
+	$(MAKE) --no-print-directory imports
+
+## imports: which target may import what (scripts/import-rules.txt); fails naming the file and the rule.
+imports:
+	python3 scripts/check-imports.py
 
 FUZZ_SECONDS ?= 60
 SOAK_DURATION ?= 600

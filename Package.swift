@@ -8,6 +8,13 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// What the audit and the competitor-price poller build on; neither imports the other.
+let subsystemDependencies: [Target.Dependency] = [
+    "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres",
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "Metrics", package: "swift-metrics"),
+]
+
 let package = Package(
     name: "BidEngine",
     platforms: [.macOS(.v15)],
@@ -38,10 +45,37 @@ let package = Package(
         .target(name: "BidCore", swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: ["CLibevent"], swiftSettings: swiftSettings),
         .target(name: "Postgres", dependencies: ["CLibpq"], swiftSettings: swiftSettings),
+        // The application, split by job; arrows point toward BidCore, Postgres and HTTPServer
+        // (scripts/import-rules.txt holds the rules, `make imports` checks them).
+        .target(
+            name: "ServiceSupport",
+            dependencies: [
+                "BidCore", "HTTPServer", "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Scheduler",
+            dependencies: [
+                "ServiceSupport", "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Audit",
+            dependencies: subsystemDependencies,
+            swiftSettings: swiftSettings),
+        .target(
+            name: "CompetitorPrices",
+            dependencies: subsystemDependencies,
+            swiftSettings: swiftSettings),
         .target(
             name: "BidService",
             dependencies: [
-                "BidCore", "HTTPServer", "Postgres",
+                "ServiceSupport", "Audit", "CompetitorPrices", "BidCore", "HTTPServer", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -50,15 +84,16 @@ let package = Package(
         .executableTarget(
             name: "bidengine",
             dependencies: [
-                "BidCore", "BidService",
+                "BidCore", "BidService", "ServiceSupport", "Audit", "CompetitorPrices", "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
 
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "BidCore", "BidService", "HTTPServer", "Postgres",
+                "BidCore", "BidService", "ServiceSupport", "HTTPServer", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -73,9 +108,41 @@ let package = Package(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PostgresTests", dependencies: ["Postgres", "HTTPServer"], swiftSettings: swiftSettings),
+        // A real BidServer on a fresh database, and the audit's seeded database, for the service's test targets.
+        .target(
+            name: "ServiceTestSupport",
+            dependencies: [
+                "BidService", "Audit", "BidCore", "Postgres", "HTTPTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ServiceTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "BidServiceTests",
-            dependencies: ["BidService", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport"],
+            dependencies: [
+                "BidService", "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport",
+                "ServiceTestSupport", .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SchedulerTests",
+            dependencies: [
+                "Scheduler", "Audit", "ServiceSupport", "BidCore", "Postgres", "ServiceTestSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditTests",
+            dependencies: [
+                "Audit", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport",
+                "ServiceTestSupport",
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CompetitorPricesTests",
+            dependencies: [
+                "CompetitorPrices", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres",
+                "HTTPTestSupport", "ServiceTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
     ]
 )

@@ -3,6 +3,7 @@ import BidService
 import Dispatch
 import HTTPServer
 import Postgres
+import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -77,6 +77,8 @@ log() { printf 'fuzz.sh: %s\n' "$*" >&2; }
 # MARK: Build
 
 log "building instrumented modules into .build-fuzz"
+# BidService depends on every library target (ServiceSupport, Scheduler, Audit, CompetitorPrices,
+# and through them BidCore, HTTPServer, Postgres), so this one build instruments them all.
 swift build --scratch-path "$SCRATCH" --target BidService -Xswiftc -sanitize=fuzzer,address
 BIN=$(swift build --scratch-path "$SCRATCH" --show-bin-path)
 
@@ -85,12 +87,23 @@ objects_for() {
     local dirs
     if needs_service "$1"; then
         dirs=$(find "$BIN" -maxdepth 1 -name '*.build' ! -name '*Tests.build' ! -name '*-tool.build' \
-            ! -name 'bidengine.build' ! -name 'Benchmarks.build' ! -name 'HTTPTestSupport.build')
+            ! -name 'bidengine.build' ! -name 'Benchmarks.build' ! -name 'HTTPTestSupport.build' ! -name 'ServiceTestSupport.build')
     else
         dirs=$BIN/BidCore.build
     fi
-    # shellcheck disable=SC2086
-    find $dirs -name '*.o' | sort
+    # Swift targets: only the built objects their output-file-map.json names, so that objects left over
+    # from a file that has since moved to another target (same scratch path) are never linked.
+    local dir
+    for dir in $dirs; do
+        if [[ -f $dir/output-file-map.json ]]; then
+            python3 -c 'import json, os, sys
+for entry in json.load(open(sys.argv[1])).values():
+    if os.path.exists(entry.get("object", "")): print(entry["object"])' "$dir/output-file-map.json"
+            find "$dir" -maxdepth 1 -name '*.swiftmodule.o'
+        else
+            find "$dir" -name '*.o'
+        fi
+    done | sort
 }
 
 link_fuzzer() {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import ServiceSupport
 
 /// Bearer keys for `/api/*`, from `BIDENGINE_API_KEYS` (comma-separated) or the file named by
 /// `BIDENGINE_API_KEYS_FILE` (comma- or newline-separated, for Kubernetes secrets).

@@ -1,7 +1,10 @@
+import Audit
+import CompetitorPrices
 import Foundation
 public import HTTPServer
 public import Logging
 import Postgres
+import ServiceSupport
 import Synchronization
 
 /// `bidengine serve`: database first (embedded or `DATABASE_URL`, migrated), then one HTTP event

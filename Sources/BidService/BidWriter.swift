@@ -1,5 +1,6 @@
 public import BidCore
 public import Postgres
+import ServiceSupport
 
 /// Records bids on one event loop's connection with adaptive batching.
 ///

@@ -1,6 +1,7 @@
 import BidCore
 import HTTPServer
 import Postgres
+import ServiceSupport
 
 /// `/healthz` (alive, no database) and `/readyz` (this loop's database connection is up and the
 /// schema is at the version this binary expects), cheap enough to probe every second: readiness

@@ -1,4 +1,5 @@
 import HTTPServer
+import ServiceSupport
 
 /// `GET /metrics` (Prometheus text) and `GET /healthz` for processes that do not serve the API,
 /// such as `bidengine schedule`: its job runs, durations, last successes and leadership would

@@ -1,5 +1,6 @@
 import HTTPServer
 import Metrics
+import ServiceSupport
 import Synchronization
 
 /// The service's metrics, exported at `GET /metrics` in Prometheus text format.

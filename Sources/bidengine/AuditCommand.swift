@@ -1,8 +1,10 @@
 import ArgumentParser
+import Audit
 import BidCore
 import BidService
 import Foundation
 import Logging
+import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BidService
 import Foundation
+import ServiceSupport
 
 /// `bidengine migrate`: applies pending migrations and exits (a Kubernetes pre-install/upgrade hook).
 struct MigrateCommand: ParsableCommand {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import BidService
+import CompetitorPrices
 import Foundation
 import Logging
+import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,8 +1,12 @@
 import ArgumentParser
+import Audit
 import BidCore
 import BidService
+import CompetitorPrices
 import Foundation
 import Logging
+import Scheduler
+import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc

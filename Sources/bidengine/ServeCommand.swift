@@ -2,6 +2,7 @@ import ArgumentParser
 import BidService
 import Foundation
 import Logging
+import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc

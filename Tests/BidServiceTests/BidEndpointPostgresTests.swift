@@ -1,9 +1,8 @@
 import BidCore
 import Foundation
 import HTTPTestSupport
+import ServiceTestSupport
 import Testing
-
-@testable import BidService
 
 /// `POST /api/bid` over real sockets against real PostgreSQL.
 @Suite(.serialized) struct BidEndpointPostgresTests {

@@ -2,8 +2,10 @@ import Foundation
 import HTTPServer
 import HTTPTestSupport
 import Postgres
+import ServiceTestSupport
 
 @testable import BidService
+@testable import ServiceSupport
 
 /// A `ServiceHarness` whose server answers the history routes. Until `LoopServices.router()`
 /// registers `BidHistoryRoutes`, a second server with just those routes runs over the same

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import BidService
+@testable import ServiceSupport
 
 /// The history routes' parsers, without a socket or a database.
 struct BidHistoryParsingTests {
@@ -88,10 +89,10 @@ struct BidHistoryParsingTests {
         for good in [
             "0", "-0", "1.50", "123", "0.000000000000000001", "12345678901234567890.123456789", "1e3", "1E-2", "-0.5",
         ] {
-            #expect(StoredBid.isJSONNumber(good), "\(good)")
+            #expect(JSONNumber.matches(good), "\(good)")
         }
         for bad in ["", "NaN", "Infinity", "-Infinity", "01", ".5", "5.", "+1", "1e", "1.5.2", " 1", "0x10", "-"] {
-            #expect(!StoredBid.isJSONNumber(bad), "\(bad)")
+            #expect(!JSONNumber.matches(bad), "\(bad)")
         }
     }
 

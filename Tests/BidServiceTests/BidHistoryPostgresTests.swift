@@ -3,9 +3,11 @@ import Foundation
 import HTTPServer
 import HTTPTestSupport
 import Postgres
+import ServiceTestSupport
 import Testing
 
 @testable import BidService
+@testable import ServiceSupport
 
 /// `GET /api/bids/{id}` and `GET /api/bids` over real sockets against real PostgreSQL.
 @Suite(.serialized) struct BidHistoryPostgresTests {

@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 
 @testable import BidService
+@testable import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc

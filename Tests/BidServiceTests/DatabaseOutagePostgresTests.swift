@@ -1,9 +1,8 @@
 import Foundation
 import HTTPTestSupport
 import Postgres
+import ServiceTestSupport
 import Testing
-
-@testable import BidService
 
 /// Stops a private PostgreSQL under load and starts it again: bids get a fast 503 (never a hang,
 /// never a 200 for an unrecorded bid), and the service recovers without a restart.

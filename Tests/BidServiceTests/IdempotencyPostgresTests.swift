@@ -2,9 +2,8 @@ import BidCore
 import Foundation
 import HTTPTestSupport
 import Postgres
+import ServiceTestSupport
 import Testing
-
-@testable import BidService
 
 /// `Idempotency-Key` on `POST /api/bid`, over real sockets against real PostgreSQL.
 @Suite(.serialized) struct IdempotencyPostgresTests {

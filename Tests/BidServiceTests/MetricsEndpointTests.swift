@@ -3,6 +3,7 @@ import Metrics
 import Testing
 
 @testable import BidService
+@testable import Scheduler
 
 /// The scheduler process's exporter: what its jobs record through swift-metrics is scraped.
 @Suite struct MetricsEndpointTests {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTestSupport
+import ServiceTestSupport
 import Testing
 
 /// `openapi.yaml` names exactly the routes a default `bidengine serve` answers: a route added to a
@@ -65,18 +66,22 @@ import Testing
         return operations
     }
 
-    /// Every `router.add(.METHOD, "pattern"` in the service's sources, except the benchmark-only
-    /// routes (`--bench-endpoints`). Registered somewhere is not served: the probe decides that.
+    /// Every `router.add(.METHOD, "pattern"` in the sources of the targets whose routes `serve`
+    /// mounts, except the benchmark-only routes (`--bench-endpoints`). Registered somewhere is not
+    /// served: the probe decides that.
     static func registeredOperations() throws -> Set<Operation> {
-        let sources = root.appendingPathComponent("Sources/BidService")
-        guard let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil) else {
-            return []
-        }
         var operations: Set<Operation> = []
-        for case let file as URL in files where file.pathExtension == "swift" {
-            let text = try String(contentsOf: file, encoding: .utf8)
-            for match in text.matches(of: /router\.add\(\.([A-Z]+),\s*"([^"]+)"/) where !match.2.hasPrefix("/bench/") {
-                operations.insert(Operation(method: String(match.1), path: String(match.2)))
+        for target in ["BidService", "Audit", "CompetitorPrices"] {
+            let sources = root.appendingPathComponent("Sources/\(target)")
+            guard let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil) else {
+                continue
+            }
+            for case let file as URL in files where file.pathExtension == "swift" {
+                let text = try String(contentsOf: file, encoding: .utf8)
+                let routes = text.matches(of: /router\.add\(\.([A-Z]+),\s*"([^"]+)"/)
+                for match in routes where !match.2.hasPrefix("/bench/") {
+                    operations.insert(Operation(method: String(match.1), path: String(match.2)))
+                }
             }
         }
         return operations

@@ -1,6 +1,7 @@
 import BidCore
 import Foundation
 import HTTPTestSupport
+import ServiceTestSupport
 import Testing
 
 @testable import BidService

@@ -4,7 +4,7 @@ import Postgres
 import Synchronization
 import Testing
 
-@testable import BidService
+@testable import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc

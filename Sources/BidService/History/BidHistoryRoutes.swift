@@ -2,6 +2,7 @@ import BidCore
 public import HTTPServer
 public import Logging
 public import Postgres
+import ServiceSupport
 
 /// `GET /api/bids/{id}` (one bid) and `GET /api/bids?product_id=…` (one product's bids, newest
 /// first, in keyset-paginated pages), read through this loop's non-blocking connection.

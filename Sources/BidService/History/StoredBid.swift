@@ -1,4 +1,5 @@
 import BidCore
+import ServiceSupport
 
 /// One row of `bids` as the history routes return it. The numeric columns stay PostgreSQL's
 /// exact decimal text and are written as JSON numbers verbatim: never through `Double`.
@@ -22,7 +23,7 @@ struct StoredBid {
     init?(row: [String?]) {
         guard row.count == 6, let idText = row[0], let id = Int64(idText),
             let productID = row[1], let currentCPC = row[2], let targetROAS = row[3], let adjustedCPC = row[4],
-            [productID, currentCPC, targetROAS, adjustedCPC].allSatisfy(Self.isJSONNumber),
+            [productID, currentCPC, targetROAS, adjustedCPC].allSatisfy(JSONNumber.matches),
             let calculatedText = row[5], let calculatedAt = RFC3339Timestamp(parsing: calculatedText)
         else { return nil }
         self.id = id
@@ -45,31 +46,5 @@ struct StoredBid {
         writer.rawMember("adjusted_cpc", adjustedCPC)
         writer.member("calculated_at", calculatedAt.canonicalText)
         writer.endObject()
-    }
-
-    /// RFC 8259's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
-    static func isJSONNumber(_ text: String) -> Bool {
-        var bytes = text.utf8[...]
-        func digits() -> Int {
-            let count = bytes.prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }.count
-            bytes = bytes.dropFirst(count)
-            return count
-        }
-        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-        if bytes.first == UInt8(ascii: "0") {
-            bytes = bytes.dropFirst()
-        } else if digits() == 0 {
-            return false
-        }
-        if bytes.first == UInt8(ascii: ".") {
-            bytes = bytes.dropFirst()
-            guard digits() > 0 else { return false }
-        }
-        if bytes.first == UInt8(ascii: "e") || bytes.first == UInt8(ascii: "E") {
-            bytes = bytes.dropFirst()
-            if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-            guard digits() > 0 else { return false }
-        }
-        return bytes.isEmpty
     }
 }

@@ -1,5 +1,5 @@
 import BidCore
-import BidService
+import CompetitorPrices
 
 /// `products-page`: the bytes of a competitor's `GET /products` response, trusted for nothing.
 ///

@@ -1,0 +1,148 @@
+import BidCore
+public import Logging
+import Postgres
+public import Scheduler
+import ServiceSupport
+
+/// Runs one audit: `parallelism` read-only sessions stream contiguous time slices of the window
+/// through server-side cursors, each on its own thread, and judge every bid with `AuditRule`; the
+/// run's own session writes the flags they find with COPY as they arrive, then the summaries.
+///
+/// Memory stays constant whatever the window holds: per stream, one fetch of `batchSize` rows;
+/// at most 16 MB of flag text waiting to be written; 13 band counters. The per-product summary
+/// is computed by PostgreSQL from the flags at the end.
+///
+/// Everything a run writes is replaced in one transaction that holds the run row locked, so an
+/// audit of an `as_of` that was audited before replaces the old results atomically, and two
+/// attempts at the same `as_of` (two replicas, or a manual run during the nightly one) take turns
+/// instead of doubling the flags. Blocking by design: call it from the scheduler's thread or the
+/// command line, never from an event loop.
+public struct AuditRunner: Sendable {
+    public let connectionString: String
+    /// Rows per `FETCH`: large enough that round trips do not dominate, small enough to keep memory flat.
+    public var batchSize = 10_000
+    /// Sessions streaming the window at once, each a contiguous time slice of it, besides the
+    /// session that writes. Two keep two cores busy (each stream alternates between its
+    /// PostgreSQL backend converting rows and this process judging them); more only helps with
+    /// more cores on both sides.
+    public var parallelism = 2
+    public var logger: Logger
+
+    public init(connectionString: String, logger: Logger = Logger(label: "bidengine.audit")) {
+        self.connectionString = connectionString
+        self.logger = logger
+    }
+
+    /// Audits `parameters.asOf` and returns the finished run. On failure the run is recorded as
+    /// failed (unless an earlier attempt succeeded, whose results stay) and the error is thrown.
+    public func run(_ parameters: AuditParameters, cancellation: JobCancellation? = nil) throws(AuditError)
+        -> AuditRunRecord
+    {
+        do {
+            let session = try PostgresSession(connectionString: connectionString)
+            defer { session.close() }
+            try session.execute("SET application_name = 'bidengine audit'")
+            let startedAt = try session.execute(AuditSQL.clock).scalar
+            let runID = try claim(parameters, session: session)
+            do {
+                try session.transaction { session in
+                    try audit(
+                        runID: runID, parameters: parameters, startedAt: startedAt, session: session,
+                        cancellation: cancellation)
+                }
+            } catch {
+                let failure = AuditError.wrapping(error)
+                recordFailure(runID: runID, failure, session: session)
+                throw failure
+            }
+            guard let record = try AuditRunRecord.first(of: session.execute(AuditSQL.runByID, [String(runID)])) else {
+                throw AuditError.runNotFound(runID)
+            }
+            return record
+        } catch {
+            throw AuditError.wrapping(error)
+        }
+    }
+
+    // MARK: Steps
+
+    /// The run's id: a new row in state `running`, or the existing row of an earlier attempt.
+    private func claim(_ parameters: AuditParameters, session: PostgresSession) throws -> Int64 {
+        let inserted = try session.execute(
+            AuditSQL.insertRun,
+            [
+                parameters.asOfText, String(parameters.window.seconds), parameters.rule.threshold.description,
+                parameters.trigger.rawValue,
+            ])
+        // Nothing inserted: the row exists (this statement waited for a concurrent insert to commit).
+        let result = inserted.rows.isEmpty ? try session.execute(AuditSQL.runIDByAsOf, [parameters.asOfText]) : inserted
+        guard let id = result.scalar.flatMap({ Int64($0) }) else { throw AuditSQL.unreadable("audit_runs") }
+        return id
+    }
+
+    private func audit(
+        runID: Int64, parameters: AuditParameters, startedAt: String?, session: PostgresSession,
+        cancellation: JobCancellation?
+    ) throws {
+        let run = String(runID)
+        try session.execute(AuditSQL.lockRun, [run])
+        try session.execute(AuditSQL.workMemory)
+        for statement in AuditSQL.deleteResults { try session.execute(statement, [run]) }
+        // Worker sessions stream the slices; this one, which owns the run's transaction, writes
+        // the flags they find as they come, so writing overlaps reading.
+        let slices = Self.slices(
+            from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
+        let queue = AuditFlagQueue(workers: slices.count)
+        defer { queue.stopAndWait() }
+        for slice in slices {
+            AuditStreamWorker(
+                connectionString: connectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
+                rule: parameters.rule,
+                batchSize: batchSize, queue: queue, cancellation: cancellation
+            ).launch()
+        }
+        while true {
+            if cancellation?.isCancelled == true { throw AuditError.cancelled }
+            let queued = try queue.takeNext()
+            if queued.isEmpty { break }
+            try session.copyIn(AuditSQL.copyFlags, chunks: queued)
+        }
+        var tally = AuditTally(runID: run, rule: parameters.rule)
+        for slice in queue.workerTallies { tally.merge(slice) }
+        logger.debug(
+            "audit streamed",
+            metadata: ["run_id": "\(runID)", "bids_reviewed": "\(tally.reviewed)", "bids_flagged": "\(tally.flagged)"])
+
+        var bandParameters: [String?] = [run]
+        for band in AuditDeviationBand.all {
+            bandParameters += [String(band.index), band.label, String(tally.bands[band.index])]
+        }
+        try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
+        if tally.flagged > 0 { try session.execute(AuditSQL.insertProducts, [run]) }
+        try session.execute(
+            AuditSQL.finishRun,
+            [
+                run, String(parameters.window.seconds), parameters.rule.threshold.description,
+                parameters.trigger.rawValue,
+                startedAt, String(tally.reviewed), String(tally.flagged),
+            ])
+    }
+
+    /// `[start, end)` cut into `count` contiguous slices of equal duration, as `timestamptz` input.
+    static func slices(from start: Int64, to end: Int64, count: Int) -> [(start: String, end: String)] {
+        let length = end - start
+        let bounds = (0...count).map {
+            start + length / Int64(count) * Int64($0) + length % Int64(count) * Int64($0) / Int64(count)
+        }
+        return (0..<count).map { (AuditTime.sqlText(bounds[$0]), AuditTime.sqlText(bounds[$0 + 1])) }
+    }
+
+    /// Best effort: the session may be the thing that failed, so a fresh one is tried too.
+    private func recordFailure(runID: Int64, _ failure: AuditError, session: PostgresSession) {
+        let parameters = [String(runID), failure.description]
+        if (try? session.execute(AuditSQL.failRun, parameters)) != nil { return }
+        guard let fresh = try? PostgresSession(connectionString: connectionString) else { return }
+        defer { fresh.close() }
+        _ = try? fresh.execute(AuditSQL.failRun, parameters)
+    }
+}

@@ -1,0 +1,54 @@
+import BidCore
+import Foundation
+import Postgres
+import Scheduler
+
+/// One session streaming a time slice of the window on its own thread. With two of them, two
+/// PostgreSQL backends and two client threads work at once: the audit's time goes to converting
+/// and judging ten million rows, which one backend and one client thread can only do in turn.
+///
+/// A worker only reads (a read-only transaction of its own); the flags it finds go through
+/// `AuditFlagQueue` to the session that owns the run's transaction, which writes them.
+struct AuditStreamWorker: Sendable {
+    let connectionString: String
+    /// `[start, end)` of this slice, as `timestamptz` input.
+    let sliceStart: String
+    let sliceEnd: String
+    let runID: String
+    let rule: AuditRule
+    let batchSize: Int
+    let queue: AuditFlagQueue
+    let cancellation: JobCancellation?
+
+    func launch() {
+        let thread = Thread { [self] in run() }
+        thread.name = "audit-stream"
+        thread.start()
+    }
+
+    private func run() {
+        do {
+            let session = try PostgresSession(connectionString: connectionString)
+            defer { session.close() }
+            try session.execute("SET application_name = 'bidengine audit'")
+            try session.execute("BEGIN READ ONLY")
+            try session.execute(AuditSQL.declareBids, [sliceStart, sliceEnd])
+            var tally = AuditTally(runID: runID, rule: rule)
+            let fetch = AuditSQL.fetch(AuditSQL.bidsCursor, batchSize)
+            while true {
+                if queue.isStopped || cancellation?.isCancelled == true { throw AuditError.cancelled }
+                let batch = try session.execute(fetch)
+                for row in batch.rows { try tally.add(row) }
+                if !tally.pendingFlags.isEmpty {
+                    try queue.put(tally.pendingFlags)
+                    tally.pendingFlags.removeAll(keepingCapacity: true)
+                }
+                if batch.rows.count < batchSize { break }
+            }
+            try session.execute("COMMIT")
+            queue.finished(tally)
+        } catch {
+            queue.failed(AuditError.wrapping(error))
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import BidCore
+import Foundation
+import Testing
+
+@testable import Audit
+@testable import ServiceSupport
+
+/// Parameters and formatting of the audit, without a database.
+@Suite struct AuditParsingTests {
+    @Test func windows() {
+        #expect(AuditWindow(parsing: "7d")?.seconds == 604_800)
+        #expect(AuditWindow(parsing: "36h")?.seconds == 129_600)
+        #expect(AuditWindow(parsing: "1d12h")?.seconds == 129_600)
+        #expect(AuditWindow(parsing: "2w")?.seconds == 1_209_600)
+        #expect(AuditWindow(parsing: "90m")?.seconds == 5_400)
+        #expect(AuditWindow(parsing: "3600s")?.seconds == 3_600)
+        #expect(AuditWindow(parsing: "1d12h")?.description == "1d12h")
+        #expect(AuditWindow(parsing: "168h")?.description == "7d")
+        #expect(AuditWindow(parsing: "90m")?.description == "1h30m")
+        for bad in ["", "7", "d", "7x", "12h1d", "1d1d", "0d", "-1d", "3651d", "1.5d", "7 d", "99999999999d"] {
+            #expect(AuditWindow(parsing: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func thresholds() throws {
+        #expect(AuditParameters.parseThreshold("0.20")?.threshold.description == "0.20")
+        #expect(AuditParameters.parseThreshold("20%")?.threshold.description == "0.20")
+        #expect(AuditParameters.parseThreshold("12.5%")?.threshold.description == "0.125")
+        #expect(AuditParameters.parseThreshold("0")?.threshold.description == "0")
+        for bad in ["", "-0.1", "abc", "20%%", "1000001", "%"] {
+            #expect(AuditParameters.parseThreshold(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func timestamps() {
+        let asOf = AuditParameters(asOf: AuditParameters.parseTimestamp("2026-06-15T04:00:00+02:00")!)
+        #expect(asOf.asOfText == "2026-06-15T02:00:00.000000Z")
+        #expect(asOf.windowStartText == "2026-06-08T02:00:00.000000Z")
+        #expect(AuditTime.text(asOf.asOfMicroseconds) == "2026-06-15T02:00:00Z")
+        #expect(AuditTime.text(asOf.asOfMicroseconds + 250_000) == "2026-06-15T02:00:00.250000Z")
+        #expect(
+            AuditParameters.parseTimestamp("2026-06-15T02:00:00.123456Z").map(AuditTime.microseconds)
+                == asOf.asOfMicroseconds + 123_456)
+        #expect(AuditParameters.parseTimestamp("yesterday") == nil)
+        #expect(AuditParameters.parseTimestamp("2026-02-30T00:00:00Z") == nil)
+    }
+
+    @Test func formatting() throws {
+        #expect(AuditFormatting.grouped(0) == "0")
+        #expect(AuditFormatting.grouped(999) == "999")
+        #expect(AuditFormatting.grouped(1000) == "1,000")
+        #expect(AuditFormatting.grouped(10_000_000) == "10,000,000")
+        #expect(AuditFormatting.signed("1.30") == "+1.30")
+        #expect(AuditFormatting.signed("-2.01") == "-2.01")
+        #expect(AuditFormatting.signed("0.00") == "0.00")
+        #expect(AuditFormatting.percent(nil) == "n/a")
+        #expect(AuditFormatting.thresholdPercent(try FixedDecimal(parsing: "0.20")) == "20%")
+        #expect(AuditFormatting.thresholdPercent(try FixedDecimal(parsing: "0.125")) == "12.5%")
+        #expect(AuditFormatting.money(try FixedDecimal(parsing: "0.4000")) == "0.40")
+        #expect(AuditFormatting.money(try FixedDecimal(parsing: "0.1250")) == "0.125")
+        #expect(AuditFormatting.money(try FixedDecimal(parsing: "3")) == "3")
+        #expect(AuditHTMLReport.share(2, of: 3) == "66.67%")
+        #expect(AuditHTMLReport.share(420_206, of: 10_000_000) == "4.20%")
+        #expect(AuditHTMLReport.escape(#"<a href="x">&'</a>"#) == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;")
+    }
+
+    @Test func postgresNumericTextIsReadExactly() throws {
+        for text in ["0", "1.50", "-2.01", "12345678901234567890.123456789012345678", "0.0001", "7.", "-0"] {
+            if text == "7." {
+                #expect(AuditTally.numeric(text) == nil)
+                continue
+            }
+            let fast = try #require(AuditTally.numeric(text))
+            let general = try FixedDecimal(parsing: text)
+            #expect(fast.significand == general.significand && fast.scale == general.scale, "\(text)")
+        }
+        // Left to the general parser, which either reads them or names the problem.
+        for text in [
+            "NaN", "Infinity", "1e5", " 1", "", "-", ".5", "1.2.3", "0.00000000000000000000000000000000000001",
+        ] {
+            #expect(AuditTally.numeric(text) == nil, "\(text)")
+        }
+    }
+
+    @Test func windowSlicesCoverItExactlyOnce() {
+        let slices = AuditRunner.slices(from: 0, to: 604_800_000_001, count: 3)
+        #expect(
+            slices.map(\.start) == [
+                "1970-01-01T00:00:00.000000Z", "1970-01-03T08:00:00.000000Z", "1970-01-05T16:00:00.000000Z",
+            ])
+        #expect(
+            slices.map(\.end) == [
+                "1970-01-03T08:00:00.000000Z", "1970-01-05T16:00:00.000000Z", "1970-01-08T00:00:00.000001Z",
+            ])
+    }
+
+    @Test func bandsColourByTheThreshold() throws {
+        let twenty = try FixedDecimal(parsing: "20")
+        let colours = AuditDeviationBand.all.map { AuditSVGCharts.color(of: $0, thresholdPercent: twenty) }
+        let (f, m, w) = (AuditSVGCharts.flaggedColor, AuditSVGCharts.mixedColor, AuditSVGCharts.withinColor)
+        #expect(colours == [f, f, w, w, w, w, w, w, w, f, f, f, f])
+        let fifteen = AuditDeviationBand.all.map {
+            AuditSVGCharts.color(of: $0, thresholdPercent: try! FixedDecimal(parsing: "15"))
+        }
+        #expect(fifteen[2] == m && fifteen[8] == m)
+    }
+}

@@ -1,0 +1,68 @@
+public import Audit
+public import Foundation
+public import Postgres
+
+/// A fresh PostgreSQL database with the bids and audit schema (migrations 0001 and 0002 only, so
+/// these tests do not depend on later migrations), and helpers to seed bids.
+public final class AuditTestDatabase {
+    public let connectionString: String
+    public let session: PostgresSession
+
+    public init(_ name: String) throws {
+        connectionString = try TestDatabase.fresh(name)
+        session = try PostgresSession(connectionString: connectionString)
+        let migrations = try MigrationRunner.load(directory: ServiceHarness.migrationsDirectory).filter {
+            $0.version <= 2
+        }
+        try MigrationRunner.migrate(migrations, session: session)
+    }
+
+    /// Inserts bids as `(product_id, current_cpc, adjusted_cpc, calculated_at)` text; returns their ids in order.
+    @discardableResult
+    public func insertBids(_ bids: [(String, String, String, String)]) throws -> [Int64] {
+        try bids.map { bid in
+            let id = try session.execute(
+                "INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at) VALUES ($1, $2, 100, $3, $4) RETURNING id",
+                [bid.0, bid.1, bid.2, bid.3]
+            ).scalar
+            return Int64(id ?? "") ?? -1
+        }
+    }
+
+    /// The competitor poller's table, with only the columns the audit reads.
+    public func createCompetitorPrices(_ prices: [(product: String, price: String, observedAt: String)]) throws {
+        try session.execute(
+            "CREATE TABLE competitor_prices (product_id numeric, price numeric NOT NULL, observed_at timestamptz NOT NULL)"
+        )
+        for price in prices {
+            try session.execute(
+                "INSERT INTO competitor_prices VALUES ($1, $2, $3)", [price.product, price.price, price.observedAt])
+        }
+    }
+
+    public func runner() -> AuditRunner {
+        AuditRunner(connectionString: connectionString)
+    }
+
+    public func rows(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
+        try session.execute(sql, parameters).rows
+    }
+
+    public func count(_ table: String) throws -> Int {
+        Int(try session.execute("SELECT count(*) FROM \(table)").scalar ?? "") ?? -1
+    }
+
+    /// An RFC 3339 instant as a `Date` (tests only: traps on a typo).
+    public static func date(_ text: String) -> Date {
+        AuditParameters.parseTimestamp(text)!
+    }
+
+    /// The legacy audit's four bids around `as_of` 2026-06-15T02:00:00Z: 3 in the window, 2 flagged.
+    public static let legacyBids = [
+        ("1", "1.00", "1.10", "2026-06-14T10:00:00Z"),
+        ("2", "2.00", "3.30", "2026-06-13T10:00:00Z"),
+        ("3", "1.00", "2.00", "2026-06-07T01:59:59Z"),  // eight days old: outside the window
+        ("4", "5.00", "7.00", "2026-06-10T10:00:00Z"),
+    ]
+    public static let legacyAsOf = date("2026-06-15T02:00:00Z")
+}
