@@ -1,5 +1,5 @@
 import ArgumentParser
-import BidService
+import ServiceSupport
 
 /// The settings every command that opens the database reads (`LOG_LEVEL`, `CONNECT_TIMEOUT`,
 /// `DATABASE_URL`), checked in `validate()` like the command's own.

@@ -140,9 +140,9 @@ struct ScheduleCommand: ParsableCommand {
         let metricsHost: String
         let connectTimeout = try CommonSettings.read(environment).connectTimeoutSeconds
         do {
-            timeout = try reader.value(BidService.Settings.shutdownTimeout, flag: shutdownTimeout)
-            metricsPort = try reader.optional(BidService.Settings.metricsPort, flag: self.metricsPort)
-            metricsHost = try reader.value(BidService.Settings.metricsHost, flag: self.metricsHost)
+            timeout = try reader.value(ServiceSupport.Settings.shutdownTimeout, flag: shutdownTimeout)
+            metricsPort = try reader.optional(ServiceSupport.Settings.metricsPort, flag: self.metricsPort)
+            metricsHost = try reader.value(ServiceSupport.Settings.metricsHost, flag: self.metricsHost)
             _ = try PollerConfiguration.fromEnvironment(environment)
         } catch {
             throw ValidationError("\(error)")

@@ -1,6 +1,6 @@
-import BidService
 import Foundation
-import Logging
+import ServiceSupport
+import ServiceTestSupport
 import Testing
 
 /// One validation of every setting, before anything starts: a bad value is a usage error (exit 64)
@@ -92,7 +92,7 @@ struct SettingsValidationTests {
         #expect(try reader.value(Settings.threads) == 3)
         #expect(try reader.value(Settings.port) == 8080)
         #expect(try reader.value(Settings.accessLog) == false)
-        #expect(try reader.value(Settings.logLevel) == .info)
+        #expect(try reader.value(Settings.logLevel).rawValue == "info")
         #expect(throws: SettingError(setting: "--threads", value: "x", accepts: Settings.threads.accepts)) {
             try reader.value(Settings.threads, flag: "x")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTestSupport
 import Postgres
+import ServiceTestSupport
 import Testing
 
 #if canImport(Glibc)
