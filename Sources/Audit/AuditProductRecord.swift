@@ -1,4 +1,5 @@
 import ServiceSupport
+
 /// One product's flags in a run (`audit_products`): how many, and the worst of them.
 public struct AuditProductRecord: Sendable, Equatable {
     public let productID: String

@@ -27,6 +27,9 @@ public struct AuditRunner: Sendable {
     /// more cores on both sides.
     public var parallelism = 2
     public var logger: Logger
+    /// Called every `progressInterval` while the window is streamed (on a thread of its own).
+    public var progress: (@Sendable (AuditProgress) -> Void)?
+    public var progressInterval: Duration = .seconds(5)
 
     public init(connectionString: String, logger: Logger = Logger(label: "bidengine.audit")) {
         self.connectionString = connectionString
@@ -94,11 +97,18 @@ public struct AuditRunner: Sendable {
             from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
         let queue = AuditFlagQueue(workers: slices.count)
         defer { queue.stopAndWait() }
+        let reporter = progress.map { report in
+            let reporter = AuditProgressReporter()
+            reporter.start(
+                expected: Self.estimatedBids(parameters, session: session), interval: progressInterval, report: report)
+            return reporter
+        }
+        defer { reporter?.stop() }
         for slice in slices {
             AuditStreamWorker(
                 connectionString: connectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
                 rule: parameters.rule,
-                batchSize: batchSize, queue: queue, cancellation: cancellation
+                batchSize: batchSize, queue: queue, cancellation: cancellation, progress: reporter
             ).launch()
         }
         while true {
@@ -126,6 +136,18 @@ public struct AuditRunner: Sendable {
                 parameters.trigger.rawValue,
                 startedAt, String(tally.reviewed), String(tally.flagged),
             ])
+    }
+
+    /// The planner's estimate of the bids in the window (cheap: no rows are read), for a progress bar.
+    private static func estimatedBids(_ parameters: AuditParameters, session: PostgresSession) -> Int? {
+        let plan = try? session.execute(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM bids WHERE calculated_at >= $1 AND calculated_at < $2",
+            [
+                AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds),
+            ]
+        ).scalar
+        guard let plan, let range = plan.range(of: "\"Plan Rows\": ") else { return nil }
+        return Int(plan[range.upperBound...].prefix { $0.isNumber })
     }
 
     /// `[start, end)` cut into `count` contiguous slices of equal duration, as `timestamptz` input.

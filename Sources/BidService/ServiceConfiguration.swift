@@ -1,4 +1,5 @@
 import ServiceSupport
+
 /// Everything `bidengine serve` can be told, with the defaults documented in the README.
 public struct ServiceConfiguration: Sendable {
     public var host = "127.0.0.1"

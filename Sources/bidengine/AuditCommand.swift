@@ -23,7 +23,8 @@ struct AuditCommand: ParsableCommand {
             Exit status: 0 when the audit ran (whatever it flagged), 3 with --fail-on-flags when anything was
             flagged, 1 when it could not run.
             Database: DATABASE_URL, or the embedded cluster under --state-dir. Environment: AUDIT_WINDOW,
-            AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (default warning).
+            AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, CONNECT_TIMEOUT,
+            LOG_LEVEL (default notice: a progress line every 5 s; a bar instead when stderr is a terminal).
             """)
 
     @Option(
@@ -60,7 +61,7 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"] ?? "warning")
+        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"] ?? "notice")
         let logger = Logger(label: "bidengine.audit")
         // A reader that goes away (`| head`) must give an error, not kill the process mid-transaction.
         signal(SIGPIPE, SIG_IGN)
@@ -80,7 +81,9 @@ struct AuditCommand: ParsableCommand {
             do {
                 var runner = AuditRunner(connectionString: database.connectionString, logger: logger)
                 runner.parallelism = streams
+                Self.reportProgress(of: &runner, logger: logger)
                 let run = try runner.run(parameters)
+                if TerminalProgress.isTerminal, runner.progress != nil { TerminalProgress.finish() }
                 runID = run.id
                 flagged = run.bidsFlagged ?? 0
                 logger.info(
@@ -111,6 +114,31 @@ struct AuditCommand: ParsableCommand {
             print("audit run \(runID): \(format.rawValue) report written to \(output)")
         }
         if failOnFlags, flagged > 0 { throw ExitCode(3) }
+    }
+
+    /// A bar on stderr when it is a terminal, redrawn four times a second; otherwise a JSON log
+    /// line (`notice`, "audit progress") every five seconds, so a long audit is never silent.
+    static func reportProgress(of runner: inout AuditRunner, logger: Logger) {
+        if TerminalProgress.isTerminal {
+            runner.progressInterval = .milliseconds(250)
+            runner.progress = { progress in
+                let width = 30
+                let filled = Int((progress.fraction ?? 0) * Double(width))
+                let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+                let of = progress.expected.map { " of ~\($0)" } ?? ""
+                TerminalProgress.update("audit [\(bar)] \(progress.reviewed)\(of) bids, \(progress.rate)/s")
+            }
+        } else {
+            runner.progressInterval = .seconds(5)
+            runner.progress = { progress in
+                logger.notice(
+                    "audit progress",
+                    metadata: [
+                        "bids_reviewed": "\(progress.reviewed)", "bids_expected": "\(progress.expected ?? -1)",
+                        "rate_per_s": "\(progress.rate)", "elapsed_s": "\(progress.elapsed.components.seconds)",
+                    ])
+            }
+        }
     }
 
     /// Each fetch of 10,000 bids allocates and frees about a megabyte (libpq's result, the row
