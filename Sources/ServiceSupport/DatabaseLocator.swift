@@ -54,6 +54,8 @@ public enum DatabaseLocator {
             .deletingLastPathComponent()
         candidates.append(executable.appendingPathComponent("../../Migrations").standardized.path)
         candidates.append(executable.appendingPathComponent("../../../Migrations").standardized.path)
+        // make install: PREFIX/bin/bidengine → PREFIX/share/bidengine/Migrations.
+        candidates.append(executable.appendingPathComponent("../share/bidengine/Migrations").standardized.path)
         candidates.append("/usr/share/bidengine/Migrations")
         for candidate in candidates where FileManager.default.fileExists(atPath: candidate + "/0001_create_bids.sql") {
             return candidate
