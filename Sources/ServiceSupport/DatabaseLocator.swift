@@ -50,8 +50,11 @@ public enum DatabaseLocator {
         }
         candidates.append(FileManager.default.currentDirectoryPath + "/Migrations")
         // .build/<config>/bidengine → the checkout's Migrations; /usr/local/bin → /usr/share/bidengine.
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent()
+        // The running binary itself (/proc/self/exe), not argv[0]: found through the PATH, argv[0]
+        // is a bare name that would resolve against the working directory.
+        let binary =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable = URL(fileURLWithPath: binary).resolvingSymlinksInPath().deletingLastPathComponent()
         candidates.append(executable.appendingPathComponent("../../Migrations").standardized.path)
         candidates.append(executable.appendingPathComponent("../../../Migrations").standardized.path)
         // make install: PREFIX/bin/bidengine → PREFIX/share/bidengine/Migrations.

@@ -30,12 +30,13 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
+        // Found before the database is touched: a missing directory fails at once.
+        let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
         let database = try DatabaseLocator.resolve(
             databaseURL: environment["DATABASE_URL"],
             stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
             connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
         defer { database.embedded?.stop() }
-        let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
         let applied = try DatabaseLocator.migrate(
             connectionString: database.connectionString, migrationsDirectory: directory)
         print(applied.isEmpty ? "migrations: up to date" : "migrations: applied \(applied.joined(separator: ", "))")
