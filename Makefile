@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBUG_BIN := .build/debug/bidengine
 RELEASE_BIN := .build/release/bidengine
 
-.PHONY: help deps build release run test unit-test parity contract chart-check lint imports fuzz fuzz-smoke leaks soak chaos clean install
+.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos clean install
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
@@ -16,17 +16,30 @@ help:
 	@echo "make fuzz   every libFuzzer target for FUZZ_SECONDS (60) s each"
 	@echo "make soak   SOAK_DURATION (600) s of mixed load on a release build: RSS, descriptors, rows"
 	@echo "make chaos  load while PostgreSQL is restarted, its backends killed and frozen (CHAOS_ROUNDS=4)"
+	@echo "make image-check  the Dockerfile's runtime image, built with debootstrap, boots under chroot"
 	@echo "make leaks  LeakSanitizer over a scripted run with errors and reconnects (part of make test)"
 
 ## deps: install the Debian packages BidEngine builds and tests against, only those missing.
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+## test-deps: what only the checks need (promtool/prometheus, headless Chromium and its driver; for
+## make image-check debootstrap, and libcurl4-openssl-dev, which the Dockerfile's build stage installs
+## for the static Foundation).
+TEST_APT_PACKAGES := prometheus chromium chromium-driver debootstrap libcurl4-openssl-dev
+# $(call apt_require,packages): apt-get install those of the packages that are not installed.
+define apt_require
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	else echo "system packages present: $(APT_PACKAGES)"; fi
+	else echo "system packages present: $(1)"; fi
+endef
+
+deps:
+	$(call apt_require,$(APT_PACKAGES))
+
+test-deps:
+	$(call apt_require,$(TEST_APT_PACKAGES))
 
 build: deps
 	$(SWIFT) build --product bidengine
@@ -49,7 +62,7 @@ install: release
 
 ## test: style gate and import rules, unit and integration tests (real sockets, real PostgreSQL), fuzz smoke runs,
 ## leak check, PHP parity, OpenAPI contract, chart checks.
-test: deps
+test: deps test-deps
 	$(MAKE) --no-print-directory lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -58,6 +71,8 @@ test: deps
 	$(MAKE) --no-print-directory parity
 	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory chart-check
+	$(MAKE) --no-print-directory monitoring-check
+	$(MAKE) --no-print-directory report-browser-check
 
 unit-test: deps
 	$(SWIFT) test
@@ -109,5 +124,21 @@ chaos: deps
 chart-check:
 	bash scripts/chart-check.sh
 
+## monitoring-check: promtool tests of the chart's alerts, then a live Prometheus scraping serve and
+## schedule through a database outage (docs/operations.md).
+monitoring-check: test-deps build
+	bash scripts/monitoring-check.sh --binary $(DEBUG_BIN)
+
+## report-browser-check: a seeded audit's HTML report in headless Chromium (axe-core, 375/1280 px,
+## console, the run's numbers, print layout); writes docs/audit-report.png.
+report-browser-check: test-deps build
+	bash scripts/report-browser-check.sh --binary $(DEBUG_BIN) --screenshot docs/audit-report.png
+
+## image-check: the Dockerfile's runtime image without Docker: a debootstrap --variant=minbase root
+## file system with exactly the final stage's packages (cached in .build-image), the binary built as
+## the Dockerfile builds it, `migrate` and `serve` (/readyz, a bid) under chroot as the image's user.
+image-check: test-deps
+	python3 scripts/image_check.py
+
 clean:
-	rm -rf .build .build-fuzz .build-asan .build-soak .build-reliability legacy/work
+	rm -rf .build .build-fuzz .build-asan .build-soak .build-reliability .build-image legacy/work

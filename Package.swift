@@ -73,6 +73,10 @@ let package = Package(
             dependencies: subsystemDependencies,
             swiftSettings: swiftSettings),
         .target(
+            name: "Maintenance",
+            dependencies: subsystemDependencies,
+            swiftSettings: swiftSettings),
+        .target(
             name: "BidService",
             dependencies: [
                 "ServiceSupport", "Audit", "CompetitorPrices", "BidCore", "HTTPServer", "Postgres",
@@ -84,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "bidengine",
             dependencies: [
-                "BidCore", "BidService", "ServiceSupport", "Audit", "CompetitorPrices", "Scheduler",
+                "BidCore", "BidService", "ServiceSupport", "Audit", "CompetitorPrices", "Maintenance", "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -113,7 +117,7 @@ let package = Package(
             name: "ServiceTestSupport",
             dependencies: [
                 "BidService", "Audit", "BidCore", "Postgres", "HTTPTestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Tests/ServiceTestSupport", swiftSettings: swiftSettings),
         .testTarget(
@@ -142,6 +146,13 @@ let package = Package(
             dependencies: [
                 "CompetitorPrices", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres",
                 "HTTPTestSupport", "ServiceTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MaintenanceTests",
+            dependencies: [
+                "Maintenance", "Scheduler", "Postgres", "ServiceTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
     ]

@@ -16,6 +16,9 @@ enum AuditBenchmark {
         let seedSeconds: Double
         let auditSeconds: Double
         let auditCPUSeconds: Double
+        /// `SELECT count(*)` of the same window, the fastest of one run before and one after the
+        /// audit (after a discarded warm-up): the least PostgreSQL can do with these rows.
+        let countSeconds: Double
         let peakResidentMegabytes: Double
         let exitCode: Int32?
         /// What the audit recorded in `audit_runs` for this as-of (nil when it recorded nothing).
@@ -40,6 +43,8 @@ enum AuditBenchmark {
         try seed(rows: rows, dayBefore: asOf, database: database)
         _ = try database.execute("ANALYZE bids")
         let seedSeconds = Double(MonotonicClock.now() - seedStart) / 1e9
+        _ = try countWindow(asOf: asOf, database: database)
+        let countBefore = try countWindow(asOf: asOf, database: database)
 
         let logPath = workDirectory + "/audit.log"
         let child = try Subprocess(
@@ -47,6 +52,7 @@ enum AuditBenchmark {
             arguments: ["audit", "--as-of", asOf, "--output", workDirectory + "/audit-report.txt"],
             environment: ["DATABASE_URL": database.connectionString, "LOG_LEVEL": "warning"], outputPath: logPath)
         let exit = child.wait(seconds: 3600)
+        let countAfter = try countWindow(asOf: asOf, database: database)
         let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         let recorded = try? database.execute(
             "SELECT bids_reviewed, bids_flagged FROM audit_runs WHERE as_of = $1::timestamptz", [asOf]
@@ -54,10 +60,21 @@ enum AuditBenchmark {
         try database.truncateBids()
         return Outcome(
             rows: rows, asOf: asOf, seedSeconds: seedSeconds, auditSeconds: exit.wallSeconds,
-            auditCPUSeconds: exit.cpuSeconds,
+            auditCPUSeconds: exit.cpuSeconds, countSeconds: min(countBefore, countAfter),
             peakResidentMegabytes: Double(exit.peakResidentBytes) / 1_048_576, exitCode: exit.code,
             bidsReviewed: recorded?[0].flatMap { Int($0) }, bidsFlagged: recorded?[1].flatMap { Int($0) },
             outputTail: output.split(separator: "\n").suffix(5).joined(separator: "\n"))
+    }
+
+    /// Seconds for `SELECT count(*)` over the audit's default window ending at `asOf`.
+    private static func countWindow(asOf: String, database: BenchDatabase) throws -> Double {
+        let start = MonotonicClock.now()
+        _ = try database.execute(
+            """
+            SELECT count(*) FROM bids
+            WHERE calculated_at >= $1::timestamptz - interval '7 days' AND calculated_at < $1::timestamptz
+            """, [asOf])
+        return Double(MonotonicClock.now() - start) / 1e9
     }
 
     /// COPY in chunks of 10,000 rows. Timestamps are written as text directly (the day before

@@ -15,9 +15,30 @@ struct BenchmarkReport: Codable, Sendable {
     var notes: [String] = []
     var durationSeconds = 0.0
 
-    /// Closed-loop runs of one target, in round order.
-    func closedRuns(_ target: String) -> [HTTPRunSummary] {
-        http.filter { $0.target == target && $0.mode == "closed" }
+    /// Closed-loop runs of one target at `connections` (default: the main concurrency), in round order.
+    func closedRuns(_ target: String, connections: Int? = nil) -> [HTTPRunSummary] {
+        let concurrency = connections ?? settings.connections
+        return http.filter { $0.target == target && $0.mode == "closed" && $0.connections == concurrency }
+    }
+
+    /// The closed loop's concurrencies, in the order they ran.
+    var connectionSweep: [Int] { settings.connectionSweep ?? [settings.connections] }
+
+    /// Server plus PostgreSQL CPU per durable bid (µs), median over the bid path's closed rounds at
+    /// `connections`; nil when PostgreSQL's processes are not visible.
+    func cpuPerDurableBid(connections: Int? = nil) -> Double? {
+        closedRuns("bid", connections: connections).compactMap { run -> Double? in
+            guard let cpu = run.cpu, let postgres = cpu.postgres, run.okPerSecond > 0 else { return nil }
+            return (cpu.server + postgres) / run.okPerSecond * 1e6
+        }.median
+    }
+
+    /// Bid path ÷ ceiling (medians) at `connections`.
+    func fractionOfCeiling(connections: Int? = nil) -> Double? {
+        guard let bid = closedThroughput("bid", connections: connections),
+            let ceiling = closedThroughput("ceiling", connections: connections), ceiling > 0
+        else { return nil }
+        return bid / ceiling
     }
 
     func openRuns(_ target: String) -> [HTTPRunSummary] {
@@ -25,8 +46,8 @@ struct BenchmarkReport: Codable, Sendable {
     }
 
     /// Median 200-answers per second over the closed-loop rounds of `target`.
-    func closedThroughput(_ target: String) -> Double? {
-        closedRuns(target).map(\.okPerSecond).median
+    func closedThroughput(_ target: String, connections: Int? = nil) -> Double? {
+        closedRuns(target, connections: connections).map(\.okPerSecond).median
     }
 
     /// Targets of the slowloris section, in the order they ran.

@@ -124,8 +124,8 @@ final class BenchmarkRun {
             ReportPrinter.closedRow(run)
         }
         ReportPrinter.closedSummary(report)
-        for run in report.closedRuns("bid") where run.rowCheck?.matches == false {
-            report.notes.append("round \(run.round ?? 0): \(run.rowCheck!.summary)")
+        for run in report.http where run.target == "bid" && run.rowCheck?.matches == false {
+            report.notes.append("round \(run.round ?? 0), \(run.connections) connections: \(run.rowCheck!.summary)")
         }
         guard let maximum = report.closedThroughput("bid"), maximum > 0 else {
             report.notes.append("open-loop latency skipped: the bid path answered no 200s in the closed loop")

@@ -2,7 +2,11 @@
 struct BenchmarkSettings: Codable, Sendable {
     var quick: Bool
     var sections: [String]
+    /// The open loop's, the slowloris section's and the database ceiling's concurrency, and the
+    /// one the single-concurrency figures refer to: 64 when the sweep has it, else its first.
     var connections: Int
+    /// The closed loop's concurrencies (`--connections 16,64,256`); nil in reports from before the sweep.
+    var connectionSweep: [Int]?
     var rounds: Int
     var closedSeconds: Double
     var openSeconds: Double

@@ -23,9 +23,10 @@ struct BenchmarksCommand: ParsableCommand {
                      database below. Load comes from a built-in generator:
                      one thread, non-blocking POSIX sockets, epoll, keep-alive,
                      one request in flight per connection (no pipelining).
-                     Closed loop: --connections for --duration s, --rounds
-                     rounds interleaving POST /api/bid, POST /bench/ceiling
-                     (fixed answer, no database) and --baseline. After each
+                     Closed loop: at each of --connections (16,64,256) for
+                     --duration s, --rounds rounds interleaving POST /api/bid,
+                     POST /bench/ceiling (fixed answer, no database) and
+                     --baseline; the bid path's ratio to the ceiling at each. After each
                      bid run the 200s are checked against the rows of `bids`
                      (truncated before each run); batch sizes come from
                      PostgreSQL and GET /metrics. Open loop: fixed rates at
@@ -37,7 +38,8 @@ struct BenchmarksCommand: ParsableCommand {
                      the HTTP run's concurrency, and with full batches.
               audit  If `bidengine audit` exists: seeds --audit-rows bids with
                      COPY, times `bidengine audit --as-of` as a child process
-                     (wall, CPU, peak RSS from wait4).
+                     (wall, CPU, peak RSS from wait4) next to `SELECT count(*)`
+                     of the same window, and their ratio.
               slowloris  Normal clients at --slowloris-rate (open loop, as
                      above) for --slowloris-duration s without an attack,
                      then the same while --slow-headers connections trickle
@@ -74,8 +76,11 @@ struct BenchmarksCommand: ParsableCommand {
     @Option(help: "Sections to skip, comma-separated: micro, http, db, audit, slowloris.")
     var skip: String = ""
 
-    @Option(help: "Keep-alive connections of the load generator.")
-    var connections = 64
+    @Option(
+        help:
+            "Keep-alive connections of the load generator, comma-separated: the closed loop runs at each; the open loop, the database ceiling and the slowloris section at 64 when listed, else at the first."
+    )
+    var connections = "16,64,256"
 
     @Option(help: "Seconds measured per closed-loop run (default 10; --quick 3).")
     var duration: Double?
@@ -140,7 +145,7 @@ struct BenchmarksCommand: ParsableCommand {
 
     @Option(
         name: .customLong("audit-rows"),
-        help: "Bids seeded for the audit benchmark (default 2,000,000; --quick 100,000; 0 skips).")
+        help: "Bids seeded for the audit benchmark (default 10,000,000; --quick 100,000; 0 skips).")
     var auditRows: Int?
 
     @Option(
@@ -192,7 +197,9 @@ struct BenchmarksCommand: ParsableCommand {
         guard unknown.isEmpty else {
             throw ValidationError("unknown section(s) in --skip: \(unknown.sorted().joined(separator: ", "))")
         }
-        guard connections > 0 else { throw ValidationError("--connections must be positive") }
+        guard !connectionSweep.isEmpty, connectionSweep.allSatisfy({ $0 > 0 }),
+            connectionSweep.count == connections.split(separator: ",").count
+        else { throw ValidationError("--connections must be positive integers, e.g. 16,64,256") }
         guard rateFractions.allSatisfy({ $0 > 0 }), !rateFractions.isEmpty else {
             throw ValidationError("--rates must be positive fractions, e.g. 0.1,0.5,0.8")
         }
@@ -241,6 +248,10 @@ struct BenchmarksCommand: ParsableCommand {
         Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 
+    private var connectionSweep: [Int] {
+        connections.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
     private var rateFractions: [Double] {
         rates.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
     }
@@ -249,7 +260,8 @@ struct BenchmarksCommand: ParsableCommand {
         BenchmarkSettings(
             quick: quick,
             sections: ["micro", "http", "db", "audit", "slowloris"].filter { !skippedSections.contains($0) },
-            connections: connections,
+            connections: connectionSweep.contains(64) ? 64 : connectionSweep.first ?? 64,
+            connectionSweep: connectionSweep,
             rounds: rounds ?? (quick ? 1 : 3),
             closedSeconds: duration ?? (quick ? 3 : 10),
             openSeconds: rateDuration ?? (quick ? 2 : 10),
@@ -261,7 +273,7 @@ struct BenchmarksCommand: ParsableCommand {
             maxBatchSize: maxBatchSize,
             baselineURL: baseline,
             baselineMethod: baselineMethod.uppercased(),
-            auditRows: auditRows ?? (quick ? 100_000 : 2_000_000),
+            auditRows: auditRows ?? (quick ? 100_000 : 10_000_000),
             auditAsOf: auditAsOf, slowHeaders: slowHeaders, slowBodies: slowBodies, slowlorisRate: slowlorisRate,
             slowlorisSeconds: slowlorisDuration ?? (quick ? 11 : 12),
             slowlorisRounds: slowlorisRounds ?? (quick ? 1 : 3),

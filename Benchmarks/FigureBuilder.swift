@@ -43,6 +43,18 @@ enum FigureBuilder {
                 "bids", .neither)
         }
 
+        for connections in report.connectionSweep {
+            add(
+                "http.bid.closed.c\(connections).ok_per_s", report.closedThroughput("bid", connections: connections),
+                "1/s", .higher)
+            add(
+                "http.bid.fraction_of_ceiling.c\(connections)", report.fractionOfCeiling(connections: connections),
+                "ratio", .higher)
+            add(
+                "http.bid.cpu_us_per_bid.c\(connections)", report.cpuPerDurableBid(connections: connections), "µs",
+                .lower)
+        }
+
         for ceiling in report.databaseCeilings {
             add("db.\(ceiling.name).rows_per_s", ceiling.rowsPerSecond, "1/s", .higher)
             add("db.\(ceiling.name).batch_mean", ceiling.batchSizes.mean, "bids", .neither)

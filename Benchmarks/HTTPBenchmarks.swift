@@ -59,11 +59,13 @@ struct HTTPBenchmarks {
     /// Closed-loop rounds; returns every run (the caller prints and records them).
     func throughputRounds(_ report: (HTTPRunSummary) -> Void) throws {
         for round in 1...settings.rounds {
-            for target in targets {
-                let plan = LoadPlan(
-                    mode: .closed, connections: settings.connections, warmup: settings.warmupSeconds,
-                    duration: settings.closedSeconds)
-                report(try measure(target, plan, fractionOfMax: nil, round: round))
+            for connections in settings.connectionSweep ?? [settings.connections] {
+                for target in targets {
+                    let plan = LoadPlan(
+                        mode: .closed, connections: connections, warmup: settings.warmupSeconds,
+                        duration: settings.closedSeconds)
+                    report(try measure(target, plan, fractionOfMax: nil, round: round))
+                }
             }
         }
     }
@@ -85,7 +87,8 @@ struct HTTPBenchmarks {
         -> HTTPRunSummary
     {
         switch plan.mode {
-        case .closed: Console.progress("\(target.name): closed loop, round \(round ?? 1)…")
+        case .closed:
+            Console.progress("\(target.name): closed loop, \(plan.connections) connections, round \(round ?? 1)…")
         case .open(let rate): Console.progress("\(target.name): open loop at \(Format.rate(rate))/s…")
         }
         let isBidPath = target.name == "bid"

@@ -44,12 +44,12 @@ enum ReportPrinter {
 
     // MARK: HTTP
 
-    static let closedWidths = [9, 6, 12, 9, 9, 9, 9, 22]
+    static let closedWidths = [9, 6, 6, 12, 9, 9, 9, 9, 22]
 
     static func closedHeader(_ settings: BenchmarkSettings, targets: [HTTPTarget]) {
         Console.line()
         Console.line(
-            "2. HTTP throughput — closed loop, \(settings.connections) keep-alive connections, \(Format.decimal(settings.warmupSeconds, places: 1)) s warm-up + \(Format.decimal(settings.closedSeconds, places: 1)) s measured, \(settings.rounds) round(s), interleaved"
+            "2. HTTP throughput — closed loop, \((settings.connectionSweep ?? [settings.connections]).map(String.init).joined(separator: ", ")) keep-alive connections, \(Format.decimal(settings.warmupSeconds, places: 1)) s warm-up + \(Format.decimal(settings.closedSeconds, places: 1)) s measured, \(settings.rounds) round(s), interleaved"
         )
         for target in targets {
             Console.line("   \(target.name): \(target.method) http://\(target.host):\(target.port)\(target.path)")
@@ -57,7 +57,7 @@ enum ReportPrinter {
         Console.line("   load generator: \(settings.loadGenerator)")
         Console.line(
             row(
-                ["target", "round", "200/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU cores srv/pg/gen"],
+                ["target", "round", "conns", "200/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU cores srv/pg/gen"],
                 closedWidths))
     }
 
@@ -66,7 +66,7 @@ enum ReportPrinter {
         Console.line(
             row(
                 [
-                    run.target, run.round.map(String.init) ?? "", Format.rate(run.okPerSecond),
+                    run.target, run.round.map(String.init) ?? "", String(run.connections), Format.rate(run.okPerSecond),
                     Format.milliseconds(run.latency.p50),
                     Format.milliseconds(run.latency.p90), Format.milliseconds(run.latency.p99),
                     Format.milliseconds(run.latency.max), cpu,
@@ -82,16 +82,21 @@ enum ReportPrinter {
     }
 
     static func closedSummary(_ report: BenchmarkReport) {
-        guard let bid = report.closedThroughput("bid") else { return }
-        var line = "   median: bid \(Format.rate(bid)) durable bids/s"
-        if let ceiling = report.closedThroughput("ceiling"), ceiling > 0 {
-            line +=
-                "; ceiling \(Format.rate(ceiling)) req/s; bid path = \(Format.percent(bid / ceiling)) of the ceiling"
+        for connections in report.connectionSweep {
+            guard let bid = report.closedThroughput("bid", connections: connections) else { continue }
+            var line = "   median at \(connections) connections: bid \(Format.rate(bid)) durable bids/s"
+            if let ceiling = report.closedThroughput("ceiling", connections: connections), ceiling > 0 {
+                line +=
+                    "; ceiling \(Format.rate(ceiling)) req/s; bid path = \(Format.percent(bid / ceiling)) of the ceiling"
+            }
+            if let baseline = report.closedThroughput("baseline", connections: connections), baseline > 0 {
+                line += "; baseline \(Format.rate(baseline)) req/s; bid/baseline = \(Format.ratio(bid / baseline))"
+            }
+            if let cpu = report.cpuPerDurableBid(connections: connections) {
+                line += "; CPU per durable bid (server + PostgreSQL) \(Format.decimal(cpu, places: 1)) µs"
+            }
+            Console.line(line)
         }
-        if let baseline = report.closedThroughput("baseline"), baseline > 0 {
-            line += "; baseline \(Format.rate(baseline)) req/s; bid/baseline = \(Format.ratio(bid / baseline))"
-        }
-        Console.line(line)
     }
 
     static let openWidths = [9, 8, 10, 10, 8, 8, 8, 8, 8, 9, 22]
@@ -187,6 +192,9 @@ enum ReportPrinter {
         Console.line(
             "   \(Format.decimal(outcome.auditSeconds, places: 2)) s wall, \(Format.decimal(outcome.auditCPUSeconds, places: 2)) s CPU, peak RSS \(Format.decimal(outcome.peakResidentMegabytes, places: 1)) MiB, exit \(outcome.exitCode.map(String.init) ?? "signal")"
         )
+        Console.line(
+            "   baseline `SELECT count(*)` of the same window: \(Format.decimal(outcome.countSeconds, places: 2)) s; audit / count(*) = \(Format.decimal(outcome.auditSeconds / max(outcome.countSeconds, 1e-9), places: 2))x"
+        )
         if let reviewed = outcome.bidsReviewed, let flagged = outcome.bidsFlagged {
             Console.line(
                 "   audit_runs: \(Format.integer(reviewed)) bids reviewed, \(Format.integer(flagged)) flagged"
@@ -222,7 +230,7 @@ enum ReportPrinter {
             Console.line(
                 row(
                     [check.met.map { $0 ? "MET" : "MISSED" } ?? "n/a", check.goal, check.measured, check.margin],
-                    [8, 46, 16, 30], numeric: false))
+                    [8, 62, 16, 30], numeric: false))
         }
     }
 

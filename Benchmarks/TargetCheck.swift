@@ -21,10 +21,21 @@ struct TargetCheck: Codable, Sendable {
 
     /// Below `threshold` (lower is better).
     static func below(_ goal: String, value: Double?, threshold: Double, shown: (Double) -> String) -> TargetCheck {
+        upTo(goal, value: value, threshold: threshold, inclusive: false, shown: shown)
+    }
+
+    /// At most `threshold` (lower is better).
+    static func atMost(_ goal: String, value: Double?, threshold: Double, shown: (Double) -> String) -> TargetCheck {
+        upTo(goal, value: value, threshold: threshold, inclusive: true, shown: shown)
+    }
+
+    private static func upTo(
+        _ goal: String, value: Double?, threshold: Double, inclusive: Bool, shown: (Double) -> String
+    ) -> TargetCheck {
         guard let value, value.isFinite else {
             return TargetCheck(goal: goal, measured: "not measured", met: nil, margin: "")
         }
-        let met = value < threshold
+        let met = inclusive ? value <= threshold : value < threshold
         let ratio = value / threshold
         let margin =
             met

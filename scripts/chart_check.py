@@ -6,6 +6,12 @@ chart, kubernetes-validate checks every rendered object against the Kubernetes O
 objects, and the values schema must reject chart/tests/bad-*.yaml. Cases: the default values,
 chart/examples/*.yaml and the other chart/tests/*.yaml (e.g. all-features.yaml).
 
+Then the security scans, each of which must find nothing (findings accepted on purpose carry an
+inline skip with a one-line reason: checkov.io/skipN annotations from the chart's
+"bidengine.checkovSkips", "# checkov:skip=" and "# hadolint ignore=" in the Dockerfile,
+"pragma: allowlist secret" comments): checkov on every rendered case and on the Dockerfile,
+hadolint on the Dockerfile, detect-secrets on the repository's tracked files. --no-scans skips them.
+
 Prints one PASS/FAIL/SKIP line per check and closes with
 "chart-check: N passed, N failed, N skipped" (SKIP: custom resources kubernetes-validate has no
 schema for, such as the ServiceMonitor).
@@ -16,9 +22,13 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +39,10 @@ import kubernetes_validate.utils as kv
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from check_report import Report  # noqa: E402
+
 CHART = ROOT / "chart"
 RELEASE = "bidengine"
 NAMESPACE = "bidengine"
@@ -37,29 +51,6 @@ NAMESPACE = "bidengine"
 # are reported as skipped instead of validated. A built-in kind without a schema is a failure
 # (for example an API version that was removed).
 CRD_GROUPS = {"monitoring.coreos.com"}
-
-# MARK: - Reporting
-
-class Report:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-        self.skipped = 0
-
-    def check(self, ok: bool, what: str, details: list[str] | None = None) -> bool:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-        print(f"{'PASS' if ok else 'FAIL'}  {what}", flush=True)
-        for line in details or []:
-            print(f"      {line}")
-        return ok
-
-    def skip(self, what: str) -> None:
-        self.skipped += 1
-        print(f"SKIP  {what}")
-
 
 # MARK: - Values and rendering
 
@@ -302,12 +293,45 @@ def check_readme(report: Report, chart: helm.Chart) -> None:
                  [f"undocumented: {m}" for m in missing] + [f"not a value: {s}" for s in stale])
 
 
+# MARK: - Security scans
+
+
+def scan(report: Report, what: str, command: list[str]) -> subprocess.CompletedProcess:
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    report.check(result.returncode == 0, f"{what:<23} ({time.monotonic() - started:.0f}s)",
+                 [] if result.returncode == 0 else lines[-60:])
+    return result
+
+
+def security_scans(report: Report, rendered: Path) -> None:
+    tools = Path(sys.executable).parent
+    # --skip-download: no Prisma Cloud look-ups (offline); the built-in checks are all local.
+    checkov = [str(tools / "checkov"), "--skip-download", "--quiet", "--compact"]
+    cases = ", ".join(sorted(p.stem for p in rendered.glob("*.yaml")))
+    scan(report, f"checkov chart [{cases}]", checkov + ["-d", str(rendered), "--framework", "kubernetes"])
+    scan(report, "checkov Dockerfile", checkov + ["-f", str(ROOT / "Dockerfile"), "--framework", "dockerfile"])
+    scan(report, "hadolint Dockerfile", [str(tools / "hadolint"), "--no-color", str(ROOT / "Dockerfile")])
+    result = subprocess.run([str(tools / "detect-secrets"), "scan"], cwd=ROOT, capture_output=True, text=True)
+    try:
+        found = [f"{path}:{hit['line_number']}: {hit['type']}"
+                 for path, hits in json.loads(result.stdout)["results"].items() for hit in hits]
+    except (ValueError, KeyError):
+        found = [f"detect-secrets failed: {result.stderr.strip()[-500:]}"]
+    report.check(not found, "detect-secrets          tracked files", found)
+
+
 def main() -> int:
     global CHART
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chart", type=Path, help="chart directory (default: chart/)")
     parser.add_argument("--out", type=Path, help="write each case's rendered objects to DIR/<case>.yaml")
+    parser.add_argument("--no-scans", action="store_true", help="skip checkov, hadolint and detect-secrets")
     args = parser.parse_args()
+    scratch = None
+    if args.out is None and not args.no_scans:
+        scratch = args.out = Path(tempfile.mkdtemp(prefix="chart-check-"))
     if args.chart:
         CHART = args.chart.resolve()
 
@@ -333,6 +357,13 @@ def main() -> int:
         report.check(bool(bad_files), f"bad values fixtures     {len(bad_files)} in chart/tests")
         for path in bad_files:
             check_bad_values(report, chart, path)
+
+    if not args.no_scans:
+        try:
+            security_scans(report, args.out)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
 
     print(f"chart-check: finished in {time.monotonic() - started:.1f}s")
     print(f"chart-check: {report.passed} passed, {report.failed} failed, {report.skipped} skipped")

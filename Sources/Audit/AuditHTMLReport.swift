@@ -1,6 +1,10 @@
 /// The HTML report: one self-contained file (inline CSS and SVG, no script, nothing fetched) that
 /// opens in any browser, offline. Same content as the text report, plus two charts: the deviation
 /// of every reviewed bid, and the products with the most flags.
+///
+/// Checked in headless Chromium by scripts/report-browser-check.sh: no axe-core violation, no
+/// horizontal page scroll at 375 and 1280 px (charts scale down, wide tables scroll inside their
+/// own focusable region), and a print layout that keeps tables whole and charts on the page.
 enum AuditHTMLReport {
     static func render(_ report: AuditReport) -> String {
         let run = report.run
@@ -15,6 +19,7 @@ enum AuditHTMLReport {
             <style>\(style)</style>
             </head>
             <body>
+            <main>
             <h1>Bid audit report</h1>
             <p class="subtitle">Run \(run.id) &middot; bids calculated from \(escape(run.windowStartText)) to \(escape(run.asOfText)) \
             (\(escape(run.window.description)), end excluded) &middot; \(escape(run.trigger)) run &middot; \(escape(run.status.rawValue))</p>
@@ -25,8 +30,8 @@ enum AuditHTMLReport {
         guard run.status == .succeeded, let reviewed = run.bidsReviewed, let flagged = run.bidsFlagged else {
             html += "<p class=\"notice\">This run has not succeeded (status \(escape(run.status.rawValue)))"
             html += run.error.map { ": \(escape($0))" } ?? ""
-            html += ".</p>\n</body>\n</html>\n"
-            return html
+            html += ".</p>\n"
+            return html + closing(footer: false)
         }
         html += "<div class=\"cards\">\n"
         html += card("Bids reviewed", AuditFormatting.grouped(reviewed), note: nil, flagged: false)
@@ -39,8 +44,8 @@ enum AuditHTMLReport {
         html += card("Threshold", threshold, note: "of the current CPC", flagged: false)
         html += "</div>\n"
         if reviewed == 0 {
-            html += "<p class=\"notice\">No bids in the window: nothing to audit.</p>\n</body>\n</html>\n"
-            return html
+            html += "<p class=\"notice\">No bids in the window: nothing to audit.</p>\n"
+            return html + closing(footer: false)
         }
 
         html += "<h2>How far every reviewed bid moved</h2>\n"
@@ -53,22 +58,26 @@ enum AuditHTMLReport {
         if flagged == 0 {
             html +=
                 "<p class=\"notice clean\">No bids flagged: all \(AuditFormatting.grouped(reviewed)) bids are within \(escape(threshold)) of their current CPC.</p>\n"
-            html += footer + "</body>\n</html>\n"
-            return html
+            return html + closing(footer: true)
         }
         html +=
             "<h2>Products with the most flagged bids</h2>\n<figure>\n" + AuditSVGCharts.products(report.products)
             + "</figure>\n"
         html += flagTable(report)
         html += productTable(report)
-        html += footer + "</body>\n</html>\n"
-        return html
+        return html + closing(footer: true)
     }
 
     // MARK: Parts
 
+    /// Ends `<main>`; the footer, when there is one, is the page's contentinfo landmark after it.
+    private static func closing(footer: Bool) -> String {
+        "</main>\n" + (footer ? self.footer : "") + "</body>\n</html>\n"
+    }
+
     private static func flagTable(_ report: AuditReport) -> String {
-        var html = "<h2>Flagged bids, largest difference first</h2>\n" + table(AuditReportTable.flags(report))
+        let title = "Flagged bids, largest difference first"
+        var html = "<h2>\(title)</h2>\n" + table(AuditReportTable.flags(report), label: title)
         if report.unlistedFlags > 0 {
             html +=
                 "<p class=\"more\">&hellip; and \(AuditFormatting.grouped(report.unlistedFlags)) more flagged bids. "
@@ -79,7 +88,8 @@ enum AuditHTMLReport {
     }
 
     private static func productTable(_ report: AuditReport) -> String {
-        var html = "<h2>Products with flagged bids, most flags first</h2>\n" + table(AuditReportTable.products(report))
+        let title = "Products with flagged bids, most flags first"
+        var html = "<h2>\(title)</h2>\n" + table(AuditReportTable.products(report), label: title)
         if report.unlistedProducts > 0 {
             html +=
                 "<p class=\"more\">&hellip; and \(AuditFormatting.grouped(report.unlistedProducts)) more products.</p>\n"
@@ -87,9 +97,13 @@ enum AuditHTMLReport {
         return html
     }
 
-    private static func table(_ table: AuditReportTable) -> String {
+    /// A table inside its own scrolling region, so a narrow window scrolls the table, not the page;
+    /// the region is focusable so keyboard users can scroll it too.
+    private static func table(_ table: AuditReportTable, label: String) -> String {
         var html =
-            "<table>\n<thead><tr>" + table.header.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+            "<div class=\"table-scroll\" role=\"region\" aria-label=\"\(escape(label))\" tabindex=\"0\">\n"
+        html += "<table>\n<thead><tr>" + table.header.map { "<th>\(escape($0))</th>" }.joined()
+        html += "</tr></thead>\n<tbody>\n"
         for row in table.rows {
             html += "<tr>"
             for (column, cell) in row.enumerated() {
@@ -100,7 +114,7 @@ enum AuditHTMLReport {
             }
             html += "</tr>\n"
         }
-        return html + "</tbody>\n</table>\n"
+        return html + "</tbody>\n</table>\n</div>\n"
     }
 
     private static func card(_ label: String, _ value: String, note: String?, flagged: Bool) -> String {
@@ -149,8 +163,13 @@ enum AuditHTMLReport {
         .card .note{color:#666;font-size:.8rem}.card.flagged .value{color:#c0392b}\
         table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{padding:.3rem .6rem;border-bottom:1px solid #eee;\
         text-align:right;font-variant-numeric:tabular-nums}th{background:#f6f6f6;position:sticky;top:0}\
-        td.flag{color:#c0392b}td.unknown{color:#999}.more,.notice{color:#555}.notice.clean{color:#1e8449;font-weight:600}\
+        td.flag{color:#c0392b}td.unknown{color:#6b6b6b}.more,.notice{color:#555}.notice.clean{color:#1e8449;font-weight:600}\
         .legend span{display:inline-block;width:12px;height:12px;margin:0 .3rem 0 1rem;vertical-align:middle}\
-        figure{margin:0;overflow-x:auto}footer{margin-top:2.5rem;color:#888;font-size:.8rem}
+        figure{margin:0}figure svg{display:block;max-width:100%;height:auto}\
+        .table-scroll{overflow-x:auto;max-width:100%}.table-scroll:focus{outline:2px solid #2e86c1}\
+        footer{margin-top:2.5rem;color:#595959;font-size:.8rem}\
+        @media print{body{margin:0;max-width:none;font-size:10pt}.table-scroll{overflow:visible}\
+        table{font-size:7.5pt}th,td{padding:.15rem .3rem}th{position:static}\
+        figure,.card,tr{break-inside:avoid}h2{break-after:avoid}}
         """
 }

@@ -4,13 +4,14 @@ import Postgres
 public import Scheduler
 import ServiceSupport
 
-/// Runs one audit: `parallelism` read-only sessions stream contiguous time slices of the window
-/// through server-side cursors, each on its own thread, and judge every bid with `AuditRule`; the
-/// run's own session writes the flags they find with COPY as they arrive, then the summaries.
+/// Runs one audit where the bids are: PostgreSQL judges every bid of the window
+/// (`AuditSetScan`), `parallelism` read-only sessions stream only the flagged ones, each a
+/// contiguous time slice through a server-side cursor, and the run's own session writes them
+/// with COPY as they arrive; then one aggregate statement counts the window's bids per deviation
+/// band, and the per-product summary is computed from the flags.
 ///
-/// Memory stays constant whatever the window holds: per stream, one fetch of `batchSize` rows;
-/// at most 16 MB of flag text waiting to be written; 13 band counters. The per-product summary
-/// is computed by PostgreSQL from the flags at the end.
+/// Memory stays constant whatever the window holds: per stream, one fetch of `batchSize` flagged
+/// rows; at most 16 MB of flag text waiting to be written; 13 band counts.
 ///
 /// Everything a run writes is replaced in one transaction that holds the run row locked, so an
 /// audit of an `as_of` that was audited before replaces the old results atomically, and two
@@ -21,10 +22,9 @@ public struct AuditRunner: Sendable {
     public let connectionString: String
     /// Rows per `FETCH`: large enough that round trips do not dominate, small enough to keep memory flat.
     public var batchSize = 10_000
-    /// Sessions streaming the window at once, each a contiguous time slice of it, besides the
-    /// session that writes. Two keep two cores busy (each stream alternates between its
-    /// PostgreSQL backend converting rows and this process judging them); more only helps with
-    /// more cores on both sides.
+    /// Sessions reading the window's flags at once, each a contiguous time slice of it, besides
+    /// the session that writes. Two keep two cores busy (a cursor's plan is never parallel); more
+    /// only helps with more cores on the database side.
     public var parallelism = 2
     public var logger: Logger
     /// Called every `progressInterval` while the window is streamed (on a thread of its own).
@@ -117,15 +117,19 @@ public struct AuditRunner: Sendable {
             if queued.isEmpty { break }
             try session.copyIn(AuditSQL.copyFlags, chunks: queued)
         }
-        var tally = AuditTally(runID: run, rule: parameters.rule)
+        var tally = AuditTally(runID: run)
         for slice in queue.workerTallies { tally.merge(slice) }
+        let bands = try AuditSetScan.bandCounts(
+            session: session, start: AuditTime.sqlText(parameters.windowStartMicroseconds),
+            end: AuditTime.sqlText(parameters.asOfMicroseconds))
+        let reviewed = bands.reduce(0, +)
         logger.debug(
-            "audit streamed",
-            metadata: ["run_id": "\(runID)", "bids_reviewed": "\(tally.reviewed)", "bids_flagged": "\(tally.flagged)"])
+            "audit scanned",
+            metadata: ["run_id": "\(runID)", "bids_reviewed": "\(reviewed)", "bids_flagged": "\(tally.flagged)"])
 
         var bandParameters: [String?] = [run]
         for band in AuditDeviationBand.all {
-            bandParameters += [String(band.index), band.label, String(tally.bands[band.index])]
+            bandParameters += [String(band.index), band.label, String(bands[band.index])]
         }
         try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
         if tally.flagged > 0 { try session.execute(AuditSQL.insertProducts, [run]) }
@@ -134,7 +138,7 @@ public struct AuditRunner: Sendable {
             [
                 run, String(parameters.window.seconds), parameters.rule.threshold.description,
                 parameters.trigger.rawValue,
-                startedAt, String(tally.reviewed), String(tally.flagged),
+                startedAt, String(reviewed), String(tally.flagged),
             ])
     }
 

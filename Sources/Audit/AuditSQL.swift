@@ -26,16 +26,6 @@ enum AuditSQL {
     ]
     /// Room for the per-product sort of a few hundred thousand flags to stay in memory.
     static let workMemory = "SET LOCAL work_mem = '64MB'"
-    static let bidsCursor = "audit_bids"
-    /// A range on `calculated_at` in index order: `bids_calculated_at_idx` serves it without a
-    /// sort, and a cursor plan starts returning rows at once. No function wraps the column, so
-    /// the bounds stay sargable.
-    static let declareBids = """
-        DECLARE \(bidsCursor) NO SCROLL CURSOR FOR
-        SELECT id, product_id, current_cpc, adjusted_cpc FROM bids
-        WHERE calculated_at >= $1 AND calculated_at < $2
-        ORDER BY calculated_at
-        """
     static func fetch(_ cursor: String, _ count: Int) -> String { "FETCH FORWARD \(count) FROM \(cursor)" }
     static let copyFlags = """
         COPY audit_flags (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct) FROM STDIN

@@ -3,12 +3,13 @@ import Foundation
 import Postgres
 import Scheduler
 
-/// One session streaming a time slice of the window on its own thread. With two of them, two
-/// PostgreSQL backends and two client threads work at once: the audit's time goes to converting
-/// and judging ten million rows, which one backend and one client thread can only do in turn.
+/// One session reading the flagged bids of a time slice of the window on its own thread, judged
+/// by PostgreSQL (`AuditSetScan.declareFlags`). A cursor's plan is never parallel, so two
+/// slices on two sessions are what keeps two backends evaluating the rule at once.
 ///
-/// A worker only reads (a read-only transaction of its own); the flags it finds go through
-/// `AuditFlagQueue` to the session that owns the run's transaction, which writes them.
+/// A worker only reads (a read-only transaction of its own, on any server that has the bids);
+/// the flags it finds go through `AuditFlagQueue` to the session that owns the run's
+/// transaction, which writes them.
 struct AuditStreamWorker: Sendable {
     let connectionString: String
     /// `[start, end)` of this slice, as `timestamptz` input.
@@ -33,9 +34,9 @@ struct AuditStreamWorker: Sendable {
             defer { session.close() }
             try session.execute("SET application_name = 'bidengine audit'")
             try session.execute("BEGIN READ ONLY")
-            try session.execute(AuditSQL.declareBids, [sliceStart, sliceEnd])
-            var tally = AuditTally(runID: runID, rule: rule)
-            let fetch = AuditSQL.fetch(AuditSQL.bidsCursor, batchSize)
+            try session.execute(AuditSetScan.declareFlags, [sliceStart, sliceEnd, rule.threshold.description])
+            var tally = AuditTally(runID: runID)
+            let fetch = AuditSQL.fetch(AuditSetScan.flagsCursor, batchSize)
             while true {
                 if queue.isStopped || cancellation?.isCancelled == true { throw AuditError.cancelled }
                 let batch = try session.execute(fetch)

@@ -17,11 +17,23 @@ public struct BidRequest: Sendable, Equatable {
     public static func priced(productID: LegacyValue, currentCPC: LegacyValue, targetROAS: LegacyValue) -> Result<
         BidRequest, BidRejection
     > {
-        let violations = LegacyPriceRules.validate(productID: productID, currentCPC: currentCPC, targetROAS: targetROAS)
+        let product = productID.numeric
+        return priced(
+            productIDIsEmpty: productID.isEmptyInPHP(numeric: product), productID: product,
+            currentCPC: currentCPC.numeric, targetROAS: targetROAS.numeric)
+    }
+
+    /// `priced` over values already read: each field's `numeric` once, PHP's `empty()` of the id.
+    static func priced(
+        productIDIsEmpty: Bool, productID: LegacyValue.Numeric, currentCPC: LegacyValue.Numeric,
+        targetROAS: LegacyValue.Numeric
+    ) -> Result<BidRequest, BidRejection> {
+        let violations = LegacyPriceRules.validate(
+            productIDIsEmpty: productIDIsEmpty, productID: productID, currentCPC: currentCPC, targetROAS: targetROAS)
         guard violations.isEmpty,
-            case .value(let product) = productID.numeric,
-            case .value(let cpc) = currentCPC.numeric,
-            case .value(let roas) = targetROAS.numeric
+            case .value(let product) = productID,
+            case .value(let cpc) = currentCPC,
+            case .value(let roas) = targetROAS
         else {
             return .failure(.invalid(violations.map(\.rawValue)))
         }
@@ -35,7 +47,13 @@ public struct BidRequest: Sendable, Equatable {
 
     /// Parses a request body `{"product_id", "current_cpc", "target_roas"}` (numbers or numeric
     /// strings) and prices it. Unknown members are ignored, as the legacy endpoint ignored them.
+    /// The usual flat body goes through `FastBidParser`; anything else through the JSON tree.
     public static func parse(body: UnsafeBufferPointer<UInt8>) -> Result<BidRequest, BidRejection> {
+        FastBidParser.parse(body) ?? parseWithTree(body: body)
+    }
+
+    /// The general path: `JSONParser`'s tree, then the legacy view of its three members.
+    public static func parseWithTree(body: UnsafeBufferPointer<UInt8>) -> Result<BidRequest, BidRejection> {
         let document: JSONValue
         do {
             document = try JSONParser.parse(body)

@@ -8,6 +8,12 @@ public struct JSONWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// Empties the document and keeps the buffer: a writer reused per answer allocates nothing.
+    public mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        needsComma = false
+    }
+
     public mutating func beginObject() {
         separate()
         bytes.append(UInt8(ascii: "{"))
@@ -39,8 +45,48 @@ public struct JSONWriter: Sendable {
 
     public mutating func member(_ key: String, _ value: Int64) {
         self.key(key)
-        bytes.append(contentsOf: String(value).utf8)
+        appendDigits(value)
         needsComma = true
+    }
+
+    // MARK: Keys known to need no escaping
+
+    /// `member(_:_:)` for a key of plain ASCII that needs no escaping (a literal in the code):
+    /// its bytes are copied as they are, for the answers written on every request.
+    public mutating func member(plainKey key: StaticString, _ value: Int64) {
+        self.key(plain: key)
+        appendDigits(value)
+        needsComma = true
+    }
+
+    public mutating func member(plainKey key: StaticString, _ value: FixedDecimal) {
+        self.key(plain: key)
+        value.appendText(to: &bytes)
+        needsComma = true
+    }
+
+    private mutating func key(plain key: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Decimal digits of `value`, without a `String`.
+    private mutating func appendDigits(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64's 20 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
     }
 
     public mutating func member(_ key: String, _ value: String) {

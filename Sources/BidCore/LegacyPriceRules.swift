@@ -28,15 +28,26 @@ public enum LegacyPriceRules {
     /// `PriceHelper::validateBidData`: every violated rule, in legacy order; empty when valid.
     public static func validate(productID: LegacyValue, currentCPC: LegacyValue, targetROAS: LegacyValue) -> [Violation]
     {
+        let product = productID.numeric
+        return validate(
+            productIDIsEmpty: productID.isEmptyInPHP(numeric: product), productID: product,
+            currentCPC: currentCPC.numeric, targetROAS: targetROAS.numeric)
+    }
+
+    /// `validate` over values already read: PHP's `empty()` of the product id and `numeric` of each.
+    public static func validate(
+        productIDIsEmpty: Bool, productID: LegacyValue.Numeric, currentCPC: LegacyValue.Numeric,
+        targetROAS: LegacyValue.Numeric
+    ) -> [Violation] {
         var violations: [Violation] = []
-        if productID.isEmptyInPHP || !isUsableNumber(productID.numeric) {
+        if productIDIsEmpty || !isUsableNumber(productID) {
             violations.append(.invalidProductID)
         }
-        if case .value(let cpc) = currentCPC.numeric, !cpc.isNegative {
+        if case .value(let cpc) = currentCPC, !cpc.isNegative {
         } else {
             violations.append(.invalidCurrentCPC)
         }
-        if case .value(let roas) = targetROAS.numeric, !roas.isNegative, !roas.isZero {
+        if case .value(let roas) = targetROAS, !roas.isNegative, !roas.isZero {
         } else {
             violations.append(.invalidTargetROAS)
         }

@@ -28,14 +28,19 @@ public enum LegacyValue: Sendable, Equatable {
     /// `.unrepresentable` marks values PHP calls numeric but BidEngine cannot hold exactly (more
     /// than 38 digits, `1e400`): BidEngine refuses them rather than compute with a rounded copy.
     public var numeric: Numeric {
-        let text: String
+        var text: String
         switch self {
         case .number(let lexeme): text = lexeme
         case .string(let string): text = string
         case .null, .bool, .array: return .notNumeric
         }
+        return text.withUTF8 { Self.numeric(utf8: $0) }
+    }
+
+    /// `numeric` of a number lexeme or string content given as UTF-8.
+    public static func numeric(utf8 text: UnsafeBufferPointer<UInt8>) -> Numeric {
         do {
-            return .value(try FixedDecimal(parsing: text))
+            return .value(try FixedDecimal(parsingUTF8: text))
         } catch .invalidSyntax {
             return .notNumeric
         } catch {
@@ -44,7 +49,10 @@ public enum LegacyValue: Sendable, Equatable {
     }
 
     /// PHP's `empty()`: null, false, 0 of any spelling as a number, `""`, `"0"`, and `[]`.
-    public var isEmptyInPHP: Bool {
+    public var isEmptyInPHP: Bool { isEmptyInPHP(numeric: numeric) }
+
+    /// `isEmptyInPHP` when `numeric` is already known.
+    func isEmptyInPHP(numeric: Numeric) -> Bool {
         switch self {
         case .null: return true
         case .bool(let flag): return !flag

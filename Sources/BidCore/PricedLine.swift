@@ -5,7 +5,10 @@
 /// array is a PHP array without those keys (all three errors); anything else is not an array
 /// after `json_decode` and answers `Malformed JSON`.
 public enum PricedLine {
+    /// The usual flat object goes through `FastBidParser` (so `make parity` checks that path against
+    /// PHP); everything else through the JSON tree.
     public static func answer(jsonLine: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        if let result = FastBidParser.parse(jsonLine) { return render(result) }
         guard let document = try? JSONParser.parse(jsonLine) else { return errors(["Malformed JSON"]) }
         switch document {
         case .object:
@@ -21,7 +24,11 @@ public enum PricedLine {
     }
 
     public static func answer(productID: LegacyValue, currentCPC: LegacyValue, targetROAS: LegacyValue) -> [UInt8] {
-        switch BidRequest.priced(productID: productID, currentCPC: currentCPC, targetROAS: targetROAS) {
+        render(BidRequest.priced(productID: productID, currentCPC: currentCPC, targetROAS: targetROAS))
+    }
+
+    private static func render(_ result: Result<BidRequest, BidRejection>) -> [UInt8] {
+        switch result {
         case .success(let bid):
             var writer = JSONWriter(capacity: 32)
             writer.beginObject()

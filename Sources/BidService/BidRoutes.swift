@@ -29,8 +29,7 @@ struct BidRoutes {
             recorder.submit(bid, idempotencyKey: key) { outcome in
                 switch outcome {
                 case .success(.stored(let id)):
-                    responder.respond(
-                        JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC.description)))
+                    responder.respond(JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC)))
                 case .success(.replayed(let id, let adjusted)):
                     var response = JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: adjusted))
                     response = HTTPResponse(
@@ -81,7 +80,17 @@ struct BidRoutes {
         }
     }
 
-    /// `adjustedCPC` is exact decimal text (from `FixedDecimal` or PostgreSQL's numeric output).
+    /// The 200 answer for a bid stored now: the price written straight from its digits.
+    static func acceptedBody(bidID: Int64, adjustedCPC: FixedDecimal) -> [UInt8] {
+        var writer = JSONWriter(capacity: 48)
+        writer.beginObject()
+        writer.member(plainKey: "bid_id", bidID)
+        writer.member(plainKey: "adjusted_cpc", adjustedCPC)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// `adjustedCPC` is exact decimal text (PostgreSQL's numeric output, for a replay).
     static func acceptedBody(bidID: Int64, adjustedCPC: String) -> [UInt8] {
         var writer = JSONWriter(capacity: 64)
         writer.beginObject()

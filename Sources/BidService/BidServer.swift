@@ -98,6 +98,8 @@ public final class BidServer: @unchecked Sendable {
             settings: [(name: "enable_incremental_sort", value: "off")])
         var connectionConfiguration = PostgresConnection.Configuration(connectionString: servingConnectionString)
         connectionConfiguration.statementTimeout = configuration.databaseTimeout
+        // Room beside the bid statements for idempotency lookups and the read routes.
+        connectionConfiguration.maxInFlight = configuration.maxWritesInFlight + 4
         // The loops connect without blocking (PQconnectStart), which libpq does not time; their own
         // timer enforces the same limit as every blocking connection.
         connectionConfiguration.connectTimeout =
@@ -165,7 +167,7 @@ struct LoopServices {
         connection.start()
         let writer = BidWriter(
             connection: connection, maxBatch: configuration.maxBatchSize,
-            maxPending: configuration.maxPendingPerLoop)
+            maxPending: configuration.maxPendingPerLoop, maxInFlight: configuration.maxWritesInFlight)
         writer.onBatchFinished = { size, roundTrip, succeeded in
             metrics.batchSize.record(size)
             metrics.batchRoundTrip.recordNanoseconds(roundTrip.nanoseconds)

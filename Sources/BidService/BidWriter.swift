@@ -2,19 +2,26 @@ public import BidCore
 public import Postgres
 import ServiceSupport
 
-/// Records bids on one event loop's connection with adaptive batching.
+/// Records bids on one event loop's connection with adaptive batching and several writes in flight.
 ///
-/// A bid that arrives while no write is in flight goes out at once (one round trip, no waiting
-/// for company); bids that arrive during a write wait for it and go together in the next
-/// statement, one commit for all. Throughput therefore grows with load while a lone request
-/// pays a single round trip. A bid is acknowledged only when the statement that carries it has
-/// committed. (Deferring the first bid of a burst to the end of the loop's pass, so that the bids
-/// read together share a statement, was measured on 2026-11-25: +3–5 % durable bids/s, within
-/// noise, against +25 % p50 and +50 % p99 at half load. Not kept.)
+/// A bid that arrives while fewer than `maxInFlight` of the writer's statements are in flight goes
+/// out at once in a statement of its own (the connection pipelines it behind the others, and
+/// PostgreSQL's group commit merges the fsyncs of statements that commit together). When the
+/// bound is reached, arriving bids wait and go together in the next statement, one commit for
+/// all: batches still form under load, and a lone request pays a single round trip. A bid is
+/// acknowledged only when the statement that carries it has committed. Each statement is its
+/// own transaction, so a failed statement fails only its own bids. (Deferring the first bid of a
+/// burst to the end of the loop's pass, so that the bids read together share a statement, was
+/// measured on 2026-11-25: +3–5 % durable bids/s, within noise, against +25 % p50 and +50 % p99
+/// at half load. Not kept.)
 ///
-/// Every bid is answered within the connection's statement timeout of its own arrival: a bid
-/// that waited behind a slow write and has no time left is failed without being sent, and a
-/// statement's deadline is that of the oldest bid in it. Loop-thread only.
+/// The unit of the queue is a group: bids that must commit together (one bid from `POST
+/// /api/bid`; several from a bulk request). A group is never split across statements, so it is
+/// stored all or nothing, and it is answered once, after its statement commits.
+///
+/// Every bid is answered within the connection's statement timeout of its own arrival: a group
+/// that waited behind slow writes and has no time left is failed without being sent, and a
+/// statement's deadline is that of the oldest group in it. Loop-thread only.
 public final class BidWriter {
     public enum WriteError: Error, Sendable, Equatable {
         /// Too many bids already waiting on this loop: shed load rather than queue without bound.
@@ -33,99 +40,167 @@ public final class BidWriter {
     }
 
     public typealias Completion = (Result<Recorded, WriteError>) -> Void
+    /// For a group: one `Recorded` per bid, in the group's order, or one error for all.
+    public typealias GroupCompletion = (Result<[Recorded], WriteError>) -> Void
 
     /// Observes batches (for metrics): size, and the round-trip time of the statement.
     public var onBatchFinished: ((_ size: Int, _ roundTrip: Duration, _ succeeded: Bool) -> Void)?
 
+    /// One unit of the queue: bids that commit together, answered together.
     struct Pending {
+        enum Answer {
+            case single(Completion)
+            case group(GroupCompletion)
+        }
+
         let bid: BidRequest
+        /// The group's other bids (empty for a single bid: no allocation).
+        let rest: [BidRequest]
+        /// Claimed for the whole group, on its first bid's row.
         let idempotencyKey: String?
         /// The latest moment its answer may be given: arrival plus the statement timeout.
         let deadline: ContinuousClock.Instant
-        let completion: Completion
+        let answer: Answer
+
+        var count: Int { 1 + rest.count }
+
+        func fail(_ error: WriteError) {
+            switch answer {
+            case .single(let completion): completion(.failure(error))
+            case .group(let completion): completion(.failure(error))
+            }
+        }
+
+        /// `rows` are the group's rows (the first is `first`'s); empty for a replay.
+        func succeed(first: Recorded, rows: ArraySlice<BidInsert.Row>) {
+            switch answer {
+            case .single(let completion): completion(.success(first))
+            case .group(let completion): completion(.success([first] + rows.dropFirst().map { .stored(bidID: $0.id) }))
+            }
+        }
     }
 
     private let connection: PostgresConnection
     private let maxBatch: Int
     private let maxPending: Int
+    /// The writer's statements in flight at once on the connection (measured: docs/performance.md).
+    let maxInFlight: Int
     private var waiting: [Pending] = []
-    private var writeInFlight = false
+    private var waitingHead = 0
+    private var waitingBids = 0
+    private var statementsInFlight = 0
 
-    public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192) {
+    public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192, maxInFlight: Int = 2) {
         self.connection = connection
         self.maxBatch = maxBatch
         self.maxPending = maxPending
+        self.maxInFlight = max(1, maxInFlight)
     }
 
-    /// Bids accepted and not yet answered.
-    public var pendingCount: Int { waiting.count }
+    /// Bids accepted and not yet sent.
+    public var pendingCount: Int { waitingBids }
 
     /// Records `bid`; with an idempotency key, at most once per key.
     public func submit(_ bid: BidRequest, idempotencyKey: String? = nil, completion: @escaping Completion) {
-        guard waiting.count < maxPending else {
-            completion(.failure(.overloaded))
+        enqueue(bid, rest: [], idempotencyKey: idempotencyKey, answer: .single(completion))
+    }
+
+    /// Records `bids` together: one statement, one transaction, all or none; answered once after
+    /// the commit. With an idempotency key, at most once per key for the whole group (a repeat is
+    /// answered with the first bid's original id as `.replayed`, and nothing is stored).
+    public func submit(group bids: [BidRequest], idempotencyKey: String? = nil, completion: @escaping GroupCompletion) {
+        guard let first = bids.first else {
+            completion(.success([]))
             return
         }
-        waiting.append(
-            Pending(
-                bid: bid, idempotencyKey: idempotencyKey, deadline: .now + connection.statementTimeout,
-                completion: completion))
-        if !writeInFlight { writeNextBatch() }
+        enqueue(first, rest: Array(bids.dropFirst()), idempotencyKey: idempotencyKey, answer: .group(completion))
+    }
+
+    private func enqueue(_ bid: BidRequest, rest: [BidRequest], idempotencyKey: String?, answer: Pending.Answer) {
+        let pending = Pending(
+            bid: bid, rest: rest, idempotencyKey: idempotencyKey, deadline: .now + connection.statementTimeout,
+            answer: answer)
+        guard waitingBids + pending.count <= maxPending else {
+            pending.fail(.overloaded)
+            return
+        }
+        waiting.append(pending)
+        waitingBids += pending.count
+        if statementsInFlight < maxInFlight { writeNextBatch() }
     }
 
     private func writeNextBatch() {
         failExpired()
-        guard !waiting.isEmpty else { return }
-        let batch: [Pending]
-        if waiting.count <= maxBatch {
-            batch = waiting
-            waiting.removeAll(keepingCapacity: true)
-        } else {
-            batch = Array(waiting.prefix(maxBatch))
-            waiting.removeFirst(maxBatch)
+        guard waitingHead < waiting.count else { return }
+        // Whole groups only, up to maxBatch bids (a larger group goes alone).
+        var end = waitingHead
+        var bids = 0
+        while end < waiting.count, bids == 0 || bids + waiting[end].count <= maxBatch {
+            bids += waiting[end].count
+            end += 1
         }
-        writeInFlight = true
+        let batch = Array(waiting[waitingHead..<end])
+        waitingHead = end
+        waitingBids -= bids
+        compactWaiting()
+        statementsInFlight += 1
         let started = ContinuousClock.now
-        let statement = BidInsert.statement(for: batch)
-        // Bids queue in arrival order, so the first one's deadline is the batch's.
-        connection.query(statement.sql, statement.parameters, deadline: batch[0].deadline) { [weak self] outcome in
-            self?.finish(batch, outcome: outcome, started: started)
+        let statement = BidInsert.statement(for: batch, bids: bids)
+        // Groups queue in arrival order, so the first one's deadline is the batch's.
+        connection.query(
+            statement.sql, statement.parameters, preparedAs: statement.name, deadline: batch[0].deadline
+        ) { [weak self] outcome in
+            self?.finish(batch, bids: bids, outcome: outcome, started: started)
         }
     }
 
     private func finish(
-        _ batch: [Pending], outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant
+        _ batch: [Pending], bids: Int, outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant
     ) {
-        writeInFlight = false
-        let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: batch.count) }
-        onBatchFinished?(batch.count, started.duration(to: .now), (try? rows.get()) != nil)
+        statementsInFlight -= 1
+        let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: bids) }
+        onBatchFinished?(bids, started.duration(to: .now), (try? rows.get()) != nil)
         switch rows {
         case .success(let rows):
             var repeated: [Pending] = []
-            for (pending, row) in zip(batch, rows) {
-                if row.fresh {
-                    pending.completion(.success(.stored(bidID: row.id)))
+            var index = 0
+            for pending in batch {
+                let head = rows[index]
+                if head.fresh {
+                    pending.succeed(first: .stored(bidID: head.id), rows: rows[index..<index + pending.count])
                 } else {
                     repeated.append(pending)
                 }
+                index += pending.count
             }
             if !repeated.isEmpty { answerRepeats(repeated) }
         case .failure(let error):
-            for pending in batch { pending.completion(.failure(.databaseUnavailable(error.description))) }
+            for pending in batch { pending.fail(.databaseUnavailable(error.description)) }
         }
-        writeNextBatch()
+        if statementsInFlight < maxInFlight { writeNextBatch() }
     }
 
     /// Bids that waited behind a slow write until no time was left: never sent, so not stored.
     private func failExpired() {
         let now = ContinuousClock.now
-        guard let first = waiting.first, first.deadline <= now else { return }
-        let expiredCount = waiting.firstIndex { $0.deadline > now } ?? waiting.count
-        let expired = waiting[..<expiredCount]
-        waiting.removeFirst(expiredCount)
-        for pending in expired {
-            pending.completion(
-                .failure(.databaseUnavailable("no time left for the bid after waiting for the database")))
+        while waitingHead < waiting.count, waiting[waitingHead].deadline <= now {
+            let expired = waiting[waitingHead]
+            waitingHead += 1
+            waitingBids -= expired.count
+            expired.fail(.databaseUnavailable("no time left for the bid after waiting for the database"))
+        }
+        compactWaiting()
+    }
+
+    /// Drops the sent prefix of `waiting`: at once when it is all sent, otherwise once it is the
+    /// larger half, so that a queue that never empties under overload does not grow for ever.
+    private func compactWaiting() {
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        } else if waitingHead >= 1024, waitingHead * 2 >= waiting.count {
+            waiting.removeFirst(waitingHead)
+            waitingHead = 0
         }
     }
 
@@ -148,17 +223,17 @@ public final class BidWriter {
                 for pending in repeated {
                     guard let key = pending.idempotencyKey, let first = original[key] else {
                         // Expired and swept between the two statements: the outcome is unknown to us.
-                        pending.completion(.failure(.databaseUnavailable("idempotency key vanished during lookup")))
+                        pending.fail(.databaseUnavailable("idempotency key vanished during lookup"))
                         continue
                     }
-                    if first.request == BidInsert.canonicalRequest(pending.bid) {
-                        pending.completion(.success(.replayed(bidID: first.id, adjustedCPC: first.adjusted)))
+                    if first.request == BidInsert.canonicalRequest(pending) {
+                        pending.succeed(first: .replayed(bidID: first.id, adjustedCPC: first.adjusted), rows: [])
                     } else {
-                        pending.completion(.failure(.keyReusedWithDifferentRequest))
+                        pending.fail(.keyReusedWithDifferentRequest)
                     }
                 }
             case .failure(let error):
-                for pending in repeated { pending.completion(.failure(.databaseUnavailable(error.description))) }
+                for pending in repeated { pending.fail(.databaseUnavailable(error.description)) }
             }
         }
     }

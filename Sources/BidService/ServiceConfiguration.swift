@@ -18,6 +18,8 @@ public struct ServiceConfiguration: Sendable {
     /// How long a bid may wait for the database before the client gets 503.
     public var databaseTimeout: Duration = .seconds(1)
     public var maxBatchSize = 512
+    /// Bid statements pipelined at once on each loop's connection (measured: docs/performance.md).
+    public var maxWritesInFlight = 2
     /// Bids waiting per loop beyond which new ones get 503 at once.
     public var maxPendingPerLoop = 8192
     public var shutdownTimeout: Duration = .seconds(10)
@@ -46,7 +48,8 @@ public struct ServiceConfiguration: Sendable {
             ("max_body_size", String(maxBodySize)), ("request_timeout", requestTimeout.description),
             ("idle_timeout", idleTimeout.description), ("first_byte_timeout", firstByteTimeout.description),
             ("database_timeout", databaseTimeout.description), ("connect_timeout", "\(connectTimeoutSeconds) seconds"),
-            ("max_batch_size", String(maxBatchSize)), ("max_pending_per_loop", String(maxPendingPerLoop)),
+            ("max_batch_size", String(maxBatchSize)),
+            ("max_writes_in_flight", String(maxWritesInFlight)), ("max_pending_per_loop", String(maxPendingPerLoop)),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
             ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"),
             ("access_log", String(accessLog)),

@@ -1,13 +1,18 @@
 /// The life of one non-blocking connection, without sockets: what to do next for each event.
 ///
-/// Kept pure so every transition — failures, reconnect backoff, shutdown — is unit-tested without
-/// a database. `PostgresConnection` feeds it events and performs its actions.
+/// Kept pure so every transition — failures, reconnect backoff, shutdown, the pipeline's depth —
+/// is unit-tested without a database. `PostgresConnection` feeds it events and performs its actions.
+///
+/// The connection runs in libpq's pipeline mode: up to `maxInFlight` statements may be sent
+/// before the first one's results arrive (each followed by its own sync, so each is its own
+/// transaction). Results come back in the order the statements went out.
 struct ConnectionStateMachine {
     enum State: Equatable {
         case disconnected
         case connecting(attempt: Int)
         case idle
-        case executing
+        /// `inFlight` statements sent and not yet finished (1...maxInFlight).
+        case executing(inFlight: Int)
         case waitingToReconnect(attempt: Int)
         case closed
     }
@@ -15,7 +20,7 @@ struct ConnectionStateMachine {
     enum Action: Equatable {
         case none
         case startConnecting
-        /// Send the next queued statement, if any.
+        /// Send queued statements, if any, while `canSend` holds.
         case sendNext
         /// Drop the socket, fail the in-flight statement and everything queued, and retry after `delay`.
         case failAllAndScheduleReconnect(delay: Duration)
@@ -37,9 +42,27 @@ struct ConnectionStateMachine {
 
     private(set) var state: State = .disconnected
     let backoff: Backoff
+    /// Statements in flight at once on the connection (1: one at a time, as without a pipeline).
+    let maxInFlight: Int
 
-    init(backoff: Backoff = Backoff()) {
+    init(backoff: Backoff = Backoff(), maxInFlight: Int = 1) {
         self.backoff = backoff
+        self.maxInFlight = max(1, maxInFlight)
+    }
+
+    /// Statements sent and not yet finished.
+    var inFlight: Int {
+        if case .executing(let count) = state { return count }
+        return 0
+    }
+
+    /// True when connected with room in the pipeline for one more statement.
+    var canSend: Bool {
+        switch state {
+        case .idle: return true
+        case .executing(let count): return count < maxInFlight
+        default: return false
+        }
     }
 
     var acceptsWork: Bool {
@@ -85,18 +108,25 @@ struct ConnectionStateMachine {
     mutating func queryEnqueued() -> Action {
         switch state {
         case .idle: return .sendNext
-        case .connecting, .executing: return .none
+        case .executing(let count): return count < maxInFlight ? .sendNext : .none
+        case .connecting: return .none
         case .disconnected, .waitingToReconnect, .closed: return .failImmediately
         }
     }
 
+    /// One more statement went out. Only valid while `canSend`.
     mutating func querySent() {
-        if state == .idle { state = .executing }
+        switch state {
+        case .idle: state = .executing(inFlight: 1)
+        case .executing(let count) where count < maxInFlight: state = .executing(inFlight: count + 1)
+        default: break
+        }
     }
 
+    /// The oldest statement in flight finished (its sync arrived): room for the next one.
     mutating func queryFinished() -> Action {
-        guard state == .executing else { return .none }
-        state = .idle
+        guard case .executing(let count) = state else { return .none }
+        state = count == 1 ? .idle : .executing(inFlight: count - 1)
         return .sendNext
     }
 

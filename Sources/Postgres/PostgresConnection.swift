@@ -2,10 +2,13 @@ internal import CLibpq
 
 /// One non-blocking libpq connection owned by one event loop.
 ///
-/// Statements queue and go out one at a time; the socket is watched by the loop (`PQconnectPoll`,
-/// `PQflush`, `PQconsumeInput`), so the loop thread never waits on the database. Each statement
-/// has a deadline: when it passes, the connection is dropped and the caller gets a timeout at
-/// once, because a frozen server must produce a fast error, not a hang. After any failure the
+/// Statements queue and go out in libpq's pipeline mode: up to `maxInFlight` at once, each followed
+/// by its own sync, so each statement is its own transaction and a failing one fails only itself
+/// (PostgreSQL's group commit then merges the fsyncs of statements that commit together). The
+/// socket is watched by the loop (`PQconnectPoll`, `PQflush`, `PQconsumeInput`), so the loop
+/// thread never waits on the database. Each statement has a deadline: when it passes, the
+/// connection is dropped and every statement on it fails at once, because a frozen server must
+/// produce a fast error, not a hang. After any failure the
 /// connection reconnects by itself with capped exponential backoff; while it is down, new work
 /// fails immediately. Use only on the reactor's thread.
 public final class PostgresConnection {
@@ -16,6 +19,8 @@ public final class PostgresConnection {
         public var connectTimeout: Duration = .seconds(2)
         public var initialBackoff: Duration = .milliseconds(50)
         public var maximumBackoff: Duration = .seconds(2)
+        /// Statements in flight at once (pipeline depth); 1 sends one at a time.
+        public var maxInFlight = 8
 
         public init(connectionString: String) {
             self.connectionString = connectionString
@@ -34,6 +39,10 @@ public final class PostgresConnection {
     private struct Statement {
         let sql: String
         let parameters: [String?]
+        /// Prepared once per connection under this name, then executed by name.
+        let preparedName: String?
+        /// Set when sent: this execution carries the prepare, whose result comes first.
+        var preparesName = false
         let deadline: ContinuousClock.Instant
         let completion: Completion
     }
@@ -50,11 +59,19 @@ public final class PostgresConnection {
     private var queueTimer: (any PostgresTimer)?
     private var queue: [Statement] = []
     private var queueHead = 0
-    private var inFlight: Statement?
-    /// What the in-flight statement produced so far. A result can be complete before the server's
-    /// ReadyForQuery arrives (in a later read), so it must outlive one readiness callback. Nil
-    /// whenever `inFlight` is: cleared wherever the statement ends.
+    /// Names prepared on the current socket (sent; a failed prepare is forgotten again).
+    private var prepared: Set<String> = []
+    /// Sent and not finished, oldest first: results arrive in this order.
+    private var inFlight: [Statement] = []
+    /// What the oldest in-flight statement produced so far. A result can be complete before its
+    /// sync arrives (in a later read), so it must outlive one readiness callback. Nil whenever
+    /// `inFlight` is empty: cleared wherever a statement ends.
     private var inFlightOutcome: Result<PostgresResult, PostgresError>?
+    /// Results read so far for the oldest statement in flight (before its sync).
+    private var headResults = 0
+    /// The deadline the statement timer is armed for (it may be earlier than the oldest remaining
+    /// deadline: when it fires early it re-arms instead of failing).
+    private var armedDeadline: ContinuousClock.Instant?
     private var flushing = false
 
     public init(
@@ -64,7 +81,8 @@ public final class PostgresConnection {
         self.reactor = reactor
         self.onEvent = onEvent
         self.machine = ConnectionStateMachine(
-            backoff: .init(initial: configuration.initialBackoff, maximum: configuration.maximumBackoff))
+            backoff: .init(initial: configuration.initialBackoff, maximum: configuration.maximumBackoff),
+            maxInFlight: configuration.maxInFlight)
     }
 
     deinit {
@@ -80,7 +98,10 @@ public final class PostgresConnection {
     }
 
     /// Statements queued or in flight.
-    public var pendingCount: Int { queue.count - queueHead + (inFlight == nil ? 0 : 1) }
+    public var pendingCount: Int { queue.count - queueHead + inFlight.count }
+
+    /// Statements sent and not yet answered.
+    public var inFlightCount: Int { inFlight.count }
 
     /// How long a statement may take, from the moment it is queued, unless `query` is given a deadline.
     public var statementTimeout: Duration { configuration.statementTimeout }
@@ -92,13 +113,17 @@ public final class PostgresConnection {
     /// Queues one statement (text parameters `$1…`; nil is NULL). `completion` runs on the loop
     /// thread exactly once: with the rows, a query error, or a connection/timeout error — at the
     /// latest at `deadline` (default: `statementTimeout` from now), whether queued or in flight.
+    ///
+    /// With `preparedAs`, the statement is prepared once per connection under that name (in the
+    /// same pipeline segment as its first execution) and executed by name afterwards: PostgreSQL
+    /// parses and plans it once. The same name must always mean the same `sql`.
     public func query(
-        _ sql: String, _ parameters: [String?] = [], deadline: ContinuousClock.Instant? = nil,
-        completion: @escaping Completion
+        _ sql: String, _ parameters: [String?] = [], preparedAs preparedName: String? = nil,
+        deadline: ContinuousClock.Instant? = nil, completion: @escaping Completion
     ) {
         let statement = Statement(
-            sql: sql, parameters: parameters, deadline: deadline ?? .now + configuration.statementTimeout,
-            completion: completion)
+            sql: sql, parameters: parameters, preparedName: preparedName,
+            deadline: deadline ?? .now + configuration.statementTimeout, completion: completion)
         let action = machine.queryEnqueued()
         if action == .failImmediately {
             completion(.failure(PostgresError(.connection, "database unavailable (reconnecting)")))
@@ -106,7 +131,7 @@ public final class PostgresConnection {
         }
         queue.append(statement)
         perform(action)
-        if inFlight == nil, queueTimer == nil { armQueueTimer() }
+        if inFlight.isEmpty, queueHead < queue.count, queueTimer == nil { armQueueTimer() }
     }
 
     /// Fails everything pending and closes the connection; the object takes no more work.
@@ -182,6 +207,10 @@ public final class PostgresConnection {
                 fail(PostgresError(.connection, errorMessage(prefix: "cannot enter non-blocking mode")))
                 return
             }
+            guard PQenterPipelineMode(connection) == 1 else {
+                fail(PostgresError(.connection, errorMessage(prefix: "cannot enter pipeline mode")))
+                return
+            }
             watchSocket(readable: true, writable: false)
             onEvent(.connected)
             perform(machine.connected())
@@ -193,31 +222,58 @@ public final class PostgresConnection {
     // MARK: Statements
 
     private func sendNext() {
-        guard inFlight == nil, let connection else { return }
-        while queueHead < queue.count {
-            let statement = queue[queueHead]
+        guard let connection else { return }
+        var sent = false
+        while machine.canSend, queueHead < queue.count {
+            var statement = queue[queueHead]
             queueHead += 1
             compactQueue()
             if statement.deadline <= .now {
                 statement.completion(.failure(PostgresError(.timeout, "statement waited too long for the connection")))
                 continue
             }
-            let sent = withCParameters(statement.parameters) { values in
-                PQsendQueryParams(connection, statement.sql, Int32(values.count), nil, values, nil, nil, 0)
+            var queued: Int32 = 1
+            if let name = statement.preparedName, !prepared.contains(name) {
+                // Its result (command OK) precedes the execution's in the same segment; an error in
+                // it aborts the execution and is the statement's outcome.
+                queued = PQsendPrepare(connection, name, statement.sql, Int32(statement.parameters.count), nil)
+                prepared.insert(name)
+                statement.preparesName = true
             }
-            guard sent == 1 else {
-                inFlight = statement
+            if queued == 1 {
+                queued = withCParameters(statement.parameters) { values in
+                    if let name = statement.preparedName {
+                        return PQsendQueryPrepared(connection, name, Int32(values.count), values, nil, nil, 0)
+                    }
+                    return PQsendQueryParams(connection, statement.sql, Int32(values.count), nil, values, nil, nil, 0)
+                }
+            }
+            inFlight.append(statement)
+            // One sync per statement: each is its own transaction, and an error aborts only it.
+            guard queued == 1, PQpipelineSync(connection) == 1 else {
                 fail(PostgresError(.connection, errorMessage(prefix: "cannot send statement")))
                 return
             }
-            inFlight = statement
             machine.querySent()
-            let remaining = ContinuousClock.now.duration(to: statement.deadline)
-            armTimer(after: remaining) { [weak self] in
-                self?.fail(PostgresError(.timeout, "no answer from PostgreSQL within the statement deadline"))
+            sent = true
+            if armedDeadline.map({ statement.deadline < $0 }) ?? true { armStatementTimer(for: statement.deadline) }
+        }
+        if sent { flush() }
+    }
+
+    /// Fails the connection when the oldest deadline in flight passes; re-arms when it fired for a
+    /// statement that has finished since.
+    private func armStatementTimer(for deadline: ContinuousClock.Instant) {
+        armedDeadline = deadline
+        armTimer(after: ContinuousClock.now.duration(to: deadline)) { [weak self] in
+            guard let self else { return }
+            self.armedDeadline = nil
+            guard let earliest = self.inFlight.lazy.map(\.deadline).min() else { return }
+            if earliest <= .now {
+                self.fail(PostgresError(.timeout, "no answer from PostgreSQL within the statement deadline"))
+            } else {
+                self.armStatementTimer(for: earliest)
             }
-            flush()
-            return
         }
     }
 
@@ -247,33 +303,48 @@ public final class PostgresConnection {
             fail(PostgresError(.connection, errorMessage(prefix: "connection lost")))
             return
         }
-        // A notice or an unsolicited error while idle needs no answer; a broken socket does.
-        guard inFlight != nil else {
-            if PQstatus(connection) == CONNECTION_BAD {
-                fail(PostgresError(.connection, errorMessage(prefix: "connection lost")))
-            }
-            return
-        }
-        while PQisBusy(connection) == 0 {
+        // Results in statement order: the statement's own results, a NULL, then its sync (no NULL
+        // after a sync). Two NULLs in a row mean libpq has nothing more for us, whatever its state.
+        var previousWasNull = false
+        while !inFlight.isEmpty, self.connection == connection, PQisBusy(connection) == 0 {
             guard let result = PQgetResult(connection) else {
+                if previousWasNull { break }
+                previousWasNull = true
+                continue
+            }
+            previousWasNull = false
+            if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                PQclear(result)
                 finishStatement(inFlightOutcome ?? .failure(PostgresError(.query, "statement returned no result")))
-                return
+                continue
             }
             let consumed = PGResultReader.consume(result)
+            if headResults == 0, inFlight[0].preparesName, case .failure = consumed, let name = inFlight[0].preparedName
+            {
+                prepared.remove(name)  // the prepare itself failed: the next use prepares again
+            }
+            headResults += 1
             // Keep the first error of a statement; otherwise the last result.
             if case .failure? = inFlightOutcome { continue }
             inFlightOutcome = consumed
         }
+        // A notice or an unsolicited error while idle needs no answer; a broken socket does.
+        if let connection = self.connection, PQstatus(connection) == CONNECTION_BAD {
+            fail(PostgresError(.connection, errorMessage(prefix: "connection lost")))
+        }
     }
 
     private func finishStatement(_ outcome: Result<PostgresResult, PostgresError>) {
-        timer?.cancel()
-        timer = nil
-        let statement = inFlight
-        inFlight = nil
+        let statement = inFlight.removeFirst()
         inFlightOutcome = nil
+        headResults = 0
+        if inFlight.isEmpty {
+            timer?.cancel()
+            timer = nil
+            armedDeadline = nil
+        }
         let next = machine.queryFinished()
-        statement?.completion(outcome)
+        statement.completion(outcome)
         perform(next)
     }
 
@@ -299,19 +370,21 @@ public final class PostgresConnection {
     private func dropSocket() {
         timer?.cancel()
         timer = nil
+        armedDeadline = nil
         watch?.cancel()
         watch = nil
         watchedSocket = -1
         flushing = false
+        prepared.removeAll()
         if let connection { PQfinish(connection) }
         connection = nil
     }
 
     private func failAll(_ error: PostgresError) {
-        var failed: [Statement] = []
-        if let inFlight { failed.append(inFlight) }
-        inFlight = nil
+        var failed = inFlight
+        inFlight.removeAll()
         inFlightOutcome = nil
+        headResults = 0
         failed.append(contentsOf: queue[queueHead...])
         queueTimer?.cancel()
         queueTimer = nil

@@ -8,6 +8,6 @@ struct BidEngineCommand: AsyncParsableCommand {
         abstract: "Prices ad bids with the legacy rules, exactly, and records them in PostgreSQL.",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, PriceCommand.self, AuditCommand.self, ScheduleCommand.self,
-            PollCommand.self,
+            PollCommand.self, MaintainCommand.self,
         ])
 }

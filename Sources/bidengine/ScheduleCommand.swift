@@ -5,6 +5,7 @@ import BidService
 import CompetitorPrices
 import Foundation
 import Logging
+import Maintenance
 import Scheduler
 import ServiceSupport
 
@@ -18,14 +19,15 @@ import ServiceSupport
 struct ScheduleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule",
-        abstract: "Run the nightly audit and the competitor-price poller on one replica at a time.",
+        abstract: "Run the nightly audit, daily maintenance and the competitor-price poller on one replica at a time.",
         discussion: """
             Every replica competes for a PostgreSQL advisory lock on a dedicated connection; the holder runs the
             jobs, the others poll and take over when its connection ends. On becoming active, a missed nightly
             audit (no succeeded run at the latest scheduled instant) runs at once. SIGTERM/SIGINT cancel the
             running job at its next safe point, release the lock and exit 0.
             Environment: AUDIT_AT (HH:MM, default 02:00), AUDIT_TZ (IANA name, default UTC), AUDIT_WINDOW (default
-            7d), AUDIT_THRESHOLD (default 0.20), SHUTDOWN_TIMEOUT (seconds, default 10), DATABASE_URL,
+            7d), AUDIT_THRESHOLD (default 0.20), MAINTENANCE_AT (HH:MM in UTC, default 01:00; see bidengine maintain
+            --help for BIDS_RETENTION, COMPETITOR_PRICES_RETENTION, AUDIT_RETENTION), SHUTDOWN_TIMEOUT (seconds, default 10), DATABASE_URL,
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL, METRICS_HOST, METRICS_PORT; the poller runs when COMPETITOR_SOURCES is set
             (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables).
             """)
@@ -90,15 +92,19 @@ struct ScheduleCommand: ParsableCommand {
             rule: settings.rule,
             logger: Logger(label: "bidengine.audit"))
         // Checked in validate(): it cannot fail here.
+        let maintenance = MaintenanceJob(
+            connectionString: database.connectionString, schedule: settings.maintenanceSchedule,
+            settings: settings.maintenance)
         let poller = try PollerJob.scheduled(environment: environment, connectionString: database.connectionString)
         let scheduler = Scheduler(
-            configuration: SchedulerConfiguration(connectionString: database.connectionString), jobs: [audit] + poller,
+            configuration: SchedulerConfiguration(connectionString: database.connectionString),
+            jobs: [audit, maintenance] + poller,
             logger: logger)
         logger.notice(
             "starting",
             metadata: [
                 "audit": "\(settings.schedule)", "window": "\(settings.window)",
-                "threshold": "\(settings.rule.threshold)",
+                "threshold": "\(settings.rule.threshold)", "maintenance": "\(settings.maintenanceSchedule)",
             ])
         scheduler.start()
         shutdownSignals.started()
@@ -118,6 +124,8 @@ struct ScheduleCommand: ParsableCommand {
         let metricsHost: String
         let metricsPort: Int?
         let connectTimeoutSeconds: Int
+        let maintenanceSchedule: DailySchedule
+        let maintenance: MaintenanceSettings
     }
 
     private func settings(_ environment: [String: String]) throws -> Settings {
@@ -147,8 +155,20 @@ struct ScheduleCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        let maintenanceText = value(nil, "MAINTENANCE_AT", "01:00")
+        guard let maintenanceTime = WallClockTime(parsing: maintenanceText) else {
+            throw ValidationError("MAINTENANCE_AT must be HH:MM (24-hour, UTC), got '\(maintenanceText)'")
+        }
+        let maintenance: MaintenanceSettings
+        do {
+            maintenance = try MaintenanceSettings(environment: environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
         return Settings(
             schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout,
-            metricsHost: metricsHost, metricsPort: metricsPort, connectTimeoutSeconds: connectTimeout)
+            metricsHost: metricsHost, metricsPort: metricsPort, connectTimeoutSeconds: connectTimeout,
+            maintenanceSchedule: DailySchedule(at: maintenanceTime, in: .gmt),
+            maintenance: maintenance)
     }
 }

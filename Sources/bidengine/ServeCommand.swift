@@ -40,7 +40,7 @@ struct ServeCommand: ParsableCommand {
 
             Environment: HOST, PORT, THREADS, DATABASE_URL, CONNECT_TIMEOUT (seconds, default 5; \
             connect_timeout in DATABASE_URL wins), MAX_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, \
-            FIRST_BYTE_TIMEOUT, DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, SHUTDOWN_TIMEOUT, \
+            FIRST_BYTE_TIMEOUT, DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, MAX_WRITES_IN_FLIGHT, SHUTDOWN_TIMEOUT, \
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace, debug, info, notice, \
             warning, error, critical), ACCESS_LOG (true/false, 1/0, on/off, yes/no; default on), \
             BIDENGINE_API_KEYS (comma-separated bearer keys), BIDENGINE_API_KEYS_FILE (a file of \
@@ -84,6 +84,11 @@ struct ServeCommand: ParsableCommand {
         parsing: .unconditional,
         help: "Most bids written in one statement (env MAX_BATCH_SIZE; default 512).")
     var maxBatchSize: String?
+    @Option(
+        name: .customLong("max-writes-in-flight"),
+        parsing: .unconditional,
+        help: "Bid statements in flight at once per event loop (env MAX_WRITES_IN_FLIGHT; default 2).")
+    var maxWritesInFlight: String?
     @Option(
         name: .customLong("shutdown-timeout"),
         parsing: .unconditional,
@@ -157,6 +162,7 @@ struct ServeCommand: ParsableCommand {
             configuration.databaseTimeout = .milliseconds(
                 try settings.value(Settings.databaseTimeout, flag: databaseTimeoutMilliseconds))
             configuration.maxBatchSize = try settings.value(Settings.maxBatchSize, flag: maxBatchSize)
+            configuration.maxWritesInFlight = try settings.value(Settings.maxWritesInFlight, flag: maxWritesInFlight)
             configuration.shutdownTimeout = .seconds(
                 try settings.value(Settings.shutdownTimeout, flag: shutdownTimeout))
             configuration.accessLog = try settings.value(Settings.accessLog)

@@ -64,24 +64,6 @@ import Testing
         #expect(AuditHTMLReport.escape(#"<a href="x">&'</a>"#) == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;")
     }
 
-    @Test func postgresNumericTextIsReadExactly() throws {
-        for text in ["0", "1.50", "-2.01", "12345678901234567890.123456789012345678", "0.0001", "7.", "-0"] {
-            if text == "7." {
-                #expect(AuditTally.numeric(text) == nil)
-                continue
-            }
-            let fast = try #require(AuditTally.numeric(text))
-            let general = try FixedDecimal(parsing: text)
-            #expect(fast.significand == general.significand && fast.scale == general.scale, "\(text)")
-        }
-        // Left to the general parser, which either reads them or names the problem.
-        for text in [
-            "NaN", "Infinity", "1e5", " 1", "", "-", ".5", "1.2.3", "0.00000000000000000000000000000000000001",
-        ] {
-            #expect(AuditTally.numeric(text) == nil, "\(text)")
-        }
-    }
-
     @Test func windowSlicesCoverItExactlyOnce() {
         let slices = AuditRunner.slices(from: 0, to: 604_800_000_001, count: 3)
         #expect(

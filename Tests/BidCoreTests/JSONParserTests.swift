@@ -49,4 +49,16 @@ import Testing
             String(decoding: writer.bytes, as: UTF8.self)
                 == #"{"adjusted_cpc":1.50,"bid_id":7,"note":"a\"b\\c\n\u0001"}"#)
     }
+
+    @Test func plainKeysAndIdDigitsAreWrittenWithoutStrings() throws {
+        var writer = JSONWriter(capacity: 8)
+        for id in [Int64(0), 9, 10, -1, .max, .min] {
+            writer.reset()
+            writer.beginObject()
+            writer.member(plainKey: "bid_id", id)
+            writer.member(plainKey: "adjusted_cpc", try FixedDecimal(parsing: "2.25"))
+            writer.endObject()
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"bid_id":\#(id),"adjusted_cpc":2.25}"#)
+        }
+    }
 }

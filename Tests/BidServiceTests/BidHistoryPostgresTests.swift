@@ -228,7 +228,7 @@ import Testing
 
     // MARK: The plan and the failure mode
 
-    /// Every query shape reads `bids_product_history_idx` (an ordered index scan that stops at the
+    /// Every query shape reads the product history index of the partition holding the rows (an ordered index scan that stops at the
     /// limit, or for a product with few rows a bitmap scan of them and a sort of those few), with
     /// the keyset predicate inside the index condition, never a filter.
     ///
@@ -269,15 +269,25 @@ import Testing
         for (setting, query) in cases {
             try harness.session.execute(setting)
             let plan = try plan(query)
+            // The rows are in the partition that migration 0008 made of the old table.
             #expect(
-                plan.contains("Index Scan using bids_product_history_idx")
-                    || plan.contains("Bitmap Index Scan on bids_product_history_idx"),
+                plan.contains("Index Scan using bids_legacy_product_history_idx")
+                    || plan.contains("Bitmap Index Scan on bids_legacy_product_history_idx"),
                 "\(setting); \(query):\n\(plan)")
-            #expect(!plan.contains("bids_calculated_at_idx"), "\(setting); \(query):\n\(plan)")
+            #expect(!plan.contains("calculated_at_idx"), "\(setting); \(query):\n\(plan)")
             #expect(
                 plan.contains("Index Cond: ((product_id = ") && plan.contains("(ROW(calculated_at, id) < ROW("),
                 "\(plan)")
-            #expect(!plan.contains("Filter:"), "the keyset condition must be part of the index condition:\n\(plan)")
+            // Only the empty partitions (a few pages at most) may be read with a filter.
+            var scan = ""
+            for line in plan.split(separator: "\n") {
+                if line.contains("Scan") { scan = String(line) }
+                if line.contains("Filter:") {
+                    #expect(
+                        scan.contains("Seq Scan on bids_p") || scan.contains("Seq Scan on bids_default"),
+                        "the keyset condition must be part of the index condition:\n\(plan)")
+                }
+            }
         }
     }
 

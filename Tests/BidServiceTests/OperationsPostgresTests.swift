@@ -42,6 +42,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.path + "/bidengine-keys-\(getpid())"
         try "one\ntwo,three\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
+        // pragma: allowlist nextline secret (a test key)
         let keys = try APIKeys.load(environment: ["BIDENGINE_API_KEYS": "zero", "BIDENGINE_API_KEYS_FILE": path])
         #expect(keys.count == 4)
         #expect(keys.accepts(authorization: "Bearer three"))

@@ -9,10 +9,57 @@ import Testing
         #expect(machine.queryEnqueued() == .none)  // queued while connecting
         #expect(machine.connected() == .sendNext)
         machine.querySent()
-        #expect(machine.state == .executing)
-        #expect(machine.queryEnqueued() == .none)  // one statement in flight at a time
+        #expect(machine.state == .executing(inFlight: 1))
+        #expect(machine.queryEnqueued() == .none)  // depth 1: one statement in flight at a time
+        #expect(!machine.canSend)
         #expect(machine.queryFinished() == .sendNext)
         #expect(machine.state == .idle)
+    }
+
+    @Test func pipelinesUpToTheBoundAndFreesASlotPerFinishedStatement() {
+        var machine = ConnectionStateMachine(maxInFlight: 3)
+        _ = machine.startRequested()
+        #expect(machine.connected() == .sendNext)
+        for expected in 1...3 {
+            #expect(machine.canSend)
+            machine.querySent()
+            #expect(machine.state == .executing(inFlight: expected))
+        }
+        #expect(!machine.canSend)
+        #expect(machine.queryEnqueued() == .none)  // the pipeline is full: the statement waits
+        machine.querySent()  // ignored when full
+        #expect(machine.inFlight == 3)
+        #expect(machine.queryFinished() == .sendNext)
+        #expect(machine.state == .executing(inFlight: 2))
+        #expect(machine.queryEnqueued() == .sendNext)
+        #expect(machine.queryFinished() == .sendNext)
+        #expect(machine.queryFinished() == .sendNext)
+        #expect(machine.state == .idle)
+        #expect(machine.inFlight == 0)
+        #expect(machine.queryFinished() == .none)  // nothing in flight: a stray sync changes nothing
+    }
+
+    @Test func aDropWithAFullPipelineFailsEverythingAndReconnectsAtOnce() {
+        var machine = ConnectionStateMachine(maxInFlight: 4)
+        _ = machine.startRequested()
+        _ = machine.connected()
+        for _ in 0..<4 { machine.querySent() }
+        #expect(machine.connectionFailed() == .failAllAndScheduleReconnect(delay: .zero))
+        #expect(machine.inFlight == 0)
+        #expect(!machine.canSend)
+        #expect(machine.queryEnqueued() == .failImmediately)
+        #expect(machine.reconnectTimerFired() == .startConnecting)
+        #expect(machine.connected() == .sendNext)
+        #expect(machine.state == .idle)
+    }
+
+    @Test func aDepthBelowOneMeansOne() {
+        var machine = ConnectionStateMachine(maxInFlight: 0)
+        _ = machine.startRequested()
+        _ = machine.connected()
+        machine.querySent()
+        #expect(!machine.canSend)
+        #expect(machine.maxInFlight == 1)
     }
 
     @Test func failedAttemptsBackOffExponentiallyUpToTheCap() {

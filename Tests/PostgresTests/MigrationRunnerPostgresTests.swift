@@ -82,12 +82,15 @@ import Testing
 
     @Test func connectionStringsKeepTheirOptionsWithAnotherDatabase() throws {
         let rewritten = try ConnectionString.replacingDatabase(
+            // pragma: allowlist nextline secret (an example URL; the test checks it is rewritten)
             in: "postgresql://u:secret@db.example:6543/app?sslmode=require", with: "other")
         #expect(
             rewritten.contains("host='db.example'") && rewritten.contains("port='6543'")
                 && rewritten.contains("sslmode='require'"))
         #expect(rewritten.hasSuffix("dbname='other'"))
+        // pragma: allowlist nextline secret (the same example URL, to be masked)
         #expect(ConnectionString.masked("postgresql://u:secret@db.example/app").contains("password=****"))
+        // pragma: allowlist nextline secret (the same example URL, to be masked)
         #expect(!ConnectionString.masked("postgresql://u:secret@db.example/app").contains("secret"))
     }
 

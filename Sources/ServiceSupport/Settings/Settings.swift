@@ -32,6 +32,8 @@ public enum Settings {
         "DATABASE_TIMEOUT_MS", flag: "--database-timeout-ms", 1...600_000, default: 1000, unit: "milliseconds")
     public static let maxBatchSize = Setting.integer(
         "MAX_BATCH_SIZE", flag: "--max-batch-size", 1...65_535, default: 512, unit: "bids")
+    public static let maxWritesInFlight = Setting.integer(
+        "MAX_WRITES_IN_FLIGHT", flag: "--max-writes-in-flight", 1...64, default: 2, unit: "statements per event loop")
     public static let shutdownTimeout = Setting.integer(
         "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
     public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)

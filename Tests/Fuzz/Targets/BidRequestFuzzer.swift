@@ -2,7 +2,8 @@ import BidCore
 
 /// `bid-request`: the body of `POST /api/bid` as a client sends it.
 ///
-/// Properties: `BidRequest.parse(body:)` never traps; it rejects as malformed exactly what
+/// Properties: `BidRequest.parse(body:)` never traps; its fast path (`FastBidParser`) gives the
+/// general JSON parser's answer on every input; it rejects as malformed exactly what
 /// `JSONParser` rejects; an accepted bid satisfies the legacy rules and its price is the exact
 /// `round(cpc × roas / 100, 2)`; rejections carry the legacy messages in legacy order; and every
 /// document that `JSONWriter` can express survives writer → parser unchanged.
@@ -11,6 +12,12 @@ public func bidRequestFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     let body = UnsafeBufferPointer(start: data, count: size)
     let result = BidRequest.parse(body: body)
     fuzzRequire(result == BidRequest.parse(body: Array(body)), "the two parse overloads disagree")
+    // The fast path (flat ASCII bodies, no tree) and the general JSON parser agree on every input.
+    let general = BidRequest.parseWithTree(body: body)
+    fuzzRequire(result == general, "fast parser gave \(result), the general parser \(general)")
+    if let fast = FastBidParser.parse(body) {
+        fuzzRequire(fast == general, "FastBidParser gave \(fast), the general parser \(general)")
+    }
     let document = try? JSONParser.parse(body)
 
     switch result {

@@ -1,22 +1,24 @@
-import Foundation
-import Metrics
+public import Foundation
+public import Metrics
 
 /// A metrics backend that remembers values by label and dimensions, to check what the scheduler
 /// exports without bootstrapping the process-wide system (the service owns that).
-final class SchedulerTestMetrics: MetricsFactory, @unchecked Sendable {
+public final class SchedulerTestMetrics: MetricsFactory, @unchecked Sendable {
     private let lock = NSLock()
     private var values: [String: Int64] = [:]
     private var doubles: [String: Double] = [:]
 
-    static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
+    public init() {}
+
+    public static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
         ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
     }
 
-    func value(_ label: String, _ dimensions: [(String, String)] = []) -> Int64 {
+    public func value(_ label: String, _ dimensions: [(String, String)] = []) -> Int64 {
         lock.withLock { values[Self.key(label, dimensions)] ?? 0 }
     }
 
-    func recorded(_ label: String, _ dimensions: [(String, String)] = []) -> Double? {
+    public func recorded(_ label: String, _ dimensions: [(String, String)] = []) -> Double? {
         lock.withLock { doubles[Self.key(label, dimensions)] }
     }
 
@@ -28,21 +30,21 @@ final class SchedulerTestMetrics: MetricsFactory, @unchecked Sendable {
         lock.withLock { doubles[key] = value }
     }
 
-    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
         Handler(key: Self.key(label, dimensions), owner: self)
     }
 
-    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+    public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         Handler(key: Self.key(label, dimensions), owner: self)
     }
 
-    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+    public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         Handler(key: Self.key(label, dimensions), owner: self)
     }
 
-    func destroyCounter(_ handler: any CounterHandler) {}
-    func destroyRecorder(_ handler: any RecorderHandler) {}
-    func destroyTimer(_ handler: any TimerHandler) {}
+    public func destroyCounter(_ handler: any CounterHandler) {}
+    public func destroyRecorder(_ handler: any RecorderHandler) {}
+    public func destroyTimer(_ handler: any TimerHandler) {}
 
     /// Counters add, recorders keep the last value, timers count their recordings.
     private final class Handler: CounterHandler, RecorderHandler, TimerHandler, @unchecked Sendable {

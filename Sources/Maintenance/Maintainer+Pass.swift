@@ -1,0 +1,195 @@
+import Foundation
+import Postgres
+import Scheduler
+
+extension Maintainer {
+    /// The state of one pass: its session, its instant and the actions so far.
+    struct Pass {
+        let session: PostgresSession
+        let dryRun: Bool
+        /// Unix seconds.
+        let now: Int64
+        let cancellation: JobCancellation?
+        let record: (MaintenanceAction) -> Void
+        private(set) var actions: [MaintenanceAction] = []
+
+        init(
+            session: PostgresSession, dryRun: Bool, now: Int64, cancellation: JobCancellation?,
+            record: @escaping (MaintenanceAction) -> Void
+        ) {
+            self.session = session
+            self.dryRun = dryRun
+            self.now = now
+            self.cancellation = cancellation
+            self.record = record
+        }
+
+        private mutating func append(_ action: MaintenanceAction) {
+            actions.append(action)
+            record(action)
+        }
+
+        private func checkCancellation() throws {
+            if cancellation?.isCancelled == true { throw MaintenanceCancelled() }
+        }
+
+        // MARK: Partitions of bids
+
+        /// A partition of `bids` with its bounds in Unix seconds (nil: MINVALUE / MAXVALUE).
+        struct Partition {
+            let name: String
+            let isDefault: Bool
+            let lower: Int64?
+            let upper: Int64?
+            let estimatedRows: Int64
+
+            func covers(_ instant: Int64) -> Bool {
+                !isDefault && (lower.map { $0 <= instant } ?? true) && (upper.map { instant < $0 } ?? true)
+            }
+        }
+
+        static let partitionsSQL = """
+            SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT',
+                   CASE WHEN b[1] = 'MINVALUE' THEN NULL ELSE extract(epoch FROM btrim(b[1], '''')::timestamptz)::bigint END,
+                   CASE WHEN b[2] = 'MAXVALUE' THEN NULL ELSE extract(epoch FROM btrim(b[2], '''')::timestamptz)::bigint END,
+                   greatest(c.reltuples, 0)::bigint
+            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            CROSS JOIN LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\((.+)\\) TO \\((.+)\\)') AS m(b)
+            WHERE i.inhparent = 'bids'::regclass
+            ORDER BY 3 NULLS FIRST
+            """
+
+        func partitions() throws -> [Partition] {
+            try session.execute(Self.partitionsSQL).rows.map { row in
+                Partition(
+                    name: row[0] ?? "", isDefault: row[1] == "t", lower: row[2].flatMap { Int64($0) },
+                    upper: row[3].flatMap { Int64($0) }, estimatedRows: row[4].flatMap { Int64($0) } ?? 0)
+            }
+        }
+
+        /// Month starts (UTC) that need a partition: this month and the next two, and every month
+        /// with rows waiting in `bids_default` (with how many), unless a partition covers them.
+        static let monthsSQL = """
+            WITH wanted AS (
+                SELECT date_trunc('month', to_timestamp($1::bigint) AT TIME ZONE 'UTC') + step * interval '1 month' AS month, 0::bigint AS waiting
+                FROM generate_series(0, 2) AS step
+                UNION ALL
+                SELECT date_trunc('month', calculated_at AT TIME ZONE 'UTC'), count(*) FROM bids_default GROUP BY 1
+            )
+            SELECT extract(epoch FROM month AT TIME ZONE 'UTC')::bigint, 'bids_p' || to_char(month, 'YYYY_MM'), sum(waiting)::bigint
+            FROM wanted GROUP BY month ORDER BY month
+            """
+
+        mutating func createPartitions() throws {
+            let existing = try partitions()
+            for row in try session.execute(Self.monthsSQL, [String(now)]).rows {
+                guard let start = row[0].flatMap({ Int64($0) }), let name = row[1],
+                    let waiting = row[2].flatMap({ Int64($0) })
+                else { continue }
+                if existing.contains(where: { $0.covers(start) }) { continue }
+                try checkCancellation()
+                var moved = waiting
+                if !dryRun {
+                    // One transaction: create, move, attach (bids_add_month_partition, migration 0008).
+                    moved =
+                        Int64(
+                            try session.execute(
+                                "SELECT bids_add_month_partition(to_timestamp($1::bigint))", [String(start)]
+                            ).scalar ?? "") ?? 0
+                }
+                append(MaintenanceAction(.created, table: name, rows: moved))
+                if moved > 0 { append(MaintenanceAction(.moved, table: name, rows: moved)) }
+            }
+        }
+
+        /// Partitions whose upper bound is at or before now − retention: every row in them is older.
+        mutating func dropBidPartitions(olderThan retention: RetentionPeriod) throws {
+            let cutoff = now - retention.seconds
+            for partition in try partitions() where !partition.isDefault {
+                guard let upper = partition.upper, upper <= cutoff else { continue }
+                try checkCancellation()
+                if !dryRun {
+                    // Not CONCURRENTLY: PostgreSQL refuses that while a default partition exists.
+                    // The lock is held for a catalogue change only, and lock_timeout bounds the wait.
+                    try session.execute("ALTER TABLE bids DETACH PARTITION \(quoted(partition.name))")
+                }
+                append(
+                    MaintenanceAction(.detached, table: partition.name, rows: partition.estimatedRows, estimated: true))
+                if !dryRun { try session.execute("DROP TABLE \(quoted(partition.name))") }
+                append(
+                    MaintenanceAction(.dropped, table: partition.name, rows: partition.estimatedRows, estimated: true))
+            }
+        }
+
+        // MARK: Unpartitioned tables
+
+        /// Deletes `table`'s rows matching `condition` (whose $1 is the cutoff) in batches.
+        mutating func deleteInBatches(
+            _ table: String, key: String, where condition: String, olderThan retention: RetentionPeriod
+        ) throws {
+            let cutoff = String(now - retention.seconds)
+            let total = try deleteBatches(table, key: key, where: condition, parameters: [cutoff])
+            if total > 0 { append(MaintenanceAction(.deleted, table: table, rows: total)) }
+        }
+
+        /// Finished audit runs audited before the cutoff, with their flags, products and bands.
+        mutating func deleteAuditRuns(olderThan retention: RetentionPeriod) throws {
+            let cutoff = String(now - retention.seconds)
+            let runs = try session.execute(
+                "SELECT id FROM audit_runs WHERE as_of < to_timestamp($1::bigint) AND status <> 'running' ORDER BY id",
+                [cutoff]
+            ).rows.compactMap { $0[0] }
+            guard !runs.isEmpty else { return }
+            var totals: [String: Int64] = [:]
+            for run in runs {
+                try checkCancellation()
+                // Flags can be hundreds of thousands per run: batches. The rest is a few rows.
+                totals["audit_flags", default: 0] += try deleteBatches(
+                    "audit_flags", key: "bid_id", where: "run_id = $1::bigint", parameters: [run])
+                for table in ["audit_products", "audit_deviation_bands", "audit_runs"] {
+                    let column = table == "audit_runs" ? "id" : "run_id"
+                    let sql =
+                        dryRun
+                        ? "SELECT count(*) FROM \(table) WHERE \(column) = $1::bigint"
+                        : "DELETE FROM \(table) WHERE \(column) = $1::bigint"
+                    let result = try session.execute(sql, [run])
+                    totals[table, default: 0] += Int64(
+                        dryRun ? Int(result.scalar ?? "") ?? 0 : result.affectedRows ?? 0)
+                }
+            }
+            for table in ["audit_flags", "audit_products", "audit_deviation_bands", "audit_runs"] {
+                append(MaintenanceAction(.deleted, table: table, rows: totals[table] ?? 0))
+            }
+        }
+
+        /// Deletes in batches of `batchSize` (each its own transaction); counts instead in a dry run.
+        private func deleteBatches(
+            _ table: String, key: String, where condition: String, parameters: [String?]
+        ) throws -> Int64 {
+            if dryRun {
+                let sql = "SELECT count(*) FROM \(table) WHERE \(condition)"
+                return Int64(try session.execute(sql, parameters).scalar ?? "") ?? 0
+            }
+            let sql = """
+                DELETE FROM \(table) WHERE \(condition) AND \(key) IN (
+                    SELECT \(key) FROM \(table) WHERE \(condition) LIMIT \(Maintainer.batchSize))
+                """
+            var total: Int64 = 0
+            while true {
+                try checkCancellation()
+                let deleted = try session.execute(sql, parameters).affectedRows ?? 0
+                total += Int64(deleted)
+                if deleted < Maintainer.batchSize { return total }
+            }
+        }
+
+        private func quoted(_ identifier: String) -> String {
+            "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+    }
+}
+
+/// Thrown when the pass's job is cancelled (scheduler shutdown) between two actions.
+struct MaintenanceCancelled: Error, CustomStringConvertible {
+    var description: String { "maintenance cancelled" }
+}

@@ -1,0 +1,82 @@
+public import Foundation
+public import Logging
+public import Metrics
+public import Postgres
+public import Scheduler
+
+/// One maintenance pass over the database: `bidengine maintain` and the scheduler's daily job.
+///
+/// In order: partitions of `bids` for this month and the next two (those missing), plus one for
+/// every month that has rows in `bids_default`, which are moved into it; then, past each
+/// retention, whole `bids` partitions detached and dropped, and competitor prices, poll runs and
+/// audit runs deleted in batches. Nothing younger than a retention is ever removed: a partition
+/// goes only when its upper bound is at or before the cutoff, a row only when it is older.
+///
+/// Safe to run from several places at once: a session-level advisory lock admits one pass, and a
+/// second one reports itself skipped instead of waiting.
+public struct Maintainer: Sendable {
+    /// Session-level advisory lock key ("bidmaint" in ASCII).
+    static let lockKey: Int64 = 0x6269_646D_6169_6E74
+    /// Rows per DELETE: short transactions, short locks, WAL in small pieces.
+    static let batchSize = 5_000
+    /// How long DETACH (which needs the parent's ACCESS EXCLUSIVE lock) may wait: waiting longer
+    /// would queue every bid insert behind it. A pass that gives up retries the next day.
+    static let lockTimeout = "2s"
+
+    public let settings: MaintenanceSettings
+    private let logger: Logger
+    private let metricsFactory: (any MetricsFactory)?
+
+    public init(
+        settings: MaintenanceSettings, logger: Logger = Logger(label: "bidengine.maintenance"),
+        metricsFactory: (any MetricsFactory)? = nil
+    ) {
+        self.settings = settings
+        self.logger = logger
+        self.metricsFactory = metricsFactory
+    }
+
+    /// One pass on `session` (which must not be inside a transaction). `now` is the instant the
+    /// retentions count back from; `cancellation` is checked between actions.
+    public func run(
+        session: PostgresSession, dryRun: Bool, now: Date = Date(), cancellation: JobCancellation? = nil
+    ) throws -> MaintenanceReport {
+        guard try session.execute("SELECT pg_try_advisory_lock($1)", [String(Self.lockKey)]).scalar == "t" else {
+            logger.notice("maintenance skipped: another pass holds the lock")
+            return MaintenanceReport(dryRun: dryRun, skipped: true, actions: [])
+        }
+        defer { _ = try? session.execute("SELECT pg_advisory_unlock($1)", [String(Self.lockKey)]) }
+        try session.execute("SET lock_timeout = '\(Self.lockTimeout)'")
+        var pass = Pass(
+            session: session, dryRun: dryRun, now: Int64(now.timeIntervalSince1970.rounded(.down)),
+            cancellation: cancellation, record: { action in self.record(action, dryRun: dryRun) })
+        logger.info("maintenance started", metadata: ["dry_run": "\(dryRun)"])
+        try pass.createPartitions()
+        if let retention = settings.bids { try pass.dropBidPartitions(olderThan: retention) }
+        if let retention = settings.competitorPrices {
+            try pass.deleteInBatches(
+                "competitor_prices", key: "id", where: "observed_at < to_timestamp($1::bigint)", olderThan: retention)
+            try pass.deleteInBatches(
+                "poll_runs", key: "id", where: "started_at < to_timestamp($1::bigint) AND status <> 'running'",
+                olderThan: retention)
+        }
+        if let retention = settings.audit { try pass.deleteAuditRuns(olderThan: retention) }
+        logger.info("maintenance finished", metadata: ["dry_run": "\(dryRun)", "actions": "\(pass.actions.count)"])
+        return MaintenanceReport(dryRun: dryRun, skipped: false, actions: pass.actions)
+    }
+
+    private func record(_ action: MaintenanceAction, dryRun: Bool) {
+        logger.notice(
+            dryRun ? "maintenance would act" : "maintenance acted",
+            metadata: [
+                "action": "\(action.kind.rawValue)", "table": "\(action.table)", "rows": "\(action.rows)",
+                "estimated": "\(action.estimated)",
+            ])
+        guard !dryRun else { return }
+        let factory = metricsFactory ?? MetricsSystem.factory
+        let dimensions = [("action", action.kind.rawValue)]
+        Counter(label: "bidengine_maintenance_actions_total", dimensions: dimensions, factory: factory).increment()
+        Counter(label: "bidengine_maintenance_rows_total", dimensions: dimensions, factory: factory)
+            .increment(by: action.rows)
+    }
+}

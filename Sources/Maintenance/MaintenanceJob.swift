@@ -1,0 +1,37 @@
+public import Foundation
+public import Logging
+public import Metrics
+import Postgres
+public import Scheduler
+
+/// Maintenance as a scheduled job: daily, and at once whenever a scheduler becomes active (a pass
+/// is cheap when there is nothing to do, and partitions ahead must never run out).
+public struct MaintenanceJob: ScheduledJob {
+    public let name = "maintenance"
+    public let schedule: any JobSchedule
+    let connectionString: String
+    let maintainer: Maintainer
+
+    public init(
+        connectionString: String, schedule: any JobSchedule, settings: MaintenanceSettings,
+        logger: Logger = Logger(label: "bidengine.maintenance"), metricsFactory: (any MetricsFactory)? = nil
+    ) {
+        self.connectionString = connectionString
+        self.schedule = schedule
+        maintainer = Maintainer(settings: settings, logger: logger, metricsFactory: metricsFactory)
+    }
+
+    public func needsCatchUp(scheduledAt: Date) throws -> Bool { true }
+
+    public func run(_ context: JobContext) throws -> Logger.Metadata {
+        let session = try PostgresSession(connectionString: connectionString)
+        defer { session.close() }
+        let report = try maintainer.run(session: session, dryRun: false, cancellation: context.cancellation)
+        var metadata: Logger.Metadata = ["skipped": "\(report.skipped)"]
+        for kind in ["created", "moved", "detached", "dropped", "deleted"] {
+            let matching = report.actions.filter { $0.kind.rawValue == kind }
+            metadata[kind] = "\(matching.count)"
+        }
+        return metadata
+    }
+}

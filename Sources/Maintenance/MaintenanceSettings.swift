@@ -1,0 +1,23 @@
+/// What maintenance keeps: one retention per kind of data; nil keeps everything.
+public struct MaintenanceSettings: Sendable, Equatable {
+    /// `bids`: whole monthly partitions whose every row is older are detached and dropped.
+    public var bids: RetentionPeriod?
+    /// `competitor_prices` (by observed_at) and finished `poll_runs` (by started_at), in batches.
+    public var competitorPrices: RetentionPeriod?
+    /// Finished audit runs (by as_of) with their flags, products and bands, in batches.
+    public var audit: RetentionPeriod?
+
+    public init(bids: RetentionPeriod? = nil, competitorPrices: RetentionPeriod? = nil, audit: RetentionPeriod? = nil) {
+        self.bids = bids
+        self.competitorPrices = competitorPrices
+        self.audit = audit
+    }
+
+    /// BIDS_RETENTION, COMPETITOR_PRICES_RETENTION and AUDIT_RETENTION.
+    public init(environment: [String: String]) throws(RetentionError) {
+        bids = try RetentionPeriod.parse(environment["BIDS_RETENTION"], key: "BIDS_RETENTION")
+        competitorPrices = try RetentionPeriod.parse(
+            environment["COMPETITOR_PRICES_RETENTION"], key: "COMPETITOR_PRICES_RETENTION")
+        audit = try RetentionPeriod.parse(environment["AUDIT_RETENTION"], key: "AUDIT_RETENTION")
+    }
+}

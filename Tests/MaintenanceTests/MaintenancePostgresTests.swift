@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import Maintenance
+import Postgres
+import ServiceTestSupport
+import Testing
+
+/// `Maintainer` against real PostgreSQL with every migration: partitions ahead, bids_default
+/// emptied, retention by whole partitions and by batches, dry runs, and two maintainers at once.
+@Suite struct MaintenancePostgresTests {
+    private static let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+    /// Far beyond the partitions the migration creates from the real date, so results are fixed.
+    private static let now = Date(timeIntervalSince1970: 2_210_112_000)  // 2040-01-15T00:00:00Z
+
+    private static func database(_ name: String) throws -> PostgresSession {
+        try database(url: try TestDatabase.fresh(name))
+    }
+
+    private static func database(url: String) throws -> PostgresSession {
+        let session = try PostgresSession(connectionString: url)
+        try MigrationRunner.migrate(try PartitionMigrationPostgresTests.migrations(), session: session)
+        return session
+    }
+
+    @discardableResult
+    private static func insertBids(_ session: PostgresSession, at instants: [String]) throws -> [String] {
+        try instants.map { instant in
+            try session.execute(
+                """
+                INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+                VALUES (3, 1.00, 100, 1.20, $1) RETURNING id
+                """, [instant]
+            ).scalar ?? ""
+        }
+    }
+
+    private static func names(_ session: PostgresSession) throws -> [String] {
+        try PartitionMigrationPostgresTests.partitions(session).map { String($0.prefix { $0 != " " }) }
+    }
+
+    private static func maintainer(_ settings: MaintenanceSettings = MaintenanceSettings()) -> Maintainer {
+        Maintainer(settings: settings, logger: quiet, metricsFactory: SchedulerTestMetrics())
+    }
+
+    @Test func createsPartitionsAheadAndEmptiesTheDefaultPartition() throws {
+        let session = try Self.database("maintain_create")
+        let ids = try Self.insertBids(
+            session, at: ["2031-05-10T00:00:00Z", "2031-05-31T23:59:59.999999Z", "2032-01-01T00:00:00Z"])
+        #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "3")
+
+        let metrics = SchedulerTestMetrics()
+        let maintainer = Maintainer(settings: MaintenanceSettings(), logger: Self.quiet, metricsFactory: metrics)
+        let report = try maintainer.run(session: session, dryRun: false, now: Self.now)
+        #expect(
+            report.actions == [
+                MaintenanceAction(.created, table: "bids_p2031_05", rows: 2),
+                MaintenanceAction(.moved, table: "bids_p2031_05", rows: 2),
+                MaintenanceAction(.created, table: "bids_p2032_01", rows: 1),
+                MaintenanceAction(.moved, table: "bids_p2032_01", rows: 1),
+                MaintenanceAction(.created, table: "bids_p2040_01", rows: 0),
+                MaintenanceAction(.created, table: "bids_p2040_02", rows: 0),
+                MaintenanceAction(.created, table: "bids_p2040_03", rows: 0),
+            ])
+        #expect(metrics.value("bidengine_maintenance_actions_total", [("action", "created")]) == 5)
+        #expect(metrics.value("bidengine_maintenance_rows_total", [("action", "moved")]) == 3)
+        #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "0")
+        let placed = try session.execute("SELECT id::text, tableoid::regclass::text FROM bids ORDER BY id").rows
+        #expect(placed == [[ids[0], "bids_p2031_05"], [ids[1], "bids_p2031_05"], [ids[2], "bids_p2032_01"]])
+        // New bids in those months now go straight to their partition; a second pass has nothing to do.
+        #expect(
+            try session.execute(
+                """
+                INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+                VALUES (3, 1, 100, 1, '2040-02-29T12:00:00Z') RETURNING tableoid::regclass::text
+                """
+            ).scalar == "bids_p2040_02")
+        #expect(try maintainer.run(session: session, dryRun: false, now: Self.now).actions == [])
+    }
+
+    @Test func aDryRunReportsTheSameActionsAndChangesNothing() throws {
+        let session = try Self.database("maintain_dry")
+        try Self.insertBids(session, at: ["2031-05-10T00:00:00Z"])
+        let before = try Self.names(session)
+        let report = try Self.maintainer(MaintenanceSettings(bids: try RetentionPeriod.parse("400d", key: "x")))
+            .run(session: session, dryRun: true, now: Self.now)
+        #expect(report.dryRun)
+        #expect(report.actions.contains(MaintenanceAction(.moved, table: "bids_p2031_05", rows: 1)))
+        #expect(report.actions.contains { $0.kind == .dropped && $0.table == "bids_legacy" })
+        #expect(try Self.names(session) == before)
+        #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "1")
+        #expect(report.text.contains("would created"))
+        #expect(report.json.hasPrefix(#"{"dry_run":true,"skipped":false,"actions":[{"action":"created""#))
+    }
+
+    @Test func bidRetentionDropsOnlyPartitionsWhollyOlderThanTheCutoff() throws {
+        let session = try Self.database("maintain_bids_retention")
+        let existing = try Self.names(session).filter { $0 != "bids_default" }
+        // Cutoff: 2040-01-15 - 400 days = 2038-12-11.
+        let ids = try Self.insertBids(
+            session,
+            at: ["2020-01-05T00:00:00Z", "2038-11-30T00:00:00Z", "2038-12-05T00:00:00Z", "2039-06-01T00:00:00Z"])
+        let retention = try RetentionPeriod.parse("400d", key: "BIDS_RETENTION")
+        let report = try Self.maintainer(MaintenanceSettings(bids: retention))
+            .run(session: session, dryRun: false, now: Self.now)
+        let dropped = report.actions.filter { $0.kind == .dropped }.map(\.table)
+        #expect(Set(dropped) == Set(existing + ["bids_p2038_11"]))
+        #expect(report.actions.filter { $0.kind == .detached }.map(\.table) == dropped)
+        // 2038-12-05 is older than the cutoff but shares its partition with younger days: kept.
+        #expect(try session.execute("SELECT id::text FROM bids ORDER BY id").rows == [[ids[2]], [ids[3]]])
+        #expect(
+            try Self.names(session) == [
+                "bids_default", "bids_p2038_12", "bids_p2039_06", "bids_p2040_01", "bids_p2040_02", "bids_p2040_03",
+            ])
+    }
+
+    @Test func competitorAndAuditRetentionDeleteOnlyOlderRows() throws {
+        let session = try Self.database("maintain_other_retention")
+        try session.execute(
+            """
+            INSERT INTO competitor_prices (source, external_id, title, price, observed_at)
+            SELECT 'http://s', g::text, 't', 1, timestamptz '2039-12-15T00:00:00Z' - g * interval '1 hour'
+            FROM generate_series(1, 12001) g
+            """)
+        try session.execute(
+            """
+            INSERT INTO poll_runs (source, started_at, status) VALUES
+                ('http://s', '2039-01-01T00:00:00Z', 'ok'), ('http://s', '2039-01-01T00:00:00Z', 'running'),
+                ('http://s', '2040-01-10T00:00:00Z', 'ok')
+            """)
+        for (asOf, flags) in [("2039-11-01T02:00:00Z", 7000), ("2040-01-14T02:00:00Z", 3)] {
+            let run =
+                try session.execute(
+                    """
+                    INSERT INTO audit_runs (as_of, window_seconds, threshold, triggered_by, status, started_at, finished_at, bids_reviewed, bids_flagged)
+                    VALUES ($1, 604800, 0.20, 'manual', 'succeeded', $1, $1, $2, $2) RETURNING id
+                    """, [asOf, String(flags)]
+                ).scalar ?? ""
+            try session.execute(
+                """
+                INSERT INTO audit_flags SELECT $1::bigint, g, 1, 1, 2, 1, 100 FROM generate_series(1, $2::int) g
+                """, [run, String(flags)])
+            try session.execute(
+                "INSERT INTO audit_products VALUES ($1::bigint, 1, $2::bigint, 1, 1, 100)", [run, String(flags)])
+            try session.execute(
+                "INSERT INTO audit_deviation_bands VALUES ($1::bigint, 0, 'x', $2::bigint)", [run, String(flags)])
+        }
+        // Cutoff for both: 2040-01-15 - 30 days = 2039-12-16.
+        let thirtyDays = try RetentionPeriod.parse("30d", key: "x")
+        let report = try Self.maintainer(MaintenanceSettings(competitorPrices: thirtyDays, audit: thirtyDays))
+            .run(session: session, dryRun: false, now: Self.now)
+        #expect(
+            report.actions.filter { $0.kind == .deleted } == [
+                MaintenanceAction(.deleted, table: "competitor_prices", rows: 12001),
+                MaintenanceAction(.deleted, table: "poll_runs", rows: 1),
+                MaintenanceAction(.deleted, table: "audit_flags", rows: 7000),
+                MaintenanceAction(.deleted, table: "audit_products", rows: 1),
+                MaintenanceAction(.deleted, table: "audit_deviation_bands", rows: 1),
+                MaintenanceAction(.deleted, table: "audit_runs", rows: 1),
+            ])
+        #expect(try session.execute("SELECT count(*) FROM competitor_prices").scalar == "0")
+        #expect(try session.execute("SELECT count(*) FROM poll_runs").scalar == "2")
+        #expect(try session.execute("SELECT count(*) FROM audit_flags").scalar == "3")
+        #expect(try session.execute("SELECT as_of = '2040-01-14T02:00:00Z' FROM audit_runs").rows == [["t"]])
+    }
+
+    @Test func aSecondMaintainerSkipsWhileTheFirstHoldsTheLock() throws {
+        let url = try TestDatabase.fresh("maintain_lock")
+        let session = try Self.database(url: url)
+        let holder = try PostgresSession(connectionString: url)
+        try holder.execute("SELECT pg_advisory_lock(\(0x6269_646D_6169_6E74 as Int64))")
+        let skipped = try Self.maintainer().run(session: session, dryRun: false, now: Self.now)
+        #expect(skipped.skipped && skipped.actions.isEmpty)
+        #expect(skipped.text == "maintenance skipped: another maintenance pass holds the lock\n")
+        try holder.execute("SELECT pg_advisory_unlock_all()")
+        #expect(try Self.maintainer().run(session: session, dryRun: false, now: Self.now).actions.count == 3)
+    }
+
+    @Test func retentionTextIsParsedStrictly() throws {
+        #expect(try RetentionPeriod.parse("400d", key: "K")?.seconds == 400 * 86_400)
+        #expect(try RetentionPeriod.parse("13w", key: "K")?.seconds == 13 * 604_800)
+        #expect(try RetentionPeriod.parse("36h", key: "K")?.seconds == 36 * 3_600)
+        #expect(try RetentionPeriod.parse(nil, key: "K") == nil)
+        #expect(try RetentionPeriod.parse("forever", key: "K") == nil)
+        for bad in ["0d", "1.5d", "10", "10y", "-3d", "d"] {
+            #expect(throws: RetentionError.self) { try RetentionPeriod.parse(bad, key: "K") }
+        }
+    }
+}
