@@ -11,6 +11,7 @@ struct BenchmarkReport: Codable, Sendable {
     var databaseCeilings: [DatabaseCeiling.Outcome] = []
     var audit: AuditBenchmark.Outcome?
     var slowloris: [SlowlorisBenchmark.Outcome] = []
+    var bulk: BulkBenchmark.Outcome?
     var targets: [TargetCheck] = []
     var notes: [String] = []
     var durationSeconds = 0.0

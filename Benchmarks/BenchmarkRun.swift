@@ -40,7 +40,7 @@ final class BenchmarkRun {
                 .run()
             ReportPrinter.micro(report.micro, settings: settings)
         }
-        if settings.sections.contains(where: { ["http", "db", "audit", "slowloris"].contains($0) }) {
+        if settings.sections.contains(where: { ["http", "db", "audit", "slowloris", "bulk"].contains($0) }) {
             try withServer { server, database in try runServerSections(server, database) }
         }
         report.machine.loadAverageAtEnd = MachineDescription.loadAverage()
@@ -113,6 +113,23 @@ final class BenchmarkRun {
         if settings.sections.contains("audit") { runAudit(server.binary, database) }
         ReportPrinter.baseline(report)
         if settings.sections.contains("slowloris") { try runSlowloris(server, database) }
+        if settings.sections.contains("bulk") { try runBulk(server, database) }
+    }
+
+    private func runBulk(_ server: ServerProcess, _ database: BenchDatabase) throws {
+        ReportPrinter.bulkHeader(settings)
+        var outcome = BulkBenchmark.Outcome()
+        outcome.databaseFullBatchRowsPerSecond = report.databaseCeilings.first { $0.name == "saturated" }?.rowsPerSecond
+        let measured = try BulkBenchmark(settings: settings, server: server, database: database).run { run in
+            ReportPrinter.bulkRow(run)
+        }
+        outcome.runs = measured.runs
+        outcome.starvation = measured.starvation
+        report.bulk = outcome
+        ReportPrinter.bulkSummary(outcome)
+        for run in outcome.runs where !run.rowCheck.matches {
+            report.notes.append("bulk \(run.name) round \(run.round): \(run.rowCheck.summary)")
+        }
     }
 
     private func runHTTP(_ server: ServerProcess, _ database: BenchDatabase) throws {

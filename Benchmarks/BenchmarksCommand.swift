@@ -51,6 +51,15 @@ struct BenchmarksCommand: ParsableCommand {
                      reported. The server runs with its default timeouts
                      (request 10 s), so each window covers their closing;
                      lifetimes of the slow connections are reported.
+              bulk   POST /api/bids/batch with 10 and 100 valid bids per
+                     request against single POST /api/bid, at 16 and 64
+                     connections (closed loop, --rounds interleaved rounds,
+                     rows checked after each run); bids/s against the
+                     database's full-batch rate from `db`; then single bids
+                     at a quarter of their closed-loop rate (open loop)
+                     alone, then beside 100-bid bulk requests offered at
+                     half of theirs: their p99 shows whether bulk starves
+                     them.
 
             Database: a throwaway cluster under --state-dir (unix socket,
             --postgres-port, default durability), deleted afterwards; with
@@ -73,7 +82,7 @@ struct BenchmarksCommand: ParsableCommand {
     @Flag(help: "Short run (under a minute): 1 round of 3 s, 2 s per rate, 100,000 audit rows.")
     var quick = false
 
-    @Option(help: "Sections to skip, comma-separated: micro, http, db, audit, slowloris.")
+    @Option(help: "Sections to skip, comma-separated: micro, http, db, audit, slowloris, bulk.")
     var skip: String = ""
 
     @Option(
@@ -192,7 +201,7 @@ struct BenchmarksCommand: ParsableCommand {
     var current: String?
 
     mutating func validate() throws {
-        let known: Set = ["micro", "http", "db", "audit", "slowloris"]
+        let known: Set = ["micro", "http", "db", "audit", "slowloris", "bulk"]
         let unknown = skippedSections.subtracting(known)
         guard unknown.isEmpty else {
             throw ValidationError("unknown section(s) in --skip: \(unknown.sorted().joined(separator: ", "))")
@@ -259,7 +268,7 @@ struct BenchmarksCommand: ParsableCommand {
     private var settings: BenchmarkSettings {
         BenchmarkSettings(
             quick: quick,
-            sections: ["micro", "http", "db", "audit", "slowloris"].filter { !skippedSections.contains($0) },
+            sections: ["micro", "http", "db", "audit", "slowloris", "bulk"].filter { !skippedSections.contains($0) },
             connections: connectionSweep.contains(64) ? 64 : connectionSweep.first ?? 64,
             connectionSweep: connectionSweep,
             rounds: rounds ?? (quick ? 1 : 3),

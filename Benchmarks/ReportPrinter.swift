@@ -242,7 +242,7 @@ enum ReportPrinter {
     }
 
     /// Cells padded to `widths`; the middle ones right-aligned (numbers) unless `numeric` is false.
-    private static func row(_ cells: [String], _ widths: [Int], numeric: Bool = true) -> String {
+    static func row(_ cells: [String], _ widths: [Int], numeric: Bool = true) -> String {
         var line = "  "
         for (index, cell) in cells.enumerated() {
             let width = index < widths.count ? widths[index] : 10

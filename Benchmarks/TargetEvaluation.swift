@@ -42,7 +42,27 @@ enum TargetEvaluation {
                 Format.milliseconds($0) + " ms"
             },
         ]
-        return checks + slowloris(report)
+        return checks + slowloris(report) + bulk(report)
+    }
+
+    /// 100-item bulk requests at 16 connections against single bids and the database's full batches.
+    private static func bulk(_ report: BenchmarkReport) -> [TargetCheck] {
+        guard let outcome = report.bulk else { return [] }
+        let bulk = outcome.median("bulk100", connections: 16)?.bidsPerSecond
+        let single = outcome.median("single", connections: 16)?.bidsPerSecond
+        let ratio = bulk.flatMap { bulk in single.flatMap { $0 > 0 ? bulk / $0 : nil } }
+        let ceiling = bulk.flatMap { bulk in outcome.databaseFullBatchRowsPerSecond.flatMap { $0 > 0 ? bulk / $0 : nil }
+        }
+        return [
+            .atLeast("bulk (100 items, 16 conns) ≥ 5× single bids at 16 conns", value: ratio, threshold: 5) {
+                Format.decimal($0, places: 1) + "×"
+            },
+            .atLeast(
+                "bulk (100 items, 16 conns) ≥ 50 % of the database full-batch rate", value: ceiling, threshold: 0.5
+            ) {
+                Format.percent($0)
+            },
+        ]
     }
 
     /// Normal clients' p99 during the slowloris attack (median of the rounds), per target measured.

@@ -60,6 +60,13 @@ public struct BidRequest: Sendable, Equatable {
         } catch {
             return .failure(.malformedJSON(error.description))
         }
+        return judge(document)
+    }
+
+    /// A parsed bid document judged as `POST /api/bid` judges its body: an object is validated
+    /// and priced, anything else is `notAnObject`. Bulk items go through here too, so that an item
+    /// gets exactly the answer the same document gets as a single bid.
+    public static func judge(_ document: JSONValue) -> Result<BidRequest, BidRejection> {
         guard case .object = document else { return .failure(.notAnObject) }
         return priced(
             productID: LegacyValue(document["product_id"]),

@@ -114,6 +114,13 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// A raw, already valid JSON value as an array element (a reply body reused inside a list).
+    public mutating func rawElement(_ json: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: json)
+        needsComma = true
+    }
+
     /// An array element string.
     public mutating func element(_ value: String) {
         separate()

@@ -34,16 +34,22 @@ enum BidInsert {
         SELECT id, true FROM input ORDER BY ordinal
         """
 
-    /// A group's key is claimed on its first row (`head` is that row's ordinal); every row of the
-    /// group is stored only when that claim succeeded, so a repeated group stores nothing.
+    /// A group's key is claimed on its first row (`head` is that row's ordinal), with the ids of
+    /// all its rows in order (`bid_ids`, for groups of more than one bid) so that a repeat can
+    /// answer every one; every row of the group is stored only when that claim succeeded, so a
+    /// repeated group stores nothing.
     static let keyedSQL = """
         WITH input AS MATERIALIZED (
             SELECT nextval(pg_get_serial_sequence('bids', 'id')) AS id, t.*
             FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], $4::numeric[], $5::text[], $6::text[], $7::int8[])
                  WITH ORDINALITY AS t(product_id, current_cpc, target_roas, adjusted_cpc, idempotency_key, request, head, ordinal)
+        ), groups AS (
+            SELECT head, array_agg(id ORDER BY ordinal) AS ids FROM input GROUP BY head HAVING count(*) > 1
         ), claimed AS (
-            INSERT INTO idempotency_keys (key, request, bid_id)
-            SELECT idempotency_key, request, id FROM input WHERE idempotency_key IS NOT NULL
+            INSERT INTO idempotency_keys (key, request, bid_id, bid_ids)
+            SELECT i.idempotency_key, i.request, i.id, g.ids
+            FROM input i LEFT JOIN groups g ON g.head = i.ordinal
+            WHERE i.idempotency_key IS NOT NULL
             ON CONFLICT (key) DO NOTHING
             RETURNING bid_id
         ), kept AS (
@@ -57,6 +63,17 @@ enum BidInsert {
         SELECT i.id, i.ordinal IN (SELECT ordinal FROM kept)
         FROM input i
         ORDER BY i.ordinal
+        """
+
+    /// What a group's key recorded: its request, then its bids' ids and stored prices in order
+    /// (a key claimed by a single bid gives that one bid).
+    static let groupLookupSQL = """
+        SELECT k.request, u.id, b.adjusted_cpc::text
+        FROM idempotency_keys k
+        CROSS JOIN LATERAL unnest(coalesce(k.bid_ids, ARRAY[k.bid_id])) WITH ORDINALITY AS u(id, n)
+        LEFT JOIN bids b ON b.id = u.id
+        WHERE k.key = $1
+        ORDER BY u.n
         """
 
     static let lookupSQL = """
@@ -107,6 +124,7 @@ enum BidInsert {
     /// What "the same request" means for a repeated key: the three fields exactly as received,
     /// for each bid of a group (`;` between bids).
     static func canonicalRequest(_ pending: BidWriter.Pending) -> String {
+        if let request = pending.request { return request }
         var text = canonicalRequest(pending.bid)
         for bid in pending.rest { text += ";" + canonicalRequest(bid) }
         return text
@@ -114,6 +132,22 @@ enum BidInsert {
 
     static func canonicalRequest(_ bid: BidRequest) -> String {
         "\(bid.productID)|\(bid.currentCPC)|\(bid.targetROAS)"
+    }
+
+    /// The same for a bulk request: the mode and every item's verdict in order (a valid item by
+    /// its fields, a rejected one by its messages), so a repeat whose answer could differ in any
+    /// item is a different request. Never equal to a single bid's, so a key cannot cross over.
+    static func canonicalBatch(_ batch: BidBatchRequest) -> String {
+        var text = batch.atomic ? "batch:atomic" : "batch:partial"
+        for item in batch.items {
+            switch item {
+            case .success(let bid): text += "\n" + canonicalRequest(bid)
+            case .failure(.invalid(let messages)): text += "\n!" + messages.joined(separator: "|")
+            case .failure(.notAnObject): text += "\n!object"
+            case .failure(.malformedJSON(let reason)): text += "\n!json " + reason
+            }
+        }
+        return text
     }
 
     static func rows(from result: PostgresResult, expected: Int) -> Result<[Row], PostgresError> {

@@ -12,3 +12,13 @@ protocol BidRecorder: AnyObject {
 }
 
 extension BidWriter: BidRecorder {}
+
+/// Where `BulkBidRoutes` sends the valid items of a bulk request: `BidWriter` in the server, a
+/// stub in tests. All bids of one call commit together or not at all.
+protocol BidGroupRecorder: AnyObject {
+    /// Records `bids` in one commit (at most once per `idempotencyKey`, which must come with the
+    /// same `request`) and calls `completion` exactly once, with one `Recorded` per bid.
+    func submit(
+        group bids: [BidRequest], idempotencyKey: String?, request: String?,
+        completion: @escaping BidWriter.GroupCompletion)
+}

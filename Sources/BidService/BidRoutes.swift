@@ -35,23 +35,31 @@ struct BidRoutes {
                     response = HTTPResponse(
                         status: 200, headers: response.headers + [("Idempotent-Replayed", "true")], body: response.body)
                     responder.respond(response)
-                case .failure(.keyReusedWithDifferentRequest):
+                case .failure(let error):
                     responder.respond(
-                        JSONResponse.error(422, "Idempotency-Key was already used with a different request body"))
-                case .failure(.overloaded):
-                    responder.respond(
-                        JSONResponse.error(
-                            503, "server overloaded; retry later", headers: [("Retry-After", String(retryAfterSeconds))]
-                        ))
-                case .failure(.databaseUnavailable):
-                    // The cause is logged by the connection; clients only learn that nothing was recorded
-                    // (or, after a timeout, that the outcome is unknown: retry with the same Idempotency-Key).
-                    responder.respond(
-                        JSONResponse.error(
-                            503, "database unavailable; the bid was not acknowledged",
-                            headers: [("Retry-After", String(retryAfterSeconds))]))
+                        Self.writeFailure(error, notAcknowledged: "the bid was", retryAfterSeconds: retryAfterSeconds))
                 }
             }
+        }
+    }
+
+    /// The reply when the writer did not record the bid (or a bulk request's bids: `notAcknowledged`
+    /// names what the 503 was about).
+    static func writeFailure(_ error: BidWriter.WriteError, notAcknowledged: String, retryAfterSeconds: Int)
+        -> HTTPResponse
+    {
+        switch error {
+        case .keyReusedWithDifferentRequest:
+            return JSONResponse.error(422, "Idempotency-Key was already used with a different request body")
+        case .overloaded:
+            return JSONResponse.error(
+                503, "server overloaded; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
+        case .databaseUnavailable:
+            // The cause is logged by the connection; clients only learn that nothing was recorded
+            // (or, after a timeout, that the outcome is unknown: retry with the same Idempotency-Key).
+            return JSONResponse.error(
+                503, "database unavailable; \(notAcknowledged) not acknowledged",
+                headers: [("Retry-After", String(retryAfterSeconds))])
         }
     }
 
@@ -62,23 +70,39 @@ struct BidRoutes {
     }
 
     static func price(_ request: HTTPRequest) -> Pricing {
-        guard isJSON(request.headers["Content-Type"]) else {
-            return .rejected(JSONResponse.error(415, "Content-Type must be application/json"))
-        }
-        guard !request.body.isEmpty else {
-            return .rejected(JSONResponse.error(400, "request body is empty; expected a JSON object"))
-        }
+        if let refused = refuseBeforeParsing(request) { return .rejected(refused) }
         switch BidRequest.parse(body: request.body) {
         case .success(let bid):
             return .bid(bid)
-        case .failure(.malformedJSON(let reason)):
-            return .rejected(JSONResponse.error(400, "malformed JSON: \(reason)"))
-        case .failure(.notAnObject):
-            return .rejected(JSONResponse.error(400, "request body must be a JSON object"))
-        case .failure(.invalid(let messages)):
-            return .rejected(JSONResponse.validationErrors(messages))
+        case .failure(let rejection):
+            return .rejected(rejected(rejection))
         }
     }
+
+    /// Content type and an empty body: what both bid routes refuse before reading JSON.
+    static func refuseBeforeParsing(_ request: HTTPRequest) -> HTTPResponse? {
+        guard isJSON(request.headers["Content-Type"]) else {
+            return JSONResponse.error(415, "Content-Type must be application/json")
+        }
+        guard !request.body.isEmpty else {
+            return JSONResponse.error(400, "request body is empty; expected a JSON object")
+        }
+        return nil
+    }
+
+    /// The 400 for a body the legacy rules refused; a bulk item's result is the same body.
+    static func rejected(_ rejection: BidRejection) -> HTTPResponse {
+        switch rejection {
+        case .malformedJSON(let reason):
+            return JSONResponse.error(400, "malformed JSON: \(reason)")
+        case .notAnObject:
+            return JSONResponse.error(400, notAnObjectMessage)
+        case .invalid(let messages):
+            return JSONResponse.validationErrors(messages)
+        }
+    }
+
+    static let notAnObjectMessage = "request body must be a JSON object"
 
     /// The 200 answer for a bid stored now: the price written straight from its digits.
     static func acceptedBody(bidID: Int64, adjustedCPC: FixedDecimal) -> [UInt8] {
@@ -93,11 +117,16 @@ struct BidRoutes {
     /// `adjustedCPC` is exact decimal text (PostgreSQL's numeric output, for a replay).
     static func acceptedBody(bidID: Int64, adjustedCPC: String) -> [UInt8] {
         var writer = JSONWriter(capacity: 64)
+        writeAccepted(bidID: bidID, adjustedCPC: adjustedCPC, into: &writer)
+        return writer.bytes
+    }
+
+    /// `{"bid_id":…,"adjusted_cpc":…}` (or only the price when `bidID` is nil: priced, not stored).
+    static func writeAccepted(bidID: Int64?, adjustedCPC: String, into writer: inout JSONWriter) {
         writer.beginObject()
-        writer.member("bid_id", bidID)
+        if let bidID { writer.member("bid_id", bidID) }
         writer.rawMember("adjusted_cpc", adjustedCPC)
         writer.endObject()
-        return writer.bytes
     }
 
     /// 1–255 printable ASCII characters: keys end up in logs and an index, not arbitrary bytes.

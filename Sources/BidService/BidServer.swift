@@ -123,12 +123,13 @@ public final class BidServer: @unchecked Sendable {
         return { exchange in
             metrics.record(exchange)
             guard accessLog else { return }
-            access.info(
-                "request",
-                metadata: [
-                    "method": "\(exchange.method.rawValue)", "path": "\(exchange.path)", "status": "\(exchange.status)",
-                    "duration_ms": "\(exchange.duration.milliseconds)", "request_id": "\(exchange.requestID)",
-                ])
+            var metadata: Logger.Metadata = [
+                "method": "\(exchange.method.rawValue)", "path": "\(exchange.path)", "status": "\(exchange.status)",
+                "duration_ms": "\(exchange.duration.milliseconds)", "request_id": "\(exchange.requestID)",
+            ]
+            // A bulk request's item counts (items, stored, rejected).
+            for (key, value) in exchange.logFields { metadata[key] = "\(value)" }
+            access.info("request", metadata: metadata)
         }
     }
 
@@ -175,6 +176,10 @@ struct LoopServices {
         }
         var router = Router()
         BidRoutes(recorder: writer, retryAfterSeconds: 1).register(into: &router)
+        BulkBidRoutes(
+            recorder: writer, retryAfterSeconds: 1, maxItems: configuration.maxBulkItems,
+            maxBodySize: configuration.maxBulkBodySize, metrics: metrics.bulk
+        ).register(into: &router)
         BidHistoryRoutes(connection: connection, logger: logger).register(into: &router)
         AuditRoutes(connection: connection, logger: logger).register(into: &router)
         CompetitorPriceRoutes(connection: connection, logger: logger).register(into: &router)

@@ -58,6 +58,9 @@ public final class BidWriter {
         let rest: [BidRequest]
         /// Claimed for the whole group, on its first bid's row.
         let idempotencyKey: String?
+        /// What "the same request" means for the key when the caller knows more than the bids (a
+        /// bulk request's mode and rejected items); nil: the bids' fields (`BidInsert.canonicalRequest`).
+        let request: String?
         /// The latest moment its answer may be given: arrival plus the statement timeout.
         let deadline: ContinuousClock.Instant
         let answer: Answer
@@ -80,7 +83,7 @@ public final class BidWriter {
         }
     }
 
-    private let connection: PostgresConnection
+    let connection: PostgresConnection
     private let maxBatch: Int
     private let maxPending: Int
     /// The writer's statements in flight at once on the connection (measured: docs/performance.md).
@@ -102,24 +105,32 @@ public final class BidWriter {
 
     /// Records `bid`; with an idempotency key, at most once per key.
     public func submit(_ bid: BidRequest, idempotencyKey: String? = nil, completion: @escaping Completion) {
-        enqueue(bid, rest: [], idempotencyKey: idempotencyKey, answer: .single(completion))
+        enqueue(bid, rest: [], idempotencyKey: idempotencyKey, request: nil, answer: .single(completion))
     }
 
     /// Records `bids` together: one statement, one transaction, all or none; answered once after
     /// the commit. With an idempotency key, at most once per key for the whole group (a repeat is
-    /// answered with the first bid's original id as `.replayed`, and nothing is stored).
-    public func submit(group bids: [BidRequest], idempotencyKey: String? = nil, completion: @escaping GroupCompletion) {
+    /// answered with every bid's original id and price as `.replayed`, and nothing is stored);
+    /// `request`, when given, is what a repeat must match instead of the bids' fields.
+    public func submit(
+        group bids: [BidRequest], idempotencyKey: String? = nil, request: String? = nil,
+        completion: @escaping GroupCompletion
+    ) {
         guard let first = bids.first else {
             completion(.success([]))
             return
         }
-        enqueue(first, rest: Array(bids.dropFirst()), idempotencyKey: idempotencyKey, answer: .group(completion))
+        enqueue(
+            first, rest: Array(bids.dropFirst()), idempotencyKey: idempotencyKey, request: request,
+            answer: .group(completion))
     }
 
-    private func enqueue(_ bid: BidRequest, rest: [BidRequest], idempotencyKey: String?, answer: Pending.Answer) {
+    private func enqueue(
+        _ bid: BidRequest, rest: [BidRequest], idempotencyKey: String?, request: String?, answer: Pending.Answer
+    ) {
         let pending = Pending(
-            bid: bid, rest: rest, idempotencyKey: idempotencyKey, deadline: .now + connection.statementTimeout,
-            answer: answer)
+            bid: bid, rest: rest, idempotencyKey: idempotencyKey, request: request,
+            deadline: .now + connection.statementTimeout, answer: answer)
         guard waitingBids + pending.count <= maxPending else {
             pending.fail(.overloaded)
             return
@@ -208,6 +219,14 @@ public final class BidWriter {
     /// look up what they recorded. The claim committed before this statement could skip it, so
     /// a fresh statement sees it.
     private func answerRepeats(_ repeated: [Pending]) {
+        // A group's repeat is answered with all its ids (`BidWriter+Groups.swift`).
+        var repeated = repeated
+        repeated.removeAll { pending in
+            guard case .group = pending.answer else { return false }
+            answerGroupRepeat(pending)
+            return true
+        }
+        guard !repeated.isEmpty else { return }
         let keys = repeated.compactMap(\.idempotencyKey)
         let deadline = repeated.map(\.deadline).min()
         connection.query(BidInsert.lookupSQL, [PostgresArrayLiteral.text(keys)], deadline: deadline) { outcome in

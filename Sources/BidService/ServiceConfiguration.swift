@@ -11,6 +11,10 @@ public struct ServiceConfiguration: Sendable {
     public var migrationsDirectory: String?
     public var migrateOnStart = true
     public var maxBodySize = 65_536
+    /// Most bids in one `POST /api/bids/batch`; more gets 413.
+    public var maxBulkItems = 1000
+    /// Largest `POST /api/bids/batch` body in bytes (that route's own limit instead of `maxBodySize`).
+    public var maxBulkBodySize = 1_048_576
     public var requestTimeout: Duration = .seconds(10)
     public var idleTimeout: Duration = .seconds(60)
     /// A connection that has sent nothing is closed after this (a connect flood holds no descriptors long).
@@ -45,7 +49,8 @@ public struct ServiceConfiguration: Sendable {
             ("host", host), ("port", String(port)), ("threads", threads == 0 ? "auto" : String(threads)),
             ("database", databaseURL.map { ConnectionStringMask.mask($0) } ?? "embedded (\(stateDirectory)/postgres)"),
             ("migrations", migrationsDirectory ?? "auto"), ("migrate_on_start", String(migrateOnStart)),
-            ("max_body_size", String(maxBodySize)), ("request_timeout", requestTimeout.description),
+            ("max_body_size", String(maxBodySize)), ("max_bulk_items", String(maxBulkItems)),
+            ("max_bulk_body_size", String(maxBulkBodySize)), ("request_timeout", requestTimeout.description),
             ("idle_timeout", idleTimeout.description), ("first_byte_timeout", firstByteTimeout.description),
             ("database_timeout", databaseTimeout.description), ("connect_timeout", "\(connectTimeoutSeconds) seconds"),
             ("max_batch_size", String(maxBatchSize)),

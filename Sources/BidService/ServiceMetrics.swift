@@ -16,6 +16,7 @@ final class ServiceMetrics: Sendable {
     let batchRoundTrip: Metrics.Timer
     let batchFailures: Metrics.Counter
     let reconnects: Metrics.Counter
+    let bulk: BulkMetrics
     let inFlightRequests: Metrics.Gauge
     let openConnections: Metrics.Gauge
     private let requestTimeouts: Metrics.Counter
@@ -29,6 +30,7 @@ final class ServiceMetrics: Sendable {
         batchRoundTrip = Metrics.Timer(label: "bidengine_db_batch_duration_seconds", preferredDisplayUnit: .seconds)
         batchFailures = Metrics.Counter(label: "bidengine_db_batch_failures_total")
         reconnects = Metrics.Counter(label: "bidengine_db_connection_failures_total")
+        bulk = BulkMetrics()
         inFlightRequests = Metrics.Gauge(label: "bidengine_http_requests_in_flight")
         openConnections = Metrics.Gauge(label: "bidengine_http_open_connections")
         requestTimeouts = Metrics.Counter(label: "bidengine_http_request_timeouts_total")

@@ -8,6 +8,8 @@ public struct HTTPExchange: Sendable {
     public let status: Int
     public let duration: Duration
     public let requestID: String
+    /// What the handler added for the access log (a bulk request's item counts, say).
+    public let logFields: [(String, String)]
 }
 
 /// What is known of an exchange when the request arrives; completed by the reply.
@@ -18,9 +20,9 @@ struct HTTPExchangeStart: Sendable {
     let requestID: String
     let started: ContinuousClock.Instant
 
-    func finished(status: Int) -> HTTPExchange {
+    func finished(status: Int, logFields: [(String, String)] = []) -> HTTPExchange {
         HTTPExchange(
             method: method, path: path, route: route, status: status,
-            duration: started.duration(to: .now), requestID: requestID)
+            duration: started.duration(to: .now), requestID: requestID, logFields: logFields)
     }
 }

@@ -24,6 +24,12 @@ extension HTTPLoopServer {
         case .methodNotAllowed(let allow):
             Router.answerMethodNotAllowed(responder, allow: allow)
         case .found(let endpoint, let parameters):
+            // evhttp enforced the largest limit of any route; this route's own is checked here.
+            let limit = endpoint.bodyLimit ?? RouteBodyLimit(bytes: configuration.maxBodySize, setting: "MAX_BODY_SIZE")
+            if let input = evhttp_request_get_input_buffer(request), evbuffer_get_length(input) > limit.bytes {
+                limit.answerTooLarge(responder)
+                return
+            }
             let query = uri.flatMap { evhttp_uri_get_query($0) }.map { String(cString: $0) } ?? ""
             let parsed = HTTPRequest(
                 method: method,
@@ -52,7 +58,7 @@ extension HTTPLoopServer {
     /// Writes the reply; a responder calls this exactly once, on the loop thread.
     func send(
         _ request: UnsafeMutablePointer<evhttp_request>, status: Int, headers: [(String, String)], body: [UInt8],
-        exchange: HTTPExchangeStart
+        exchange: HTTPExchangeStart, logFields: [(String, String)] = []
     ) {
         // After `close()` the request was freed with its connection.
         guard !isClosed else { return }
@@ -61,7 +67,7 @@ extension HTTPLoopServer {
             evhttp_add_header(output, name, value)
         }
         evhttp_add_header(output, "X-Request-ID", exchange.requestID)
-        observer?(exchange.finished(status: status))
+        observer?(exchange.finished(status: status, logFields: logFields))
         if isDraining || Self.leavesBodyUnread(request) { evhttp_add_header(output, "Connection", "close") }
         // evhttp writes the output buffer even for HEAD (leaving out only Content-Length), so a
         // body there would be read as the start of the next response on the connection.

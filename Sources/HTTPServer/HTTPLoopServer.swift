@@ -59,7 +59,7 @@ final class HTTPLoopServer: @unchecked Sendable {
         self.http = http
         connectionHook = hook
         evhttp_set_max_headers_size(http, configuration.maxHeadersSize)
-        evhttp_set_max_body_size(http, configuration.maxBodySize)
+        evhttp_set_max_body_size(http, router.largestBodySize(general: configuration.maxBodySize))
         // No default Content-Type: a reply carries one only when the handler gives it.
         evhttp_set_default_content_type(http, nil)
         evhttp_set_allowed_methods(http, HTTPMethod.allLibeventMethods)

@@ -36,22 +36,25 @@ public final class HTTPResponder: @unchecked Sendable {
     }
 
     /// Sends the reply. `Content-Type` is sent only when `headers` has one; `Content-Length` is
-    /// added by libevent.
-    public func respond(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+    /// added by libevent. `logFields` reach the exchange observer (access log), not the client.
+    public func respond(
+        status: Int, headers: [(String, String)] = [], body: [UInt8] = [], logFields: [(String, String)] = []
+    ) {
         guard claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
-        Self.deliver(sink, on: loop, status: status, headers: headers, body: body)
+        Self.deliver(sink, on: loop, status: status, headers: headers, body: body, logFields: logFields)
     }
 
     private static let missingReplyBody = Array(#"{"error":"internal server error"}"#.utf8)
 
     private static func deliver(
-        _ sink: ResponseSink, on loop: EventLoop, status: Int, headers: [(String, String)], body: [UInt8]
+        _ sink: ResponseSink, on loop: EventLoop, status: Int, headers: [(String, String)], body: [UInt8],
+        logFields: [(String, String)] = []
     ) {
         if loop.inEventLoop {
-            sink.deliver(status: status, headers: headers, body: body)
+            sink.deliver(status: status, headers: headers, body: body, logFields: logFields)
         } else {
-            loop.execute { sink.deliver(status: status, headers: headers, body: body) }
+            loop.execute { sink.deliver(status: status, headers: headers, body: body, logFields: logFields) }
         }
     }
 }

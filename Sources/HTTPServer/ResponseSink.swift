@@ -10,10 +10,11 @@ enum ResponseSink: @unchecked Sendable {
     /// In-process use: the reply is handed over as data.
     case capture((HTTPResponse) -> Void)
 
-    func deliver(status: Int, headers: [(String, String)], body: [UInt8]) {
+    func deliver(status: Int, headers: [(String, String)], body: [UInt8], logFields: [(String, String)] = []) {
         switch self {
         case .libevent(let request, let server, let exchange):
-            server.send(request, status: status, headers: headers, body: body, exchange: exchange)
+            server.send(
+                request, status: status, headers: headers, body: body, exchange: exchange, logFields: logFields)
         case .capture(let capture):
             capture(HTTPResponse(status: status, headers: headers, body: body))
         }

@@ -6,4 +6,6 @@ struct RouteEndpoint {
     let parameterNames: [String]
     /// The pattern as registered ("/api/bids/{id}"): a bounded label for metrics and logs.
     let pattern: String
+    /// The route's own body limit; nil = the server's `maxBodySize`.
+    var bodyLimit: RouteBodyLimit? = nil
 }

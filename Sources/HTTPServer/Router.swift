@@ -3,7 +3,8 @@
 /// Patterns are literal segments and `{name}` segments ("/api/bids/{id}"). Paths without
 /// parameters also sit in a dictionary keyed by the whole path, so the common request costs one
 /// hash lookup; everything else walks a segment trie (literal children first, then the
-/// parameter child, backtracking on a dead end), never a scan of all routes. A trailing slash is
+/// parameter child, backtracking on a dead end), never a scan of all routes. A path registered
+/// literally for other methods is not retried as a parameter: it answers 405 for its own route. A trailing slash is
 /// a distinct path: register both variants if both should work.
 public struct Router {
     private var nodes: [RouteNode] = [RouteNode()]
@@ -29,15 +30,19 @@ public struct Router {
         for index in nodes.indices {
             for (method, endpoint) in nodes[index].endpoints where predicate(endpoint.pattern) {
                 nodes[index].endpoints[method] = RouteEndpoint(
-                    handler: wrap(endpoint.handler), parameterNames: endpoint.parameterNames, pattern: endpoint.pattern)
+                    handler: wrap(endpoint.handler), parameterNames: endpoint.parameterNames, pattern: endpoint.pattern,
+                    bodyLimit: endpoint.bodyLimit)
             }
         }
     }
 
-    /// Registers `handler`; registering the same method and pattern again replaces it. A GET route
-    /// answers HEAD too, with the same handler (RFC 9110 9.3.2: HEAD is GET without the content;
-    /// the transport sends no body for HEAD), unless a HEAD handler is registered for the pattern.
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping HTTPHandler) {
+    /// Registers `handler`; registering the same method and pattern again replaces it. With
+    /// `bodyLimit`, the route's bodies are limited by it instead of the server's `maxBodySize`. A GET
+    /// route answers HEAD too, with the same handler (RFC 9110 9.3.2: HEAD is GET without the
+    /// content; the transport sends no body for HEAD), unless a HEAD handler is registered for it.
+    public mutating func add(
+        _ method: HTTPMethod, _ pattern: String, bodyLimit: RouteBodyLimit? = nil, _ handler: @escaping HTTPHandler
+    ) {
         var node = 0
         var names: [String] = []
         var rest: Substring? = Self.stripLeadingSlash(pattern[...])
@@ -51,7 +56,7 @@ public struct Router {
                 node = child(of: node, parameter: false, literal: Substring(String(segment)))
             }
         }
-        let endpoint = RouteEndpoint(handler: handler, parameterNames: names, pattern: pattern)
+        let endpoint = RouteEndpoint(handler: handler, parameterNames: names, pattern: pattern, bodyLimit: bodyLimit)
         nodes[node].endpoints[method] = endpoint
         if method == .HEAD {
             implicitHead.remove(node)
@@ -60,6 +65,12 @@ public struct Router {
             implicitHead.insert(node)
         }
         if names.isEmpty { literalRoutes[pattern] = node }
+    }
+
+    /// The largest body any route accepts, given the server's general limit: what evhttp, which
+    /// has a single limit, must let through.
+    func largestBodySize(general: Int) -> Int {
+        nodes.lazy.flatMap(\.endpoints.values).compactMap(\.bodyLimit?.bytes).reduce(general, max)
     }
 
     /// Answers `request` in process, as the server would: by its (already decoded) `path`,
@@ -112,11 +123,15 @@ public struct Router {
         }
         let (raw, next) = Self.firstSegment(rest)
         let segment = decode ? Substring(PercentDecoding.decode(raw)) : raw
-        if let child = nodes[node].literalChildren[segment],
-            let found = search(
+        if let child = nodes[node].literalChildren[segment] {
+            if let found = search(
                 node: child, rest: next, method: method, decode: decode, values: &values, allowed: &allowed)
-        {
-            return found
+            {
+                return found
+            }
+            // The whole path is a literal route, only not for this method: that route's 405, not
+            // a parameter's value (`GET /api/bids/batch` is not bid "batch").
+            if next == nil, !nodes[child].endpoints.isEmpty { return nil }
         }
         if let child = nodes[node].parameterChild {
             values.append(String(segment))

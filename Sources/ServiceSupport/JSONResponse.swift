@@ -46,7 +46,8 @@ public enum JSONResponse {
 }
 
 extension HTTPResponder {
-    public func respond(_ response: HTTPResponse) {
-        respond(status: response.status, headers: response.headers, body: response.body)
+    /// `logFields` reach the access log, not the client (a bulk request's item counts).
+    public func respond(_ response: HTTPResponse, logFields: [(String, String)] = []) {
+        respond(status: response.status, headers: response.headers, body: response.body, logFields: logFields)
     }
 }

@@ -19,6 +19,7 @@ public enum PrometheusBackend {
             .seconds(120), .seconds(300), .seconds(600), .seconds(1200), .seconds(1800), .seconds(3600), .seconds(7200),
         ]
         factory.valueHistogramBuckets["bidengine_bid_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        factory.valueHistogramBuckets["bidengine_bulk_items_per_request"] = [1, 10, 50, 100, 250, 500, 1000]
         MetricsSystem.bootstrap(factory)
         return registry
     }()

@@ -17,6 +17,7 @@ struct ServeCommand: ParsableCommand {
             Routes (every GET route answers HEAD too). The full contract is openapi.yaml, \
             in the repository and in share/bidengine after make install.
               POST /api/bid                       price a bid and record it
+              POST /api/bids/batch                price and record many bids at once
               GET  /api/bids/{id}                 one recorded bid
               GET  /api/bids                      a product's bids in a time range
               GET  /api/audits                    audit runs, newest first
@@ -39,7 +40,7 @@ struct ServeCommand: ParsableCommand {
             during start-up exit 0 at once.
 
             Environment: HOST, PORT, THREADS, DATABASE_URL, CONNECT_TIMEOUT (seconds, default 5; \
-            connect_timeout in DATABASE_URL wins), MAX_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, \
+            connect_timeout in DATABASE_URL wins), MAX_BODY_SIZE, MAX_BULK_ITEMS, MAX_BULK_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, \
             FIRST_BYTE_TIMEOUT, DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, MAX_WRITES_IN_FLIGHT, SHUTDOWN_TIMEOUT, \
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace, debug, info, notice, \
             warning, error, critical), ACCESS_LOG (true/false, 1/0, on/off, yes/no; default on), \
@@ -59,6 +60,14 @@ struct ServeCommand: ParsableCommand {
         parsing: .unconditional,
         help: "Largest request body in bytes; larger gets 413 (env MAX_BODY_SIZE; default 65536).")
     var maxBodySize: String?
+    @Option(
+        name: .customLong("max-bulk-items"), parsing: .unconditional,
+        help: "Most bids in one POST /api/bids/batch; more gets 413 (env MAX_BULK_ITEMS; default 1000).")
+    var maxBulkItems: String?
+    @Option(
+        name: .customLong("max-bulk-body-size"), parsing: .unconditional,
+        help: "Largest POST /api/bids/batch body in bytes; larger gets 413 (env MAX_BULK_BODY_SIZE; default 1048576).")
+    var maxBulkBodySize: String?
     @Option(
         name: .customLong("request-timeout"),
         parsing: .unconditional,
@@ -155,6 +164,8 @@ struct ServeCommand: ParsableCommand {
             configuration.port = try settings.value(Settings.port, flag: port)
             configuration.threads = try settings.value(Settings.threads, flag: threads)
             configuration.maxBodySize = try settings.value(Settings.maxBodySize, flag: maxBodySize)
+            configuration.maxBulkItems = try settings.value(Settings.maxBulkItems, flag: maxBulkItems)
+            configuration.maxBulkBodySize = try settings.value(Settings.maxBulkBodySize, flag: maxBulkBodySize)
             configuration.requestTimeout = .seconds(try settings.value(Settings.requestTimeout, flag: requestTimeout))
             configuration.idleTimeout = .seconds(try settings.value(Settings.idleTimeout, flag: idleTimeout))
             configuration.firstByteTimeout = .seconds(
@@ -181,6 +192,13 @@ struct ServeCommand: ParsableCommand {
             configuration.apiKeys = try APIKeys.load(environment: environment)
         } catch {
             throw ValidationError("\(error)")
+        }
+        guard configuration.maxBulkItems > 0, configuration.maxBulkBodySize > 0 else {
+            throw ValidationError("MAX_BULK_ITEMS and MAX_BULK_BODY_SIZE must be positive")
+        }
+        // A bulk request is one statement and one commit: it must fit the writer's queue whole.
+        guard configuration.maxBulkItems <= configuration.maxPendingPerLoop else {
+            throw ValidationError("MAX_BULK_ITEMS must be at most \(configuration.maxPendingPerLoop)")
         }
         return configuration
     }

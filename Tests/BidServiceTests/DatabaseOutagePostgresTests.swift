@@ -8,14 +8,9 @@ import Testing
 /// never a 200 for an unrecorded bid), and the service recovers without a restart.
 @Suite(.serialized) struct DatabaseOutagePostgresTests {
     @Test func outageGivesFast503AndTheServiceRecoversByItself() throws {
-        let directory = FileManager.default.temporaryDirectory.path + "/bidengine-outage-\(getpid())"
-        try? FileManager.default.removeItem(atPath: directory)
-        let cluster = try EmbeddedPostgres(stateDirectory: directory, port: 5499)
-        try cluster.start()
-        defer {
-            try? cluster.forceStop(mode: "immediate")
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        let scratch = try ScratchCluster(name: "outage", port: 5499)
+        defer { scratch.remove() }
+        let cluster = scratch.cluster
         let harness = try ServiceHarness(database: "unused", connectionString: cluster.connectionString) {
             $0.databaseTimeout = .milliseconds(500)
         }

@@ -103,7 +103,13 @@ import Testing
             return nil
         }
         #expect(ids.count == 3)
-        #expect((try? results["repeat"]?.get()) == [.replayed(bidID: ids[0], adjustedCPC: "2.25")])
+        // A repeat answers every bid of the group with its original id (issue 17: bulk replays).
+        let replayedIDs = (try? results["repeat"]?.get())?.compactMap { recorded -> Int64? in
+            if case .replayed(let id, _) = recorded { return id }
+            return nil
+        }
+        #expect(replayedIDs == ids)
+        #expect((try? results["repeat"]?.get())?.first == .replayed(bidID: ids[0], adjustedCPC: "2.25"))
         #expect(results["other"] == .failure(.keyReusedWithDifferentRequest))
         #expect((try? results["large"]?.get())?.count == 6)
         #expect(singles.withLock { $0.count } == 1)

@@ -68,6 +68,15 @@ struct RouterTests {
         let wrong = try reply(echoRouter(), HTTPRequest(method: .POST, path: "/api/bids/9"))
         #expect(wrong.status == 405)
         #expect(wrong.headers.first { $0.0 == "Allow" }?.1 == "GET, DELETE, HEAD")
+
+        // A literal route shadows a parameter route for its whole path: POST /api/bids/batch
+        // exists, so GET there is that route's 405, not GET /api/bids/{id} with id "batch".
+        var router = echoRouter()
+        router.add(.POST, "/api/bids/batch") { _, responder in responder.respond(status: 200) }
+        let shadowed = try reply(router, HTTPRequest(method: .GET, path: "/api/bids/batch"))
+        #expect(shadowed.status == 405)
+        #expect(shadowed.headers.first { $0.0 == "Allow" }?.1 == "POST")
+        #expect(try reply(router, HTTPRequest(method: .GET, path: "/api/bids/batches")).status == 200)
     }
 
     @Test func encodedSlashStaysInsideOneSegment() {

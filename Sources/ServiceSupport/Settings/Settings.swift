@@ -22,6 +22,10 @@ public enum Settings {
         "THREADS", flag: "--threads", 0...1024, default: 0, zero: "one event loop per core")
     public static let maxBodySize = Setting.integer(
         "MAX_BODY_SIZE", flag: "--max-body-size", 1...(64 << 20), default: 65_536, unit: "bytes")
+    public static let maxBulkItems = Setting.integer(
+        "MAX_BULK_ITEMS", flag: "--max-bulk-items", 1...100_000, default: 1000, unit: "bids per batch request")
+    public static let maxBulkBodySize = Setting.integer(
+        "MAX_BULK_BODY_SIZE", flag: "--max-bulk-body-size", 1...(256 << 20), default: 1_048_576, unit: "bytes")
     public static let requestTimeout = Setting.integer(
         "REQUEST_TIMEOUT", flag: "--request-timeout", 1...3600, default: 10, unit: "seconds")
     public static let idleTimeout = Setting.integer(

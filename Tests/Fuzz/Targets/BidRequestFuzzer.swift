@@ -1,12 +1,16 @@
 import BidCore
 
-/// `bid-request`: the body of `POST /api/bid` as a client sends it.
+/// `bid-request`: the body of `POST /api/bid` as a client sends it, and the same bytes as the
+/// envelope of `POST /api/bids/batch` and as an item inside one.
 ///
 /// Properties: `BidRequest.parse(body:)` never traps; its fast path (`FastBidParser`) gives the
 /// general JSON parser's answer on every input; it rejects as malformed exactly what
 /// `JSONParser` rejects; an accepted bid satisfies the legacy rules and its price is the exact
 /// `round(cpc × roas / 100, 2)`; rejections carry the legacy messages in legacy order; and every
-/// document that `JSONWriter` can express survives writer → parser unchanged.
+/// document that `JSONWriter` can express survives writer → parser unchanged. For the envelope:
+/// `BidBatchRequest.parse` never traps, refuses as malformed exactly what `JSONParser` refuses,
+/// enforces the item limit, and the input placed as the only item of `{"bids":[…]}` gets
+/// exactly the verdict it gets as a single bid's body.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func bidRequestFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let body = UnsafeBufferPointer(start: data, count: size)
@@ -32,6 +36,8 @@ public func bidRequestFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         BidRequestFuzzer.checkAccepted(bid, document: document)
     }
     if let document { BidRequestFuzzer.checkWriterRoundTrip(document) }
+    BidRequestFuzzer.checkEnvelope(body, document: document)
+    BidRequestFuzzer.checkAsItem(body, single: result, isJSON: document != nil)
     return 0
 }
 
@@ -40,6 +46,80 @@ enum BidRequestFuzzer {
     static let pricingMessages = [
         LegacyPriceRules.PricingError.targetROASNotPositive, .currentCPCNegative, .adjustedCPCOutOfRange,
     ].map(\.message)
+
+    /// A small item limit, so that the 413 branch is reachable with short inputs.
+    static let maxItems = 3
+
+    /// The input as a whole `POST /api/bids/batch` body.
+    static func checkEnvelope(_ body: UnsafeBufferPointer<UInt8>, document: JSONValue?) {
+        let parsed = BidBatchRequest.parse(body: body, maxItems: maxItems)
+        guard let document else {
+            guard case .failure(.malformedJSON) = parsed else {
+                fuzzRequire(false, "not JSON, but the envelope parser says \(parsed)")
+                return
+            }
+            return
+        }
+        switch parsed {
+        case .failure(.malformedJSON(let reason)):
+            fuzzRequire(false, "JSON, but the envelope parser calls it malformed: \(reason)")
+        case .failure(.notAnObject):
+            if case .object = document { fuzzRequire(false, "an object refused as not an object") }
+        case .failure(.bidsNotAnArray):
+            if case .array? = document["bids"] { fuzzRequire(false, "bids is an array, refused as not one") }
+        case .failure(.bidsEmpty):
+            fuzzRequire(
+                document["bids"] == .array([]), "bids refused as empty: \(String(describing: document["bids"]))")
+        case .failure(.atomicNotABoolean):
+            if case .bool? = document["atomic"] { fuzzRequire(false, "a boolean atomic refused") }
+        case .failure(.tooManyItems(let count, let limit)):
+            fuzzRequire(count > limit && limit == maxItems, "\(count) items refused with limit \(limit)")
+        case .success(let batch):
+            guard case .array(let elements)? = document["bids"] else {
+                fuzzRequire(false, "accepted an envelope without a bids array")
+                return
+            }
+            fuzzRequire(!elements.isEmpty && elements.count <= maxItems, "accepted \(elements.count) items")
+            fuzzRequire(
+                batch.items.count == elements.count, "\(batch.items.count) verdicts for \(elements.count) items")
+            let atomic: Bool
+            switch document["atomic"] {
+            case .bool(let flag)?: atomic = flag
+            case nil: atomic = false
+            default:
+                fuzzRequire(false, "accepted a non-boolean atomic")
+                return
+            }
+            fuzzRequire(batch.atomic == atomic, "atomic read as \(batch.atomic)")
+            fuzzRequire(batch.validBids.count + batch.rejectedCount == batch.items.count, "items lost in counting")
+            for item in batch.items {
+                switch item {
+                case .success(let bid): checkPrice(bid)
+                case .failure(.invalid(let messages)): checkRejection(messages)
+                case .failure(.notAnObject): break
+                case .failure(.malformedJSON): fuzzRequire(false, "an item of parsed JSON called malformed")
+                }
+            }
+        }
+    }
+
+    /// The input as the only item of a bulk request: the single bid's verdict, exactly.
+    static func checkAsItem(
+        _ body: UnsafeBufferPointer<UInt8>, single: Result<BidRequest, BidRejection>, isJSON: Bool
+    ) {
+        guard isJSON else { return }
+        let wrapped = Array(#"{"bids":["#.utf8) + Array(body) + Array("]}".utf8)
+        let parsed = BidBatchRequest.parse(body: wrapped, maxItems: maxItems)
+        // Two more levels of nesting can pass the parser's depth limit.
+        if case .failure(.malformedJSON(let reason)) = parsed, reason.hasPrefix(JSONError.Reason.tooDeep.rawValue) {
+            return
+        }
+        guard case .success(let batch) = parsed, batch.items.count == 1 else {
+            fuzzRequire(false, "a JSON value wrapped as the only item is not a one-item batch")
+            return
+        }
+        fuzzRequire(batch.items[0] == single, "as an item: \(batch.items[0]); as a single bid: \(single)")
+    }
 
     static func checkRejection(_ messages: [String]) {
         fuzzRequire(!messages.isEmpty, "rejected without a message")
