@@ -44,7 +44,8 @@ import Testing
             let session = try PostgresSession(connectionString: cluster.connectionString)
             let holders = try session.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
-            #expect(holders.rows.first?[0] == "1", "the scheduler lost its leadership lock")
+            // The leader lock, and whatever lock a job holds at that moment.
+            #expect((holders.rows.first?[0].flatMap { Int($0) } ?? 0) >= 1, "the scheduler lost its leadership lock")
         }
         #expect(second.isRunning)
 
