@@ -14,6 +14,7 @@ struct FuzzRegressionTests {
             var router = Router()
             router.add(.POST, "/api/bid") { _, responder in responder.respond(status: 200) }
             router.add(.GET, "/api/bid") { _, responder in responder.respond(status: 200) }
+            router.add(.POST, "/api/post-only") { _, responder in responder.respond(status: 200) }
             return router
         }
         defer { server.shutdown() }
@@ -23,12 +24,14 @@ struct FuzzRegressionTests {
                 ["HTTP/1.1 404 Not Found", "Content-Type: application/json", "X-Request-ID: a", "", ""]
             ),
             (
-                "HEAD /api/bid HTTP/1.1\r\nX-Request-ID: b\r\n\r\n",
+                "HEAD /api/post-only HTTP/1.1\r\nX-Request-ID: b\r\n\r\n",
                 [
-                    "HTTP/1.1 405 Method Not Allowed", "Allow: GET, POST", "Content-Type: application/json",
+                    "HTTP/1.1 405 Method Not Allowed", "Allow: POST", "Content-Type: application/json",
                     "X-Request-ID: b", "", "",
                 ]
             ),
+            // HEAD where GET exists: GET's answer without its body.
+            ("HEAD /api/bid HTTP/1.1\r\nX-Request-ID: c\r\n\r\n", ["HTTP/1.1 200 OK", "X-Request-ID: c", "", ""]),
         ] {
             let exchange = try server.exchange(Array(request.utf8))
             #expect(!exchange.timedOut)
