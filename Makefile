@@ -6,12 +6,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBUG_BIN := .build/debug/bidengine
 RELEASE_BIN := .build/release/bidengine
 
-.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos scale-test clean
+.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos scale-test clean install
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
 	@echo "            (embedded PostgreSQL under ./.bidengine unless DATABASE_URL is set)"
 	@echo "make test   install missing system packages, build, run every test"
+	@echo "make install  the release binary to PREFIX/bin (default /usr/local), migrations to PREFIX/share/bidengine"
 	@echo "make fuzz   every libFuzzer target for FUZZ_SECONDS (60) s each"
 	@echo "make soak   SOAK_DURATION (600) s of mixed load on a release build: RSS, descriptors, rows"
 	@echo "make chaos  load while PostgreSQL is restarted, its backends killed and frozen (CHAOS_ROUNDS=4)"
@@ -49,6 +50,16 @@ release: deps
 
 run: release
 	$(RELEASE_BIN) serve
+
+## install: the release binary to $(PREFIX)/bin/bidengine (on the PATH), migrations and openapi.yaml
+## to $(PREFIX)/share/bidengine, where the binary finds them. PREFIX=$$HOME/.local installs without root.
+PREFIX ?= /usr/local
+install: release
+	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/bidengine
+	install -d $(DESTDIR)$(PREFIX)/share/bidengine/Migrations
+	install -m 0644 Migrations/*.sql $(DESTDIR)$(PREFIX)/share/bidengine/Migrations/
+	install -m 0644 openapi.yaml $(DESTDIR)$(PREFIX)/share/bidengine/openapi.yaml
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/bidengine"
 
 ## test: style gate and import rules, unit and integration tests (real sockets, real PostgreSQL), fuzz smoke runs,
 ## leak check, PHP parity, OpenAPI contract, chart checks.

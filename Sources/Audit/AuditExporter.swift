@@ -59,7 +59,7 @@ public struct AuditExporter {
             table: "audit_deviation_bands")
         for band in bands { AuditJSON.writeBand(band, to: &head) }
         head.endArray()
-        try output.write(head.bytes + Array(#","products":["#.utf8))
+        try output.write(head.bytes + Array(#","top_products":["#.utf8))
         let competitor = try session.execute(AuditSQL.competitorPricesAvailable).scalar == "t"
         var first = true
         try stream(AuditSQL.products(competitor: competitor), [String(runID), nil], session: session) { row in

@@ -33,8 +33,15 @@ public struct AuditFlagRecord: Sendable, Equatable {
         competitor = CompetitorPrice(price: row[6], observedAt: row[7])
     }
 
-    /// `threshold × current`, the largest difference the rule accepts, as text ("n/a" if unreadable).
+    /// `threshold × current`, the largest difference the rule accepts, at the scale of the money it
+    /// is compared with (`deviation`'s: the larger of the two CPCs' scales), rounded half away from
+    /// zero, so reports print 0.40 next to a deviation of 1.30 rather than 0.4000. The verdict
+    /// itself was taken on exact values (`AuditRule`); nil when unreadable.
     func allowedDeviation(_ rule: AuditRule) -> FixedDecimal? {
-        (try? FixedDecimal(parsing: currentCPC)).flatMap { rule.allowedDeviation(currentCPC: $0) }
+        guard let current = try? FixedDecimal(parsing: currentCPC),
+            let exact = rule.allowedDeviation(currentCPC: current)
+        else { return nil }
+        let places = max(current.scale, (try? FixedDecimal(parsing: adjustedCPC))?.scale ?? 0)
+        return (try? exact.rounded(places: places)) ?? exact
     }
 }

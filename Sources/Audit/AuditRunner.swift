@@ -32,6 +32,9 @@ public struct AuditRunner: Sendable {
     public var readSource = AuditReadSource()
     /// Called when a replica is configured but the scan ran on the primary, with the reason.
     public var onReadFallback: (@Sendable (String) -> Void)?
+    /// Called every `progressInterval` while the window is streamed (on a thread of its own).
+    public var progress: (@Sendable (AuditProgress) -> Void)?
+    public var progressInterval: Duration = .seconds(5)
 
     public init(connectionString: String, logger: Logger = Logger(label: "bidengine.audit")) {
         self.connectionString = connectionString
@@ -103,11 +106,18 @@ public struct AuditRunner: Sendable {
             from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
         let queue = AuditFlagQueue(workers: slices.count)
         defer { queue.stopAndWait() }
+        let reporter = progress.map { report in
+            let reporter = AuditProgressReporter()
+            reporter.start(
+                expected: Self.estimatedBids(parameters, session: session), interval: progressInterval, report: report)
+            return reporter
+        }
+        defer { reporter?.stop() }
         for slice in slices {
             AuditStreamWorker(
                 connectionString: scanConnectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
                 rule: parameters.rule,
-                batchSize: batchSize, queue: queue, cancellation: cancellation
+                batchSize: batchSize, queue: queue, cancellation: cancellation, progress: reporter
             ).launch()
         }
         while true {
@@ -156,6 +166,18 @@ public struct AuditRunner: Sendable {
         try replica.execute("SET application_name = 'bidengine audit'")
         try replica.execute("SET work_mem = '64MB'")
         return try AuditSetScan.bandCounts(session: replica, start: start, end: end)
+    }
+
+    /// The planner's estimate of the bids in the window (cheap: no rows are read), for a progress bar.
+    private static func estimatedBids(_ parameters: AuditParameters, session: PostgresSession) -> Int? {
+        let plan = try? session.execute(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM bids WHERE calculated_at >= $1 AND calculated_at < $2",
+            [
+                AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds),
+            ]
+        ).scalar
+        guard let plan, let range = plan.range(of: "\"Plan Rows\": ") else { return nil }
+        return Int(plan[range.upperBound...].prefix { $0.isNumber })
     }
 
     /// `[start, end)` cut into `count` contiguous slices of equal duration, as `timestamptz` input.

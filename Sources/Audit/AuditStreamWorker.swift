@@ -20,6 +20,7 @@ struct AuditStreamWorker: Sendable {
     let batchSize: Int
     let queue: AuditFlagQueue
     let cancellation: JobCancellation?
+    let progress: AuditProgressReporter?
 
     func launch() {
         let thread = Thread { [self] in run() }
@@ -40,6 +41,7 @@ struct AuditStreamWorker: Sendable {
                 if queue.isStopped || cancellation?.isCancelled == true { throw AuditError.cancelled }
                 let batch = try session.execute(fetch)
                 for row in batch.rows { try tally.add(row) }
+                progress?.add(batch.rows.count)
                 if !tally.pendingFlags.isEmpty {
                     try queue.put(tally.pendingFlags)
                     tally.pendingFlags.removeAll(keepingCapacity: true)

@@ -25,30 +25,10 @@ public final class BidServer: @unchecked Sendable {
 
     public var httpServer: HTTPServer? { http }
 
-    /// Resolves and migrates the database, then starts serving. Blocking work happens here, before
-    /// any event loop exists.
+    /// Binds the port, then resolves and migrates the database (retrying while it cannot be
+    /// reached), then starts serving. A busy port fails first and fast; blocking work happens here,
+    /// before any event loop exists.
     public func start() throws {
-        let database = try DatabaseLocator.resolve(
-            databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory)
-        self.database = database
-        if let cluster = database.embedded {
-            logger.notice(
-                "embedded PostgreSQL running",
-                metadata: [
-                    "data": "\(cluster.dataDirectory)", "log": "\(cluster.logFile)",
-                    "connection": "\(cluster.connectionString)",
-                ])
-        }
-        let migrationsDirectory = try DatabaseLocator.migrationsDirectory(explicit: configuration.migrationsDirectory)
-        let migrations = try MigrationRunner.load(directory: migrationsDirectory)
-        if configuration.migrateOnStart {
-            let applied = try DatabaseLocator.migrate(
-                connectionString: database.connectionString, migrationsDirectory: migrationsDirectory)
-            logger.info(
-                "migrations current", metadata: ["applied_now": "\(applied)", "directory": "\(migrationsDirectory)"])
-        }
-        let expectedVersion = migrations.last?.version ?? 0
-
         var httpConfiguration = HTTPServerConfiguration()
         httpConfiguration.host = configuration.host
         httpConfiguration.port = configuration.port
@@ -58,6 +38,52 @@ public final class BidServer: @unchecked Sendable {
         httpConfiguration.idleTimeout = configuration.idleTimeout
         httpConfiguration.firstByteTimeout = configuration.firstByteTimeout
         httpConfiguration.exchangeObserver = Self.observer(accessLog: configuration.accessLog, logger: logger)
+        let configuration = self.configuration
+        let logger = self.logger
+        let setup = LoopSetup()
+        let httpServer = ServerReference()
+        let server = HTTPServer(configuration: httpConfiguration) { loop in
+            LoopServices(
+                loop: loop, connection: setup.connection!, replica: setup.replica, configuration: configuration,
+                expectedSchemaVersion: setup.expectedSchemaVersion, logger: logger, server: httpServer
+            ).router()
+        }
+        httpServer.server = server
+        http = server
+        let port = try server.bind()
+        logger.info("listening socket bound", metadata: ["address": "\(httpConfiguration.host):\(port)"])
+
+        let migrationsDirectory = try DatabaseLocator.migrationsDirectory(explicit: configuration.migrationsDirectory)
+        let migrations = try MigrationRunner.load(directory: migrationsDirectory)
+        let database = try StartupRetry().run(logger: logger) {
+            let database = try DatabaseLocator.resolve(
+                databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory,
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds)
+            do {
+                if configuration.migrateOnStart {
+                    let applied = try DatabaseLocator.migrate(
+                        connectionString: database.connectionString, migrationsDirectory: migrationsDirectory)
+                    logger.info(
+                        "migrations current",
+                        metadata: ["applied_now": "\(applied)", "directory": "\(migrationsDirectory)"])
+                }
+            } catch {
+                database.embedded?.stop()
+                throw error
+            }
+            return database
+        }
+        self.database = database
+        if let cluster = database.embedded {
+            logger.notice(
+                "embedded PostgreSQL running",
+                metadata: [
+                    "data": "\(cluster.dataDirectory)", "log": "\(cluster.logFile)",
+                    "connection": "\(cluster.connectionString)",
+                ])
+        }
+        setup.expectedSchemaVersion = migrations.last?.version ?? 0
+
         if configuration.apiKeys.isEmpty {
             logger.warning(
                 "NO API KEYS CONFIGURED: /api/* is open to anyone who can reach this port (set BIDENGINE_API_KEYS or BIDENGINE_API_KEYS_FILE)"
@@ -74,33 +100,29 @@ public final class BidServer: @unchecked Sendable {
         connectionConfiguration.statementTimeout = configuration.databaseTimeout
         // Room beside the bid statements for idempotency lookups and the read routes.
         connectionConfiguration.maxInFlight = configuration.maxWritesInFlight + 4
-        var replicaConfiguration: PostgresConnection.Configuration?
+        // The loops connect without blocking (PQconnectStart), which libpq does not time; their own
+        // timer enforces the same limit as every blocking connection.
+        connectionConfiguration.connectTimeout =
+            ConnectionString.connectTimeout(in: servingConnectionString)
+            ?? .seconds(configuration.connectTimeoutSeconds)
+        setup.connection = connectionConfiguration
         if let readURL = configuration.readDatabaseURL {
-            replicaConfiguration = PostgresConnection.Configuration(
-                connectionString: try ConnectionString.addingSessionDefaults(
-                    to: readURL, applicationName: "bidengine read",
-                    settings: [(name: "enable_incremental_sort", value: "off")]))
-            replicaConfiguration?.statementTimeout = configuration.databaseTimeout
+            let readConnectionString = try ConnectionString.addingSessionDefaults(
+                to: readURL, applicationName: "bidengine read",
+                settings: [(name: "enable_incremental_sort", value: "off")])
+            var replicaConfiguration = PostgresConnection.Configuration(connectionString: readConnectionString)
+            replicaConfiguration.statementTimeout = configuration.databaseTimeout
+            replicaConfiguration.connectTimeout =
+                ConnectionString.connectTimeout(in: readConnectionString)
+                ?? .seconds(configuration.connectTimeoutSeconds)
+            setup.replica = replicaConfiguration
             logger.notice(
                 "reads go to the replica while it lags by at most READ_MAX_LAG",
                 metadata: [
                     "replica": "\(ConnectionStringMask.mask(readURL))", "read_max_lag": "\(configuration.readMaxLag)",
                 ])
         }
-        let configuration = self.configuration
-        let logger = self.logger
-        let loopConnection = connectionConfiguration
-        let loopReplica = replicaConfiguration
-        let httpServer = ServerReference()
-        let server = HTTPServer(configuration: httpConfiguration) { loop in
-            LoopServices(
-                loop: loop, connection: loopConnection, replica: loopReplica, configuration: configuration,
-                expectedSchemaVersion: expectedVersion, logger: logger, server: httpServer
-            ).router()
-        }
-        httpServer.server = server
         try server.start()
-        http = server
         logger.notice(
             "serving",
             metadata: [
@@ -254,6 +276,15 @@ struct LoopServices {
 
 /// The server, once created: routes are built inside its initialiser's callback, before the
 /// `HTTPServer` value exists, and `/metrics` reads its connection gauges.
+/// What the loops need that is known only once the database is ready; written on the starting
+/// thread before `HTTPServer.start()`, read-only once the loops exist.
+final class LoopSetup: @unchecked Sendable {
+    var connection: PostgresConnection.Configuration?
+    /// The read replica's connection, when `DATABASE_READ_URL` is set.
+    var replica: PostgresConnection.Configuration?
+    var expectedSchemaVersion = 0
+}
+
 final class ServerReference: @unchecked Sendable {
     // Written once on the starting thread before any request can arrive; read-only afterwards.
     // Weak: the server owns the router factory that owns this reference, and a strong link back

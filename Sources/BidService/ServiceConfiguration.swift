@@ -32,6 +32,8 @@ public struct ServiceConfiguration: Sendable {
     /// Bids waiting per loop beyond which new ones get 503 at once.
     public var maxPendingPerLoop = 8192
     public var shutdownTimeout: Duration = .seconds(10)
+    /// libpq `connect_timeout` for every connection, unless `databaseURL` sets its own (`CONNECT_TIMEOUT`).
+    public var connectTimeoutSeconds = 5
     /// Serves `GET /bench/ceiling` (a fixed response, no database) so benchmarks can measure the
     /// HTTP layer's ceiling with the same build. Off in production.
     public var benchEndpoints = false
@@ -57,7 +59,7 @@ public struct ServiceConfiguration: Sendable {
             ("max_body_size", String(maxBodySize)), ("max_bulk_items", String(maxBulkItems)),
             ("max_bulk_body_size", String(maxBulkBodySize)), ("request_timeout", requestTimeout.description),
             ("idle_timeout", idleTimeout.description), ("first_byte_timeout", firstByteTimeout.description),
-            ("database_timeout", databaseTimeout.description),
+            ("database_timeout", databaseTimeout.description), ("connect_timeout", "\(connectTimeoutSeconds) seconds"),
             ("max_batch_size", String(maxBatchSize)),
             ("max_writes_in_flight", String(maxWritesInFlight)), ("max_pending_per_loop", String(maxPendingPerLoop)),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),

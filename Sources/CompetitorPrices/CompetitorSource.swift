@@ -5,7 +5,9 @@ import Foundation
 ///
 /// `name` is the normalised base URL; it identifies the source in `competitor_prices.source`,
 /// `poll_runs.source` and `competitor_product_map.source`, so it must not change spelling between
-/// runs: scheme and host are lower-cased and a trailing slash dropped. URLs with credentials, a
+/// runs: scheme and host are lower-cased, a default port (80 for http, 443 for https), a trailing
+/// slash and a trailing `/products` dropped, so `http://h:9000`, `http://h:9000/` and
+/// `http://h:9000/products` are one source that stores its catalogue once. URLs with credentials, a
 /// query or a fragment are refused, because the name is stored and logged as it is.
 public struct CompetitorSource: Sendable, Hashable, CustomStringConvertible {
     public let name: String
@@ -27,15 +29,17 @@ public struct CompetitorSource: Sendable, Hashable, CustomStringConvertible {
         }
         var path = components.percentEncodedPath
         while path.hasSuffix("/") { path.removeLast() }
+        // The products endpoint given instead of its base names the same source.
+        if path.hasSuffix("/products") { path.removeLast("/products".count) }
+        while path.hasSuffix("/") { path.removeLast() }
         var normalized = URLComponents()
         normalized.scheme = scheme
         normalized.host = components.host.map { $0.lowercased() }
-        normalized.port = components.port
+        let defaultPort = scheme == "https" ? 443 : 80
+        normalized.port = components.port == defaultPort ? nil : components.port
         normalized.percentEncodedPath = path
         guard let base = normalized.string else { throw .invalidSource(trimmed, "cannot be normalised") }
-        // A base that already ends in /products is taken as the endpoint itself.
-        let endpoint = path.hasSuffix("/products") ? base : base + "/products"
-        guard let url = URL(string: endpoint) else { throw .invalidSource(trimmed, "cannot be normalised") }
+        guard let url = URL(string: base + "/products") else { throw .invalidSource(trimmed, "cannot be normalised") }
         self.name = base
         self.host = host
         self.productsURL = url

@@ -14,9 +14,10 @@ struct PoliteFetcher: Sendable {
     /// Uniform in [0, 1); injectable so that tests can pin the jitter.
     var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
-    /// The body of a 2xx response. `onAttempt` runs just before each request goes out.
+    /// The body of a 2xx response. `onAttempt` runs just before each request goes out, with how
+    /// long that request waited for its host's rate limit.
     func fetch(
-        _ url: URL, host: String, cancellation: PollCancellation, onAttempt: () -> Void
+        _ url: URL, host: String, cancellation: PollCancellation, onAttempt: (_ rateLimitWait: Duration) -> Void
     ) -> Result<[UInt8], PageFetchError> {
         let bucket = limits.bucket(for: host)
         let headers = [("User-Agent", userAgent), ("Accept", "application/json")]
@@ -25,7 +26,7 @@ struct PoliteFetcher: Sendable {
             let wait = bucket.reserve()
             if wait > .zero, !cancellation.sleep(for: wait) { return .failure(.cancelled) }
             if cancellation.isCancelled { return .failure(.cancelled) }
-            onAttempt()
+            onAttempt(max(wait, .zero))
             var backoff: Duration
             switch transport.get(url, headers: headers, cancellation: cancellation) {
             case .success(let response) where (200..<300).contains(response.status):

@@ -7,6 +7,8 @@ public struct PollerConfiguration: Sendable {
     public static let version = "0.1.0"
 
     public var sources: [CompetitorSource] = []
+    /// Draw a progress line on stderr when it is a terminal (`bidengine poll`; never the scheduler).
+    public var progressOnTerminal = false
     /// Between the starts of two scheduled runs (`POLL_INTERVAL`).
     public var interval: Duration = .seconds(300)
 
@@ -74,6 +76,11 @@ public struct PollerConfiguration: Sendable {
 
         if let text = value("COMPETITOR_SOURCES") { configuration.sources = try CompetitorSource.list(parsing: text) }
         try duration("POLL_INTERVAL", &configuration.interval)
+        // The scheduler counts whole seconds; refused here, with every other setting, before anything starts.
+        if configuration.interval < .seconds(1), let text = value("POLL_INTERVAL") {
+            throw .invalidValue(
+                key: "POLL_INTERVAL", value: text, expected: "a duration of at least 1s such as 300, 5m or 1h")
+        }
         if let text = value("POLL_RATE_PER_MINUTE") {
             guard let rate = Double(text.trimmedOfSpaces()), rate.isFinite, rate > 0, rate <= 60_000 else {
                 throw .invalidValue(

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceSupport
 
 /// One run over one source: lock, page through, store, count, finish the `poll_runs` row.
 /// Whatever the source does, this returns a summary; it never throws and never traps.
@@ -77,7 +78,11 @@ struct SourcePoll {
         while case .fetch(let skip) = next {
             let url = source.pageURL(limit: configuration.pageSize, skip: skip)
             var requests = summary.requests
-            let fetched = fetcher.fetch(url, host: source.host, cancellation: cancellation) { requests += 1 }
+            var rateLimitWait = Duration.zero
+            let fetched = fetcher.fetch(url, host: source.host, cancellation: cancellation) { wait in
+                requests += 1
+                rateLimitWait += wait
+            }
             summary.requests = requests
 
             let body: [UInt8]
@@ -126,6 +131,8 @@ struct SourcePoll {
                 let stored = try store.storePage(items, source: source.name, counters: counted, runID: runID)
                 summary = counted
                 summary.itemsStored += stored
+                reportPage(
+                    summary, skip: skip, items: page.count, stored: stored, total: page.total, wait: rateLimitWait)
                 if case .stop(let reason) = then {
                     summary.errors += 1
                     summary.error = reason
@@ -146,6 +153,26 @@ struct SourcePoll {
     }
 
     private static let cancelled = "cancelled"
+
+    /// One `info` line per stored page, so a long poll (500 pages at 40 a minute) is never silent,
+    /// and on a terminal a progress line that rewrites itself.
+    private func reportPage(
+        _ summary: PollRunSummary, skip: Int, items: Int, stored: Int, total: Int, wait: Duration
+    ) {
+        let pages = configuration.pageSize > 0 ? (total + configuration.pageSize - 1) / configuration.pageSize : 0
+        let expected = min(pages, configuration.maxPages)
+        logger.info(
+            "page stored",
+            metadata: [
+                "source": "\(source)", "page": "\(summary.pages)", "pages_expected": "\(expected)", "skip": "\(skip)",
+                "items": "\(items)", "stored": "\(stored)", "total": "\(total)",
+                "rate_limit_wait_ms":
+                    "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)",
+            ])
+        guard configuration.progressOnTerminal else { return }
+        TerminalProgress.update(
+            "\(source): page \(summary.pages)/\(expected), \(summary.itemsSeen) items, \(summary.itemsStored) stored")
+    }
 
     private func recordPageFailure(_ description: String, skip: Int, summary: inout PollRunSummary) {
         summary.errors += 1

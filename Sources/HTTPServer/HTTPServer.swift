@@ -22,6 +22,8 @@ public final class HTTPServer: @unchecked Sendable {
         var pendingShutdown: Duration?
         /// Loops whose threads nobody has joined yet.
         var unjoined: [EventLoop] = []
+        /// Sockets bound by `bind()` and not yet handed to loops.
+        var bound: ListeningSockets?
     }
 
     private let configuration: HTTPServerConfiguration
@@ -37,6 +39,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Stopping a running server needs its threads; without `shutdown` first they are told to
     /// stop at once and left to finish on their own.
     deinit {
+        if let bound = state.withLock({ $0.bound }) { for fd in bound.descriptors { Glibc.close(fd) } }
         let servers = state.withLock { $0.phase == .running ? $0.loopServers : [] }
         for server in servers { server.loop.execute { server.beginDrain(deadline: .zero) } }
     }
@@ -73,7 +76,23 @@ public final class HTTPServer: @unchecked Sendable {
 
     // MARK: Lifecycle
 
-    /// Binds, starts one thread per loop and returns once every loop is listening.
+    /// Binds the listening sockets now (the kernel queues connections until `start()`), so that a
+    /// busy or unusable address fails before slow start-up work rather than after it. Returns the
+    /// bound port. Optional: `start()` binds by itself when this was not called.
+    @discardableResult
+    public func bind() throws -> Int {
+        let sockets = try ListeningSockets.open(
+            host: configuration.host, port: configuration.port, count: configuration.threads,
+            backlog: configuration.listenBacklog)
+        state.withLock { state in
+            if let previous = state.bound { for fd in previous.descriptors { Glibc.close(fd) } }
+            state.bound = sockets
+            state.boundPort = sockets.port
+        }
+        return sockets.port
+    }
+
+    /// Binds (unless `bind()` did), starts one thread per loop and returns once every loop is listening.
     ///
     /// Throws `HTTPServerError` when the address is unusable or taken; the server is then
     /// stopped for good.
@@ -106,6 +125,8 @@ public final class HTTPServer: @unchecked Sendable {
             switch state.phase {
             case .idle:
                 state.phase = .stopped
+                if let bound = state.bound { for fd in bound.descriptors { Glibc.close(fd) } }
+                state.bound = nil
             case .starting:
                 state.pendingShutdown = deadline
             case .running:
@@ -135,9 +156,15 @@ public final class HTTPServer: @unchecked Sendable {
     // MARK: Starting
 
     private func startLoops() throws {
-        let sockets = try ListeningSockets.open(
-            host: configuration.host, port: configuration.port, count: configuration.threads,
-            backlog: configuration.listenBacklog)
+        let prebound = state.withLock { state -> ListeningSockets? in
+            defer { state.bound = nil }
+            return state.bound
+        }
+        let sockets =
+            try prebound
+            ?? ListeningSockets.open(
+                host: configuration.host, port: configuration.port, count: configuration.threads,
+                backlog: configuration.listenBacklog)
         var handedOver = 0
         do {
             for (index, fd) in sockets.descriptors.enumerated() {

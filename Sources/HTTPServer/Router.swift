@@ -9,6 +9,8 @@
 public struct Router {
     private var nodes: [RouteNode] = [RouteNode()]
     private var literalRoutes: [String: Int] = [:]
+    /// Nodes whose HEAD endpoint is their GET handler, added by `add(.GET, …)` rather than registered.
+    private var implicitHead: Set<Int> = []
     /// Per-loop services that no handler captures but must live exactly as long as the routes.
     private var retained: [AnyObject] = []
 
@@ -35,7 +37,9 @@ public struct Router {
     }
 
     /// Registers `handler`; registering the same method and pattern again replaces it. With
-    /// `bodyLimit`, the route's bodies are limited by it instead of the server's `maxBodySize`.
+    /// `bodyLimit`, the route's bodies are limited by it instead of the server's `maxBodySize`. A GET
+    /// route answers HEAD too, with the same handler (RFC 9110 9.3.2: HEAD is GET without the
+    /// content; the transport sends no body for HEAD), unless a HEAD handler is registered for it.
     public mutating func add(
         _ method: HTTPMethod, _ pattern: String, bodyLimit: RouteBodyLimit? = nil, _ handler: @escaping HTTPHandler
     ) {
@@ -52,8 +56,14 @@ public struct Router {
                 node = child(of: node, parameter: false, literal: Substring(String(segment)))
             }
         }
-        nodes[node].endpoints[method] = RouteEndpoint(
-            handler: handler, parameterNames: names, pattern: pattern, bodyLimit: bodyLimit)
+        let endpoint = RouteEndpoint(handler: handler, parameterNames: names, pattern: pattern, bodyLimit: bodyLimit)
+        nodes[node].endpoints[method] = endpoint
+        if method == .HEAD {
+            implicitHead.remove(node)
+        } else if method == .GET, nodes[node].endpoints[.HEAD] == nil || implicitHead.contains(node) {
+            nodes[node].endpoints[.HEAD] = endpoint
+            implicitHead.insert(node)
+        }
         if names.isEmpty { literalRoutes[pattern] = node }
     }
 

@@ -33,6 +33,25 @@ public enum ConnectionString {
         return pairs.map { "\($0.key)=\(quote($0.value))" }.joined(separator: " ")
     }
 
+    /// The same connection with libpq's `connect_timeout` set to `seconds`, unless the string
+    /// already sets one (the operator's choice wins). Without it libpq waits forever for a server
+    /// that accepts TCP and never answers. libpq takes values below 2 as 2.
+    public static func addingConnectTimeout(to connectionString: String, seconds: Int) throws(PostgresError) -> String {
+        var pairs = try parse(connectionString)
+        guard !pairs.contains(where: { $0.key == "connect_timeout" }) else { return connectionString }
+        pairs.append((key: "connect_timeout", value: String(seconds)))
+        return pairs.map { "\($0.key)=\(quote($0.value))" }.joined(separator: " ")
+    }
+
+    /// The `connect_timeout` the string sets, as libpq reads it (values 1 and below 0 as libpq
+    /// treats them: 1 means 2 s, 0 or less means none), or nil when it sets none.
+    public static func connectTimeout(in connectionString: String) -> Duration? {
+        guard let text = (try? parse(connectionString))?.first(where: { $0.key == "connect_timeout" })?.value,
+            let seconds = Int(text)
+        else { return nil }
+        return seconds <= 0 ? nil : .seconds(max(seconds, 2))
+    }
+
     /// The string with any password replaced by `****`, for logs.
     public static func masked(_ connectionString: String) -> String {
         guard let pairs = try? parse(connectionString) else { return "(unparseable connection string)" }

@@ -22,14 +22,17 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     private let binDirectory: String
     private let runAsUser: String?
     private var socketDirectory: String
-    private var startedByUs = false
+    /// Whether this process is one of the cluster's registered users (see `ClusterUsers`).
+    private var joined = false
+    /// Seconds the launcher waits for the cluster to answer a connection (libpq `connect_timeout`).
+    public var connectTimeoutSeconds = 5
 
     public var dataDirectory: String { stateDirectory + "/data" }
     public var logFile: String { stateDirectory + "/postgres.log" }
 
     /// libpq key/value connection string for `database` over the unix socket.
     public var connectionString: String {
-        "host=\(socketDirectory) port=\(port) user=postgres dbname=\(database)"
+        "host=\(socketDirectory) port=\(port) user=postgres dbname=\(database) connect_timeout=\(connectTimeoutSeconds)"
     }
 
     public init(stateDirectory: String, port: Int = 5432, database: String = "bidengine") throws {
@@ -46,9 +49,43 @@ public final class EmbeddedPostgres: @unchecked Sendable {
             : "/tmp/bidengine-pg-\(UInt32(truncatingIfNeeded: self.stateDirectory.hashValue))"
     }
 
-    /// Creates the cluster if needed, starts it unless it already runs, creates `database`.
+    /// Creates the cluster if needed, starts it unless it already runs, creates `database`, and
+    /// registers this process as one of its users: `stop()` stops the cluster only when the last
+    /// registered user leaves, so `serve` and `schedule` can share one state directory.
     public func start() throws {
         try prepareDirectories()
+        let users = ClusterUsers(stateDirectory: stateDirectory)
+        try users.locked {
+            // A running cluster without the `owned` marker was started outside bidengine: used, never stopped.
+            if try !isRunning() {
+                // Marked before starting: a process killed while pg_ctl waits must not leave an unowned cluster.
+                users.owned = true
+                do {
+                    try initialiseAndStart()
+                } catch {
+                    users.owned = false
+                    throw error
+                }
+            }
+            try users.join()
+            joined = true
+        }
+        let session = try PostgresSession(
+            connectionString:
+                "host=\(socketDirectory) port=\(port) user=postgres dbname=postgres connect_timeout=\(connectTimeoutSeconds)"
+        )
+        let exists =
+            try session.execute("SELECT 1 FROM pg_database WHERE datname = $1", [database]).rows.isEmpty == false
+        if !exists { try session.execute("CREATE DATABASE \"\(database)\"") }
+    }
+
+    /// The processes registered as users of this cluster and still alive.
+    public func users() throws -> [Int32] {
+        let users = ClusterUsers(stateDirectory: stateDirectory)
+        return try users.locked { users.live() }
+    }
+
+    private func initialiseAndStart() throws {
         if !FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") {
             try run(
                 binDirectory + "/initdb",
@@ -57,21 +94,13 @@ public final class EmbeddedPostgres: @unchecked Sendable {
                     "--no-instructions",
                 ])
         }
-        if try !isRunning() {
-            try run(
-                binDirectory + "/pg_ctl",
-                [
-                    "-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o",
-                    "-c listen_addresses='' -k \(socketDirectory) -p \(port) -c max_connections=200 -c shared_buffers=256MB",
-                    "start",
-                ])
-            startedByUs = true
-        }
-        let session = try PostgresSession(
-            connectionString: "host=\(socketDirectory) port=\(port) user=postgres dbname=postgres")
-        let exists =
-            try session.execute("SELECT 1 FROM pg_database WHERE datname = $1", [database]).rows.isEmpty == false
-        if !exists { try session.execute("CREATE DATABASE \"\(database)\"") }
+        try run(
+            binDirectory + "/pg_ctl",
+            [
+                "-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o",
+                "-c listen_addresses='' -k \(socketDirectory) -p \(port) -c max_connections=200 -c shared_buffers=256MB",
+                "start",
+            ])
     }
 
     /// Creates another database in this cluster (tests use one per suite) and returns its connection string.
@@ -82,11 +111,18 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         return "host=\(socketDirectory) port=\(port) user=postgres dbname=\(name)"
     }
 
-    /// Stops the cluster if this process started it (a cluster someone else started is left running).
+    /// Leaves the cluster; the last bidengine user to leave stops it (fast mode: sessions are
+    /// disconnected, nothing committed is lost). A cluster started outside bidengine is left running.
     public func stop() {
-        guard startedByUs else { return }
-        try? run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"])
-        startedByUs = false
+        guard joined else { return }
+        joined = false
+        let users = ClusterUsers(stateDirectory: stateDirectory)
+        try? users.locked {
+            users.leave()
+            guard users.live().isEmpty, users.owned else { return }
+            try? run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"])
+            users.owned = false
+        }
     }
 
     /// Stops regardless of who started it (tests that simulate an outage).
@@ -102,7 +138,6 @@ public final class EmbeddedPostgres: @unchecked Sendable {
                 "-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o",
                 "-c listen_addresses='' -k \(socketDirectory) -p \(port) -c max_connections=200", "start",
             ])
-        startedByUs = true
     }
 
     /// The command line that stops this cluster (as the cluster user when root), for watchdogs.

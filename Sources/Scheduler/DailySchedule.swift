@@ -25,7 +25,10 @@ public struct DailySchedule: JobSchedule {
         self.calendar = calendar
     }
 
-    public var description: String { "daily at \(time) \(timeZone.identifier)" }
+    /// Foundation on Linux names UTC "GMT"; the schedule says UTC, as it is configured and documented.
+    public var description: String {
+        "daily at \(time) \(timeZone.secondsFromGMT() == 0 && ["GMT", "UTC"].contains(timeZone.identifier) ? "UTC" : timeZone.identifier)"
+    }
 
     public func nextRun(after date: Date) -> Date {
         for offset in 0...3 {

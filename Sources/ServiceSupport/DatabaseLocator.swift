@@ -11,13 +11,35 @@ public enum DatabaseLocator {
         public let embedded: EmbeddedPostgres?
     }
 
-    public static func resolve(databaseURL: String?, stateDirectory: String) throws -> Resolved {
+    /// Every connection string it returns carries a `connect_timeout` (`connectTimeoutSeconds`,
+    /// `CONNECT_TIMEOUT`), unless `DATABASE_URL` sets its own: a server that accepts TCP and never
+    /// answers must produce an error, not a hang.
+    public static func resolve(databaseURL: String?, stateDirectory: String, connectTimeoutSeconds: Int = 5) throws
+        -> Resolved
+    {
         if let url = databaseURL, !url.isEmpty {
-            return Resolved(connectionString: url, embedded: nil)
+            return Resolved(
+                connectionString: try ConnectionString.addingConnectTimeout(to: url, seconds: connectTimeoutSeconds),
+                embedded: nil)
         }
         let cluster = try EmbeddedPostgres(stateDirectory: stateDirectory + "/postgres")
+        cluster.connectTimeoutSeconds = connectTimeoutSeconds
         try cluster.start()
         return Resolved(connectionString: cluster.connectionString, embedded: cluster)
+    }
+
+    /// `DATABASE_URL` checked by libpq's own parser (nil when unset or empty), so a malformed one
+    /// is refused with the other settings, before anything starts.
+    public static func checkedURL(_ text: String?, name: String = "DATABASE_URL") throws -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        do {
+            _ = try ConnectionString.parse(text)
+        } catch {
+            throw SettingError(
+                setting: name, value: ConnectionString.masked(text),
+                accepts: "a libpq connection URI (postgresql://user@host:5432/db) or key=value string")
+        }
+        return text
     }
 
     public static func migrationsDirectory(explicit: String?) throws -> String {
@@ -28,10 +50,15 @@ public enum DatabaseLocator {
         }
         candidates.append(FileManager.default.currentDirectoryPath + "/Migrations")
         // .build/<config>/bidengine → the checkout's Migrations; /usr/local/bin → /usr/share/bidengine.
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent()
+        // The running binary itself (/proc/self/exe), not argv[0]: found through the PATH, argv[0]
+        // is a bare name that would resolve against the working directory.
+        let binary =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable = URL(fileURLWithPath: binary).resolvingSymlinksInPath().deletingLastPathComponent()
         candidates.append(executable.appendingPathComponent("../../Migrations").standardized.path)
         candidates.append(executable.appendingPathComponent("../../../Migrations").standardized.path)
+        // make install: PREFIX/bin/bidengine → PREFIX/share/bidengine/Migrations.
+        candidates.append(executable.appendingPathComponent("../share/bidengine/Migrations").standardized.path)
         candidates.append("/usr/share/bidengine/Migrations")
         for candidate in candidates where FileManager.default.fileExists(atPath: candidate + "/0001_create_bids.sql") {
             return candidate

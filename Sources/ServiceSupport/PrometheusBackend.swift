@@ -13,6 +13,11 @@ public enum PrometheusBackend {
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
         ]
+        // Jobs (the nightly audit over millions of bids, a poll of many pages) take seconds to hours.
+        factory.durationHistogramBuckets["bidengine_job_duration_seconds"] = [
+            .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(15), .seconds(30), .seconds(60),
+            .seconds(120), .seconds(300), .seconds(600), .seconds(1200), .seconds(1800), .seconds(3600), .seconds(7200),
+        ]
         factory.valueHistogramBuckets["bidengine_bid_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
         factory.valueHistogramBuckets["bidengine_bulk_items_per_request"] = [1, 10, 50, 100, 250, 500, 1000]
         MetricsSystem.bootstrap(factory)

@@ -23,7 +23,8 @@ struct AuditCommand: ParsableCommand {
             Exit status: 0 when the audit ran (whatever it flagged), 3 with --fail-on-flags when anything was
             flagged, 1 when it could not run.
             Database: DATABASE_URL, or the embedded cluster under --state-dir. Environment: AUDIT_WINDOW,
-            AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (default warning).
+            AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, CONNECT_TIMEOUT,
+            LOG_LEVEL (default notice: a progress line every 5 s; a bar instead when stderr is a terminal).
             Completeness: the scan starts once as-of + AUDIT_SETTLE_MS (default DATABASE_TIMEOUT_MS + 1000) has
             passed on the database's clock, so bids stamped before as-of have committed. With DATABASE_READ_URL
             the window is scanned on that replica after it has replayed up to the primary's WAL position; if it
@@ -33,21 +34,25 @@ struct AuditCommand: ParsableCommand {
 
     @Option(
         name: .customLong("as-of"),
+        parsing: .unconditional,
         help: "End of the window (exclusive), RFC 3339, e.g. 2026-06-15T02:00:00Z (default: now).")
     var asOf: String?
     @OptionGroup var rule: RuleOptions
-    @Option(help: "Report format: text, json, csv or html.")
+    @Option(parsing: .unconditional, help: "Report format: text, json, csv or html.")
     var format: String = "text"
-    @Option(help: "Write the report to this file (replaced when complete) instead of stdout.")
+    @Option(parsing: .unconditional, help: "Write the report to this file (replaced when complete) instead of stdout.")
     var output: String?
     @Flag(name: .customLong("fail-on-flags"), help: "Exit with status 3 when any bid is flagged.")
     var failOnFlags = false
     @Option(
-        name: .customLong("max-rows"), help: "Flags and products listed by the text and html reports (worst first).")
+        name: .customLong("max-rows"),
+        parsing: .unconditional, help: "Flags and products listed by the text and html reports (worst first).")
     var maxRows: Int = 1000
-    @Option(help: "Sessions reading the window at once (time slices); 2 suits 2 cores.")
+    @Option(parsing: .unconditional, help: "Sessions reading the window at once (time slices); 2 suits 2 cores.")
     var streams: Int = 2
-    @Option(name: .customLong("report-run"), help: "Do not audit: write the report of the stored run with this id.")
+    @Option(
+        name: .customLong("report-run"), parsing: .unconditional,
+        help: "Do not audit: write the report of the stored run with this id.")
     var reportRun: Int64?
     @OptionGroup var database: DatabaseOptions
 
@@ -57,11 +62,12 @@ struct AuditCommand: ParsableCommand {
         _ = try Self.readSource(ProcessInfo.processInfo.environment)
         guard maxRows >= 1 else { throw ValidationError("--max-rows must be at least 1") }
         guard (1...16).contains(streams) else { throw ValidationError("--streams must be from 1 to 16") }
+        _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
     }
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"] ?? "warning")
+        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"] ?? "notice")
         let logger = Logger(label: "bidengine.audit")
         // A reader that goes away (`| head`) must give an error, not kill the process mid-transaction.
         signal(SIGPIPE, SIG_IGN)
@@ -69,7 +75,8 @@ struct AuditCommand: ParsableCommand {
         let format = try reportFormat()
         let parameters = try parameters(environment: environment)
 
-        let database = try self.database.open(environment: environment)
+        let database = try self.database.open(
+            environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
         defer { database.embedded?.stop() }
 
         let runID: Int64
@@ -81,7 +88,9 @@ struct AuditCommand: ParsableCommand {
                 var runner = AuditRunner(connectionString: database.connectionString, logger: logger)
                 runner.parallelism = streams
                 runner.readSource = try Self.readSource(environment)
+                Self.reportProgress(of: &runner, logger: logger)
                 let run = try runner.run(parameters)
+                if TerminalProgress.isTerminal, runner.progress != nil { TerminalProgress.finish() }
                 runID = run.id
                 flagged = run.bidsFlagged ?? 0
                 logger.info(
@@ -112,6 +121,31 @@ struct AuditCommand: ParsableCommand {
             print("audit run \(runID): \(format.rawValue) report written to \(output)")
         }
         if failOnFlags, flagged > 0 { throw ExitCode(3) }
+    }
+
+    /// A bar on stderr when it is a terminal, redrawn four times a second; otherwise a JSON log
+    /// line (`notice`, "audit progress") every five seconds, so a long audit is never silent.
+    static func reportProgress(of runner: inout AuditRunner, logger: Logger) {
+        if TerminalProgress.isTerminal {
+            runner.progressInterval = .milliseconds(250)
+            runner.progress = { progress in
+                let width = 30
+                let filled = Int((progress.fraction ?? 0) * Double(width))
+                let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+                let of = progress.expected.map { " of ~\($0)" } ?? ""
+                TerminalProgress.update("audit [\(bar)] \(progress.reviewed)\(of) bids, \(progress.rate)/s")
+            }
+        } else {
+            runner.progressInterval = .seconds(5)
+            runner.progress = { progress in
+                logger.notice(
+                    "audit progress",
+                    metadata: [
+                        "bids_reviewed": "\(progress.reviewed)", "bids_expected": "\(progress.expected ?? -1)",
+                        "rate_per_s": "\(progress.rate)", "elapsed_s": "\(progress.elapsed.components.seconds)",
+                    ])
+            }
+        }
     }
 
     /// Each fetch of 10,000 bids allocates and frees about a megabyte (libpq's result, the row
@@ -162,9 +196,10 @@ struct AuditCommand: ParsableCommand {
 
     /// `--window` and `--threshold`, falling back to `AUDIT_WINDOW` and `AUDIT_THRESHOLD`.
     struct RuleOptions: ParsableArguments {
-        @Option(help: "Window length: 7d, 36h, 1d12h, 90m … (env AUDIT_WINDOW; default 7d).")
+        @Option(parsing: .unconditional, help: "Window length: 7d, 36h, 1d12h, 90m … (env AUDIT_WINDOW; default 7d).")
         var window: String?
         @Option(
+            parsing: .unconditional,
             help:
                 "Allowed deviation as a fraction of the current CPC, 0.20, or a percentage, 20% (env AUDIT_THRESHOLD; default 0.20)."
         )
@@ -191,20 +226,24 @@ struct AuditCommand: ParsableCommand {
     struct DatabaseOptions: ParsableArguments {
         @Option(
             name: .customLong("state-dir"),
+            parsing: .unconditional,
             help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
         var stateDirectory: String?
         @Option(
             name: .customLong("migrations-dir"),
+            parsing: .unconditional,
             help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
         var migrationsDirectory: String?
         @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.")
         var noMigrate = false
 
-        /// The database, migrated unless `--no-migrate`; stop `embedded` when done.
-        func open(environment: [String: String]) throws -> DatabaseLocator.Resolved {
+        /// The database, migrated unless `--no-migrate`; stop `embedded` when done. Every connection
+        /// to it gives up after `connectTimeoutSeconds` unless `DATABASE_URL` sets `connect_timeout`.
+        func open(environment: [String: String], connectTimeoutSeconds: Int) throws -> DatabaseLocator.Resolved {
             let database = try DatabaseLocator.resolve(
                 databaseURL: environment["DATABASE_URL"],
-                stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+                stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
+                connectTimeoutSeconds: connectTimeoutSeconds)
             if !noMigrate {
                 do {
                     let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)

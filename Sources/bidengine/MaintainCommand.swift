@@ -19,7 +19,7 @@ struct MaintainCommand: ParsableCommand {
             admits one pass at a time; a second one prints that it was skipped and exits 0.
             Environment: BIDS_RETENTION, COMPETITOR_PRICES_RETENTION, AUDIT_RETENTION (36h, 400d, 13w, or
             forever; default forever: keep everything), DATABASE_URL, BIDENGINE_STATE_DIR,
-            BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (default warning).
+            BIDENGINE_MIGRATIONS_DIR, CONNECT_TIMEOUT, LOG_LEVEL (default warning).
             """)
 
     @Flag(name: .customLong("dry-run"), help: "Print what would be done; change nothing.")
@@ -35,13 +35,15 @@ struct MaintainCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
     }
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"] ?? "warning")
         let settings = try MaintenanceSettings(environment: environment)
-        let database = try self.database.open(environment: environment)
+        let database = try self.database.open(
+            environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
         defer { database.embedded?.stop() }
         let session = try PostgresSession(connectionString: database.connectionString)
         defer { session.close() }

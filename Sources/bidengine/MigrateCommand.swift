@@ -14,21 +14,30 @@ struct MigrateCommand: ParsableCommand {
             take turns. A changed, already-applied file stops with an error.
             """)
 
-    @Option(name: .customLong("state-dir"), help: "Where the embedded database lives (default .bidengine).")
+    @Option(
+        name: .customLong("state-dir"), parsing: .unconditional,
+        help: "Where the embedded database lives (default .bidengine).")
     var stateDirectory: String?
     @Option(
         name: .customLong("migrations-dir"),
+        parsing: .unconditional,
         help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
+
+    func validate() throws {
+        _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
+    }
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        // Found before the database is touched: a missing directory fails at once.
+        let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
         let database = try DatabaseLocator.resolve(
             databaseURL: environment["DATABASE_URL"],
-            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
+            connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
         defer { database.embedded?.stop() }
-        let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
         let applied = try DatabaseLocator.migrate(
             connectionString: database.connectionString, migrationsDirectory: directory)
         print(applied.isEmpty ? "migrations: up to date" : "migrations: applied \(applied.joined(separator: ", "))")

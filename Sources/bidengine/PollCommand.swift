@@ -33,33 +33,51 @@ struct PollCommand: ParsableCommand {
             """)
 
     @Option(
-        name: .customLong("source"), help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
+        name: .customLong("source"),
+        parsing: .unconditionalSingleValue,
+        help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
     var sources: [String] = []
     @Option(
         name: .customLong("state-dir"),
+        parsing: .unconditional,
         help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
     var stateDirectory: String?
     @Option(
         name: .customLong("migrations-dir"),
+        parsing: .unconditional,
         help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
     @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.") var noMigrate = false
 
-    func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
-        let logger = Logger(label: "bidengine.poll")
+    func validate() throws {
+        _ = try configuration(ProcessInfo.processInfo.environment)
+    }
+
+    /// The poller's settings and the database's, checked before anything starts.
+    private func configuration(_ environment: [String: String]) throws -> (PollerConfiguration, CommonSettings) {
+        let common = try CommonSettings.read(environment)
         var configuration: PollerConfiguration
         do {
             configuration = try PollerConfiguration.fromEnvironment(environment)
             if !sources.isEmpty {
-                configuration.sources = try sources.map { source throws(PollerConfigurationError) in
-                    try CompetitorSource(parsing: source)
-                }
+                configuration.sources = try CompetitorSource.list(parsing: sources.joined(separator: ","))
             }
             guard !configuration.sources.isEmpty else { throw PollerConfigurationError.noSources }
         } catch {
             throw ValidationError("\(error)")
+        }
+        return (configuration, common)
+    }
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        var (configuration, common) = try configuration(environment)
+        configuration.progressOnTerminal = true
+        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        let logger = Logger(label: "bidengine.poll")
+        // Installed before the database work: a signal while connecting or migrating exits at once.
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT]) { received in
+            logger.notice("signal before the poll started; exiting", metadata: ["signal": "\(received)"])
         }
         for (key, value) in configuration.summary {
             logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"])
@@ -67,7 +85,8 @@ struct PollCommand: ParsableCommand {
 
         let database = try DatabaseLocator.resolve(
             databaseURL: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
-            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
+            connectTimeoutSeconds: common.connectTimeoutSeconds)
         defer { database.embedded?.stop() }
         if !noMigrate {
             let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
@@ -76,7 +95,7 @@ struct PollCommand: ParsableCommand {
 
         // A signal ends the poll between requests; the waiting thread simply dies with the process.
         let cancellation = PollCancellation()
-        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
+        signals.started()
         Thread.detachNewThread {
             let received = signals.wait()
             logger.notice("cancelling poll", metadata: ["signal": "\(received)"])
@@ -86,6 +105,7 @@ struct PollCommand: ParsableCommand {
         let poller = CompetitorPricePoller(
             configuration: configuration, connectionString: database.connectionString, logger: logger)
         let summaries = poller.pollAll(cancellation: cancellation)
+        TerminalProgress.finish()
         for summary in summaries { print(summary.line) }
         if summaries.contains(where: { $0.status == .failed }) { throw ExitCode(1) }
     }

@@ -34,24 +34,29 @@ struct ScheduleCommand: ParsableCommand {
             """)
 
     @Option(
-        name: .customLong("audit-at"), help: "Local time of the nightly audit, HH:MM (env AUDIT_AT; default 02:00).")
+        name: .customLong("audit-at"),
+        parsing: .unconditional, help: "Local time of the nightly audit, HH:MM (env AUDIT_AT; default 02:00).")
     var auditAt: String?
     @Option(
         name: .customLong("audit-tz"),
+        parsing: .unconditional,
         help: "IANA time zone of --audit-at, e.g. Europe/Berlin (env AUDIT_TZ; default UTC).")
     var auditTimeZone: String?
     @OptionGroup var rule: AuditCommand.RuleOptions
     @Option(
         name: .customLong("shutdown-timeout"),
+        parsing: .unconditional,
         help: "Seconds to wait for the running job on SIGTERM (env SHUTDOWN_TIMEOUT; default 10).")
-    var shutdownTimeout: Int?
+    var shutdownTimeout: String?
     @OptionGroup var database: AuditCommand.DatabaseOptions
     @Option(
         name: .customLong("metrics-port"),
+        parsing: .unconditional,
         help: "Serve GET /metrics and /healthz on this port (env METRICS_PORT; default: not served).")
-    var metricsPort: Int?
+    var metricsPort: String?
     @Option(
         name: .customLong("metrics-host"),
+        parsing: .unconditional,
         help: "Address of the metrics endpoint (env METRICS_HOST; default 127.0.0.1).")
     var metricsHost: String?
 
@@ -61,12 +66,14 @@ struct ScheduleCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
+        let settings = try settings(environment)
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
         let logger = Logger(label: "bidengine.schedule")
-        let settings = try settings(environment)
         AuditCommand.keepFreedMemory()
-        // Installed before anything starts, so a SIGTERM during start-up is not lost.
-        let shutdownSignals = SignalWaiter(signals: [SIGTERM, SIGINT])
+        // Installed before anything starts: a signal while waiting for the database exits 0 at once.
+        let shutdownSignals = SignalWaiter(signals: [SIGTERM, SIGINT]) { received in
+            logger.notice("signal during startup; exiting", metadata: ["signal": "\(received)"])
+        }
 
         // Before the jobs exist: they take their metrics handles from the backend this installs.
         let metricsEndpoint = settings.metricsPort.map { MetricsEndpoint(host: settings.metricsHost, port: $0) }
@@ -76,22 +83,20 @@ struct ScheduleCommand: ParsableCommand {
         }
         defer { metricsEndpoint?.shutdown() }
 
-        let database = try self.database.open(environment: environment)
+        let database = try StartupRetry().run(logger: logger) {
+            try self.database.open(environment: environment, connectTimeoutSeconds: settings.connectTimeoutSeconds)
+        }
         defer { database.embedded?.stop() }
 
         let audit = AuditJob(
             connectionString: database.connectionString, schedule: settings.schedule, window: settings.window,
             rule: settings.rule, readSource: settings.readSource,
             logger: Logger(label: "bidengine.audit"))
+        // Checked in validate(): it cannot fail here.
         let maintenance = MaintenanceJob(
             connectionString: database.connectionString, schedule: settings.maintenanceSchedule,
             settings: settings.maintenance)
-        let poller: [any ScheduledJob]
-        do {
-            poller = try PollerJob.scheduled(environment: environment, connectionString: database.connectionString)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let poller = try PollerJob.scheduled(environment: environment, connectionString: database.connectionString)
         let scheduler = Scheduler(
             configuration: SchedulerConfiguration(connectionString: database.connectionString),
             jobs: [audit, maintenance] + poller,
@@ -103,6 +108,7 @@ struct ScheduleCommand: ParsableCommand {
                 "threshold": "\(settings.rule.threshold)", "maintenance": "\(settings.maintenanceSchedule)",
             ])
         scheduler.start()
+        shutdownSignals.started()
         let received = shutdownSignals.wait()
         logger.notice("shutting down", metadata: ["signal": "\(received)", "timeout_s": "\(settings.shutdownTimeout)"])
         if !scheduler.shutdown(timeout: .seconds(settings.shutdownTimeout)) {
@@ -118,6 +124,7 @@ struct ScheduleCommand: ParsableCommand {
         let shutdownTimeout: Int
         let metricsHost: String
         let metricsPort: Int?
+        let connectTimeoutSeconds: Int
         let readSource: AuditReadSource
         let maintenanceSchedule: DailySchedule
         let maintenance: MaintenanceSettings
@@ -137,19 +144,18 @@ struct ScheduleCommand: ParsableCommand {
                 "AUDIT_TZ / --audit-tz must be an IANA time zone such as UTC or Europe/Berlin, got '\(zoneText)'")
         }
         let (window, rule) = try self.rule.resolve(environment)
-        let timeoutText = shutdownTimeout.map(String.init) ?? value(nil, "SHUTDOWN_TIMEOUT", "10")
-        guard let timeout = Int(timeoutText), timeout > 0 else {
-            throw ValidationError(
-                "SHUTDOWN_TIMEOUT / --shutdown-timeout must be a positive number of seconds, got '\(timeoutText)'")
-        }
-        let metricsPortText =
-            metricsPort.map(String.init) ?? environment["METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 }
-        var metricsPort: Int?
-        if let metricsPortText {
-            guard let port = Int(metricsPortText), (0...65_535).contains(port) else {
-                throw ValidationError("METRICS_PORT / --metrics-port must be a port number, got '\(metricsPortText)'")
-            }
-            metricsPort = port
+        let reader = SettingReader(environment: environment)
+        let timeout: Int
+        let metricsPort: Int?
+        let metricsHost: String
+        let connectTimeout = try CommonSettings.read(environment).connectTimeoutSeconds
+        do {
+            timeout = try reader.value(ServiceSupport.Settings.shutdownTimeout, flag: shutdownTimeout)
+            metricsPort = try reader.optional(ServiceSupport.Settings.metricsPort, flag: self.metricsPort)
+            metricsHost = try reader.value(ServiceSupport.Settings.metricsHost, flag: self.metricsHost)
+            _ = try PollerConfiguration.fromEnvironment(environment)
+        } catch {
+            throw ValidationError("\(error)")
         }
         let maintenanceText = value(nil, "MAINTENANCE_AT", "01:00")
         guard let maintenanceTime = WallClockTime(parsing: maintenanceText) else {
@@ -163,7 +169,7 @@ struct ScheduleCommand: ParsableCommand {
         }
         return Settings(
             schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout,
-            metricsHost: value(metricsHost, "METRICS_HOST", "127.0.0.1"), metricsPort: metricsPort,
+            metricsHost: metricsHost, metricsPort: metricsPort, connectTimeoutSeconds: connectTimeout,
             readSource: try AuditCommand.readSource(environment),
             maintenanceSchedule: DailySchedule(at: maintenanceTime, in: .gmt),
             maintenance: maintenance)

@@ -12,71 +12,109 @@ import ServiceSupport
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the HTTP API (POST /api/bid, /healthz, /readyz).",
+        abstract: "Serve the HTTP API: bids, their history, audits, competitor prices, health and metrics.",
         discussion: """
-            Database: DATABASE_URL (any libpq URI or key/value string; sslmode is honoured). Without it,
-            a private PostgreSQL cluster is started under <state-dir>/postgres (unix socket only) and
-            stopped on exit. Migrations are applied at start unless --no-migrate.
-            Environment: HOST, PORT, THREADS, DATABASE_URL, MAX_BODY_SIZE, MAX_BULK_ITEMS, MAX_BULK_BODY_SIZE,
-            REQUEST_TIMEOUT, IDLE_TIMEOUT, FIRST_BYTE_TIMEOUT,
-            DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, MAX_WRITES_IN_FLIGHT, SHUTDOWN_TIMEOUT, BIDENGINE_STATE_DIR,
-            BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace|debug|info|notice|warning|error|critical),
-            ACCESS_LOG (on|off; default on), BIDENGINE_API_KEYS (comma-separated bearer keys) or
-            BIDENGINE_API_KEYS_FILE (a file of keys, comma- or newline-separated). With no keys, /api/* is open.
-            DATABASE_READ_URL: a hot-standby replica for reads (bid history, competitor prices, audit listings and
-            reports); reads fall back to the primary while it is down or lags by more than READ_MAX_LAG (seconds,
-            or 500ms; default 5). Writes always go to DATABASE_URL.
+            Routes (every GET route answers HEAD too). The full contract is openapi.yaml, \
+            in the repository and in share/bidengine after make install.
+              POST /api/bid                       price a bid and record it
+              POST /api/bids/batch                price and record many bids at once
+              GET  /api/bids/{id}                 one recorded bid
+              GET  /api/bids                      a product's bids in a time range
+              GET  /api/audits                    audit runs, newest first
+              GET  /api/audits/latest             the latest audit run
+              GET  /api/audits/{id}               one audit run
+              GET  /api/audits/{id}/report.html   its HTML report
+              GET  /api/competitor-prices         a product's competitor prices
+              GET  /api/competitor-prices/latest  the latest price per source
+              GET  /healthz                       the process is alive
+              GET  /readyz                        database reachable, schema current
+              GET  /metrics                       Prometheus metrics
+            With BIDENGINE_API_KEYS or BIDENGINE_API_KEYS_FILE, /api/* needs \
+            Authorization: Bearer <key>; with no keys, /api/* is open.
+
+            Database: DATABASE_URL (any libpq URI or key/value string; sslmode is honoured). \
+            Without it, a private PostgreSQL cluster is started under <state-dir>/postgres \
+            (unix socket only); the last bidengine process using it stops it. Migrations are \
+            applied at start unless --no-migrate. While the database cannot be reached, start-up \
+            retries with backoff (0.5 s doubling to 30 s) and logs each attempt; SIGTERM/SIGINT \
+            during start-up exit 0 at once.
+
+            Environment: HOST, PORT, THREADS, DATABASE_URL, CONNECT_TIMEOUT (seconds, default 5; \
+            connect_timeout in DATABASE_URL wins), MAX_BODY_SIZE, MAX_BULK_ITEMS, MAX_BULK_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, \
+            FIRST_BYTE_TIMEOUT, DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, MAX_WRITES_IN_FLIGHT, SHUTDOWN_TIMEOUT, \
+            BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace, debug, info, notice, \
+            warning, error, critical), ACCESS_LOG (true/false, 1/0, on/off, yes/no; default on), \
+            BIDENGINE_API_KEYS (comma-separated bearer keys), BIDENGINE_API_KEYS_FILE (a file of \
+            keys, comma- or newline-separated).
+
+            DATABASE_READ_URL: a hot-standby replica for reads (bid history, competitor prices, audit \
+            listings and reports); reads fall back to the primary while it is down or lags by more than \
+            READ_MAX_LAG (seconds, or 500ms; default 5). Writes always go to DATABASE_URL.
+
+            Exit status: 0 after a clean stop (or a signal during start-up), 1 when it cannot \
+            start, 64 for a bad flag or setting.
             """)
 
-    @Option(help: "Address to listen on (env HOST; default 127.0.0.1).") var host: String?
-    @Option(help: "Port (env PORT; default 8080; 0 = any free port).") var port: Int?
-    @Option(help: "Event-loop threads (env THREADS; default: one per core).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Address to listen on (env HOST; default 127.0.0.1).") var host: String?
+    @Option(parsing: .unconditional, help: "Port (env PORT; default 8080; 0 = any free port).") var port: String?
+    @Option(parsing: .unconditional, help: "Event-loop threads (env THREADS; default: one per core).") var threads:
+        String?
     @Option(
         name: .customLong("max-body-size"),
+        parsing: .unconditional,
         help: "Largest request body in bytes; larger gets 413 (env MAX_BODY_SIZE; default 65536).")
-    var maxBodySize: Int?
+    var maxBodySize: String?
     @Option(
-        name: .customLong("max-bulk-items"),
+        name: .customLong("max-bulk-items"), parsing: .unconditional,
         help: "Most bids in one POST /api/bids/batch; more gets 413 (env MAX_BULK_ITEMS; default 1000).")
-    var maxBulkItems: Int?
+    var maxBulkItems: String?
     @Option(
-        name: .customLong("max-bulk-body-size"),
+        name: .customLong("max-bulk-body-size"), parsing: .unconditional,
         help: "Largest POST /api/bids/batch body in bytes; larger gets 413 (env MAX_BULK_BODY_SIZE; default 1048576).")
-    var maxBulkBodySize: Int?
+    var maxBulkBodySize: String?
     @Option(
         name: .customLong("request-timeout"),
+        parsing: .unconditional,
         help: "Seconds a client has to send a whole request (env REQUEST_TIMEOUT; default 10).")
-    var requestTimeout: Int?
+    var requestTimeout: String?
     @Option(
         name: .customLong("idle-timeout"),
+        parsing: .unconditional,
         help: "Seconds an idle keep-alive connection stays open (env IDLE_TIMEOUT; default 60).")
-    var idleTimeout: Int?
+    var idleTimeout: String?
     @Option(
         name: .customLong("first-byte-timeout"),
+        parsing: .unconditional,
         help: "Seconds a new connection may stay silent before it is closed (env FIRST_BYTE_TIMEOUT; default 10).")
-    var firstByteTimeout: Int?
+    var firstByteTimeout: String?
     @Option(
         name: .customLong("database-timeout-ms"),
+        parsing: .unconditional,
         help: "Milliseconds a bid may wait for the database before 503 (env DATABASE_TIMEOUT_MS; default 1000).")
-    var databaseTimeoutMilliseconds: Int?
+    var databaseTimeoutMilliseconds: String?
     @Option(
         name: .customLong("max-batch-size"),
+        parsing: .unconditional,
         help: "Most bids written in one statement (env MAX_BATCH_SIZE; default 512).")
-    var maxBatchSize: Int?
+    var maxBatchSize: String?
     @Option(
         name: .customLong("max-writes-in-flight"),
+        parsing: .unconditional,
         help: "Bid statements in flight at once per event loop (env MAX_WRITES_IN_FLIGHT; default 2).")
-    var maxWritesInFlight: Int?
+    var maxWritesInFlight: String?
     @Option(
         name: .customLong("shutdown-timeout"),
+        parsing: .unconditional,
         help: "Seconds to drain on SIGTERM/SIGINT before closing (env SHUTDOWN_TIMEOUT; default 10).")
-    var shutdownTimeout: Int?
+    var shutdownTimeout: String?
     @Option(
         name: .customLong("state-dir"),
+        parsing: .unconditional,
         help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
     var stateDirectory: String?
     @Option(
         name: .customLong("migrations-dir"),
+        parsing: .unconditional,
         help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
     @Flag(name: .customLong("no-migrate"), help: "Do not apply migrations at start.") var noMigrate = false
@@ -87,16 +125,19 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
+        let configuration = try resolve(environment)
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
         let logger = Logger(label: "bidengine.serve")
-        let configuration = try resolve(environment)
         for (key, value) in configuration.summary {
             logger.info("config", metadata: ["key": "\(key)", "value": "\(value)"])
         }
 
-        // Peers that vanish mid-reply must not kill the process; signals are taken by sigwait below.
+        // Peers that vanish mid-reply must not kill the process; signals are taken by SignalWaiter.
         signal(SIGPIPE, SIG_IGN)
-        let shutdownSignals = SignalWaiter(signals: [SIGTERM, SIGINT])
+        // Installed before anything starts: a signal while waiting for the database exits 0 at once.
+        let shutdownSignals = SignalWaiter(signals: [SIGTERM, SIGINT]) { received in
+            logger.notice("signal during startup; exiting", metadata: ["signal": "\(received)"])
+        }
         let server = BidServer(configuration: configuration, logger: logger)
         do {
             try server.start()
@@ -105,6 +146,7 @@ struct ServeCommand: ParsableCommand {
             server.shutdown()
             throw ExitCode(1)
         }
+        shutdownSignals.started()
         let received = shutdownSignals.wait()
         logger.notice(
             "shutting down", metadata: ["signal": "\(received)", "deadline": "\(configuration.shutdownTimeout)"])
@@ -112,58 +154,56 @@ struct ServeCommand: ParsableCommand {
         logger.notice("stopped")
     }
 
+    func validate() throws {
+        _ = try resolve(ProcessInfo.processInfo.environment)
+    }
+
+    /// Every setting, read once through the settings table; a bad one is a usage error (exit 64)
+    /// that names it. Called from `validate()`, so nothing has started when it fails.
     private func resolve(_ environment: [String: String]) throws -> ServiceConfiguration {
+        let settings = SettingReader(environment: environment)
         var configuration = ServiceConfiguration()
-        func integer(_ flag: Int?, _ key: String) throws -> Int? {
-            if let flag { return flag }
-            guard let text = environment[key], !text.isEmpty else { return nil }
-            guard let value = Int(text) else { throw ValidationError("\(key) must be an integer, got '\(text)'") }
-            return value
-        }
-        configuration.host = host ?? environment["HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.host
-        configuration.port = try integer(port, "PORT") ?? configuration.port
-        configuration.threads = try integer(threads, "THREADS") ?? configuration.threads
-        configuration.databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.readDatabaseURL = environment["DATABASE_READ_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        if let text = environment["READ_MAX_LAG"], !text.isEmpty {
-            guard let lag = ReadSettings.parseLag(text) else {
-                throw ValidationError("READ_MAX_LAG must be seconds (5) or milliseconds (500ms), got '\(text)'")
+        do {
+            configuration.host = try settings.value(Settings.host, flag: host)
+            configuration.port = try settings.value(Settings.port, flag: port)
+            configuration.threads = try settings.value(Settings.threads, flag: threads)
+            configuration.maxBodySize = try settings.value(Settings.maxBodySize, flag: maxBodySize)
+            configuration.maxBulkItems = try settings.value(Settings.maxBulkItems, flag: maxBulkItems)
+            configuration.maxBulkBodySize = try settings.value(Settings.maxBulkBodySize, flag: maxBulkBodySize)
+            configuration.requestTimeout = .seconds(try settings.value(Settings.requestTimeout, flag: requestTimeout))
+            configuration.idleTimeout = .seconds(try settings.value(Settings.idleTimeout, flag: idleTimeout))
+            configuration.firstByteTimeout = .seconds(
+                try settings.value(Settings.firstByteTimeout, flag: firstByteTimeout))
+            configuration.databaseTimeout = .milliseconds(
+                try settings.value(Settings.databaseTimeout, flag: databaseTimeoutMilliseconds))
+            configuration.maxBatchSize = try settings.value(Settings.maxBatchSize, flag: maxBatchSize)
+            configuration.maxWritesInFlight = try settings.value(Settings.maxWritesInFlight, flag: maxWritesInFlight)
+            configuration.shutdownTimeout = .seconds(
+                try settings.value(Settings.shutdownTimeout, flag: shutdownTimeout))
+            configuration.accessLog = try settings.value(Settings.accessLog)
+            configuration.connectTimeoutSeconds = try settings.value(Settings.connectTimeout)
+            _ = try settings.value(Settings.logLevel)
+            configuration.databaseURL = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
+            configuration.readDatabaseURL = try DatabaseLocator.checkedURL(
+                environment["DATABASE_READ_URL"], name: "DATABASE_READ_URL")
+            if let text = environment["READ_MAX_LAG"], !text.isEmpty {
+                guard let lag = ReadSettings.parseLag(text) else {
+                    throw ValidationError("READ_MAX_LAG must be seconds (5) or milliseconds (500ms), got '\(text)'")
+                }
+                configuration.readMaxLag = lag
             }
-            configuration.readMaxLag = lag
-        }
-        configuration.maxBodySize = try integer(maxBodySize, "MAX_BODY_SIZE") ?? configuration.maxBodySize
-        configuration.maxBulkItems = try integer(maxBulkItems, "MAX_BULK_ITEMS") ?? configuration.maxBulkItems
-        configuration.maxBulkBodySize =
-            try integer(maxBulkBodySize, "MAX_BULK_BODY_SIZE") ?? configuration.maxBulkBodySize
-        if let seconds = try integer(requestTimeout, "REQUEST_TIMEOUT") {
-            configuration.requestTimeout = .seconds(seconds)
-        }
-        if let seconds = try integer(idleTimeout, "IDLE_TIMEOUT") { configuration.idleTimeout = .seconds(seconds) }
-        if let seconds = try integer(firstByteTimeout, "FIRST_BYTE_TIMEOUT") {
-            configuration.firstByteTimeout = .seconds(seconds)
-        }
-        if let milliseconds = try integer(databaseTimeoutMilliseconds, "DATABASE_TIMEOUT_MS") {
-            configuration.databaseTimeout = .milliseconds(milliseconds)
-        }
-        configuration.maxBatchSize = try integer(maxBatchSize, "MAX_BATCH_SIZE") ?? configuration.maxBatchSize
-        configuration.maxWritesInFlight =
-            try integer(maxWritesInFlight, "MAX_WRITES_IN_FLIGHT") ?? configuration.maxWritesInFlight
-        if let seconds = try integer(shutdownTimeout, "SHUTDOWN_TIMEOUT") {
-            configuration.shutdownTimeout = .seconds(seconds)
+        } catch let error as SettingError {
+            throw ValidationError(error.description)
         }
         configuration.stateDirectory =
             stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? configuration.stateDirectory
         configuration.migrationsDirectory = migrationsDirectory
         configuration.migrateOnStart = !noMigrate
         configuration.benchEndpoints = benchEndpoints
-        configuration.apiKeys = try APIKeys.load(environment: environment)
-        configuration.accessLog = (environment["ACCESS_LOG"] ?? "on").lowercased() != "off"
-        guard (0...65535).contains(configuration.port) else { throw ValidationError("port must be 0…65535") }
-        guard configuration.threads >= 0, configuration.maxBatchSize > 0, configuration.maxBodySize > 0,
-            (1...64).contains(configuration.maxWritesInFlight)
-        else {
-            throw ValidationError(
-                "threads, max batch size and max body size must be positive; max writes in flight 1…64")
+        do {
+            configuration.apiKeys = try APIKeys.load(environment: environment)
+        } catch {
+            throw ValidationError("\(error)")
         }
         guard configuration.maxBulkItems > 0, configuration.maxBulkBodySize > 0 else {
             throw ValidationError("MAX_BULK_ITEMS and MAX_BULK_BODY_SIZE must be positive")

@@ -1,14 +1,25 @@
+import Foundation
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Waits for SIGTERM/SIGINT as ordinary code: a minimal handler writes the signal number into a
-/// pipe (the only async-signal-safe thing it does) and `wait()` reads it.
+/// Takes SIGTERM/SIGINT as ordinary code: a minimal handler writes the signal number into a pipe
+/// (the only async-signal-safe thing it does) and a thread of ours reads it.
+///
+/// Until `started()` the process is starting up (waiting for the database, migrating): a signal
+/// then runs `duringStartup` and exits 0 at once, whatever the starting thread is blocked in. After
+/// `started()`, `wait()` returns the signal and the caller drains as it sees fit.
 ///
 /// A self-pipe works whichever thread the kernel picks to deliver the signal; blocking the
 /// signals and calling `sigwait` would need every thread, including the runtime's, to block them.
-struct SignalWaiter {
-    init(signals: [Int32]) {
+final class SignalWaiter: Sendable {
+    private let running = Atomic(false)
+    private let received = Mutex<[Int32]>([])
+    private let arrived = DispatchSemaphore(value: 0)
+
+    init(signals: [Int32], duringStartup: @escaping @Sendable (Int32) -> Void = { _ in }) {
         _ = signalPipe  // create the pipe before any handler can run
         for signal in signals {
             var action = sigaction()
@@ -26,13 +37,29 @@ struct SignalWaiter {
         sigemptyset(&set)
         for signal in signals { sigaddset(&set, signal) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        Thread.detachNewThread { [self] in
+            while true {
+                var byte: UInt8 = 0
+                guard read(signalPipe.read, &byte, 1) == 1 else { continue }
+                if !running.load(ordering: .acquiring) {
+                    duringStartup(Int32(byte))
+                    _exit(0)
+                }
+                received.withLock { $0.append(Int32(byte)) }
+                arrived.signal()
+            }
+        }
     }
 
-    /// Blocks until one of the signals arrives; returns its number.
+    /// Start-up is over: from now on signals are returned by `wait()`.
+    func started() {
+        running.store(true, ordering: .releasing)
+    }
+
+    /// Blocks until one of the signals arrives (after `started()`); returns its number.
     func wait() -> Int32 {
-        var byte: UInt8 = 0
-        while read(signalPipe.read, &byte, 1) != 1 {}
-        return Int32(byte)
+        arrived.wait()
+        return received.withLock { $0.removeFirst() }
     }
 }
 

@@ -4,6 +4,7 @@ import Foundation
 import Postgres
 import Scheduler
 import ServiceTestSupport
+import Synchronization
 import Testing
 
 /// The audit engine against real PostgreSQL: what is flagged, which bids are in the window, and
@@ -207,6 +208,32 @@ import Testing
             #expect(try database.count("audit_flags") == 200)
             #expect(try database.rows("SELECT sum(bids) FROM audit_deviation_bands") == [["1003"]])
         }
+    }
+
+    /// A long audit is never silent: progress is reported while the window streams, counting up
+    /// to what the run reviewed, against the planner's estimate of the window.
+    @Test func progressIsReportedWhileTheWindowStreams() throws {
+        let database = try AuditTestDatabase("audit_progress")
+        try database.session.execute(
+            """
+            INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+            SELECT g % 7, 1.00, 100, 1.10, '2026-06-14T00:00:00Z'::timestamptz + g * interval '1 second'
+            FROM generate_series(1, 1003) g
+            """)
+        try database.session.execute("ANALYZE bids")
+        let reports = Mutex<[AuditProgress]>([])
+        var runner = database.runner()
+        runner.batchSize = 1
+        runner.progressInterval = .milliseconds(5)
+        runner.progress = { progress in reports.withLock { $0.append(progress) } }
+        let run = try runner.run(AuditParameters(asOf: AuditTestDatabase.legacyAsOf))
+        Thread.sleep(forTimeInterval: 0.05)  // a report racing the end of the run lands before we read
+        let seen = reports.withLock { $0 }
+        #expect(run.bidsReviewed == 1003)
+        #expect(seen.count >= 2, "\(seen.count) reports")
+        #expect(seen.map(\.reviewed) == seen.map(\.reviewed).sorted())
+        #expect(seen.allSatisfy { $0.reviewed <= 1003 && $0.expected != nil })
+        #expect(seen.allSatisfy { ($0.fraction ?? 1) < 1 })
     }
 
     @Test func theWindowQueryUsesTheTimeIndex() throws {

@@ -93,8 +93,8 @@ import Testing
         #expect(
             try report(database, run: run.id, .csv) == """
                 run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at
-                \(run.id),\(ids[1]),2,2.00,3.30,1.30,65.00,0.4000,,
-                \(run.id),\(ids[3]),4,5.00,7.00,2.00,40.00,1.0000,,
+                \(run.id),\(ids[1]),2,2.00,3.30,1.30,65.00,0.40,,
+                \(run.id),\(ids[3]),4,5.00,7.00,2.00,40.00,1.00,,
 
                 """)
     }
@@ -104,7 +104,7 @@ import Testing
         let text = try report(database, run: run.id, .json)
         let root = try JSONParser.parse(text)
         guard let summary = root["run"], case .array(let bands)? = root["bands"],
-            case .array(let products)? = root["products"],
+            case .array(let products)? = root["top_products"],
             case .array(let flags)? = root["flags"]
         else {
             Issue.record("missing members: \(text)")
@@ -118,7 +118,7 @@ import Testing
         #expect(flags.count == 2)
         #expect(
             text.contains(
-                #"{"bid_id":\#(ids[1]),"product_id":2,"current_cpc":2.00,"adjusted_cpc":3.30,"deviation":1.30,"deviation_pct":65.00,"allowed_deviation":0.4000,"competitor_price":null,"competitor_observed_at":null}"#
+                #"{"bid_id":\#(ids[1]),"product_id":2,"current_cpc":2.00,"adjusted_cpc":3.30,"deviation":1.30,"deviation_pct":65.00,"allowed_deviation":0.40,"competitor_price":null,"competitor_observed_at":null}"#
             ))
     }
 
@@ -157,7 +157,7 @@ import Testing
                 """))
         #expect(
             try report(database, run: run.id, .csv).contains(
-                "\(run.id),\(ids[1]),2,2.00,3.30,1.30,65.00,0.4000,3.10,2026-06-15T01:00:00Z\n"))
+                "\(run.id),\(ids[1]),2,2.00,3.30,1.30,65.00,0.40,3.10,2026-06-15T01:00:00Z\n"))
         #expect(try report(database, run: run.id, .html).contains("<td>3.10</td><td>2026-06-15T01:00:00Z</td>"))
     }
 

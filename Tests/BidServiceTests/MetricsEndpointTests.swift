@@ -27,6 +27,9 @@ import Testing
         #expect(
             lines.contains(#"bidengine_job_last_success_timestamp_seconds{job="metrics_endpoint_test"} 1764000000.0"#))
         #expect(lines.contains(#"bidengine_job_duration_seconds_count{job="metrics_endpoint_test"} 2"#))
+        // A real audit takes minutes: the buckets reach an hour and beyond, so it does not land in +Inf.
+        #expect(lines.contains(#"bidengine_job_duration_seconds_bucket{job="metrics_endpoint_test",le="3600.0"} 2"#))
+        #expect(lines.contains(#"bidengine_job_duration_seconds_bucket{job="metrics_endpoint_test",le="1.0"} 1"#))
 
         let health = try client.request("GET", "/healthz")
         #expect(health.status == 200)

@@ -7,9 +7,9 @@ import Testing
 @Suite(.serialized) struct NoticeRoutingPostgresTests {
     @Test func aRepeatedMigrateLogsItsNoticeOnlyAtDebug() throws {
         let url = try TestDatabase.fresh("notice_routing")
-        func migrate(_ level: String) throws -> CommandProcess.Outcome {
-            try CommandProcess.run(
-                CommandProcess.binary, ["migrate"],
+        func migrate(_ level: String) throws -> BidengineProcess.Outcome {
+            try BidengineProcess.run(
+                BidengineProcess.binary, ["migrate"],
                 environment: [
                     "DATABASE_URL": url, "LOG_LEVEL": level,
                     "BIDENGINE_MIGRATIONS_DIR": ServiceHarness.migrationsDirectory,

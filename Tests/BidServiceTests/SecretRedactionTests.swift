@@ -20,8 +20,8 @@ import Testing
     @Test(arguments: ["serve", "migrate", "audit"])
     func noCommandPrintsThePassword(command: String) throws {
         for connectionString in Self.connectionStrings {
-            let outcome = try CommandProcess.run(
-                CommandProcess.binary, [command],
+            let outcome = try BidengineProcess.run(
+                BidengineProcess.binary, [command],
                 environment: ["DATABASE_URL": connectionString, "LOG_LEVEL": "debug", "PORT": "0"])
             let output = outcome.stdout + outcome.stderr
             #expect(outcome.status != 0, "\(command) with \(connectionString) succeeded")

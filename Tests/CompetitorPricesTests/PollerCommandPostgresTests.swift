@@ -8,12 +8,12 @@ import Testing
 /// `bidengine poll` as a process: what it prints is what `poll_runs` says, and what it stored
 /// is exactly the listing; and https against a real TLS server, verified, not waved through.
 @Suite(.serialized) struct PollerCommandPostgresTests {
-    static var binary: String { CommandProcess.binary }
+    static var binary: String { BidengineProcess.binary }
 
-    typealias Outcome = CommandProcess.Outcome
+    typealias Outcome = BidengineProcess.Outcome
 
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Outcome {
-        try CommandProcess.run(executable, arguments, environment: environment)
+        try BidengineProcess.run(executable, arguments, environment: environment)
     }
 
     static func pollEnvironment(_ harness: PollerHarness) -> [String: String] {
@@ -64,10 +64,19 @@ import Testing
         #expect(stored.map(\.0) == (1...22).map(String.init))
         #expect(stored.map(\.1) == (1...22).map { "\($0).0\($0 % 10)" })
 
-        // Unchanged prices the same UTC day: nothing new, and the next run says so.
+        // Unchanged prices the same UTC day: nothing new, and the next run says so. At info, every
+        // page is logged as it is stored: source, page, items, the wait for the rate limit.
         let again = try Self.run(
             Self.binary, ["poll", "--source", "http://127.0.0.1:\(server.port)"],
-            environment: Self.pollEnvironment(harness))
+            environment: Self.pollEnvironment(harness).merging(["LOG_LEVEL": "info"]) { $1 })
+        let pageLines = again.stderr.split(separator: "\n").filter { $0.contains(#""msg":"page stored""#) }
+        #expect(pageLines.count == 3, "\(again.stderr)")
+        for (index, line) in pageLines.enumerated() {
+            #expect(line.contains(#""source":"http://127.0.0.1:\#(server.port)""#))
+            #expect(line.contains(#""page":"\#(index + 1)""#) && line.contains(#""pages_expected":"3""#))
+            #expect(line.contains(#""items":"\#(index == 2 ? 3 : 10)""#))
+            #expect(line.contains(#""rate_limit_wait_ms":""#))
+        }
         #expect(Self.fields(again.stdout.split(separator: "\n")[0])["stored"] == "0")
         #expect(try harness.prices(server).count == 22)
     }

@@ -298,6 +298,22 @@ import Testing
                 == "https://x.example/api/products?limit=1&skip=2")
     }
 
+    /// A base URL and its /products endpoint are one source (one catalogue stored once), however spelled.
+    @Test func baseURLAndItsProductsEndpointAreOneSource() throws {
+        let spellings = [
+            "http://127.0.0.1:9000", "http://127.0.0.1:9000/", "http://127.0.0.1:9000/products",
+            "HTTP://127.0.0.1:9000/products/",
+        ]
+        let sources = try spellings.map { try CompetitorSource(parsing: $0) }
+        #expect(Set(sources.map(\.name)) == ["http://127.0.0.1:9000"])
+        #expect(Set(sources).count == 1)
+        #expect(
+            sources[2].pageURL(limit: 1, skip: 0).absoluteString == "http://127.0.0.1:9000/products?limit=1&skip=0")
+        #expect(try CompetitorSource.list(parsing: spellings.joined(separator: ",")).count == 1)
+        #expect(try CompetitorSource(parsing: "https://x.example:443/api/products").name == "https://x.example/api")
+        #expect(try CompetitorSource(parsing: "http://x.example:80").name == "http://x.example")
+    }
+
     @Test func intervalsAcceptSecondsAndUnits() {
         #expect(
             ["300", "300s", "5m", "1h", "250ms", " 90 "].map(DurationText.parse)

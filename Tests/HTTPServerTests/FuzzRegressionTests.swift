@@ -15,6 +15,7 @@ struct FuzzRegressionTests {
             var router = Router()
             router.add(.POST, "/api/bid") { _, responder in responder.respond(status: 200) }
             router.add(.GET, "/api/bid") { _, responder in responder.respond(status: 200) }
+            router.add(.POST, "/api/post-only") { _, responder in responder.respond(status: 200) }
             return router
         }
         defer { server.shutdown() }
@@ -27,11 +28,16 @@ struct FuzzRegressionTests {
                 ]
             ),
             (
-                "HEAD /api/bid HTTP/1.1\r\nHost: x\r\nX-Request-ID: b\r\n\r\n",
+                "HEAD /api/post-only HTTP/1.1\r\nHost: x\r\nX-Request-ID: b\r\n\r\n",
                 [
-                    "HTTP/1.1 405 Method Not Allowed", "Allow: GET, POST", "Content-Type: application/json",
+                    "HTTP/1.1 405 Method Not Allowed", "Allow: POST", "Content-Type: application/json",
                     "X-Request-ID: b", "X-Content-Type-Options: nosniff", "Content-Length: 30", "", "",
                 ]
+            ),
+            // HEAD where GET exists: GET's answer without its body.
+            (
+                "HEAD /api/bid HTTP/1.1\r\nHost: x\r\nX-Request-ID: c\r\n\r\n",
+                ["HTTP/1.1 200 OK", "X-Request-ID: c", "X-Content-Type-Options: nosniff", "Content-Length: 0", "", ""]
             ),
         ] {
             let exchange = try server.exchange(Array(request.utf8))

@@ -67,7 +67,7 @@ struct RouterTests {
 
         let wrong = try reply(echoRouter(), HTTPRequest(method: .POST, path: "/api/bids/9"))
         #expect(wrong.status == 405)
-        #expect(wrong.headers.first { $0.0 == "Allow" }?.1 == "GET, DELETE")
+        #expect(wrong.headers.first { $0.0 == "Allow" }?.1 == "GET, DELETE, HEAD")
 
         // A literal route shadows a parameter route for its whole path: POST /api/bids/batch
         // exists, so GET there is that route's 405, not GET /api/bids/{id} with id "batch".

@@ -45,8 +45,34 @@ struct ServerTests {
         }) { server in
             let response = try TestHTTPClient(port: server.boundPort).request("DELETE", "/api/bids")
             #expect(response.status == 405)
-            #expect(response.header("Allow") == "GET, POST")
+            #expect(response.header("Allow") == "GET, POST, HEAD")
             #expect(response.text == #"{"error":"method not allowed"}"#)
+        }
+    }
+
+    /// HEAD is answered wherever GET is, with GET's status and headers and no body: the GET that
+    /// follows on the same connection is read intact.
+    @Test func headIsAnsweredOnEveryGetRouteWithoutABody() throws {
+        try TestServer.with(routes: { _ in
+            var router = Router()
+            router.add(.GET, "/healthz") { _, responder in
+                responder.respond(status: 200, headers: [("Content-Type", "text/plain")], body: Array("ok".utf8))
+            }
+            router.add(.GET, "/api/bids/{id}") { request, responder in
+                responder.respond(status: 200, body: Array((request.pathParameters["id"] ?? "-").utf8))
+            }
+            return router
+        }) { server in
+            let client = try TestHTTPClient(port: server.boundPort)
+            for path in ["/healthz", "/api/bids/42"] {
+                let head = try client.request("HEAD", path)
+                #expect(head.status == 200)
+                #expect(head.body.isEmpty)
+                let get = try client.request("GET", path)
+                #expect(get.status == 200)
+                #expect(get.text == (path == "/healthz" ? "ok" : "42"))
+            }
+            #expect(try client.request("HEAD", "/nope").status == 404)
         }
     }
 

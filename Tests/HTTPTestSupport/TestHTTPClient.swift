@@ -80,10 +80,11 @@ public final class TestHTTPClient {
         if !body.isEmpty || method == "POST" || method == "PUT" { head += "Content-Length: \(body.count)\r\n" }
         head += "\r\n"
         try send(Array(head.utf8) + body)
-        return try readResponse()
+        return try readResponse(toHead: method == "HEAD")
     }
 
-    public func readResponse() throws -> TestResponse {
+    /// Reads one reply; `toHead`: the reply to a HEAD request, which has no body whatever its headers say.
+    public func readResponse(toHead: Bool = false) throws -> TestResponse {
         let headerEnd = try readUntilHeaderEnd()
         let headText = String(decoding: pending[..<headerEnd], as: UTF8.self)
         pending.removeFirst(headerEnd + 4)
@@ -95,7 +96,7 @@ public final class TestHTTPClient {
             return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingSpaces)
         }
         let response = TestResponse(status: status, headers: headers, body: [])
-        if status == 204 || status == 304 || status < 200 { return response }
+        if toHead || status == 204 || status == 304 || status < 200 { return response }
         if let length = response.header("Content-Length").flatMap({ Int($0) }) {
             while pending.count < length { guard try fill() else { throw Failure.closedBeforeResponse } }
             let body = Array(pending[..<length])

@@ -89,5 +89,6 @@ import Testing
             #expect(WallClockTime(parsing: bad) == nil, "\(bad)")
         }
         #expect(daily("02:00", "Europe/Berlin").description == "daily at 02:00 Europe/Berlin")
+        #expect(daily("02:00", "UTC").description == "daily at 02:00 UTC")
     }
 }

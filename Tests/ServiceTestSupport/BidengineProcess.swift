@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs the `bidengine` executable built next to the test binary, as an operator would.
-public enum CommandProcess {
+public enum BidengineProcess {
     public struct Outcome: Sendable {
         public let status: Int32
         public let stdout: String

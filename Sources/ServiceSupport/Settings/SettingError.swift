@@ -1,0 +1,14 @@
+/// A setting with a value it does not accept: names the setting, repeats the value, says what is accepted.
+public struct SettingError: Error, CustomStringConvertible, Equatable {
+    public let setting: String
+    public let value: String
+    public let accepts: String
+
+    public init(setting: String, value: String, accepts: String) {
+        self.setting = setting
+        self.value = value
+        self.accepts = accepts
+    }
+
+    public var description: String { "\(setting) must be \(accepts), got '\(value)'" }
+}

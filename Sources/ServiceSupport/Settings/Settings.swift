@@ -1,0 +1,51 @@
+public import Logging
+
+/// Every setting of every command, in one table: environment variable, flag, what it accepts,
+/// default. Commands read them with `SettingReader` in `validate()`, so a bad value is refused,
+/// by name, before anything starts. To add a setting: add a `static let` here, read it in the
+/// command's settings function, and list it in the README's configuration table.
+///
+/// Zero is accepted only where it means something, and then the table says what.
+public enum Settings {
+    // MARK: Every command
+
+    public static let logLevel = Setting.logLevel("LOG_LEVEL", default: .info)
+    public static let connectTimeout = Setting.integer(
+        "CONNECT_TIMEOUT", 1...3600, default: 5, unit: "seconds to wait for PostgreSQL to answer a connection")
+
+    // MARK: serve
+
+    public static let host = Setting.text(
+        "HOST", flag: "--host", accepts: "an address such as 127.0.0.1 or 0.0.0.0", default: "127.0.0.1")
+    public static let port = Setting.integer("PORT", flag: "--port", 0...65_535, default: 8080, zero: "any free port")
+    public static let threads = Setting.integer(
+        "THREADS", flag: "--threads", 0...1024, default: 0, zero: "one event loop per core")
+    public static let maxBodySize = Setting.integer(
+        "MAX_BODY_SIZE", flag: "--max-body-size", 1...(64 << 20), default: 65_536, unit: "bytes")
+    public static let maxBulkItems = Setting.integer(
+        "MAX_BULK_ITEMS", flag: "--max-bulk-items", 1...100_000, default: 1000, unit: "bids per batch request")
+    public static let maxBulkBodySize = Setting.integer(
+        "MAX_BULK_BODY_SIZE", flag: "--max-bulk-body-size", 1...(256 << 20), default: 1_048_576, unit: "bytes")
+    public static let requestTimeout = Setting.integer(
+        "REQUEST_TIMEOUT", flag: "--request-timeout", 1...3600, default: 10, unit: "seconds")
+    public static let idleTimeout = Setting.integer(
+        "IDLE_TIMEOUT", flag: "--idle-timeout", 1...86_400, default: 60, unit: "seconds")
+    public static let firstByteTimeout = Setting.integer(
+        "FIRST_BYTE_TIMEOUT", flag: "--first-byte-timeout", 1...3600, default: 10, unit: "seconds")
+    public static let databaseTimeout = Setting.integer(
+        "DATABASE_TIMEOUT_MS", flag: "--database-timeout-ms", 1...600_000, default: 1000, unit: "milliseconds")
+    public static let maxBatchSize = Setting.integer(
+        "MAX_BATCH_SIZE", flag: "--max-batch-size", 1...65_535, default: 512, unit: "bids")
+    public static let maxWritesInFlight = Setting.integer(
+        "MAX_WRITES_IN_FLIGHT", flag: "--max-writes-in-flight", 1...64, default: 2, unit: "statements per event loop")
+    public static let shutdownTimeout = Setting.integer(
+        "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
+    public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)
+
+    // MARK: schedule
+
+    public static let metricsHost = Setting.text(
+        "METRICS_HOST", flag: "--metrics-host", accepts: "an address such as 127.0.0.1", default: "127.0.0.1")
+    public static let metricsPort = Setting.integer(
+        "METRICS_PORT", flag: "--metrics-port", 0...65_535, default: 0, zero: "any free port")
+}

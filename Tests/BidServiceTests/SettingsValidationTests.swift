@@ -1,0 +1,116 @@
+import Foundation
+import ServiceSupport
+import ServiceTestSupport
+import Testing
+
+/// One validation of every setting, before anything starts: a bad value is a usage error (exit 64)
+/// that names the setting and the value, says what is accepted, and shows the subcommand's usage.
+struct SettingsValidationTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let arguments: [String]
+        let environment: [String: String]
+        let message: String
+        var description: String { "\(arguments) \(environment)" }
+    }
+
+    static let refused: [Case] = [
+        Case(
+            arguments: ["serve"], environment: ["ACCESS_LOG": "maybe"],
+            message: "ACCESS_LOG must be true, false, 1, 0, on, off, yes or no, got 'maybe'"),
+        Case(
+            arguments: ["serve"], environment: ["LOG_LEVEL": "loud"],
+            message:
+                "LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical, got 'loud'"),
+        Case(
+            arguments: ["serve"], environment: ["DATABASE_TIMEOUT_MS": "0"],
+            message: "DATABASE_TIMEOUT_MS must be a whole number from 1 to 600000 (milliseconds), got '0'"),
+        Case(
+            arguments: ["serve"], environment: ["DATABASE_TIMEOUT_MS": "-5"],
+            message: "DATABASE_TIMEOUT_MS must be a whole number from 1 to 600000 (milliseconds), got '-5'"),
+        Case(
+            arguments: ["serve", "--threads=-1"], environment: [:],
+            message: "--threads must be a whole number from 1 to 1024, or 0 for one event loop per core, got '-1'"),
+        Case(
+            arguments: ["serve", "--request-timeout", "-1"], environment: [:],
+            message: "--request-timeout must be a whole number from 1 to 3600 (seconds), got '-1'"),
+        Case(
+            arguments: ["serve", "--port", "70000"], environment: [:],
+            message: "--port must be a whole number from 1 to 65535, or 0 for any free port, got '70000'"),
+        Case(
+            arguments: ["serve"], environment: ["MAX_BODY_SIZE": "abc"],
+            message: "MAX_BODY_SIZE must be a whole number from 1 to 67108864 (bytes), got 'abc'"),
+        Case(
+            arguments: ["serve"], environment: ["CONNECT_TIMEOUT": "0"],
+            message: "CONNECT_TIMEOUT must be a whole number from 1 to 3600"),
+        Case(
+            arguments: ["audit", "--window", "-1d"], environment: [:],
+            message: "--window / AUDIT_WINDOW must be a length such as 7d, 36h or 1d12h (at most 3650d), got '-1d'"),
+        Case(
+            arguments: ["poll", "--source", "notaurl"], environment: [:],
+            message: "invalid competitor source 'notaurl'"),
+        Case(
+            arguments: ["schedule"],
+            environment: ["POLL_INTERVAL": "500ms", "COMPETITOR_SOURCES": "http://127.0.0.1:9"],
+            message: "POLL_INTERVAL must be a duration of at least 1s such as 300, 5m or 1h, got '500ms'"),
+        Case(
+            arguments: ["schedule", "--shutdown-timeout", "0"], environment: [:],
+            message: "--shutdown-timeout must be a whole number from 1 to 3600 (seconds), got '0'"),
+        Case(
+            arguments: ["migrate"], environment: ["LOG_LEVEL": "verbose"],
+            message: "LOG_LEVEL must be one of trace"),
+    ]
+
+    /// A state directory that must stay empty: nothing may start before the settings are checked.
+    @Test(arguments: refused)
+    func badSettingIsRefusedByNameBeforeAnythingStarts(_ refused: Case) throws {
+        let state = NSTemporaryDirectory() + "bidengine-settings-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let command = try CommandProcess(
+            refused.arguments + ["--state-dir", state], environment: refused.environment)
+        #expect(command.waitForExit(within: .seconds(10)) == 64)
+        #expect(command.stderr.contains("Error: \(refused.message)"), "\(command.stderr)")
+        #expect(command.stderr.contains("Usage: bidengine \(refused.arguments[0])"), "\(command.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: state), "started something under \(state)")
+    }
+
+    @Test func booleansAcceptTheUsualWordsInAnyCaseAndNothingElse() throws {
+        let setting = Settings.accessLog
+        for text in ["true", "TRUE", "1", "on", "On", "yes", "YES"] {
+            #expect(try setting.parse(text, from: "X") == true)
+        }
+        for text in ["false", "False", "0", "off", "OFF", "no", "No"] {
+            #expect(try setting.parse(text, from: "X") == false)
+        }
+        for text in ["", "2", "enabled", "y", "nope"] {
+            #expect(throws: SettingError.self) { try setting.parse(text, from: "ACCESS_LOG") }
+        }
+    }
+
+    @Test func flagWinsOverEnvironmentWhichWinsOverDefault() throws {
+        let reader = SettingReader(environment: ["THREADS": "3", "ACCESS_LOG": "off", "PORT": ""])
+        #expect(try reader.value(Settings.threads, flag: "2") == 2)
+        #expect(try reader.value(Settings.threads) == 3)
+        #expect(try reader.value(Settings.port) == 8080)
+        #expect(try reader.value(Settings.accessLog) == false)
+        #expect(try reader.value(Settings.logLevel).rawValue == "info")
+        #expect(throws: SettingError(setting: "--threads", value: "x", accepts: Settings.threads.accepts)) {
+            try reader.value(Settings.threads, flag: "x")
+        }
+    }
+}
+
+/// `serve --help` lists every route of openapi.yaml and points to it.
+struct ServeHelpTests {
+    @Test func helpListsEveryRouteOfTheContract() throws {
+        let contract = try String(
+            contentsOfFile: ServiceHarness.migrationsDirectory + "/../openapi.yaml", encoding: .utf8)
+        let paths = contract.split(separator: "\n").filter { $0.hasPrefix("  /") && $0.hasSuffix(":") }
+            .map { String($0.dropFirst(2).dropLast()) }.filter { !$0.hasSuffix("/") }
+        #expect(paths.count >= 12)
+        let command = try CommandProcess(["serve", "--help"], environment: [:])
+        #expect(command.waitForExit(within: .seconds(10)) == 0)
+        let help = try String(contentsOfFile: command.stdoutPath, encoding: .utf8)
+        for path in paths { #expect(help.contains(" \(path) "), "serve --help does not list \(path)") }
+        #expect(help.contains("openapi.yaml"))
+    }
+}
