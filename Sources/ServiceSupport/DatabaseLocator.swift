@@ -32,14 +32,39 @@ public enum DatabaseLocator {
     /// is refused with the other settings, before anything starts.
     public static func checkedURL(_ text: String?, name: String = "DATABASE_URL") throws -> String? {
         guard let text, !text.isEmpty else { return nil }
+        let accepts = "a libpq connection URI (postgresql://user@host:5432/db) or key=value string"
+        let options: [(key: String, value: String)]
         do {
-            _ = try ConnectionString.parse(text)
+            options = try ConnectionString.parse(text)
         } catch {
+            throw SettingError(setting: name, value: ConnectionString.masked(text), accepts: accepts)
+        }
+        // libpq's parser takes any text for these and refuses it only when connecting, which the
+        // start-up retry cannot tell from an unreachable server: it would retry a typo forever.
+        for option in options where !isAcceptable(option) {
             throw SettingError(
                 setting: name, value: ConnectionString.masked(text),
-                accepts: "a libpq connection URI (postgresql://user@host:5432/db) or key=value string")
+                accepts: accepts + " with a valid \(option.key) (got '\(option.value)')")
         }
         return text
+    }
+
+    private static let sslModes: Set = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+    private static func isAcceptable(_ option: (key: String, value: String)) -> Bool {
+        switch option.key {
+        case "port":
+            // One port per host, comma-separated; an empty entry means the default.
+            return option.value.split(separator: ",", omittingEmptySubsequences: false).allSatisfy {
+                $0.isEmpty || (Int($0).map { (1...65_535).contains($0) } ?? false)
+            }
+        case "sslmode":
+            return sslModes.contains(option.value)
+        case "connect_timeout":
+            return Int(option.value) != nil
+        default:
+            return true
+        }
     }
 
     public static func migrationsDirectory(explicit: String?) throws -> String {
