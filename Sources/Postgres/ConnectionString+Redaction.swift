@@ -1,7 +1,9 @@
 extension ConnectionString {
     /// `message` with every password of `connectionString` (as written, and percent-decoded)
+    // pragma: allowlist nextline secret (a pattern in a comment, no credential)
     /// and any `scheme://user:secret@` user-info replaced by `****`.
     ///
+    // pragma: allowlist nextline secret (an example of libpq's error text)
     /// libpq quotes the connection string in some errors ("invalid … in URI: \"postgresql://u:pw@…\"")
     /// and cannot parse a malformed one, so `masked` has nothing to work with there: the secrets
     /// are found by reading the string the simple way, without libpq.
@@ -43,6 +45,7 @@ extension ConnectionString {
         return found.flatMap { [$0, $0.removingPercentEncoding] }.filter { !$0.isEmpty }
     }
 
+    // pragma: allowlist nextline secret (a pattern in a comment, no credential)
     /// `scheme://user:anything@` → `scheme://user:****@`, wherever it appears.
     static func maskingURIUserInfo(_ text: String) -> String {
         var result = ""
