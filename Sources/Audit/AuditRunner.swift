@@ -4,14 +4,18 @@ import Postgres
 public import Scheduler
 import ServiceSupport
 
-/// Runs one audit where the bids are: PostgreSQL judges every bid of the window
-/// (`AuditSetScan`), `parallelism` read-only sessions stream only the flagged ones, each a
-/// contiguous time slice through a server-side cursor, and the run's own session writes them
-/// with COPY as they arrive; then one aggregate statement counts the window's bids per deviation
-/// band, and the per-product summary is computed from the flags.
+/// Runs one audit where the bids are (`AuditSetScan`). When the window is read on the primary,
+/// the primary does everything in the run's transaction: one parallel aggregate of the window's
+/// distinct `(current_cpc, adjusted_cpc)` pairs gives the deviation bands and the flagged pairs,
+/// and one `INSERT … SELECT` writes the bids of the flagged pairs into `audit_flags`; no bid
+/// travels. When it is read on a replica, `parallelism` read-only sessions there stream only the
+/// flagged bids, each a contiguous time slice through a server-side cursor, and the run's own
+/// session writes them with COPY as they arrive; one aggregate on the replica counts the bands.
+/// Either way the per-product summary is then computed from the flags.
 ///
-/// Memory stays constant whatever the window holds: per stream, one fetch of `batchSize` flagged
-/// rows; at most 16 MB of flag text waiting to be written; 13 band counts.
+/// Memory in `bidengine` stays constant whatever the window holds: 13 band counts, and when
+/// streaming, per stream one fetch of `batchSize` flagged rows and at most 16 MB of flag text
+/// waiting to be written.
 ///
 /// Everything a run writes is replaced in one transaction that holds the run row locked, so an
 /// audit of an `as_of` that was audited before replaces the old results atomically, and two
@@ -26,6 +30,10 @@ public struct AuditRunner: Sendable {
     /// the session that writes. Two keep two cores busy (a cursor's plan is never parallel); more
     /// only helps with more cores on the database side.
     public var parallelism = 2
+    /// Streams the flagged bids through `bidengine` even when the window is read on the primary,
+    /// the path a replica's scan always takes (tests use it to cover that path). Off, the primary
+    /// judges the window and writes the flags itself (`AuditSetScan.insertFlags`).
+    public var streamsFlags = false
     public var logger: Logger
     /// Where the window is scanned (the read replica or the primary) and the wait that makes
     /// the scan complete: see `AuditReadSource`.
@@ -100,12 +108,6 @@ public struct AuditRunner: Sendable {
         try session.execute(AuditSQL.lockRun, [run])
         try session.execute(AuditSQL.workMemory)
         for statement in AuditSQL.deleteResults { try session.execute(statement, [run]) }
-        // Worker sessions stream the slices; this one, which owns the run's transaction, writes
-        // the flags they find as they come, so writing overlaps reading.
-        let slices = Self.slices(
-            from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
-        let queue = AuditFlagQueue(workers: slices.count)
-        defer { queue.stopAndWait() }
         let reporter = progress.map { report in
             let reporter = AuditProgressReporter()
             reporter.start(
@@ -113,11 +115,74 @@ public struct AuditRunner: Sendable {
             return reporter
         }
         defer { reporter?.stop() }
+        let found =
+            if scanConnectionString == connectionString && !streamsFlags {
+                try judgeInPlace(
+                    run: run, parameters: parameters, session: session, cancellation: cancellation, progress: reporter)
+            } else {
+                try streamFlags(
+                    run: run, parameters: parameters, session: session, scanConnectionString: scanConnectionString,
+                    cancellation: cancellation, progress: reporter)
+            }
+        let reviewed = found.bands.reduce(0, +)
+        logger.debug(
+            "audit scanned",
+            metadata: ["run_id": "\(runID)", "bids_reviewed": "\(reviewed)", "bids_flagged": "\(found.flagged)"])
+
+        var bandParameters: [String?] = [run]
+        for band in AuditDeviationBand.all {
+            bandParameters += [String(band.index), band.label, String(found.bands[band.index])]
+        }
+        try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
+        if found.flagged > 0 {
+            try session.execute(AuditSQL.preferHashing)
+            try session.execute(AuditSQL.insertProducts, [run])
+        }
+        try session.execute(
+            AuditSQL.finishRun,
+            [
+                run, String(parameters.window.seconds), parameters.rule.threshold.description,
+                parameters.trigger.rawValue,
+                startedAt, String(reviewed), String(found.flagged),
+            ])
+    }
+
+    /// The window judged and its flags written by the primary alone, in the run's transaction:
+    /// its distinct price pairs (one parallel scan) give the bands and the flagged pairs, and one
+    /// `INSERT … SELECT` writes the bids of the flagged pairs. No bid leaves the server.
+    private func judgeInPlace(
+        run: String, parameters: AuditParameters, session: PostgresSession, cancellation: JobCancellation?,
+        progress: AuditProgressReporter?
+    ) throws -> (bands: [Int64], flagged: Int64) {
+        let start = AuditTime.sqlText(parameters.windowStartMicroseconds)
+        let end = AuditTime.sqlText(parameters.asOfMicroseconds)
+        if cancellation?.isCancelled == true { throw AuditError.cancelled }
+        try session.execute(AuditSetScan.createPairs, [start, end])
+        let bands = try AuditSetScan.pairBandCounts(session: session, start: start, end: end)
+        progress?.add(Int(bands.reduce(0, +)))
+        if cancellation?.isCancelled == true { throw AuditError.cancelled }
+        let inserted = try session.execute(
+            AuditSetScan.insertFlags, [run, start, end, parameters.rule.threshold.description])
+        guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable("audit_flags") }
+        return (bands, Int64(flagged))
+    }
+
+    /// The window judged where it is read (a replica, or the primary with `streamsFlags`):
+    /// worker sessions stream the flagged bids of their slices, and this session, which owns the
+    /// run's transaction, writes them with COPY as they come, so writing overlaps reading.
+    private func streamFlags(
+        run: String, parameters: AuditParameters, session: PostgresSession, scanConnectionString: String,
+        cancellation: JobCancellation?, progress: AuditProgressReporter?
+    ) throws -> (bands: [Int64], flagged: Int64) {
+        let slices = Self.slices(
+            from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
+        let queue = AuditFlagQueue(workers: slices.count)
+        defer { queue.stopAndWait() }
         for slice in slices {
             AuditStreamWorker(
                 connectionString: scanConnectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
                 rule: parameters.rule,
-                batchSize: batchSize, queue: queue, cancellation: cancellation, progress: reporter
+                batchSize: batchSize, queue: queue, cancellation: cancellation, progress: progress
             ).launch()
         }
         while true {
@@ -130,24 +195,7 @@ public struct AuditRunner: Sendable {
         for slice in queue.workerTallies { tally.merge(slice) }
         let bands = try bandCounts(
             parameters: parameters, session: session, scanConnectionString: scanConnectionString)
-        let reviewed = bands.reduce(0, +)
-        logger.debug(
-            "audit scanned",
-            metadata: ["run_id": "\(runID)", "bids_reviewed": "\(reviewed)", "bids_flagged": "\(tally.flagged)"])
-
-        var bandParameters: [String?] = [run]
-        for band in AuditDeviationBand.all {
-            bandParameters += [String(band.index), band.label, String(bands[band.index])]
-        }
-        try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
-        if tally.flagged > 0 { try session.execute(AuditSQL.insertProducts, [run]) }
-        try session.execute(
-            AuditSQL.finishRun,
-            [
-                run, String(parameters.window.seconds), parameters.rule.threshold.description,
-                parameters.trigger.rawValue,
-                startedAt, String(reviewed), String(tally.flagged),
-            ])
+        return (bands, tally.flagged)
     }
 
     /// The window's band counts, read where the flags were read: on the run's own session when the

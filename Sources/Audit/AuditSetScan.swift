@@ -20,26 +20,55 @@ import Postgres
 enum AuditSetScan {
     static let flagsCursor = "audit_flags_found"
 
+    /// `adjusted_cpc` and `current_cpc` differ by more than `threshold` × `current_cpc`.
+    static func rule(threshold: String) -> String {
+        """
+        (adjusted_cpc > current_cpc * (1 + \(threshold)::numeric) OR adjusted_cpc < current_cpc * (1 - \(threshold)::numeric))
+        """
+    }
+
+    /// The deviation in percent of `current_cpc`, in hundredths rounded half away from zero, from
+    /// the columns `current_cpc` and `deviation` (see the type's comment).
+    static let percentage = """
+        CASE WHEN current_cpc > 0 AND abs(deviation) * 20000 + current_cpc < current_cpc * 2e38
+             THEN div(abs(deviation) * 20000 + current_cpc, current_cpc * 2)
+                  * CASE WHEN deviation < 0 THEN -0.01 ELSE 0.01 END
+        END
+        """
+
     /// Flagged bids of `[$1, $2)` at threshold `$3`, as the COPY columns of `audit_flags` after
-    /// `run_id`: bid id, product, current and adjusted CPC as stored, deviation, percentage.
+    /// `run_id`: bid id, product, current and adjusted CPC as stored, deviation, percentage. Used
+    /// when the window is read on a replica, whose rows must travel to the primary.
     static let declareFlags = """
         DECLARE \(flagsCursor) NO SCROLL CURSOR FOR
-        SELECT id, product_id, current_cpc, adjusted_cpc, deviation,
-               CASE WHEN current_cpc > 0 AND abs(deviation) * 20000 + current_cpc < current_cpc * 2e38
-                    THEN div(abs(deviation) * 20000 + current_cpc, current_cpc * 2)
-                         * CASE WHEN deviation < 0 THEN -0.01 ELSE 0.01 END
-               END
+        SELECT id, product_id, current_cpc, adjusted_cpc, deviation, \(percentage)
         FROM (SELECT id, product_id, current_cpc, adjusted_cpc, adjusted_cpc - current_cpc AS deviation
               FROM bids
-              WHERE calculated_at >= $1 AND calculated_at < $2
-                AND (adjusted_cpc > current_cpc * (1 + $3::numeric) OR adjusted_cpc < current_cpc * (1 - $3::numeric))
+              WHERE calculated_at >= $1 AND calculated_at < $2 AND \(rule(threshold: "$3"))
              ) flagged
         """
 
-    /// Bids of `[$1, $2)` per `AuditDeviationBand.index` (bands with no bid are absent), and
-    /// under band -1 those no exact rule can judge: `numeric` accepts NaN and Infinity (which sort
-    /// above every number), and the CHECK constraints of the old schema let them through.
-    static let bands = """
+    /// The window's distinct `(current_cpc, adjusted_cpc)` pairs with their bid counts, over
+    /// `[$1, $2)`: one parallel hash aggregate, the only full read of the window besides the flags'.
+    static let windowPairs = """
+        SELECT current_cpc, adjusted_cpc, count(*) AS bids FROM bids
+        WHERE calculated_at >= $1 AND calculated_at < $2
+        GROUP BY current_cpc, adjusted_cpc
+        """
+
+    /// The run's pairs, kept in a temporary table of the run's transaction (dropped at its end) so
+    /// that the bands and the flags both read them. `CREATE TABLE … AS` may use parallel workers
+    /// (an `INSERT … SELECT` may not), and its parameters reach the planner as constants, so the
+    /// window is pruned to its partitions.
+    static let pairsTable = "audit_pairs"
+    static let createPairs = "CREATE TEMPORARY TABLE \(pairsTable) ON COMMIT DROP AS \(windowPairs)"
+
+    /// Bids per `AuditDeviationBand.index` (bands with no bid are absent) from `pairs`, a table
+    /// or subquery of `(current_cpc, adjusted_cpc, bids)`, and under band -1 those no exact rule
+    /// can judge: `numeric` accepts NaN and Infinity (which sort above every number), and the
+    /// CHECK constraints of the old schema let them through.
+    static func bands(pairs: String) -> String {
+        """
         SELECT band, sum(bids)::bigint FROM (
             SELECT CASE WHEN current_cpc >= 'Infinity' OR adjusted_cpc >= 'Infinity' THEN -1
                         WHEN adjusted_cpc = current_cpc THEN 5
@@ -51,10 +80,30 @@ enum AuditSetScan {
                          (magnitude > 5 * current_cpc)::int + (magnitude > 10 * current_cpc)::int
                          + (magnitude > 20 * current_cpc)::int + (magnitude > 50 * current_cpc)::int AS exceeded
                   FROM (SELECT current_cpc, adjusted_cpc, abs(adjusted_cpc - current_cpc) * 100 AS magnitude, bids
-                        FROM (SELECT current_cpc, adjusted_cpc, count(*) AS bids FROM bids
-                              WHERE calculated_at >= $1 AND calculated_at < $2
-                              GROUP BY current_cpc, adjusted_cpc) pairs) measured) judged
+                        FROM \(pairs) pairs) measured) judged
         ) banded GROUP BY band
+        """
+    }
+
+    /// The bands of `[$1, $2)` read straight from `bids` (a replica's session has no pairs table).
+    static let bands = bands(pairs: "(\(windowPairs))")
+
+    /// The run's flags written where they are found, for run `$1`, window `[$2, $3)`, threshold
+    /// `$4`: the rule and the percentage are decided once per flagged pair of `audit_pairs`
+    /// (a few rows), and the window's bids are matched to them by a hash join on the two prices,
+    /// so no bid is multiplied. `numeric` equality and hashing ignore trailing zeros (1.5 = 1.50),
+    /// so the stored prices and the deviation are taken from the bid itself, as the row-by-row
+    /// rule would; the percentage is an integer number of hundredths (`div`), the same for
+    /// every spelling of the pair. Nothing leaves the server, and `bidengine` stays idle meanwhile.
+    static let insertFlags = """
+        INSERT INTO audit_flags (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct)
+        SELECT $1::bigint, b.id, b.product_id, b.current_cpc, b.adjusted_cpc, b.adjusted_cpc - b.current_cpc, flagged.percentage
+        FROM bids b
+        JOIN (SELECT current_cpc, adjusted_cpc, \(percentage) AS percentage
+              FROM (SELECT current_cpc, adjusted_cpc, adjusted_cpc - current_cpc AS deviation FROM \(pairsTable)
+                    WHERE \(rule(threshold: "$4"))) judged
+             ) flagged ON b.current_cpc = flagged.current_cpc AND b.adjusted_cpc = flagged.adjusted_cpc
+        WHERE b.calculated_at >= $2 AND b.calculated_at < $3
         """
 
     /// The first bid of `[$1, $2)` that is not a finite number, to name it in the error.
@@ -67,8 +116,19 @@ enum AuditSetScan {
     /// Bids of `[start, end)` per band, read on `session` (a plain statement, so PostgreSQL may
     /// scan with parallel workers). Throws `unreadableBid` if any bid is not a finite number.
     static func bandCounts(session: PostgresSession, start: String, end: String) throws -> [Int64] {
+        try bandCounts(session: session, statement: bands, parameters: [start, end], start: start, end: end)
+    }
+
+    /// Bids of the run's `audit_pairs` per band (`createPairs` ran on `session` in this transaction).
+    static func pairBandCounts(session: PostgresSession, start: String, end: String) throws -> [Int64] {
+        try bandCounts(session: session, statement: bands(pairs: pairsTable), parameters: [], start: start, end: end)
+    }
+
+    private static func bandCounts(
+        session: PostgresSession, statement: String, parameters: [String?], start: String, end: String
+    ) throws -> [Int64] {
         var counts = [Int64](repeating: 0, count: AuditDeviationBand.all.count)
-        for row in try session.execute(bands, [start, end]).rows {
+        for row in try session.execute(statement, parameters).rows {
             if row.first == "-1" {
                 let bid = try session.execute(unjudgeable, [start, end]).rows.first ?? []
                 let text = bid.map { $0 ?? "NULL" } + ["?", "?", "?"]

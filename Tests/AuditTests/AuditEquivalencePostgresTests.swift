@@ -61,11 +61,17 @@ import Testing
         return text
     }
 
-    /// On the table of migrations 0001-0002 and on the partitioned one of 0008.
-    @Test(arguments: [false, true]) func theReportIsTheOneTheRowByRowAuditGave(partitioned: Bool) throws {
-        let database = try AuditTestDatabase("audit_equivalence_\(partitioned)", partitioned: partitioned)
+    /// On the table of migrations 0001-0002 and on the partitioned one of 0008; with the flags
+    /// written by the primary itself and streamed through `bidengine` (a replica's path).
+    @Test(arguments: [false, true], [false, true]) func theReportIsTheOneTheRowByRowAuditGave(
+        partitioned: Bool, streamsFlags: Bool
+    ) throws {
+        let database = try AuditTestDatabase(
+            "audit_equivalence_\(partitioned)_\(streamsFlags)", partitioned: partitioned)
         try Self.seed(database)
-        let run = try database.runner().run(AuditParameters(asOf: Self.asOf))
+        var runner = database.runner()
+        runner.streamsFlags = streamsFlags
+        let run = try runner.run(AuditParameters(asOf: Self.asOf))
         for format in [AuditReportFormat.json, .csv] {
             let path = FileManager.default.temporaryDirectory.path + "/audit-eq-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: path) }

@@ -197,10 +197,11 @@ import Testing
             SELECT g % 7, 1.00, 100, CASE WHEN g % 5 = 0 THEN 1.50 ELSE 1.10 END, '2026-06-14T00:00:00Z'::timestamptz + g * interval '1 second'
             FROM generate_series(1, 1003) g
             """)
-        for parallelism in [1, 2, 3] {
+        for (parallelism, streamsFlags) in [(1, true), (2, true), (3, true), (2, false)] {
             var runner = database.runner()
             runner.batchSize = 10
             runner.parallelism = parallelism
+            runner.streamsFlags = streamsFlags
             let run = try runner.run(AuditParameters(asOf: AuditTestDatabase.legacyAsOf))
             #expect(run.bidsReviewed == 1003)
             #expect(run.bidsFlagged == 200)
@@ -208,6 +209,44 @@ import Testing
             #expect(try database.count("audit_flags") == 200)
             #expect(try database.rows("SELECT sum(bids) FROM audit_deviation_bands") == [["1003"]])
         }
+    }
+
+    /// The primary's own path decides each distinct price pair once and finds its bids by
+    /// equality, which ignores trailing zeros (1.5 = 1.50): every bid still keeps its own
+    /// digits, and both paths write the same rows. Boundaries: 12.00 on 10.00 is exactly 20 %
+    /// (not flagged), 12.01 is; a current CPC of 0 is flagged for any other price, without a
+    /// percentage; a decrease keeps its sign.
+    @Test func aPriceSpelledSeveralWaysKeepsEachBidsDigitsOnBothPaths() throws {
+        let database = try AuditTestDatabase("audit_spellings")
+        let at = "2026-06-14T10:00:00Z"
+        let ids = try database.insertBids([
+            ("1", "1.5", "1.90", at), ("1", "1.50", "1.90", at), ("1", "1.500000", "1.90", at),
+            ("2", "10.00", "12.00", at), ("2", "10.00", "12.01", at), ("2", "10", "12.01", at),
+            ("3", "0", "0", at), ("3", "0", "0.01", at), ("4", "10", "7.99", at), ("4", "10.000", "7.99", at),
+        ])
+        var found: [[[String?]]] = []
+        for streamsFlags in [false, true] {
+            var runner = database.runner()
+            runner.streamsFlags = streamsFlags
+            let run = try runner.run(AuditParameters(asOf: AuditTestDatabase.date("2026-06-15T02:00:00Z")))
+            #expect(run.bidsReviewed == 10 && run.bidsFlagged == 8)
+            found.append(
+                try database.rows(
+                    """
+                    SELECT bid_id::text, product_id::text, current_cpc::text, adjusted_cpc::text, deviation::text,
+                           deviation_pct::text
+                    FROM audit_flags WHERE run_id = $1 ORDER BY audit_flags.bid_id
+                    """, [String(run.id)]))
+        }
+        let id = ids.map { String($0) }
+        #expect(
+            found[0] == [
+                [id[0], "1", "1.5", "1.90", "0.40", "26.67"], [id[1], "1", "1.50", "1.90", "0.40", "26.67"],
+                [id[2], "1", "1.500000", "1.90", "0.400000", "26.67"], [id[4], "2", "10.00", "12.01", "2.01", "20.10"],
+                [id[5], "2", "10", "12.01", "2.01", "20.10"], [id[7], "3", "0", "0.01", "0.01", nil],
+                [id[8], "4", "10", "7.99", "-2.01", "-20.10"], [id[9], "4", "10.000", "7.99", "-2.010", "-20.10"],
+            ])
+        #expect(found[1] == found[0])
     }
 
     /// A long audit is never silent: progress is reported while the window streams, counting up
@@ -224,6 +263,7 @@ import Testing
         let reports = Mutex<[AuditProgress]>([])
         var runner = database.runner()
         runner.batchSize = 1
+        runner.streamsFlags = true  // the primary's own path reports once, after its one scan
         runner.progressInterval = .milliseconds(5)
         runner.progress = { progress in reports.withLock { $0.append(progress) } }
         let run = try runner.run(AuditParameters(asOf: AuditTestDatabase.legacyAsOf))
