@@ -48,7 +48,9 @@ struct AuditCommand: ParsableCommand {
         name: .customLong("max-rows"),
         parsing: .unconditional, help: "Flags and products listed by the text and html reports (worst first).")
     var maxRows: Int = 1000
-    @Option(parsing: .unconditional, help: "Sessions reading the window at once (time slices); 2 suits 2 cores.")
+    @Option(
+        parsing: .unconditional,
+        help: "Sessions reading the window at once (time slices) when it is read on a replica; 2 suits 2 cores.")
     var streams: Int = 2
     @Option(
         name: .customLong("report-run"), parsing: .unconditional,
