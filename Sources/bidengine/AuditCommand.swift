@@ -187,11 +187,17 @@ struct AuditCommand: ParsableCommand {
 
     /// `DATABASE_READ_URL` and the completeness settings (`ReadSettings.auditReadSource`).
     static func readSource(_ environment: [String: String]) throws -> AuditReadSource {
+        var source: AuditReadSource
         do {
-            return try AuditReadSource(environment: environment)
-        } catch {
+            source = try AuditReadSource(environment: environment)
+            _ = try DatabaseLocator.checkedURL(source.replicaConnectionString, name: "DATABASE_READ_URL")
+        } catch let error as ReadSettings.Invalid {
             throw ValidationError(error.description)
+        } catch {
+            throw ValidationError("\(error)")
         }
+        source.connectTimeoutSeconds = try CommonSettings.read(environment).connectTimeoutSeconds
+        return source
     }
 
     /// `--window` and `--threshold`, falling back to `AUDIT_WINDOW` and `AUDIT_THRESHOLD`.
