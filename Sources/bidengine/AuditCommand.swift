@@ -4,6 +4,7 @@ import BidCore
 import BidService
 import Foundation
 import Logging
+import Postgres
 import ServiceSupport
 
 #if canImport(Glibc)
@@ -68,6 +69,8 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"] ?? "notice")
+        // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
+        _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         let logger = Logger(label: "bidengine.audit")
         // A reader that goes away (`| head`) must give an error, not kill the process mid-transaction.
         signal(SIGPIPE, SIG_IGN)
