@@ -66,7 +66,8 @@ import Testing
         for file in try FileManager.default.contentsOfDirectory(atPath: source) where file.hasSuffix(".sql") {
             try FileManager.default.copyItem(atPath: source + "/" + file, toPath: directory + "/" + file)
         }
-        try "SELECT pg_sleep(120);\n".write(toFile: directory + "/9999_hold_startup.sql", atomically: true, encoding: .utf8)
+        try "SELECT pg_sleep(120);\n".write(
+            toFile: directory + "/9999_hold_startup.sql", atomically: true, encoding: .utf8)
         return directory
     }
 
