@@ -128,59 +128,63 @@ extension Maintainer {
             }
         }
 
-        /// What `bids_add_month_partition` (migration 0008) does, with the move in batches of
-        /// `batchSize` so that its progress can be reported while it runs: one transaction still,
-        /// so the month's rows are never visible twice or not at all, and a failure leaves
-        /// everything as it was. The table's shape is the function's (`LIKE bids_default`).
+        /// What `bids_add_month_partition` (migration 0008) does, with the move in batches so that
+        /// its progress can be reported while it runs: one transaction still, so the month's rows
+        /// are never visible twice or not at all, and a failure leaves everything as it was. The
+        /// table's shape is the function's (`LIKE bids_default`).
         ///
-        /// Each batch ends at a `calculated_at` found through the index on `bids_default`
-        /// (rows with equal stamps move together), so no batch rescans the rows moved before it.
-        /// Bids that arrive for this month meanwhile still land in `bids_default`; a last move of
-        /// the whole month takes them just before the partition is attached.
+        /// A batch is a range of `moveBlocks` heap pages of `bids_default` (a TID range scan), so
+        /// the batches together read the table once, as the function's single statement does;
+        /// batching by `calculated_at` through the index read it twice and took 30–60 % longer.
+        /// Bids that arrive for this month meanwhile still land in `bids_default`; if the attach
+        /// finds any (it scans `bids_default` anyway), a last move of the whole month takes them
+        /// and the attach is tried once more.
         private mutating func createAndMove(_ name: String, monthStart: Int64, waiting: Int64) throws -> Int64 {
             let bounds = try session.execute(
                 """
                 SELECT to_timestamp($1::bigint)::text,
-                       ((to_timestamp($1::bigint) AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC')::text
+                       ((to_timestamp($1::bigint) AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC')::text,
+                       pg_relation_size('bids_default') / current_setting('block_size')::bigint
                 """, [String(monthStart)]
             ).rows.first
-            guard let lower = bounds?[0], let upper = bounds?[1] else {
+            guard let lower = bounds?[0], let upper = bounds?[1], let pages = bounds?[2].flatMap({ Int64($0) }) else {
                 throw PostgresError(.query, "no bounds for the partition \(name)")
             }
             let table = quoted(name)
-            let move = """
+            let month = "calculated_at >= $1::timestamptz AND calculated_at < $2::timestamptz"
+            let moveMonth =
+                "WITH moved AS (DELETE FROM bids_default WHERE \(month) RETURNING *) INSERT INTO \(table) SELECT * FROM moved"
+            let movePages = """
                 WITH moved AS (
-                    DELETE FROM bids_default WHERE calculated_at >= $1::timestamptz AND calculated_at < $2::timestamptz
-                    RETURNING *)
+                    DELETE FROM bids_default WHERE ctid >= $3::tid AND ctid < $4::tid AND \(month) RETURNING *)
                 INSERT INTO \(table) SELECT * FROM moved
-                """
-            let batchEnd = """
-                SELECT calculated_at::text FROM bids_default
-                WHERE calculated_at >= $1::timestamptz AND calculated_at < $2::timestamptz
-                ORDER BY calculated_at OFFSET \(Maintainer.batchSize) LIMIT 1
-                """
-            let nextStamp = """
-                SELECT min(calculated_at)::text FROM bids_default
-                WHERE calculated_at > $1::timestamptz AND calculated_at < $2::timestamptz
                 """
             return try session.transaction { session in
                 try session.execute(
                     "CREATE TABLE \(table) (LIKE bids_default INCLUDING CONSTRAINTS INCLUDING INDEXES)")
                 var moved: Int64 = 0
-                var cursor = lower
-                while true {
+                var page: Int64 = 0
+                while page < pages {
                     try checkCancellation()
-                    var end = try session.execute(batchEnd, [cursor, upper]).scalar
-                    if end == cursor { end = try session.execute(nextStamp, [cursor, upper]).scalar }
-                    moved += Int64(try session.execute(move, [cursor, end ?? upper]).affectedRows ?? 0)
+                    let next = page + Maintainer.moveBlocks
+                    moved += Int64(
+                        try session.execute(movePages, [lower, upper, "(\(page),0)", "(\(next),0)"]).affectedRows ?? 0)
                     batchDone(.moving, name, rows: moved, expected: waiting)
-                    guard let end else { break }
-                    cursor = end
+                    page = next
                 }
-                moved += Int64(try session.execute(move, [lower, upper]).affectedRows ?? 0)
-                try session.execute(
+                let attach =
                     "ALTER TABLE bids ATTACH PARTITION \(table) FOR VALUES FROM (\(literal(lower))) TO (\(literal(upper)))"
-                )
+                try session.execute("SAVEPOINT attach")
+                do {
+                    try session.execute(attach)
+                } catch let error as PostgresError where error.sqlState == "23514" {
+                    // Bids of this month arrived in bids_default behind the cursor (check_violation:
+                    // the default partition would hold rows of the new range). Rare, so the whole
+                    // month is not rescanned unless it happens.
+                    try session.execute("ROLLBACK TO SAVEPOINT attach")
+                    moved += Int64(try session.execute(moveMonth, [lower, upper]).affectedRows ?? 0)
+                    try session.execute(attach)
+                }
                 return moved
             }
         }

@@ -19,6 +19,8 @@ public struct Maintainer: Sendable {
     static let lockKey: Int64 = 0x6269_646D_6169_6E74
     /// Rows per DELETE: short transactions, short locks, WAL in small pieces.
     static let batchSize = 5_000
+    /// Heap pages of `bids_default` per batch of a move: about 5,000 bids (some 110 fit a page).
+    static let moveBlocks: Int64 = 45
     /// How long DETACH (which needs the parent's ACCESS EXCLUSIVE lock) may wait: waiting longer
     /// would queue every bid insert behind it. A pass that gives up retries the next day.
     static let lockTimeout = "2s"

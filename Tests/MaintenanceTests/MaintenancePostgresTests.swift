@@ -94,11 +94,20 @@ import Testing
             """, [String(prices)])
     }
 
-    /// The long steps report while they run, after each batch of 5,000: the rows moved out of
-    /// bids_default (in one transaction, batch by batch) and the rows deleted past a retention.
+    /// The long steps report while they run, after each batch: the rows moved out of bids_default
+    /// (in one transaction, 45 pages at a time) and the rows deleted past a retention (5,000 at a time).
     @Test func progressIsReportedAtEachStepAndAfterEachBatch() throws {
         let session = try Self.database("maintain_progress")
         try Self.longWork(session, bids: 12_000, prices: 7_000)
+        // A batch of the move is 45 heap pages of bids_default: the rows moved after each one.
+        let afterEachBatch = try session.execute(
+            """
+            SELECT (sum(count(*)) OVER (ORDER BY page / 45))::text
+            FROM (SELECT (ctid::text::point)[0]::bigint AS page FROM bids_default) AS rows
+            GROUP BY page / 45 ORDER BY page / 45
+            """
+        ).rows.compactMap { $0[0].flatMap { Int64($0) } }
+        #expect(afterEachBatch.count == 3)  // 12,000 bids, about 110 a page
         let reports = Mutex<[MaintenanceProgress]>([])
         var maintainer = Self.maintainer(
             MaintenanceSettings(competitorPrices: try RetentionPeriod.parse("400d", key: "x")))
@@ -113,18 +122,21 @@ import Testing
             reports.withLock { $0 } == [
                 MaintenanceProgress(.creating, table: "bids_p2031_05", rows: 0),
                 MaintenanceProgress(.moving, table: "bids_p2031_05", rows: 0, expected: 12_000),
-                MaintenanceProgress(.moving, table: "bids_p2031_05", rows: 5_000, expected: 12_000),
-                MaintenanceProgress(.moving, table: "bids_p2031_05", rows: 10_000, expected: 12_000),
-                MaintenanceProgress(.moving, table: "bids_p2031_05", rows: 12_000, expected: 12_000),
-                MaintenanceProgress(.creating, table: "bids_p2040_01", rows: 0),
-                MaintenanceProgress(.creating, table: "bids_p2040_02", rows: 0),
-                MaintenanceProgress(.creating, table: "bids_p2040_03", rows: 0),
-                MaintenanceProgress(.deleting, table: "competitor_prices", rows: 0),
-                MaintenanceProgress(.deleting, table: "competitor_prices", rows: 5_000),
-                MaintenanceProgress(.deleting, table: "competitor_prices", rows: 7_000),
-                MaintenanceProgress(.deleting, table: "poll_runs", rows: 0),
-                MaintenanceProgress(.deleting, table: "poll_runs", rows: 0),
-            ])
+            ]
+                + afterEachBatch.map {
+                    MaintenanceProgress(.moving, table: "bids_p2031_05", rows: $0, expected: 12_000)
+                }
+                + [
+                    MaintenanceProgress(.creating, table: "bids_p2040_01", rows: 0),
+                    MaintenanceProgress(.creating, table: "bids_p2040_02", rows: 0),
+                    MaintenanceProgress(.creating, table: "bids_p2040_03", rows: 0),
+                    MaintenanceProgress(.deleting, table: "competitor_prices", rows: 0),
+                    MaintenanceProgress(.deleting, table: "competitor_prices", rows: 5_000),
+                    MaintenanceProgress(.deleting, table: "competitor_prices", rows: 7_000),
+                    MaintenanceProgress(.deleting, table: "poll_runs", rows: 0),
+                    MaintenanceProgress(.deleting, table: "poll_runs", rows: 0),
+                ])
+        #expect(afterEachBatch.last == 12_000)
         #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "0")
         #expect(try session.execute("SELECT count(*) FROM bids_p2031_05").scalar == "12000")
         #expect(
@@ -148,6 +160,36 @@ import Testing
                 MaintenanceProgress(.deleting, table: "competitor_prices", rows: 0),
                 MaintenanceProgress(.deleting, table: "poll_runs", rows: 0),
             ])
+    }
+
+    /// A bid of the month that lands in bids_default behind the batches (here: right after the
+    /// last one, in a page already moved) is found when the partition is attached, and moved too.
+    @Test func aBidArrivingDuringTheMoveIsMovedToo() throws {
+        let url = try TestDatabase.fresh("maintain_move_arrival")
+        let session = try Self.database(url: url)
+        try Self.longWork(session, bids: 3, prices: 0)
+        let inserted = Mutex(false)
+        var maintainer = Self.maintainer()
+        maintainer.progress = { progress in
+            guard progress.step == .moving, progress.rows == 3, !inserted.withLock({ $0 }) else { return }
+            inserted.withLock { $0 = true }
+            let late = try? PostgresSession(connectionString: url)
+            defer { late?.close() }
+            _ = try? late?.execute(
+                """
+                INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+                VALUES (4, 1, 100, 1, '2031-05-20T00:00:00Z')
+                """)
+        }
+        let report = try maintainer.run(session: session, dryRun: false, now: Self.now)
+        #expect(inserted.withLock { $0 })
+        #expect(
+            report.actions.prefix(2) == [
+                MaintenanceAction(.created, table: "bids_p2031_05", rows: 4),
+                MaintenanceAction(.moved, table: "bids_p2031_05", rows: 4),
+            ])
+        #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "0")
+        #expect(try session.execute("SELECT count(*) FROM bids_p2031_05").scalar == "4")
     }
 
     /// `bidengine maintain --format json` off a terminal: the steps as JSON log lines on stderr,
