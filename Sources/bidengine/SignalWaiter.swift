@@ -36,6 +36,7 @@ final class SignalWaiter: Sendable {
         duringStartup: @escaping @Sendable (Int32) -> Void = { _ in }
     ) {
         _ = signalPipe  // create the pipe before any handler can run
+        atexit(waitForTheSignalExit)
         for signal in signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
@@ -58,6 +59,9 @@ final class SignalWaiter: Sendable {
                 guard read(signalPipe.read, &byte, 1) == 1 else { continue }
                 if !running.load(ordering: .acquiring) {
                     let number = Int32(byte)
+                    // From here this thread decides how the process ends: leaving the cluster
+                    // breaks the starting thread's sessions, and its error path must not exit first.
+                    exitingOnSignal.store(true, ordering: .sequentiallyConsistent)
                     duringStartup(number)
                     EmbeddedPostgres.leaveAll()
                     if startupExit == .bySignal {
@@ -90,3 +94,13 @@ private let signalPipe: (read: Int32, write: Int32) = {
     pipe(&descriptors)
     return (descriptors[0], descriptors[1])
 }()
+
+/// Set by the reading thread when a start-up signal ends the process.
+private let exitingOnSignal = Atomic(false)
+
+/// An `exit()` from another thread while a start-up signal is being handled (the starting thread
+/// failing because its database went away) waits for the signal's `_exit` instead of racing it
+/// with its own status. File scope, so that the C callback inherits no actor isolation.
+private func waitForTheSignalExit() {
+    while exitingOnSignal.load(ordering: .sequentiallyConsistent) { pause() }
+}

@@ -87,6 +87,22 @@ import Testing
         return false
     }
 
+    /// A scratch state directory and a migrations directory that holds start-up, removed after
+    /// `body` (the cluster too, if a test left it running).
+    static func withHeldStartup(_ body: (_ state: String, _ migrations: String, EmbeddedPostgres) throws -> Void)
+        throws
+    {
+        let state = "/var/tmp/bidengine-startup-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let migrations = try migrationsHoldingStartup()
+        let cluster = try EmbeddedPostgres(stateDirectory: state + "/postgres")
+        defer {
+            if (try? cluster.isRunning()) == true { try? cluster.forceStop(mode: "immediate") }
+            try? FileManager.default.removeItem(atPath: state)
+            try? FileManager.default.removeItem(atPath: migrations)
+        }
+        try body(state, migrations, cluster)
+    }
+
     /// A signal while migrating removes the process's users file and, as it was the only user,
     /// stops the cluster: `serve` and `schedule` exit 0, `migrate` dies by the signal as before.
     /// (Before, the file stayed and the cluster ran on until some other bidengine process exited.)
@@ -97,49 +113,40 @@ import Testing
     func signalDuringStartupStopsTheClusterItWasTheOnlyUserOf(
         arguments: [String], signal: Int32, status: Int32
     ) throws {
-        let state = "/var/tmp/bidengine-startup-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let migrations = try Self.migrationsHoldingStartup()
-        let cluster = try EmbeddedPostgres(stateDirectory: state + "/postgres")
-        defer {
-            if (try? cluster.isRunning()) == true { try? cluster.forceStop(mode: "immediate") }
-            try? FileManager.default.removeItem(atPath: state)
-            try? FileManager.default.removeItem(atPath: migrations)
+        try Self.withHeldStartup { state, migrations, cluster in
+            let port = arguments[0] == "serve" ? ["--port", String(try GracefulShutdownPostgresTests.freePort())] : []
+            let command = try CommandProcess(
+                arguments + port + ["--state-dir", state, "--migrations-dir", migrations],
+                environment: ["LOG_LEVEL": "notice"])
+            #expect(Self.waitForTheHeldMigration(cluster, within: .seconds(90)), "\(command.stderr)")
+            #expect(try cluster.users() == [command.pid])
+            command.signal(signal)
+            #expect(command.waitForExit(within: .seconds(10)) == status, "\(command.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: state + "/postgres/users/\(command.pid)"))
+            #expect(try !cluster.isRunning(), "the cluster outlived its only user")
         }
-        let port = arguments[0] == "serve" ? ["--port", String(try GracefulShutdownPostgresTests.freePort())] : []
-        let command = try CommandProcess(
-            arguments + port + ["--state-dir", state, "--migrations-dir", migrations],
-            environment: ["LOG_LEVEL": "notice"])
-        #expect(Self.waitForTheHeldMigration(cluster, within: .seconds(90)), "\(command.stderr)")
-        #expect(try cluster.users() == [command.pid])
-        command.signal(signal)
-        #expect(command.waitForExit(within: .seconds(10)) == status, "\(command.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: state + "/postgres/users/\(command.pid)"))
-        #expect(try !cluster.isRunning(), "the cluster outlived its only user")
     }
 
     /// The same signal leaves the cluster running when another process still uses it (here the
     /// test process itself, registered through the same `start()`), and that one stops it last.
     @Test func signalDuringStartupLeavesTheClusterToItsOtherUser() throws {
-        let state = "/var/tmp/bidengine-startup-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let migrations = try Self.migrationsHoldingStartup()
-        let cluster = try EmbeddedPostgres(stateDirectory: state + "/postgres")
-        defer {
-            if (try? cluster.isRunning()) == true { try? cluster.forceStop(mode: "immediate") }
-            try? FileManager.default.removeItem(atPath: state)
-            try? FileManager.default.removeItem(atPath: migrations)
+        try Self.withHeldStartup { state, migrations, cluster in
+            try cluster.start()
+            let port = try GracefulShutdownPostgresTests.freePort()
+            let serve = try CommandProcess(
+                [
+                    "serve", "--port", String(port), "--threads", "1", "--state-dir", state, "--migrations-dir",
+                    migrations,
+                ],
+                environment: ["LOG_LEVEL": "notice"])
+            #expect(Self.waitForTheHeldMigration(cluster, within: .seconds(30)), "\(serve.stderr)")
+            #expect(try cluster.users() == [getpid(), serve.pid].sorted())
+            serve.signal(SIGTERM)
+            #expect(serve.waitForExit(within: .seconds(10)) == 0, "\(serve.stderr)")
+            #expect(try cluster.users() == [getpid()])
+            #expect(try cluster.isRunning())
+            cluster.stop()
+            #expect(try !cluster.isRunning())
         }
-        try cluster.start()
-        let port = try GracefulShutdownPostgresTests.freePort()
-        let serve = try CommandProcess(
-            ["serve", "--port", String(port), "--threads", "1", "--state-dir", state, "--migrations-dir", migrations],
-            environment: ["LOG_LEVEL": "notice"])
-        #expect(Self.waitForTheHeldMigration(cluster, within: .seconds(30)), "\(serve.stderr)")
-        #expect(try cluster.users() == [getpid(), serve.pid].sorted())
-        serve.signal(SIGTERM)
-        #expect(serve.waitForExit(within: .seconds(10)) == 0, "\(serve.stderr)")
-        #expect(try cluster.users() == [getpid()])
-        #expect(try cluster.isRunning())
-        cluster.stop()
-        #expect(try !cluster.isRunning())
     }
 }
