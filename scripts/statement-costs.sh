@@ -11,7 +11,9 @@
 # /proc, over the run). The bids table is truncated before each run. Shapes:
 #   cte-unnest/parse    BidEngine's batch statement before issue 13: CTE + unnest WITH ORDINALITY,
 #                       parsed and planned for every execution (pgbench -M extended)
-#   cte-unnest/prepared the same statement prepared once per connection (-M prepared): BidEngine now
+#   cte-unnest/prepared the same statement prepared once per connection (-M prepared)
+#   cte-unnest-seq-once/prepared  the same with the sequence looked up once per statement (an
+#                       InitPlan) instead of once per row: BidEngine now
 #   plain-unnest/prepared INSERT … SELECT FROM unnest … RETURNING id (no ordinality, no CTE)
 #   values/prepared     multi-row INSERT … VALUES (…), (…) RETURNING id
 # Arrays and values are literals in the statement (pgbench has no array variables); BidEngine
@@ -49,7 +51,8 @@ EOF
 as_pg "$PG_BIN/pg_ctl" -D "$DATADIR/data" -l "$DATADIR/server.log" -w start >/dev/null
 STARTED=1
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$DATADIR" -p "$PORT" -U postgres -d postgres)
-for migration in "$ROOT"/Migrations/*.sql; do "${PSQL[@]}" -f "$migration" >/dev/null; done
+# Each migration in its own transaction, as MigrationRunner applies them (0008 locks a table).
+for migration in "$ROOT"/Migrations/*.sql; do "${PSQL[@]}" -1 -f "$migration" >/dev/null; done
 POSTMASTER=$(head -1 "$DATADIR/data/postmaster.pid")
 
 # CPU seconds of the postmaster, its live children and its reaped children.
@@ -71,6 +74,10 @@ statement() {  # statement SHAPE N
     local n=$2 p c r a
     p=$(array "$n" 1 1); c=$(array "$n" 1.5 0.01); r=$(array "$n" 150 0); a=$(array "$n" 2.25 0.01)
     case $1 in
+        cte-unnest-seq-once/*) cat <<EOF
+WITH input AS MATERIALIZED (SELECT nextval((SELECT pg_get_serial_sequence('bids', 'id')::regclass)) AS id, t.* FROM unnest('$p'::numeric[], '$c'::numeric[], '$r'::numeric[], '$a'::numeric[]) WITH ORDINALITY AS t(product_id, current_cpc, target_roas, adjusted_cpc, ordinal)), inserted AS (INSERT INTO bids (id, product_id, current_cpc, target_roas, adjusted_cpc) SELECT id, product_id, current_cpc, target_roas, adjusted_cpc FROM input) SELECT id, true FROM input ORDER BY ordinal;
+EOF
+        ;;
         cte-unnest/*) cat <<EOF
 WITH input AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('bids', 'id')) AS id, t.* FROM unnest('$p'::numeric[], '$c'::numeric[], '$r'::numeric[], '$a'::numeric[]) WITH ORDINALITY AS t(product_id, current_cpc, target_roas, adjusted_cpc, ordinal)), inserted AS (INSERT INTO bids (id, product_id, current_cpc, target_roas, adjusted_cpc) SELECT id, product_id, current_cpc, target_roas, adjusted_cpc FROM input) SELECT id, true FROM input ORDER BY ordinal;
 EOF
@@ -91,7 +98,7 @@ echo "PostgreSQL: $("${PSQL[@]}" -At -c 'SHOW server_version'), fsync=$("${PSQL[
 echo "pgbench: $CLIENTS clients, $SECONDS_PER_RUN s per run; cpus $(nproc); load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-24s %6s %12s %14s %12s\n' shape batch "rows/s" "pg CPU µs/row" "mean ms/stmt"
 for n in 1 8 32 128; do
-    for shape in cte-unnest/parse cte-unnest/prepared plain-unnest/prepared values/prepared; do
+    for shape in cte-unnest/parse cte-unnest/prepared cte-unnest-seq-once/prepared plain-unnest/prepared values/prepared; do
         mode=prepared
         [[ $shape == */parse ]] && mode=extended
         statement "$shape" "$n" >"$DATADIR/script.sql"

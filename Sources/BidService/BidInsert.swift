@@ -6,7 +6,9 @@ import ServiceSupport
 ///
 /// Ids come from the sequence inside the same statement and are returned in input order
 /// (`WITH ORDINALITY`), so mapping them back to requests relies on nothing undocumented —
-/// not on the order of `INSERT … RETURNING`. Idempotency keys are claimed in the same statement
+/// not on the order of `INSERT … RETURNING`. The sequence is looked up once per statement (an
+/// InitPlan): `pg_get_serial_sequence` is only stable, so called bare it ran once per row and cost
+/// PostgreSQL about 30 % of a batch-of-8 statement's CPU (docs/performance.md, lever 5). Idempotency keys are claimed in the same statement
 /// (and so the same transaction) as the bids they protect: a key exists exactly when its bid does.
 enum BidInsert {
     struct Statement {
@@ -24,7 +26,7 @@ enum BidInsert {
 
     static let plainSQL = """
         WITH input AS MATERIALIZED (
-            SELECT nextval(pg_get_serial_sequence('bids', 'id')) AS id, t.*
+            SELECT nextval((SELECT pg_get_serial_sequence('bids', 'id')::regclass)) AS id, t.*
             FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], $4::numeric[])
                  WITH ORDINALITY AS t(product_id, current_cpc, target_roas, adjusted_cpc, ordinal)
         ), inserted AS (
@@ -40,7 +42,7 @@ enum BidInsert {
     /// repeated group stores nothing.
     static let keyedSQL = """
         WITH input AS MATERIALIZED (
-            SELECT nextval(pg_get_serial_sequence('bids', 'id')) AS id, t.*
+            SELECT nextval((SELECT pg_get_serial_sequence('bids', 'id')::regclass)) AS id, t.*
             FROM unnest($1::numeric[], $2::numeric[], $3::numeric[], $4::numeric[], $5::text[], $6::text[], $7::int8[])
                  WITH ORDINALITY AS t(product_id, current_cpc, target_roas, adjusted_cpc, idempotency_key, request, head, ordinal)
         ), groups AS (

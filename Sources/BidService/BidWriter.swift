@@ -93,7 +93,7 @@ public final class BidWriter {
     private var waitingBids = 0
     private var statementsInFlight = 0
 
-    public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192, maxInFlight: Int = 2) {
+    public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192, maxInFlight: Int = 1) {
         self.connection = connection
         self.maxBatch = maxBatch
         self.maxPending = maxPending

@@ -28,7 +28,7 @@ public struct ServiceConfiguration: Sendable {
     public var databaseTimeout: Duration = .seconds(1)
     public var maxBatchSize = 512
     /// Bid statements pipelined at once on each loop's connection (measured: docs/performance.md).
-    public var maxWritesInFlight = 2
+    public var maxWritesInFlight = 1
     /// Bids waiting per loop beyond which new ones get 503 at once.
     public var maxPendingPerLoop = 8192
     public var shutdownTimeout: Duration = .seconds(10)

@@ -9,8 +9,10 @@ internal import Glibc
 /// first byte; `requestTimeout` from a request's first byte until it has been read whole (absolute,
 /// so a client trickling one byte at a time cannot stretch it; not running while a handler
 /// works); `idleTimeout` between requests; a short linger after the last reply. Writes use the
-/// bufferevent's write timeout (`requestTimeout`). Reading stops while a handler works, so a
-/// client cannot queue unbounded pipelined input.
+/// bufferevent's write timeout (`requestTimeout`). Reading goes on while a handler works, so that
+/// a request costs no `epoll_ctl` to stop and restart it; the bytes wait in the parser, and once
+/// `pipelinedInputLimit` of them wait, reading pauses until the reply, so a client cannot queue
+/// unbounded pipelined input.
 ///
 /// After an error reply, or a last reply with input still unread, the connection half-closes and
 /// reads and discards whatever the client still sends until it closes its side or the linger
@@ -51,6 +53,10 @@ final class HTTPConnection {
     private var failed = false
     /// Inside `process()`: replies given synchronously must not re-enter it.
     private var processing = false
+    /// Reading paused because `pipelinedInputLimit` bytes wait behind the request in the handler.
+    private var readPaused = false
+    /// Input held while a handler works, beyond which reading pauses: a few pipelined requests.
+    static let pipelinedInputLimit = 64 * 1024
     private(set) var isClosed = false
 
     init(server: HTTPLoopServer, bufferEvent: OpaquePointer, peerAddress: String) {
@@ -115,8 +121,13 @@ final class HTTPConnection {
         if !lingering, !closing, let bytes = evbuffer_pullup(input, -1) {
             parser.append(UnsafeRawBufferPointer(start: bytes, count: count))
             hasSpoken = true
-            // The first byte of a request starts its deadline; later bytes do not move it.
-            if deadline != .request { arm(.request) }
+            // The first byte of a request starts its deadline; later bytes do not move it. Bytes
+            // that arrive while a handler works wait for its reply, which starts their deadline.
+            if current == nil, deadline != .request { arm(.request) }
+            if current != nil, parser.bufferedCount >= Self.pipelinedInputLimit {
+                bufferevent_disable(bufferEvent, Int16(EV_READ))
+                readPaused = true
+            }
         }
         evbuffer_drain(input, count)
         if !lingering, !closing { process() }
@@ -143,7 +154,6 @@ final class HTTPConnection {
             case .request(let message):
                 current = Current(
                     isHEAD: message.method == .HEAD, keepAlive: message.keepAlive, isHTTP10: message.isHTTP10)
-                bufferevent_disable(bufferEvent, Int16(EV_READ))
                 disarm()
                 server.requestStarted()
                 server.handle(message, on: self)
@@ -169,10 +179,11 @@ final class HTTPConnection {
             if HTTPHeaders.equalIgnoringASCIICase(value, "close") { close = true }
         }
         server.observer?(exchange.finished(status: status, logFields: logFields))
+        // Finished before the write: the reply may reach the client within `write`.
+        server.requestFinished()
         write(
             status: status, headers: headers, body: body, requestID: exchange.requestID, close: close,
             isHEAD: request.isHEAD, isHTTP10: request.isHTTP10)
-        server.requestFinished()
         guard !isClosed else { return }
         if close {
             closing = true
@@ -180,7 +191,10 @@ final class HTTPConnection {
             closeWhenFlushed()
             return
         }
-        bufferevent_enable(bufferEvent, Int16(EV_READ))
+        if readPaused {
+            readPaused = false
+            bufferevent_enable(bufferEvent, Int16(EV_READ))
+        }
         arm(parser.isIdle ? .idle : .request)
         process()
     }
@@ -192,7 +206,7 @@ final class HTTPConnection {
         disarm()
         let exchange = HTTPExchangeStart(
             method: failure.method ?? .other, path: failure.path, route: nil,
-            requestID: RequestID.accept(failure.requestIDHeader), started: .now)
+            requestID: server.requestIDs.accept(failure.requestIDHeader), started: .now)
         server.observer?(exchange.finished(status: failure.status))
         bufferevent_disable(bufferEvent, Int16(EV_READ))
         var headers = Router.jsonContentType
@@ -212,9 +226,45 @@ final class HTTPConnection {
             status: status, headers: headers, bodyCount: body.count, requestID: requestID, date: server.date,
             connection: close ? "close" : isHTTP10 ? "keep-alive" : nil)
         let output = bufferevent_get_output(bufferEvent)
-        _ = bytes.withUnsafeBytes { evbuffer_add(output, $0.baseAddress, $0.count) }
-        if !isHEAD, HTTPResponseHead.allowsBody(status), !body.isEmpty {
-            _ = body.withUnsafeBytes { evbuffer_add(output, $0.baseAddress, $0.count) }
+        let sendsBody = !isHEAD && HTTPResponseHead.allowsBody(status) && !body.isEmpty
+        var written = 0
+        if evbuffer_get_length(output) == 0 {
+            written = writeDirectly(bytes, sendsBody ? body : [])
+        }
+        if written < bytes.count {
+            _ = bytes.withUnsafeBytes { evbuffer_add(output, $0.baseAddress! + written, $0.count - written) }
+            written = bytes.count
+        }
+        if sendsBody, written < bytes.count + body.count {
+            let offset = written - bytes.count
+            _ = body.withUnsafeBytes { evbuffer_add(output, $0.baseAddress! + offset, $0.count - offset) }
+        }
+    }
+
+    /// Writes the reply to the socket at once when nothing is queued before it, and says how many
+    /// bytes went out; the bufferevent sends the rest when the socket is writable. A reply that
+    /// fits the socket buffer (nearly all) then costs one `sendmsg`, where queueing it costs two
+    /// `epoll_ctl` calls to watch for writability and another loop pass (docs/performance.md,
+    /// issue 13, lever 6). A failed send writes nothing here: the bufferevent meets the same error
+    /// on its own write and reports it as usual.
+    private func writeDirectly(_ head: [UInt8], _ body: [UInt8]) -> Int {
+        let fd = bufferevent_getfd(bufferEvent)
+        guard fd >= 0 else { return 0 }
+        return head.withUnsafeBytes { head in
+            body.withUnsafeBytes { body in
+                var parts = [
+                    iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress), iov_len: head.count),
+                    iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count),
+                ]
+                return parts.withUnsafeMutableBufferPointer { parts in
+                    var message = msghdr()
+                    message.msg_iov = parts.baseAddress
+                    message.msg_iovlen = body.isEmpty ? 1 : 2
+                    // MSG_NOSIGNAL: a peer that has gone must not raise SIGPIPE in a library.
+                    let sent = Glibc.sendmsg(fd, &message, Int32(Glibc.MSG_NOSIGNAL))
+                    return max(0, sent)
+                }
+            }
         }
     }
 

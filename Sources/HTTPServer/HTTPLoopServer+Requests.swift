@@ -11,7 +11,7 @@ extension HTTPLoopServer {
     func handle(_ message: HTTPRequestMessage, on connection: HTTPConnection) {
         let started = ContinuousClock.now
         let headers = HTTPHeaders(message.headers)
-        let requestID = RequestID.accept(headers["X-Request-ID"])
+        let requestID = requestIDs.accept(headers["X-Request-ID"])
         let resolution = router.resolve(method: message.method, path: message.path, isPercentEncoded: true)
         var route: String?
         if case .found(let endpoint, _) = resolution { route = endpoint.pattern }

@@ -19,6 +19,8 @@ final class HTTPLoopServer: @unchecked Sendable {
     /// Connections by identity; the table owns them, the C callbacks hold unretained pointers.
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private var drainTimer: LoopTimer?
+    /// Fresh ids for requests that bring none.
+    var requestIDs = RequestID()
     private var dateSecond = -1
     private var dateBytes: [UInt8] = []
 

@@ -1,8 +1,18 @@
+internal import Glibc
+
 /// Request ids: the client's `X-Request-ID` when it is a sane token (1–128 of `A-Z a-z 0-9 - _ . :`),
-/// so that a hostile header cannot inject into logs; otherwise a fresh random one.
-enum RequestID {
-    static func accept(_ candidate: String?) -> String {
-        if let candidate, isValid(candidate) { return candidate }
+/// so that a hostile header cannot inject into logs; otherwise a fresh random one, 128 bits from
+/// the kernel's CSPRNG as 32 hex digits.
+///
+/// One per loop, loop-thread only. The random bytes are read 4 KiB (256 ids) at a time: a
+/// `getrandom` call per id cost about 8 % of the server's CPU per bid (docs/performance.md, issue 13,
+/// lever 7); the bits are the same kernel randomness either way.
+struct RequestID {
+    private var pool = [UInt8](repeating: 0, count: 4_096)
+    private var used = 4_096
+
+    mutating func accept(_ candidate: String?) -> String {
+        if let candidate, Self.isValid(candidate) { return candidate }
         return generate()
     }
 
@@ -21,16 +31,47 @@ enum RequestID {
         }
     }
 
-    /// 128 random bits as 32 hex digits.
-    static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return hex(high) + hex(low)
+    /// 128 fresh random bits as 32 lowercase hex digits.
+    mutating func generate() -> String {
+        if used + 16 > pool.count { refill() }
+        let start = used
+        used += 16
+        return pool.withUnsafeBufferPointer { pool in
+            String(unsafeUninitializedCapacity: 32) { text in
+                for index in 0..<16 {
+                    let byte = pool[start + index]
+                    text[2 * index] = Self.hexDigits[Int(byte >> 4)]
+                    text[2 * index + 1] = Self.hexDigits[Int(byte & 0x0F)]
+                }
+                return 32
+            }
+        }
     }
 
-    private static func hex(_ value: UInt64) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - text.count) + text
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// From `/dev/urandom` (`getrandom` is not in Swift's Glibc module); the standard library's
+    /// generator, which reads the same source, if it cannot be read.
+    private mutating func refill() {
+        pool.withUnsafeMutableBytes { bytes in
+            var filled = 0
+            let source = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+            if source >= 0 {
+                defer { close(source) }
+                while filled < bytes.count {
+                    let count = read(source, bytes.baseAddress! + filled, bytes.count - filled)
+                    if count > 0 {
+                        filled += count
+                    } else if count < 0, errno == EINTR {
+                        continue
+                    } else {
+                        break
+                    }
+                }
+            }
+            var generator = SystemRandomNumberGenerator()
+            for index in filled..<bytes.count { bytes[index] = generator.next() }
+        }
+        used = 0
     }
 }

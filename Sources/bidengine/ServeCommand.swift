@@ -100,7 +100,7 @@ struct ServeCommand: ParsableCommand {
     @Option(
         name: .customLong("max-writes-in-flight"),
         parsing: .unconditional,
-        help: "Bid statements in flight at once per event loop (env MAX_WRITES_IN_FLIGHT; default 2).")
+        help: "Bid statements in flight at once per event loop (env MAX_WRITES_IN_FLIGHT; default 1).")
     var maxWritesInFlight: String?
     @Option(
         name: .customLong("shutdown-timeout"),

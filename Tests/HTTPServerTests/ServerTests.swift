@@ -135,6 +135,28 @@ struct ServerTests {
         }
     }
 
+    @Test func inputPipelinedBehindABusyHandlerIsBounded() throws {
+        // Reading goes on while a handler works, but only up to HTTPConnection's limit (64 KiB):
+        // past it the server stops reading, the kernel's buffers fill, and the client stalls long
+        // before 64 MiB. Reading everything would let it through (the kernel alone holds < 40 MiB).
+        try TestServer.with(routes: { loop in
+            var router = Router()
+            router.add(.GET, "/later") { _, responder in
+                loop.schedule(after: .milliseconds(1_500)) { responder.respond(status: 202, body: Array("late".utf8)) }
+            }
+            return router
+        }) { server in
+            let client = try TestHTTPClient(port: server.boundPort)
+            try client.send("GET /later HTTP/1.1\r\nHost: h\r\n\r\n")
+            let junk = [UInt8](repeating: 0x41, count: 1 << 20)
+            let accepted = client.sendUntilStalled(junk, limit: 64 << 20, stall: .milliseconds(300))
+            #expect(accepted < 40 << 20, "the server kept reading: \(accepted) bytes accepted")
+            let response = try client.readResponse()
+            #expect(response.status == 202)
+            #expect(response.text == "late")
+        }
+    }
+
     @Test func forgottenResponderAnswers500() throws {
         try TestServer.with(routes: { _ in
             var router = Router()

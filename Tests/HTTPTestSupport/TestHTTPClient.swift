@@ -71,6 +71,28 @@ public final class TestHTTPClient {
         }
     }
 
+    /// Sends `chunk` over and over without blocking, up to `limit` bytes in all, until the
+    /// connection has accepted nothing for `stall`; returns how many bytes it accepted. Shows
+    /// whether the server stops reading: then the kernel's buffers fill and sending stalls.
+    public func sendUntilStalled(_ chunk: [UInt8], limit: Int, stall: Duration) -> Int {
+        var sent = 0
+        var lastProgress = ContinuousClock.now
+        while sent < limit, ContinuousClock.now - lastProgress < stall {
+            let written = chunk.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, min($0.count, limit - sent), Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if written > 0 {
+                sent += written
+                lastProgress = .now
+            } else if written < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                usleep(1_000)
+            } else {
+                break
+            }
+        }
+        return sent
+    }
+
     /// Sends one request (HTTP/1.1, keep-alive unless a header says otherwise) and reads the reply.
     public func request(
         _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []

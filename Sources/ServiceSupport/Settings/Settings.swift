@@ -37,7 +37,7 @@ public enum Settings {
     public static let maxBatchSize = Setting.integer(
         "MAX_BATCH_SIZE", flag: "--max-batch-size", 1...65_535, default: 512, unit: "bids")
     public static let maxWritesInFlight = Setting.integer(
-        "MAX_WRITES_IN_FLIGHT", flag: "--max-writes-in-flight", 1...64, default: 2, unit: "statements per event loop")
+        "MAX_WRITES_IN_FLIGHT", flag: "--max-writes-in-flight", 1...64, default: 1, unit: "statements per event loop")
     public static let shutdownTimeout = Setting.integer(
         "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
     public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)
