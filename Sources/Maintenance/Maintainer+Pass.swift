@@ -178,9 +178,9 @@ extension Maintainer {
                 do {
                     try session.execute(attach)
                 } catch let error as PostgresError where error.sqlState == "23514" {
-                    // Bids of this month arrived in bids_default behind the cursor (check_violation:
-                    // the default partition would hold rows of the new range). Rare, so the whole
-                    // month is not rescanned unless it happens.
+                    // Bids of this month arrived in bids_default in pages already moved, or past
+                    // the last (check_violation: the default partition would hold rows of the new
+                    // range). Rare, so the month is not searched again unless it happens.
                     try session.execute("ROLLBACK TO SAVEPOINT attach")
                     moved += Int64(try session.execute(moveMonth, [lower, upper]).affectedRows ?? 0)
                     try session.execute(attach)
