@@ -165,6 +165,46 @@ def invariant_problems(objects: list[tuple[str, dict[str, Any]]]) -> list[str]:
     return problems
 
 
+# Settings every container that runs bidengine must get, from these values (the binary reads
+# them in every subcommand: serve, schedule with its maintenance, the migration hook).
+EVERY_CONTAINER_SETTINGS = {"CONNECT_TIMEOUT": ("config", "connectTimeout")}
+
+
+def container_env(container: dict[str, Any], by_kind_name: dict[tuple[str, str], dict[str, Any]]) -> dict[str, str]:
+    """The container's environment as Kubernetes builds it: envFrom ConfigMaps first, then env
+    (which wins); values from Secrets show as "<secret>"."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            config = by_kind_name.get(("ConfigMap", source["configMapRef"]["name"])) or {}
+            env.update({k: str(v) for k, v in (config.get("data") or {}).items()})
+    for item in container.get("env", []):
+        env[item["name"]] = str(item["value"]) if "value" in item else "<secret>"
+    return env
+
+
+def setting_problems(objects: list[tuple[str, dict[str, Any]]], values: dict[str, Any]) -> list[str]:
+    """Each of EVERY_CONTAINER_SETTINGS reaches every container of every Deployment and Job with
+    the value the values ask for (chart defaults merged with the case's values)."""
+    merged = deep_merge(load_values(CHART / "values.yaml"), values)
+    by_kind_name = {(o["kind"], o["metadata"]["name"]): o for _, o in objects}
+    problems: list[str] = []
+    containers = 0
+    for name, _, spec in pod_specs(objects):
+        for c in spec.get("containers", []):
+            containers += 1
+            env = container_env(c, by_kind_name)
+            for variable, path in EVERY_CONTAINER_SETTINGS.items():
+                wanted = merged
+                for key in path:
+                    wanted = wanted[key]
+                if env.get(variable) != str(wanted):
+                    problems.append(f"{name}/{c['name']}: {variable} is {env.get(variable)!r}, values ask for {wanted!r}")
+    if containers == 0:
+        problems.append("no Deployment or Job containers rendered")
+    return problems
+
+
 def hook_problems(job: dict[str, Any], by_kind_name: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
     """A hook Job may only use chart objects that are hooks of the same events created before it."""
     name = f"Job/{job['metadata']['name']}"
@@ -249,6 +289,8 @@ def check_case(report: Report, chart: helm.Chart, label: str, values: dict[str, 
 
     problems = invariant_problems(objects)
     report.check(not problems, f"chart invariants        {label}", problems)
+    problems = setting_problems(objects, values)
+    report.check(not problems, f"settings in every pod   {label}: {', '.join(EVERY_CONTAINER_SETTINGS)}", problems)
 
 
 def check_bad_values(report: Report, chart: helm.Chart, path: Path) -> None:

@@ -46,6 +46,10 @@ public struct AuditReadSource: Sendable {
     public var whenBehind: WhenBehind = .primary
     /// How often the replica's replay position is polled.
     public var pollInterval: Duration = .milliseconds(50)
+    /// libpq `connect_timeout` for every session on the replica (`CONNECT_TIMEOUT`), unless
+    /// `replicaConnectionString` sets its own: a replica that accepts TCP and never answers makes
+    /// the audit fall back to the primary instead of hanging.
+    public var connectTimeoutSeconds = 5
 
     public init(replicaConnectionString: String? = nil) {
         self.replicaConnectionString = replicaConnectionString
@@ -68,7 +72,7 @@ public struct AuditReadSource: Sendable {
         logger: Logger
     ) throws -> Choice {
         let settleWait = try waitForSettle(asOf: asOf, primary: primary, cancellation: cancellation, logger: logger)
-        guard let replicaConnectionString else {
+        guard let configured = replicaConnectionString else {
             return Choice(
                 connectionString: primaryConnectionString, onReplica: false, fallbackReason: nil,
                 settleWait: settleWait, replayWait: .zero)
@@ -80,7 +84,11 @@ public struct AuditReadSource: Sendable {
                 settleWait: settleWait, replayWait: waited)
         }
         let replica: PostgresSession
+        let replicaConnectionString: String
         do {
+            // The scan's sessions use the same string, so they carry the timeout too.
+            replicaConnectionString = try ConnectionString.addingConnectTimeout(
+                to: configured, seconds: connectTimeoutSeconds)
             replica = try PostgresSession(connectionString: replicaConnectionString)
         } catch {
             return fallback("replica unreachable: \(error)")

@@ -19,11 +19,17 @@ public struct Maintainer: Sendable {
     static let lockKey: Int64 = 0x6269_646D_6169_6E74
     /// Rows per DELETE: short transactions, short locks, WAL in small pieces.
     static let batchSize = 5_000
+    /// Heap pages of `bids_default` per batch of a move: about 5,000 bids (some 110 fit a page).
+    static let moveBlocks: Int64 = 45
     /// How long DETACH (which needs the parent's ACCESS EXCLUSIVE lock) may wait: waiting longer
     /// would queue every bid insert behind it. A pass that gives up retries the next day.
     static let lockTimeout = "2s"
 
     public let settings: MaintenanceSettings
+    /// Called when a step starts and after each batch of a long step (on the pass's thread), at
+    /// most once per `progressInterval` for the batches of one step; nil: no progress reports.
+    public var progress: (@Sendable (MaintenanceProgress) -> Void)?
+    public var progressInterval: Duration = .zero
     private let logger: Logger
     private let metricsFactory: (any MetricsFactory)?
 
@@ -49,7 +55,8 @@ public struct Maintainer: Sendable {
         try session.execute("SET lock_timeout = '\(Self.lockTimeout)'")
         var pass = Pass(
             session: session, dryRun: dryRun, now: Int64(now.timeIntervalSince1970.rounded(.down)),
-            cancellation: cancellation, record: { action in self.record(action, dryRun: dryRun) })
+            cancellation: cancellation, record: { action in self.record(action, dryRun: dryRun) },
+            progress: progress, progressInterval: progressInterval)
         logger.info("maintenance started", metadata: ["dry_run": "\(dryRun)"])
         try pass.createPartitions()
         if let retention = settings.bids { try pass.dropBidPartitions(olderThan: retention) }

@@ -18,7 +18,11 @@ public struct MaintenanceJob: ScheduledJob {
     ) {
         self.connectionString = connectionString
         self.schedule = schedule
-        maintainer = Maintainer(settings: settings, logger: logger, metricsFactory: metricsFactory)
+        var maintainer = Maintainer(settings: settings, logger: logger, metricsFactory: metricsFactory)
+        // As `bidengine maintain` off a terminal: a line per step, and every 5 s within a long one.
+        maintainer.progress = MaintenanceProgress.logging(to: logger)
+        maintainer.progressInterval = .seconds(5)
+        self.maintainer = maintainer
     }
 
     public func needsCatchUp(scheduledAt: Date) throws -> Bool { true }

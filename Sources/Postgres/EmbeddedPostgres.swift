@@ -55,20 +55,22 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     public func start() throws {
         try prepareDirectories()
         let users = ClusterUsers(stateDirectory: stateDirectory)
-        try users.locked {
-            // A running cluster without the `owned` marker was started outside bidengine: used, never stopped.
-            if try !isRunning() {
-                // Marked before starting: a process killed while pg_ctl waits must not leave an unowned cluster.
-                users.owned = true
-                do {
-                    try initialiseAndStart()
-                } catch {
-                    users.owned = false
-                    throw error
+        try Self.membership.join(self) {
+            try users.locked {
+                // A running cluster without the `owned` marker was started outside bidengine: used, never stopped.
+                if try !isRunning() {
+                    // Marked before starting: a process killed while pg_ctl waits must not leave an unowned cluster.
+                    users.owned = true
+                    do {
+                        try initialiseAndStart()
+                    } catch {
+                        users.owned = false
+                        throw error
+                    }
                 }
+                try users.join()
+                joined = true
             }
-            try users.join()
-            joined = true
         }
         let session = try PostgresSession(
             connectionString:
@@ -114,6 +116,18 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     /// Leaves the cluster; the last bidengine user to leave stops it (fast mode: sessions are
     /// disconnected, nothing committed is lost). A cluster started outside bidengine is left running.
     public func stop() {
+        Self.membership.leave(self)
+    }
+
+    /// Leaves every cluster this process has joined, and refuses later joins: for a process about
+    /// to end without unwinding (a signal during start-up, `exit`). Waits for a `start()` under way
+    /// in another thread to finish first, so that its registration is removed too.
+    public static func leaveAll() {
+        membership.close()
+    }
+
+    /// Called by `ProcessMembership` with its lock held.
+    func leaveHoldingMembership() {
         guard joined else { return }
         joined = false
         let users = ClusterUsers(stateDirectory: stateDirectory)

@@ -4,6 +4,7 @@ import BidCore
 import BidService
 import Foundation
 import Logging
+import Postgres
 import ServiceSupport
 
 #if canImport(Glibc)
@@ -70,6 +71,8 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"] ?? "notice")
+        // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
+        _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         let logger = Logger(label: "bidengine.audit")
         // A reader that goes away (`| head`) must give an error, not kill the process mid-transaction.
         signal(SIGPIPE, SIG_IGN)
@@ -189,11 +192,17 @@ struct AuditCommand: ParsableCommand {
 
     /// `DATABASE_READ_URL` and the completeness settings (`ReadSettings.auditReadSource`).
     static func readSource(_ environment: [String: String]) throws -> AuditReadSource {
+        var source: AuditReadSource
         do {
-            return try AuditReadSource(environment: environment)
-        } catch {
+            source = try AuditReadSource(environment: environment)
+            _ = try DatabaseLocator.checkedURL(source.replicaConnectionString, name: "DATABASE_READ_URL")
+        } catch let error as ReadSettings.Invalid {
             throw ValidationError(error.description)
+        } catch {
+            throw ValidationError("\(error)")
         }
+        source.connectTimeoutSeconds = try CommonSettings.read(environment).connectTimeoutSeconds
+        return source
     }
 
     /// `--window` and `--threshold`, falling back to `AUDIT_WINDOW` and `AUDIT_THRESHOLD`.

@@ -19,7 +19,11 @@ struct MaintainCommand: ParsableCommand {
             admits one pass at a time; a second one prints that it was skipped and exits 0.
             Environment: BIDS_RETENTION, COMPETITOR_PRICES_RETENTION, AUDIT_RETENTION (36h, 400d, 13w, or
             forever; default forever: keep everything), DATABASE_URL, BIDENGINE_STATE_DIR,
-            BIDENGINE_MIGRATIONS_DIR, CONNECT_TIMEOUT, LOG_LEVEL (default warning).
+            BIDENGINE_MIGRATIONS_DIR, CONNECT_TIMEOUT, LOG_LEVEL (default notice; warning when stderr is a terminal).
+            Progress goes to stderr, never into the report on stdout: the step (creating, moving, detaching,
+            dropping, deleting) with its table and row counts, updated after each batch on a terminal, and as
+            JSON log lines ("maintenance progress", at notice) otherwise: one when a step starts and one every
+            5 s while it works through batches.
             """)
 
     @Flag(name: .customLong("dry-run"), help: "Print what would be done; change nothing.")
@@ -40,14 +44,34 @@ struct MaintainCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"] ?? "warning")
+        // On a terminal the progress line says it all (the report follows on stdout); log lines
+        // would break into it. Elsewhere the progress is the notice lines.
+        JSONLogHandler.bootstrap(
+            levelName: environment["LOG_LEVEL"] ?? (TerminalProgress.isTerminal ? "warning" : "notice"))
+        // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
+        _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         let settings = try MaintenanceSettings(environment: environment)
         let database = try self.database.open(
             environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
         defer { database.embedded?.stop() }
         let session = try PostgresSession(connectionString: database.connectionString)
         defer { session.close() }
-        let report = try Maintainer(settings: settings).run(session: session, dryRun: dryRun)
+        var maintainer = Maintainer(settings: settings)
+        Self.reportProgress(of: &maintainer, logger: Logger(label: "bidengine.maintenance"))
+        let report = try maintainer.run(session: session, dryRun: dryRun)
+        if TerminalProgress.isTerminal { TerminalProgress.finish() }
         print(format == "json" ? report.json : report.text, terminator: "")
+    }
+
+    /// On a terminal, one line rewritten at each step and batch; otherwise a JSON log line
+    /// (`notice`, "maintenance progress") when a step starts and every five seconds within one.
+    static func reportProgress(of maintainer: inout Maintainer, logger: Logger) {
+        if TerminalProgress.isTerminal {
+            maintainer.progressInterval = .zero
+            maintainer.progress = { TerminalProgress.update("maintain: \($0.text)") }
+        } else {
+            maintainer.progressInterval = .seconds(5)
+            maintainer.progress = MaintenanceProgress.logging(to: logger)
+        }
     }
 }

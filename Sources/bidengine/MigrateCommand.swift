@@ -1,6 +1,7 @@
 import ArgumentParser
 import BidService
 import Foundation
+import Postgres
 import ServiceSupport
 
 /// `bidengine migrate`: applies pending migrations and exits (a Kubernetes pre-install/upgrade hook).
@@ -31,6 +32,8 @@ struct MigrateCommand: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
+        _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         // Found before the database is touched: a missing directory fails at once.
         let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
         let database = try DatabaseLocator.resolve(

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import Synchronization
 
 #if canImport(Glibc)
@@ -9,8 +10,11 @@ import Synchronization
 /// (the only async-signal-safe thing it does) and a thread of ours reads it.
 ///
 /// Until `started()` the process is starting up (waiting for the database, migrating): a signal
-/// then runs `duringStartup` and exits 0 at once, whatever the starting thread is blocked in. After
-/// `started()`, `wait()` returns the signal and the caller drains as it sees fit.
+/// then runs `duringStartup`, leaves the embedded cluster (`EmbeddedPostgres.leaveAll()`: the last
+/// user stops it) and ends the process at once, whatever the starting thread is blocked in — with
+/// status 0 (`serve`, `schedule`, `poll`), or by the signal itself (`.bySignal`: the one-shot CLI
+/// commands, which never call `started()`, so their callers see an interrupted command as before).
+/// After `started()`, `wait()` returns the signal and the caller drains as it sees fit.
 ///
 /// A self-pipe works whichever thread the kernel picks to deliver the signal; blocking the
 /// signals and calling `sigwait` would need every thread, including the runtime's, to block them.
@@ -19,8 +23,20 @@ final class SignalWaiter: Sendable {
     private let received = Mutex<[Int32]>([])
     private let arrived = DispatchSemaphore(value: 0)
 
-    init(signals: [Int32], duringStartup: @escaping @Sendable (Int32) -> Void = { _ in }) {
+    /// How the process ends on a signal before `started()`.
+    enum StartupExit: Sendable {
+        /// `_exit(0)`: a stop requested before the service ran is not a failure.
+        case success
+        /// The default action of the signal, after leaving the cluster (status 128 + signal in a shell).
+        case bySignal
+    }
+
+    init(
+        signals: [Int32], startupExit: StartupExit = .success,
+        duringStartup: @escaping @Sendable (Int32) -> Void = { _ in }
+    ) {
         _ = signalPipe  // create the pipe before any handler can run
+        atexit(waitForTheSignalExit)
         for signal in signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
@@ -42,8 +58,17 @@ final class SignalWaiter: Sendable {
                 var byte: UInt8 = 0
                 guard read(signalPipe.read, &byte, 1) == 1 else { continue }
                 if !running.load(ordering: .acquiring) {
-                    duringStartup(Int32(byte))
-                    _exit(0)
+                    let number = Int32(byte)
+                    // From here this thread decides how the process ends: leaving the cluster
+                    // breaks the starting thread's sessions, and its error path must not exit first.
+                    exitingOnSignal.store(true, ordering: .sequentiallyConsistent)
+                    duringStartup(number)
+                    EmbeddedPostgres.leaveAll()
+                    if startupExit == .bySignal {
+                        signal(number, SIG_DFL)
+                        kill(getpid(), number)
+                    }
+                    _exit(startupExit == .bySignal ? 128 + number : 0)
                 }
                 received.withLock { $0.append(Int32(byte)) }
                 arrived.signal()
@@ -69,3 +94,13 @@ private let signalPipe: (read: Int32, write: Int32) = {
     pipe(&descriptors)
     return (descriptors[0], descriptors[1])
 }()
+
+/// Set by the reading thread when a start-up signal ends the process.
+private let exitingOnSignal = Atomic(false)
+
+/// An `exit()` from another thread while a start-up signal is being handled (the starting thread
+/// failing because its database went away) waits for the signal's `_exit` instead of racing it
+/// with its own status. File scope, so that the C callback inherits no actor isolation.
+private func waitForTheSignalExit() {
+    while exitingOnSignal.load(ordering: .sequentiallyConsistent) { pause() }
+}

@@ -54,4 +54,99 @@ import Testing
         #expect(try !cluster.isRunning())
         #expect(try cluster.users().isEmpty)
     }
+
+    // MARK: A signal during start-up
+
+    /// The real migrations and a last one that sleeps: it holds a process in start-up, registered
+    /// as a user of the cluster, for as long as a test needs.
+    static func migrationsHoldingStartup() throws -> String {
+        let directory = "/var/tmp/bidengine-hold-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let source = ServiceHarness.migrationsDirectory
+        for file in try FileManager.default.contentsOfDirectory(atPath: source) where file.hasSuffix(".sql") {
+            try FileManager.default.copyItem(atPath: source + "/" + file, toPath: directory + "/" + file)
+        }
+        try "SELECT pg_sleep(120);\n".write(
+            toFile: directory + "/9999_hold_startup.sql", atomically: true, encoding: .utf8)
+        return directory
+    }
+
+    /// Waits until some backend of `cluster` runs the sleeping migration.
+    static func waitForTheHeldMigration(_ cluster: EmbeddedPostgres, within limit: Duration) -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let session = try? PostgresSession(connectionString: cluster.connectionString) {
+                defer { session.close() }
+                let sleeping = try? session.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%'"
+                ).scalar
+                if sleeping == "1" { return true }
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return false
+    }
+
+    /// A scratch state directory and a migrations directory that holds start-up, removed after
+    /// `body` (the cluster too, if a test left it running).
+    static func withHeldStartup(_ body: (_ state: String, _ migrations: String, EmbeddedPostgres) throws -> Void)
+        throws
+    {
+        let state = "/var/tmp/bidengine-startup-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let migrations = try migrationsHoldingStartup()
+        let cluster = try EmbeddedPostgres(stateDirectory: state + "/postgres")
+        defer {
+            if (try? cluster.isRunning()) == true { try? cluster.forceStop(mode: "immediate") }
+            try? FileManager.default.removeItem(atPath: state)
+            try? FileManager.default.removeItem(atPath: migrations)
+        }
+        try body(state, migrations, cluster)
+    }
+
+    /// A signal while migrating removes the process's users file and, as it was the only user,
+    /// stops the cluster: `serve` and `schedule` exit 0, `migrate` dies by the signal as before.
+    /// (Before, the file stayed and the cluster ran on until some other bidengine process exited.)
+    @Test(arguments: [
+        (["serve", "--threads", "1"], SIGTERM, Int32(0)), (["schedule"], SIGINT, Int32(0)),
+        (["migrate"], SIGTERM, Int32(128 + SIGTERM)),
+    ])
+    func signalDuringStartupStopsTheClusterItWasTheOnlyUserOf(
+        arguments: [String], signal: Int32, status: Int32
+    ) throws {
+        try Self.withHeldStartup { state, migrations, cluster in
+            let port = arguments[0] == "serve" ? ["--port", String(try GracefulShutdownPostgresTests.freePort())] : []
+            let command = try CommandProcess(
+                arguments + port + ["--state-dir", state, "--migrations-dir", migrations],
+                environment: ["LOG_LEVEL": "notice"])
+            #expect(Self.waitForTheHeldMigration(cluster, within: .seconds(90)), "\(command.stderr)")
+            #expect(try cluster.users() == [command.pid])
+            command.signal(signal)
+            #expect(command.waitForExit(within: .seconds(10)) == status, "\(command.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: state + "/postgres/users/\(command.pid)"))
+            #expect(try !cluster.isRunning(), "the cluster outlived its only user")
+        }
+    }
+
+    /// The same signal leaves the cluster running when another process still uses it (here the
+    /// test process itself, registered through the same `start()`), and that one stops it last.
+    @Test func signalDuringStartupLeavesTheClusterToItsOtherUser() throws {
+        try Self.withHeldStartup { state, migrations, cluster in
+            try cluster.start()
+            let port = try GracefulShutdownPostgresTests.freePort()
+            let serve = try CommandProcess(
+                [
+                    "serve", "--port", String(port), "--threads", "1", "--state-dir", state, "--migrations-dir",
+                    migrations,
+                ],
+                environment: ["LOG_LEVEL": "notice"])
+            #expect(Self.waitForTheHeldMigration(cluster, within: .seconds(30)), "\(serve.stderr)")
+            #expect(try cluster.users() == [getpid(), serve.pid].sorted())
+            serve.signal(SIGTERM)
+            #expect(serve.waitForExit(within: .seconds(10)) == 0, "\(serve.stderr)")
+            #expect(try cluster.users() == [getpid()])
+            #expect(try cluster.isRunning())
+            cluster.stop()
+            #expect(try !cluster.isRunning())
+        }
+    }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTestSupport
+import Postgres
 import ServiceTestSupport
 import Testing
 
@@ -75,5 +77,53 @@ import Testing
         #expect(command.waitForExit(within: .seconds(3)) == 1)
         #expect(command.stderr.contains("cannot start"), "\(command.stderr)")
         #expect(!command.stderr.contains("database unavailable"), "touched the database first: \(command.stderr)")
+    }
+
+    // MARK: DATABASE_READ_URL
+
+    /// The audit's replica session gets `CONNECT_TIMEOUT` like every other (first case), and a
+    /// `connect_timeout` in `DATABASE_READ_URL` wins over it (second): a replica that never answers
+    /// makes the run fall back to the primary after 2 s. It used to hang forever.
+    @Test(arguments: [("", "2"), ("?connect_timeout=2", "60")])
+    func auditFallsBackToThePrimaryWhenTheReadReplicaNeverAnswers(urlSuffix: String, connectTimeout: String) throws {
+        let database = try TestDatabase.fresh("bidengine_silent_replica_audit")
+        let replica = try LoopbackListener()
+        let started = ContinuousClock.now
+        let command = try CommandProcess(
+            ["audit", "--format", "json", "--migrations-dir", ServiceHarness.migrationsDirectory],
+            environment: [
+                "DATABASE_URL": database, "DATABASE_READ_URL": Self.silentURL(replica) + urlSuffix,
+                "CONNECT_TIMEOUT": connectTimeout, "AUDIT_SETTLE_MS": "0", "LOG_LEVEL": "notice",
+            ])
+        #expect(command.waitForExit(within: .seconds(20)) == 0, "\(command.stderr)")
+        #expect(started.duration(to: .now) >= .seconds(2))
+        #expect(command.stderr.contains("the audit scans the primary instead of the read replica"), "\(command.stderr)")
+        #expect(command.stderr.contains("timeout expired"), "\(command.stderr)")
+    }
+
+    /// `serve`'s replica connections are timed by their loop (they connect without blocking):
+    /// reads are answered by the primary while the replica never answers, and each failed
+    /// attempt is logged with the timeout.
+    @Test func serveAnswersReadsFromThePrimaryWhenTheReadReplicaNeverAnswers() throws {
+        let database = try TestDatabase.fresh("bidengine_silent_replica_serve")
+        let replica = try LoopbackListener()
+        let port = try GracefulShutdownPostgresTests.freePort()
+        let command = try CommandProcess(
+            [
+                "serve", "--port", String(port), "--threads", "1", "--migrations-dir",
+                ServiceHarness.migrationsDirectory,
+            ],
+            environment: [
+                "DATABASE_URL": database, "DATABASE_READ_URL": Self.silentURL(replica), "CONNECT_TIMEOUT": "2",
+                "LOG_LEVEL": "info",
+            ])
+        defer { command.signal(SIGTERM) }
+        #expect(command.waitForOutput(#""msg":"serving""#, within: .seconds(30)), "\(command.stderr)")
+        let response = try TestHTTPClient(port: port).request("GET", "/api/bids/1")
+        #expect(response.status == 404)
+        #expect(command.waitForOutput("read replica connection failed", within: .seconds(6)), "\(command.stderr)")
+        #expect(command.stderr.contains("connecting to PostgreSQL timed out"), "\(command.stderr)")
+        command.signal(SIGTERM)
+        #expect(command.waitForExit(within: .seconds(15)) == 0)
     }
 }

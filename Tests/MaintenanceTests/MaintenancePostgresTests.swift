@@ -3,6 +3,7 @@ import Logging
 import Maintenance
 import Postgres
 import ServiceTestSupport
+import Synchronization
 import Testing
 
 /// `Maintainer` against real PostgreSQL with every migration: partitions ahead, bids_default
@@ -75,6 +76,142 @@ import Testing
                 """
             ).scalar == "bids_p2040_02")
         #expect(try maintainer.run(session: session, dryRun: false, now: Self.now).actions == [])
+    }
+
+    /// Rows for one month in bids_default, one a second (distinct stamps), and old competitor prices.
+    private static func longWork(_ session: PostgresSession, bids: Int, prices: Int) throws {
+        try session.execute(
+            """
+            INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+            SELECT 3, 1.00, 100, 1.20, timestamptz '2031-05-01T00:00:00Z' + g * interval '1 second'
+            FROM generate_series(1, $1::int) g
+            """, [String(bids)])
+        try session.execute(
+            """
+            INSERT INTO competitor_prices (source, external_id, title, price, observed_at)
+            SELECT 'http://s', g::text, 't', 1, timestamptz '2020-01-01T00:00:00Z' + g * interval '1 second'
+            FROM generate_series(1, $1::int) g
+            """, [String(prices)])
+    }
+
+    /// The long steps report while they run, after each batch: the rows moved out of bids_default
+    /// (in one transaction, 45 pages at a time) and the rows deleted past a retention (5,000 at a time).
+    @Test func progressIsReportedAtEachStepAndAfterEachBatch() throws {
+        let session = try Self.database("maintain_progress")
+        try Self.longWork(session, bids: 12_000, prices: 7_000)
+        // A batch of the move is 45 heap pages of bids_default: the rows moved after each one.
+        let afterEachBatch = try session.execute(
+            """
+            SELECT (sum(count(*)) OVER (ORDER BY page / 45))::text
+            FROM (SELECT (ctid::text::point)[0]::bigint AS page FROM bids_default) AS rows
+            GROUP BY page / 45 ORDER BY page / 45
+            """
+        ).rows.compactMap { $0[0].flatMap { Int64($0) } }
+        #expect(afterEachBatch.count == 3)  // 12,000 bids, about 110 a page
+        let reports = Mutex<[MaintenanceProgress]>([])
+        var maintainer = Self.maintainer(
+            MaintenanceSettings(competitorPrices: try RetentionPeriod.parse("400d", key: "x")))
+        maintainer.progress = { progress in reports.withLock { $0.append(progress) } }
+        let report = try maintainer.run(session: session, dryRun: false, now: Self.now)
+        #expect(
+            report.actions.prefix(2) == [
+                MaintenanceAction(.created, table: "bids_p2031_05", rows: 12_000),
+                MaintenanceAction(.moved, table: "bids_p2031_05", rows: 12_000),
+            ])
+        #expect(
+            reports.withLock { $0 } == [
+                MaintenanceProgress(.creating, table: "bids_p2031_05", rows: 0),
+                MaintenanceProgress(.moving, table: "bids_p2031_05", rows: 0, expected: 12_000),
+            ]
+                + afterEachBatch.map {
+                    MaintenanceProgress(.moving, table: "bids_p2031_05", rows: $0, expected: 12_000)
+                }
+                + [
+                    MaintenanceProgress(.creating, table: "bids_p2040_01", rows: 0),
+                    MaintenanceProgress(.creating, table: "bids_p2040_02", rows: 0),
+                    MaintenanceProgress(.creating, table: "bids_p2040_03", rows: 0),
+                    MaintenanceProgress(.deleting, table: "competitor_prices", rows: 0),
+                    MaintenanceProgress(.deleting, table: "competitor_prices", rows: 5_000),
+                    MaintenanceProgress(.deleting, table: "competitor_prices", rows: 7_000),
+                    MaintenanceProgress(.deleting, table: "poll_runs", rows: 0),
+                    MaintenanceProgress(.deleting, table: "poll_runs", rows: 0),
+                ])
+        #expect(afterEachBatch.last == 12_000)
+        #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "0")
+        #expect(try session.execute("SELECT count(*) FROM bids_p2031_05").scalar == "12000")
+        #expect(
+            try session.execute("SELECT min(calculated_at) = timestamptz '2031-05-01T00:00:01Z' FROM bids_p2031_05")
+                .scalar == "t")
+        // Attached with the month's bounds: a new bid of that month goes straight to it.
+        #expect(
+            try session.execute(
+                """
+                INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+                VALUES (3, 1, 100, 1, '2031-05-31T23:59:59.999999Z') RETURNING tableoid::regclass::text
+                """
+            ).scalar == "bids_p2031_05")
+        // The progress interval holds back the batch reports of a step, never its start.
+        reports.withLock { $0 = [] }
+        try Self.longWork(session, bids: 0, prices: 12_000)
+        maintainer.progressInterval = .seconds(3600)
+        _ = try maintainer.run(session: session, dryRun: false, now: Self.now)
+        #expect(
+            reports.withLock { $0 } == [
+                MaintenanceProgress(.deleting, table: "competitor_prices", rows: 0),
+                MaintenanceProgress(.deleting, table: "poll_runs", rows: 0),
+            ])
+    }
+
+    /// A bid of the month that lands in bids_default behind the batches (here: right after the
+    /// last one, in a page already moved) is found when the partition is attached, and moved too.
+    @Test func aBidArrivingDuringTheMoveIsMovedToo() throws {
+        let url = try TestDatabase.fresh("maintain_move_arrival")
+        let session = try Self.database(url: url)
+        try Self.longWork(session, bids: 3, prices: 0)
+        let inserted = Mutex(false)
+        var maintainer = Self.maintainer()
+        maintainer.progress = { progress in
+            guard progress.step == .moving, progress.rows == 3, !inserted.withLock({ $0 }) else { return }
+            inserted.withLock { $0 = true }
+            let late = try? PostgresSession(connectionString: url)
+            defer { late?.close() }
+            _ = try? late?.execute(
+                """
+                INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+                VALUES (4, 1, 100, 1, '2031-05-20T00:00:00Z')
+                """)
+        }
+        let report = try maintainer.run(session: session, dryRun: false, now: Self.now)
+        #expect(inserted.withLock { $0 })
+        #expect(
+            report.actions.prefix(2) == [
+                MaintenanceAction(.created, table: "bids_p2031_05", rows: 4),
+                MaintenanceAction(.moved, table: "bids_p2031_05", rows: 4),
+            ])
+        #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "0")
+        #expect(try session.execute("SELECT count(*) FROM bids_p2031_05").scalar == "4")
+    }
+
+    /// `bidengine maintain --format json` off a terminal: the steps as JSON log lines on stderr,
+    /// and on stdout the report alone, parseable.
+    @Test func maintainCommandPrintsProgressOnStderrAndOnlyTheReportOnStdout() throws {
+        let url = try TestDatabase.fresh("maintain_progress_command")
+        let session = try Self.database(url: url)
+        try Self.longWork(session, bids: 6_000, prices: 10)
+        session.close()
+        let outcome = try BidengineProcess.run(
+            BidengineProcess.binary, ["maintain", "--format", "json", "--no-migrate"],
+            environment: ["DATABASE_URL": url, "COMPETITOR_PRICES_RETENTION": "400d"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
+        let actions = report?["actions"] as? [[String: Any]] ?? []
+        #expect(
+            actions.contains { $0["action"] as? String == "moved" && $0["rows"] as? Int == 6_000 }, "\(outcome.stdout)")
+        let lines = outcome.stderr.split(separator: "\n").filter { $0.contains(#""msg":"maintenance progress""#) }
+        #expect(lines.contains { $0.contains(#""step":"moving""#) && $0.contains(#""rows_expected":"6000""#) })
+        #expect(lines.contains { $0.contains(#""step":"creating""#) && $0.contains(#""table":"bids_p2031_05""#) })
+        #expect(lines.contains { $0.contains(#""step":"deleting""#) && $0.contains(#""table":"competitor_prices""#) })
+        #expect(!outcome.stdout.contains("maintenance progress"))
     }
 
     @Test func aDryRunReportsTheSameActionsAndChangesNothing() throws {

@@ -177,6 +177,8 @@ Usage: include "bidengine.env" (dict "ctx" $ "secretName" "..." "apiKeys" true "
 */}}
 {{- define "bidengine.env" -}}
 {{- $ctx := .ctx -}}
+- name: CONNECT_TIMEOUT
+  value: {{ $ctx.Values.config.connectTimeout | quote }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
