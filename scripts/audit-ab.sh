@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Interleaved A/B of `bidengine audit` builds over one seeded window (docs/audit.md, "Speed").
+#
+#   scripts/audit-ab.sh [--rows N] [--rounds R] [--threshold T] BINARY [BINARY ...]
+#
+# initdb's a scratch PostgreSQL cluster under /tmp (unix socket only, port $AUDIT_AB_PG_PORT or
+# 54331; as root the server runs as `postgres`), applies Migrations/*.sql, seeds N bids (default
+# 10,000,000) in the day before 2025-06-01 with the eight price classes of `Benchmarks`' audit
+# section (one in eight deviates by 50 %), then R rounds (default 2): per binary, in the order
+# given, empty the audit tables and CHECKPOINT (untimed), time `count(*)` of the window, then run
+# `BINARY audit --no-migrate --as-of 2025-06-01T00:00:00Z --output FILE` (text report, as
+# `Benchmarks` does). Prints wall seconds, the ratio to the `count(*)` just before, CPU seconds of
+# all PostgreSQL processes (from /proc: the postmaster's live and reaped children) and of the
+# binary, and its peak RSS (/usr/bin/time). The cluster is stopped and deleted on exit.
+# --threshold is passed to every audit (0.60 flags nothing: the judging alone).
+#
+# Environment: AUDIT_AB_PG_PORT (54331), AUDIT_AB_PG_BIN (/usr/lib/postgresql/15/bin).
+set -euo pipefail
+
+ROWS=10000000
+ROUNDS=2
+AUDIT_ARGS=()
+BINARIES=()
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
+while (($#)); do
+    case "$1" in
+        --rows) ROWS=$2; shift 2 ;;
+        --rounds) ROUNDS=$2; shift 2 ;;
+        --threshold) AUDIT_ARGS=(--threshold "$2"); shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        -*) echo "audit-ab: unknown option $1" >&2; usage >&2; exit 2 ;;
+        *) BINARIES+=("$(realpath "$1")"); shift ;;
+    esac
+done
+((${#BINARIES[@]})) || { usage >&2; exit 2; }
+[[ -x /usr/bin/time ]] || { echo "audit-ab: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PG_BIN=${AUDIT_AB_PG_BIN:-/usr/lib/postgresql/15/bin}
+PORT=${AUDIT_AB_PG_PORT:-54331}
+DIR=$(mktemp -d /tmp/audit-ab.XXXXXX)
+STARTED=0
+as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+    local rc=$?
+    set +e
+    ((STARTED)) && as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
+    rm -rf "$DIR"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[[ $(id -u) -eq 0 ]] && chown postgres: "$DIR"
+as_pg "$PG_BIN/initdb" -D "$DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start \
+    -o "-c listen_addresses='' -k $DIR -p $PORT -c max_connections=200 -c shared_buffers=256MB" >/dev/null
+STARTED=1
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d postgres)
+URL="postgresql:///postgres?host=$DIR&port=$PORT&user=postgres"
+for migration in "$ROOT"/Migrations/*.sql; do "${PSQL[@]}" -1 -f "$migration" >/dev/null; done
+
+echo "seeding $ROWS bids (load average $(cut -d' ' -f1-3 /proc/loadavg))…"
+"${PSQL[@]}" -c "
+    INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+    SELECT 1 + (g - 1) % 50000, p.cpc, p.roas, round(p.cpc * p.roas / 100, 2),
+           timestamptz '2025-05-31 00:00:00+00' + ((g - 1)::bigint * 86400000000 / $ROWS) * interval '1 microsecond'
+    FROM generate_series(1, $ROWS) g
+    JOIN (VALUES (0, 1.50::numeric, 100::numeric), (1, 0.75, 105), (2, 2.10, 95), (3, 12.345, 110), (4, 3, 90),
+                 (5, 0.05, 150), (6, 9.99, 98), (7, 4.20, 102)) p (k, cpc, roas) ON p.k = (g - 1) % 8" \
+    -c "VACUUM ANALYZE bids"
+
+pg_cpu() {  # CPU seconds of the cluster so far
+    local postmaster
+    postmaster=$(head -1 "$DIR/data/postmaster.pid")
+    {
+        awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat"
+        for child in $(cat /proc/"$postmaster"/task/*/children); do
+            awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || true
+        done
+    } | awk -v tick="$(getconf CLK_TCK)" '{ sum += $1 } END { printf "%.2f", sum / tick }'
+}
+now() { date +%s%N; }
+
+printf '%-6s %-24s %9s %9s %7s %9s %9s %8s\n' round binary "wall s" "count s" ratio "pg cpu s" "cpu s" "RSS MB"
+for round in $(seq 1 "$ROUNDS"); do
+    for binary in "${BINARIES[@]}"; do
+        "${PSQL[@]}" -c "DELETE FROM audit_flags" -c "DELETE FROM audit_products" \
+            -c "DELETE FROM audit_deviation_bands" -c "DELETE FROM audit_runs"
+        "${PSQL[@]}" -c "VACUUM audit_flags, audit_products, audit_runs" -c "CHECKPOINT"
+        start=$(now)
+        "${PSQL[@]}" -c "SELECT count(*) FROM bids
+                         WHERE calculated_at >= '2025-05-25 00:00:00+00' AND calculated_at < '2025-06-01 00:00:00+00'" >/dev/null
+        count_ns=$(($(now) - start))
+        sleep 1   # a backend's CPU is counted once the postmaster has reaped it
+        cpu_before=$(pg_cpu)
+        start=$(now)
+        DATABASE_URL=$URL LOG_LEVEL=warning /usr/bin/time -f "%U %S %M" -o "$DIR/time" \
+            "$binary" audit --no-migrate "${AUDIT_ARGS[@]}" --as-of 2025-06-01T00:00:00Z \
+            --output "$DIR/report.txt" >"$DIR/audit.log" 2>&1 || { echo "audit failed:"; tail -5 "$DIR/audit.log"; }
+        audit_ns=$(($(now) - start))
+        sleep 1
+        cpu_after=$(pg_cpu)
+        read -r user system rss < <(tail -1 "$DIR/time")
+        awk -v r="$round" -v b="$(basename "$binary")" -v a="$audit_ns" -v c="$count_ns" -v p0="$cpu_before" -v p1="$cpu_after" \
+            -v u="$user" -v s="$system" -v m="$rss" 'BEGIN {
+                printf "%-6s %-24s %9.2f %9.2f %6.1fx %9.2f %9.2f %8.1f\n", r, b, a / 1e9, c / 1e9, a / c, p1 - p0, u + s, m / 1024 }'
+    done
+done
+grep -h "Bids reviewed\|Bids flagged" "$DIR/report.txt" || true
