@@ -24,11 +24,13 @@ import ServiceSupport
 /// command line, never from an event loop.
 public struct AuditRunner: Sendable {
     public let connectionString: String
-    /// Rows per `FETCH`: large enough that round trips do not dominate, small enough to keep memory flat.
+    /// Rows per `FETCH` when flags are streamed: large enough that round trips do not dominate,
+    /// small enough to keep memory flat.
     public var batchSize = 10_000
-    /// Sessions reading the window's flags at once, each a contiguous time slice of it, besides
-    /// the session that writes. Two keep two cores busy (a cursor's plan is never parallel); more
-    /// only helps with more cores on the database side.
+    /// When flags are streamed: sessions reading the window's flags at once, each a contiguous
+    /// time slice of it, besides the session that writes. Two keep two cores busy (a cursor's plan
+    /// is never parallel); more only helps with more cores on the database side. The primary's
+    /// own path is one statement at a time, with PostgreSQL's parallel workers where it may.
     public var parallelism = 2
     /// Streams the flagged bids through `bidengine` even when the window is read on the primary,
     /// the path a replica's scan always takes (tests use it to cover that path). Off, the primary
@@ -40,7 +42,9 @@ public struct AuditRunner: Sendable {
     public var readSource = AuditReadSource()
     /// Called when a replica is configured but the scan ran on the primary, with the reason.
     public var onReadFallback: (@Sendable (String) -> Void)?
-    /// Called every `progressInterval` while the window is streamed (on a thread of its own).
+    /// Called every `progressInterval` while the audit runs (on a thread of its own). Streamed
+    /// flags count up per fetch; the primary's own path counts the whole window once its pairs
+    /// are read.
     public var progress: (@Sendable (AuditProgress) -> Void)?
     public var progressInterval: Duration = .seconds(5)
 
