@@ -32,10 +32,8 @@ public struct AuditRunner: Sendable {
     /// is never parallel); more only helps with more cores on the database side. The primary's
     /// own path is one statement at a time, with PostgreSQL's parallel workers where it may.
     public var parallelism = 2
-    /// Streams the flagged bids through `bidengine` even when the window is read on the primary,
-    /// the path a replica's scan always takes (tests use it to cover that path). Off, the primary
-    /// judges the window and writes the flags itself (`AuditSetScan.insertFlags`).
-    public var streamsFlags = false
+    /// How the flagged bids are found and written (tests force each way; see `AuditFlagSearch`).
+    public var flagSearch = AuditFlagSearch.automatic
     public var logger: Logger
     /// Where the window is scanned (the read replica or the primary) and the wait that makes
     /// the scan complete: see `AuditReadSource`.
@@ -119,13 +117,16 @@ public struct AuditRunner: Sendable {
             return reporter
         }
         defer { reporter?.stop() }
+        let search = try chosenFlagSearch(
+            parameters: parameters, session: session, onPrimary: scanConnectionString == connectionString)
         let found =
-            if scanConnectionString == connectionString && !streamsFlags {
-                try judgeInPlace(
-                    run: run, parameters: parameters, session: session, cancellation: cancellation, progress: reporter)
-            } else {
+            if search == .streamed {
                 try streamFlags(
                     run: run, parameters: parameters, session: session, scanConnectionString: scanConnectionString,
+                    cancellation: cancellation, progress: reporter)
+            } else {
+                try judgeInPlace(
+                    run: run, parameters: parameters, byPair: search == .byPair, session: session,
                     cancellation: cancellation, progress: reporter)
             }
         let reviewed = found.bands.reduce(0, +)
@@ -151,27 +152,51 @@ public struct AuditRunner: Sendable {
             ])
     }
 
-    /// The window judged and its flags written by the primary alone, in the run's transaction:
-    /// its distinct price pairs (one parallel scan) give the bands and the flagged pairs, and one
-    /// `INSERT … SELECT` writes the bids of the flagged pairs. No bid leaves the server.
+    /// `flagSearch` made concrete: `.automatic` compares the planner's estimates (no rows read)
+    /// of the window's bids and of its distinct price pairs.
+    private func chosenFlagSearch(parameters: AuditParameters, session: PostgresSession, onPrimary: Bool) throws
+        -> AuditFlagSearch
+    {
+        guard onPrimary else { return .streamed }
+        guard flagSearch == .automatic else { return flagSearch }
+        let window = [
+            AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds),
+        ]
+        guard let bids = Self.planRows(Self.windowRows, window, session: session),
+            let pairs = Self.planRows(AuditSetScan.windowPairs, window, session: session)
+        else { return .byPair }
+        return pairs * 4 <= bids ? .byPair : .byBid
+    }
+
+    /// The window judged and its flags written by the primary alone, in the run's transaction.
+    /// By pair: the window's distinct price pairs (one parallel scan into a temporary table) give
+    /// the bands and the flagged pairs, and one `INSERT … SELECT` writes the bids of the flagged
+    /// pairs. By bid: the bands are one parallel aggregate, and one `INSERT … SELECT` applies the
+    /// rule to every bid. No bid leaves the server either way.
     private func judgeInPlace(
-        run: String, parameters: AuditParameters, session: PostgresSession, cancellation: JobCancellation?,
-        progress: AuditProgressReporter?
+        run: String, parameters: AuditParameters, byPair: Bool, session: PostgresSession,
+        cancellation: JobCancellation?, progress: AuditProgressReporter?
     ) throws -> (bands: [Int64], flagged: Int64) {
         let start = AuditTime.sqlText(parameters.windowStartMicroseconds)
         let end = AuditTime.sqlText(parameters.asOfMicroseconds)
         if cancellation?.isCancelled == true { throw AuditError.cancelled }
-        try session.execute(AuditSetScan.createPairs, [start, end])
-        let bands = try AuditSetScan.pairBandCounts(session: session, start: start, end: end)
+        let bands: [Int64]
+        if byPair {
+            try session.execute(AuditSetScan.createPairs, [start, end])
+            bands = try AuditSetScan.pairBandCounts(session: session, start: start, end: end)
+        } else {
+            bands = try AuditSetScan.bandCounts(session: session, start: start, end: end)
+        }
         progress?.add(Int(bands.reduce(0, +)))
         if cancellation?.isCancelled == true { throw AuditError.cancelled }
         let inserted = try session.execute(
-            AuditSetScan.insertFlags, [run, start, end, parameters.rule.threshold.description])
+            byPair ? AuditSetScan.insertFlags : AuditSetScan.insertFlagsByBid,
+            [run, start, end, parameters.rule.threshold.description])
         guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable("audit_flags") }
         return (bands, Int64(flagged))
     }
 
-    /// The window judged where it is read (a replica, or the primary with `streamsFlags`):
+    /// The window judged where it is read (a replica, or the primary with `.streamed`):
     /// worker sessions stream the flagged bids of their slices, and this session, which owns the
     /// run's transaction, writes them with COPY as they come, so writing overlaps reading.
     private func streamFlags(
@@ -220,15 +245,21 @@ public struct AuditRunner: Sendable {
         return try AuditSetScan.bandCounts(session: replica, start: start, end: end)
     }
 
+    static let windowRows = "SELECT 1 FROM bids WHERE calculated_at >= $1 AND calculated_at < $2"
+
     /// The planner's estimate of the bids in the window (cheap: no rows are read), for a progress bar.
     private static func estimatedBids(_ parameters: AuditParameters, session: PostgresSession) -> Int? {
-        let plan = try? session.execute(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM bids WHERE calculated_at >= $1 AND calculated_at < $2",
-            [
-                AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds),
-            ]
-        ).scalar
-        guard let plan, let range = plan.range(of: "\"Plan Rows\": ") else { return nil }
+        planRows(
+            windowRows,
+            [AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds)],
+            session: session)
+    }
+
+    /// The planner's row estimate for `sql` (its top node), or nil.
+    private static func planRows(_ sql: String, _ parameters: [String?], session: PostgresSession) -> Int? {
+        guard let plan = try? session.execute("EXPLAIN (FORMAT JSON) " + sql, parameters).scalar,
+            let range = plan.range(of: "\"Plan Rows\": ")
+        else { return nil }
         return Int(plan[range.upperBound...].prefix { $0.isNumber })
     }
 

@@ -106,6 +106,17 @@ enum AuditSetScan {
         WHERE b.calculated_at >= $2 AND b.calculated_at < $3
         """
 
+    /// The run's flags written where they are found, deciding the rule per bid: run `$1`,
+    /// window `[$2, $3)`, threshold `$4` (see `AuditFlagSearch.byBid`).
+    static let insertFlagsByBid = """
+        INSERT INTO audit_flags (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct)
+        SELECT $1::bigint, id, product_id, current_cpc, adjusted_cpc, deviation, \(percentage)
+        FROM (SELECT id, product_id, current_cpc, adjusted_cpc, adjusted_cpc - current_cpc AS deviation
+              FROM bids
+              WHERE calculated_at >= $2 AND calculated_at < $3 AND \(rule(threshold: "$4"))
+             ) flagged
+        """
+
     /// The first bid of `[$1, $2)` that is not a finite number, to name it in the error.
     static let unjudgeable = """
         SELECT id, current_cpc, adjusted_cpc FROM bids

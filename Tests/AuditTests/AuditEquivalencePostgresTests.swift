@@ -62,15 +62,13 @@ import Testing
     }
 
     /// On the table of migrations 0001-0002 and on the partitioned one of 0008; with the flags
-    /// written by the primary itself and streamed through `bidengine` (a replica's path).
-    @Test(arguments: [false, true], [false, true]) func theReportIsTheOneTheRowByRowAuditGave(
-        partitioned: Bool, streamsFlags: Bool
-    ) throws {
-        let database = try AuditTestDatabase(
-            "audit_equivalence_\(partitioned)_\(streamsFlags)", partitioned: partitioned)
+    /// found by pair and by bid on the primary, and streamed through `bidengine` (a replica's way).
+    @Test(arguments: [false, true], [AuditFlagSearch.byPair, .byBid, .streamed])
+    func theReportIsTheOneTheRowByRowAuditGave(partitioned: Bool, search: AuditFlagSearch) throws {
+        let database = try AuditTestDatabase("audit_equivalence_\(partitioned)_\(search)", partitioned: partitioned)
         try Self.seed(database)
         var runner = database.runner()
-        runner.streamsFlags = streamsFlags
+        runner.flagSearch = search
         let run = try runner.run(AuditParameters(asOf: Self.asOf))
         for format in [AuditReportFormat.json, .csv] {
             let path = FileManager.default.temporaryDirectory.path + "/audit-eq-\(UUID().uuidString)"
