@@ -5,10 +5,11 @@ public import Scheduler
 import ServiceSupport
 
 /// Runs one audit where the bids are (`AuditSetScan`). When the window is read on the primary,
-/// the primary does everything in the run's transaction: one parallel aggregate of the window's
-/// distinct `(current_cpc, adjusted_cpc)` pairs gives the deviation bands and the flagged pairs,
-/// and one `INSERT … SELECT` writes the bids of the flagged pairs into `audit_flags`; no bid
-/// travels. When it is read on a replica, `parallelism` read-only sessions there stream only the
+/// the primary does everything in the run's transaction (`AuditFlagSearch`): by pair, one
+/// parallel aggregate of the window's distinct `(current_cpc, adjusted_cpc)` pairs gives the
+/// deviation bands and the flagged pairs, and one `INSERT … SELECT` writes the bids of the
+/// flagged pairs into `audit_flags`; by bid, one parallel aggregate gives the bands and one
+/// `INSERT … SELECT` applies the rule per bid. No bid travels. When it is read on a replica, `parallelism` read-only sessions there stream only the
 /// flagged bids, each a contiguous time slice through a server-side cursor, and the run's own
 /// session writes them with COPY as they arrive; one aggregate on the replica counts the bands.
 /// Either way the per-product summary is then computed from the flags.
