@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interleaved A/B of `bidengine audit` builds over one seeded window (docs/audit.md, "Speed").
 #
-#   scripts/audit-ab.sh [--rows N] [--rounds R] [--threshold T] BINARY [BINARY ...]
+#   scripts/audit-ab.sh [--rows N] [--rounds R] [--threshold T] [--prices classes|spread] BINARY [BINARY ...]
 #
 # initdb's a scratch PostgreSQL cluster under /tmp (unix socket only, port $AUDIT_AB_PG_PORT or
 # 54331; as root the server runs as `postgres`), applies Migrations/*.sql, seeds N bids (default
@@ -12,13 +12,17 @@
 # `Benchmarks` does). Prints wall seconds, the ratio to the `count(*)` just before, CPU seconds of
 # all PostgreSQL processes (from /proc: the postmaster's live and reaped children) and of the
 # binary, and its peak RSS (/usr/bin/time). The cluster is stopped and deleted on exit.
-# --threshold is passed to every audit (0.60 flags nothing: the judging alone).
+# --threshold is passed to every audit (0.60 flags nothing: the judging alone). --prices spread
+# seeds prices with 4 decimals over 0.0001 … 100 and a ROAS of 85 … 125 instead of the eight
+# classes: nearly every bid is its own (current_cpc, adjusted_cpc) pair, the worst case for
+# deciding the rule once per pair.
 #
 # Environment: AUDIT_AB_PG_PORT (54331), AUDIT_AB_PG_BIN (/usr/lib/postgresql/15/bin).
 set -euo pipefail
 
 ROWS=10000000
 ROUNDS=2
+PRICES=classes
 AUDIT_ARGS=()
 BINARIES=()
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
@@ -27,6 +31,7 @@ while (($#)); do
         --rows) ROWS=$2; shift 2 ;;
         --rounds) ROUNDS=$2; shift 2 ;;
         --threshold) AUDIT_ARGS=(--threshold "$2"); shift 2 ;;
+        --prices) PRICES=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         -*) echo "audit-ab: unknown option $1" >&2; usage >&2; exit 2 ;;
         *) BINARIES+=("$(realpath "$1")"); shift ;;
@@ -60,15 +65,23 @@ PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d postgres
 URL="postgresql:///postgres?host=$DIR&port=$PORT&user=postgres"
 for migration in "$ROOT"/Migrations/*.sql; do "${PSQL[@]}" -1 -f "$migration" >/dev/null; done
 
-echo "seeding $ROWS bids (load average $(cut -d' ' -f1-3 /proc/loadavg))…"
-"${PSQL[@]}" -c "
-    INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
-    SELECT 1 + (g - 1) % 50000, p.cpc, p.roas, round(p.cpc * p.roas / 100, 2),
-           timestamptz '2025-05-31 00:00:00+00' + ((g - 1)::bigint * 86400000000 / $ROWS) * interval '1 microsecond'
-    FROM generate_series(1, $ROWS) g
-    JOIN (VALUES (0, 1.50::numeric, 100::numeric), (1, 0.75, 105), (2, 2.10, 95), (3, 12.345, 110), (4, 3, 90),
-                 (5, 0.05, 150), (6, 9.99, 98), (7, 4.20, 102)) p (k, cpc, roas) ON p.k = (g - 1) % 8" \
+echo "seeding $ROWS bids, prices: $PRICES (load average $(cut -d' ' -f1-3 /proc/loadavg))…"
+AT="timestamptz '2025-05-31 00:00:00+00' + ((g - 1)::bigint * 86400000000 / $ROWS) * interval '1 microsecond'"
+case "$PRICES" in
+    classes) SEED="
+        SELECT 1 + (g - 1) % 50000, p.cpc, p.roas, round(p.cpc * p.roas / 100, 2), $AT
+        FROM generate_series(1, $ROWS) g
+        JOIN (VALUES (0, 1.50::numeric, 100::numeric), (1, 0.75, 105), (2, 2.10, 95), (3, 12.345, 110), (4, 3, 90),
+                     (5, 0.05, 150), (6, 9.99, 98), (7, 4.20, 102)) p (k, cpc, roas) ON p.k = (g - 1) % 8" ;;
+    spread) SEED="
+        SELECT 1 + (g - 1) % 50000, cpc, roas, round(cpc * roas / 100, 2), $AT
+        FROM (SELECT g, ((g::bigint * 7919) % 1000000 + 1) / 10000.0 AS cpc, 85 + (g::bigint * 104729) % 41 AS roas
+              FROM generate_series(1, $ROWS) g) s" ;;
+    *) echo "audit-ab: --prices is classes or spread" >&2; exit 2 ;;
+esac
+"${PSQL[@]}" -c "INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at) $SEED" \
     -c "VACUUM ANALYZE bids"
+"${PSQL[@]}" -At -c "SELECT count(*) || ' bids, ' || count(DISTINCT (current_cpc, adjusted_cpc)) || ' distinct price pairs' FROM bids"
 
 pg_cpu() {  # CPU seconds of the cluster so far
     local postmaster
