@@ -43,27 +43,11 @@ done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PG_BIN=${AUDIT_AB_PG_BIN:-/usr/lib/postgresql/15/bin}
 PORT=${AUDIT_AB_PG_PORT:-54331}
-DIR=$(mktemp -d /tmp/audit-ab.XXXXXX)
-STARTED=0
-as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-cleanup() {
-    local rc=$?
-    set +e
-    ((STARTED)) && as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
-    rm -rf "$DIR"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-[[ $(id -u) -eq 0 ]] && chown postgres: "$DIR"
-as_pg "$PG_BIN/initdb" -D "$DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start \
-    -o "-c listen_addresses='' -k $DIR -p $PORT -c max_connections=200 -c shared_buffers=256MB" >/dev/null
-STARTED=1
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d postgres)
-URL="postgresql:///postgres?host=$DIR&port=$PORT&user=postgres"
-for migration in "$ROOT"/Migrations/*.sql; do "${PSQL[@]}" -1 -f "$migration" >/dev/null; done
+# shellcheck source=lib/scratch-pg.sh
+source "$ROOT/scripts/lib/scratch-pg.sh"
+scratch_pg_start audit-ab "$PORT" "max_connections = 200" "shared_buffers = 256MB"
+DIR=$SCRATCH_DIR
+URL=$SCRATCH_URL
 
 echo "seeding $ROWS bids, prices: $PRICES (load average $(cut -d' ' -f1-3 /proc/loadavg))…"
 AT="timestamptz '2025-05-31 00:00:00+00' + ((g - 1)::bigint * 86400000000 / $ROWS) * interval '1 microsecond'"
@@ -83,16 +67,7 @@ esac
     -c "VACUUM ANALYZE bids"
 "${PSQL[@]}" -At -c "SELECT count(*) || ' bids, ' || count(DISTINCT (current_cpc, adjusted_cpc)) || ' distinct price pairs' FROM bids"
 
-pg_cpu() {  # CPU seconds of the cluster so far
-    local postmaster
-    postmaster=$(head -1 "$DIR/data/postmaster.pid")
-    {
-        awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat"
-        for child in $(cat /proc/"$postmaster"/task/*/children); do
-            awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || true
-        done
-    } | awk -v tick="$(getconf CLK_TCK)" '{ sum += $1 } END { printf "%.2f", sum / tick }'
-}
+pg_cpu() { scratch_pg_cpu; }
 now() { date +%s%N; }
 
 printf '%-6s %-24s %9s %9s %7s %9s %9s %8s\n' round binary "wall s" "count s" ratio "pg cpu s" "cpu s" "RSS MB"

@@ -25,46 +25,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PG_BIN=${COSTS_PG_BIN:-/usr/lib/postgresql/15/bin}
 PORT=${COSTS_PG_PORT:-54331}
 CLIENTS=${COSTS_CLIENTS:-4}
-DATADIR=$(mktemp -d /tmp/statement-costs.XXXXXX)
-STARTED=0
-
-as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-cleanup() {
-    local rc=$?
-    set +e
-    (( STARTED )) && as_pg "$PG_BIN/pg_ctl" -D "$DATADIR/data" -m immediate -w stop >/dev/null 2>&1
-    rm -rf "$DATADIR"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-[[ $(id -u) -eq 0 ]] && chown postgres: "$DATADIR"
-as_pg "$PG_BIN/initdb" -D "$DATADIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-cat >>"$DATADIR/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$DATADIR'
-port = $PORT
-max_wal_size = 4GB
-autovacuum = off
-EOF
-as_pg "$PG_BIN/pg_ctl" -D "$DATADIR/data" -l "$DATADIR/server.log" -w start >/dev/null
-STARTED=1
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$DATADIR" -p "$PORT" -U postgres -d postgres)
-# Each migration in its own transaction, as MigrationRunner applies them (0008 locks a table).
-for migration in "$ROOT"/Migrations/*.sql; do "${PSQL[@]}" -1 -f "$migration" >/dev/null; done
-POSTMASTER=$(head -1 "$DATADIR/data/postmaster.pid")
-
-# CPU seconds of the postmaster, its live children and its reaped children.
-pg_cpu() {
-    local ticks total=0 pid
-    ticks=$(getconf CLK_TCK)
-    total=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$POSTMASTER/stat")
-    for pid in $(pgrep -P "$POSTMASTER"); do
-        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
-    done
-    awk -v t="$total" -v hz="$ticks" 'BEGIN { printf "%.4f", t / hz }'
-}
+# shellcheck source=lib/scratch-pg.sh
+source "$ROOT/scripts/lib/scratch-pg.sh"
+scratch_pg_start statement-costs "$PORT" "max_wal_size = 4GB" "autovacuum = off"
+DATADIR=$SCRATCH_DIR
+pg_cpu() { scratch_pg_cpu; }
 
 array() {  # array N FIRST STEP: {first,first+step,…} with 2 decimals
     awk -v n="$1" -v a="$2" -v s="$3" 'BEGIN { printf "{"; for (i = 0; i < n; i++) printf "%s%.2f", (i ? "," : ""), a + i * s; printf "}" }'
