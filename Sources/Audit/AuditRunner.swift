@@ -111,15 +111,21 @@ public struct AuditRunner: Sendable {
         try session.execute(AuditSQL.lockRun, [run])
         try session.execute(AuditSQL.workMemory)
         for statement in AuditSQL.deleteResults { try session.execute(statement, [run]) }
+        let window = [
+            AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds),
+        ]
+        // The planner's estimate of the window's bids (no rows read): a progress bar's scale, and
+        // half of the automatic choice of how to find the flags.
+        let estimatedBids = Self.planRows(Self.windowRows, window, session: session)
         let reporter = progress.map { report in
             let reporter = AuditProgressReporter()
-            reporter.start(
-                expected: Self.estimatedBids(parameters, session: session), interval: progressInterval, report: report)
+            reporter.start(expected: estimatedBids, interval: progressInterval, report: report)
             return reporter
         }
         defer { reporter?.stop() }
-        let search = try chosenFlagSearch(
-            parameters: parameters, session: session, onPrimary: scanConnectionString == connectionString)
+        let search = chosenFlagSearch(
+            window: window, estimatedBids: estimatedBids, session: session,
+            onPrimary: scanConnectionString == connectionString)
         let found =
             if search == .streamed {
                 try streamFlags(
@@ -155,15 +161,12 @@ public struct AuditRunner: Sendable {
 
     /// `flagSearch` made concrete: `.automatic` compares the planner's estimates (no rows read)
     /// of the window's bids and of its distinct price pairs.
-    private func chosenFlagSearch(parameters: AuditParameters, session: PostgresSession, onPrimary: Bool) throws
-        -> AuditFlagSearch
-    {
+    private func chosenFlagSearch(
+        window: [String?], estimatedBids: Int?, session: PostgresSession, onPrimary: Bool
+    ) -> AuditFlagSearch {
         guard onPrimary else { return .streamed }
         guard flagSearch == .automatic else { return flagSearch }
-        let window = [
-            AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds),
-        ]
-        guard let bids = Self.planRows(Self.windowRows, window, session: session),
+        guard let bids = estimatedBids,
             let pairs = Self.planRows(AuditSetScan.windowPairs, window, session: session)
         else { return .byPair }
         return pairs * 4 <= bids ? .byPair : .byBid
@@ -247,14 +250,6 @@ public struct AuditRunner: Sendable {
     }
 
     static let windowRows = "SELECT 1 FROM bids WHERE calculated_at >= $1 AND calculated_at < $2"
-
-    /// The planner's estimate of the bids in the window (cheap: no rows are read), for a progress bar.
-    private static func estimatedBids(_ parameters: AuditParameters, session: PostgresSession) -> Int? {
-        planRows(
-            windowRows,
-            [AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds)],
-            session: session)
-    }
 
     /// The planner's row estimate for `sql` (its top node), or nil.
     private static func planRows(_ sql: String, _ parameters: [String?], session: PostgresSession) -> Int? {
