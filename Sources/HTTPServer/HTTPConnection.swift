@@ -8,11 +8,19 @@ internal import Glibc
 /// Loop-thread only. One timer serves four deadlines: `firstByteTimeout` from accept until the
 /// first byte; `requestTimeout` from a request's first byte until it has been read whole (absolute,
 /// so a client trickling one byte at a time cannot stretch it; not running while a handler
-/// works); `idleTimeout` between requests; a short linger after the last reply. Writes use the
-/// bufferevent's write timeout (`requestTimeout`). Reading goes on while a handler works, so that
-/// a request costs no `epoll_ctl` to stop and restart it; the bytes wait in the parser, and once
-/// `pipelinedInputLimit` of them wait, reading pauses until the reply, so a client cannot queue
-/// unbounded pipelined input.
+/// works); `idleTimeout` between requests; a short linger after the last reply. Reading goes on
+/// while a handler works, so that a request costs no `epoll_ctl` to stop and restart it; the bytes
+/// wait in the parser, and once `pipelinedInputLimit` of them wait, reading pauses until the reply,
+/// so a client cannot queue unbounded pipelined input.
+///
+/// Output is bounded the same way. A reply goes straight to the socket when nothing is queued
+/// before it; what the socket does not take waits in the bufferevent. Once more than
+/// `maxQueuedOutput` waits, the connection stops reading and stops taking pipelined requests until
+/// the client has read it down to a quarter of that, so a client that sends and never reads
+/// holds at most `pipelinedInputLimit` of input and `maxQueuedOutput` plus one reply of output.
+/// A second timer, the write deadline, starts when output first has to wait and stops only when
+/// the queue is empty: a client must take its replies within `requestTimeout`, and neither
+/// reading a trickle of them nor sending more requests moves that deadline.
 ///
 /// After an error reply, or a last reply with input still unread, the connection half-closes and
 /// reads and discards whatever the client still sends until it closes its side or the linger
@@ -53,8 +61,13 @@ final class HTTPConnection {
     private var failed = false
     /// Inside `process()`: replies given synchronously must not re-enter it.
     private var processing = false
-    /// Reading paused because `pipelinedInputLimit` bytes wait behind the request in the handler.
+    /// Reading is disabled because the connection holds as much as it may (`updateReading`).
     private var readPaused = false
+    /// More than `maxQueuedOutput` bytes wait to be written: no reading, no new request.
+    private var outputPaused = false
+    /// The write deadline; made when output first has to wait.
+    private var writeTimer: OpaquePointer?
+    private var writeDeadlineArmed = false
     /// Input held while a handler works, beyond which reading pauses: a few pipelined requests.
     static let pipelinedInputLimit = 64 * 1024
     private(set) var isClosed = false
@@ -77,8 +90,8 @@ final class HTTPConnection {
             { _, events, argument in
                 Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().happened(Int32(events))
             }, me)
-        var writeTimeout = server.configuration.requestTimeout.timeval
-        bufferevent_set_timeouts(bufferEvent, nil, &writeTimeout)
+        // The write callback (`flushed`) runs whenever a write leaves this much or less queued.
+        bufferevent_setwatermark(bufferEvent, Int16(EV_WRITE), Self.resumeBelow(server.configuration), 0)
         timer = event_new(
             server.loop.base, -1, 0,
             { _, _, argument in
@@ -108,6 +121,8 @@ final class HTTPConnection {
         }
         if let timer { event_free(timer) }
         timer = nil
+        if let writeTimer { event_free(writeTimer) }
+        writeTimer = nil
         bufferevent_free(bufferEvent)
         server.connectionClosed(self)
     }
@@ -124,13 +139,27 @@ final class HTTPConnection {
             // The first byte of a request starts its deadline; later bytes do not move it. Bytes
             // that arrive while a handler works wait for its reply, which starts their deadline.
             if current == nil, deadline != .request { arm(.request) }
-            if current != nil, parser.bufferedCount >= Self.pipelinedInputLimit {
-                bufferevent_disable(bufferEvent, Int16(EV_READ))
-                readPaused = true
-            }
         }
         evbuffer_drain(input, count)
-        if !lingering, !closing { process() }
+        if !lingering, !closing {
+            process()
+            updateReading()
+        }
+    }
+
+    /// Stops reading while the connection holds as much as it may: output over `maxQueuedOutput`,
+    /// or `pipelinedInputLimit` of input waiting behind a request with its handler; reads again
+    /// once neither holds.
+    private func updateReading() {
+        guard !closing, !lingering, !isClosed else { return }
+        let hold = outputPaused || (current != nil && parser.bufferedCount >= Self.pipelinedInputLimit)
+        guard hold != readPaused else { return }
+        readPaused = hold
+        if hold {
+            bufferevent_disable(bufferEvent, Int16(EV_READ))
+        } else {
+            bufferevent_enable(bufferEvent, Int16(EV_READ))
+        }
     }
 
     /// Takes events from the parser until a request is with a handler, more bytes are needed, or
@@ -139,7 +168,7 @@ final class HTTPConnection {
         guard !processing else { return }
         processing = true
         defer { processing = false }
-        while current == nil, !closing, !isClosed {
+        while current == nil, !closing, !isClosed, !outputPaused {
             guard let event = parser.next() else {
                 if peerClosed {
                     // Nothing more will arrive: a partial request is dropped unanswered.
@@ -151,6 +180,7 @@ final class HTTPConnection {
             switch event {
             case .continueExpected:
                 _ = Self.continueLine.withUnsafeBytes { bufferevent_write(bufferEvent, $0.baseAddress, $0.count) }
+                outputQueued()
             case .request(let message):
                 current = Current(
                     isHEAD: message.method == .HEAD, keepAlive: message.keepAlive, isHTTP10: message.isHTTP10)
@@ -191,12 +221,15 @@ final class HTTPConnection {
             closeWhenFlushed()
             return
         }
-        if readPaused {
-            readPaused = false
-            bufferevent_enable(bufferEvent, Int16(EV_READ))
+        updateReading()
+        guard !outputPaused else {
+            // The write deadline runs; the next request's waits until the client reads.
+            disarm()
+            return
         }
         arm(parser.isIdle ? .idle : .request)
         process()
+        updateReading()
     }
 
     /// The error reply for a request that could not be framed; the connection closes after it.
@@ -239,6 +272,25 @@ final class HTTPConnection {
             let offset = written - bytes.count
             _ = body.withUnsafeBytes { evbuffer_add(output, $0.baseAddress! + offset, $0.count - offset) }
         }
+        if evbuffer_get_length(output) > 0 { outputQueued() }
+    }
+
+    /// Output waits in the bufferevent: starts the write deadline, and pauses the connection once
+    /// more than `maxQueuedOutput` waits.
+    private func outputQueued() {
+        let queued = evbuffer_get_length(bufferevent_get_output(bufferEvent))
+        server.counters.largestQueuedOutput.max(queued, ordering: .relaxed)
+        armWriteDeadline()
+        if queued > server.configuration.maxQueuedOutput, !outputPaused {
+            outputPaused = true
+            server.counters.outputPauses.add(1, ordering: .relaxed)
+            updateReading()
+        }
+    }
+
+    /// Queued output at or below which a paused connection reads again.
+    static func resumeBelow(_ configuration: HTTPServerConfiguration) -> Int {
+        configuration.maxQueuedOutput / 4
     }
 
     /// Writes the reply to the socket at once when nothing is queued before it, and says how many
@@ -268,8 +320,20 @@ final class HTTPConnection {
         }
     }
 
-    /// The output buffer has been written out.
+    /// A write left `resumeBelow` or less queued.
     private func flushed() {
+        let queued = evbuffer_get_length(bufferevent_get_output(bufferEvent))
+        if queued == 0 { disarmWriteDeadline() }
+        if outputPaused, !closing, !lingering, queued <= Self.resumeBelow(server.configuration) {
+            outputPaused = false
+            updateReading()
+            if current == nil {
+                arm(parser.isIdle ? .idle : .request)
+                process()
+                updateReading()
+            }
+        }
+        guard queued == 0, !isClosed else { return }
         if closing, current == nil {
             finish()
         } else if server.isDraining {
@@ -307,7 +371,34 @@ final class HTTPConnection {
             }
             return
         }
-        // A reset, a failed write, or the write timeout: nobody is listening any more.
+        // A reset or a failed write: nobody is listening any more.
+        close()
+    }
+
+    private func armWriteDeadline() {
+        guard !writeDeadlineArmed else { return }
+        if writeTimer == nil {
+            writeTimer = event_new(
+                server.loop.base, -1, 0,
+                { _, _, argument in
+                    Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().writeDeadlinePassed()
+                }, Unmanaged.passUnretained(self).toOpaque())
+        }
+        guard let writeTimer else { return }
+        var interval = server.configuration.requestTimeout.timeval
+        event_add(writeTimer, &interval)
+        writeDeadlineArmed = true
+    }
+
+    private func disarmWriteDeadline() {
+        guard writeDeadlineArmed, let writeTimer else { return }
+        event_del(writeTimer)
+        writeDeadlineArmed = false
+    }
+
+    /// The client has not taken its replies within `requestTimeout`.
+    private func writeDeadlinePassed() {
+        server.counters.writeTimeouts.add(1, ordering: .relaxed)
         close()
     }
 

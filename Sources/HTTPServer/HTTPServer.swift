@@ -74,6 +74,17 @@ public final class HTTPServer: @unchecked Sendable {
     /// Connections closed because they sent nothing within `firstByteTimeout`, since start.
     public var firstByteTimeouts: Int { counters.firstByteTimeouts.load(ordering: .relaxed) }
 
+    /// Connections closed because the client did not take its queued replies within
+    /// `requestTimeout`, since start.
+    public var writeTimeouts: Int { counters.writeTimeouts.load(ordering: .relaxed) }
+
+    /// Times a connection stopped reading because more than `maxQueuedOutput` waited to be
+    /// written to it, since start.
+    public var outputPauses: Int { counters.outputPauses.load(ordering: .relaxed) }
+
+    /// The most reply bytes any one connection has had waiting to be written at once, since start.
+    public var largestQueuedOutput: Int { counters.largestQueuedOutput.load(ordering: .relaxed) }
+
     // MARK: Lifecycle
 
     /// Binds the listening sockets now (the kernel queues connections until `start()`), so that a
