@@ -76,7 +76,7 @@ final class HTTPConnection {
         self.server = server
         self.bufferEvent = bufferEvent
         self.peerAddress = peerAddress
-        parser = HTTPRequestParser(limits: server.limits)
+        parser = HTTPRequestParser(limits: server.limits) { [unowned server] in server.bodyLimit(for: $0) }
     }
 
     /// Installs the callbacks and the first-byte deadline; the server keeps `self` alive until
@@ -296,8 +296,8 @@ final class HTTPConnection {
     /// Writes the reply to the socket at once when nothing is queued before it, and says how many
     /// bytes went out; the bufferevent sends the rest when the socket is writable. A reply that
     /// fits the socket buffer (nearly all) then costs one `sendmsg`, where queueing it costs two
-    /// `epoll_ctl` calls to watch for writability and another loop pass (docs/performance.md,
-    /// issue 13, lever 6). A failed send writes nothing here: the bufferevent meets the same error
+    /// `epoll_ctl` calls to watch for writability and another loop pass (docs/performance.md).
+    /// A failed send writes nothing here: the bufferevent meets the same error
     /// on its own write and reports it as usual.
     private func writeDirectly(_ head: [UInt8], _ body: [UInt8]) -> Int {
         let fd = bufferevent_getfd(bufferEvent)
