@@ -32,7 +32,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// Separate from `idleTimeout` because the two cases differ: a keep-alive connection that has
     /// been answered is a client saving a handshake, while one that has never sent a byte is at
     /// best a speculative preconnect and at worst a connect flood, each holding a descriptor, a
-    /// bufferevent and evhttp's connection state. HTTP clients send their request right after
+    /// bufferevent and the parser's state. HTTP clients send their request right after
     /// connecting, so the default is the request timeout's 10 s rather than the idle minute: a
     /// flood then needs six times the connection rate to hold the same number of descriptors. The
     /// read timeout (`idleTimeout`) applies too, so the shorter of the two wins.
