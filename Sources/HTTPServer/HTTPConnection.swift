@@ -50,8 +50,6 @@ final class HTTPConnection {
     private var writeTimer: OpaquePointer?
     private var current: Current?
 
-    var isClosed: Bool { machine.isClosed }
-
     init(server: HTTPLoopServer, bufferEvent: OpaquePointer, peerAddress: String) {
         self.server = server
         self.bufferEvent = bufferEvent
