@@ -43,16 +43,45 @@ struct BackPressureTests {
         ) { server in try body(server, served) }
     }
 
+    /// Requests sent over and over without blocking, resuming where a partial send stopped so
+    /// that no request is cut in two.
+    struct Pipeline {
+        let bytes = Array([[UInt8]](repeating: BackPressureTests.request, count: 200).joined())
+        var offset = 0
+        var accepted = 0
+
+        /// Sends what the connection takes now: the count, or nil once the server has closed it.
+        mutating func send(on client: TestHTTPClient) -> Int? {
+            guard let sent = client.sendWithoutBlocking(Array(bytes[offset...])) else { return nil }
+            offset = (offset + sent) % bytes.count
+            accepted += sent
+            return sent
+        }
+
+        /// Sends until the connection has taken nothing for `stall` or `until` holds.
+        mutating func send(on client: TestHTTPClient, stall: Duration, until done: () -> Bool = { false }) {
+            var progress = ContinuousClock.now
+            while !done(), ContinuousClock.now - progress < stall {
+                guard let sent = send(on: client) else { return }
+                if sent > 0 { progress = .now } else { Thread.sleep(forTimeInterval: 0.001) }
+            }
+        }
+    }
+
     @Test func aClientThatNeverReadsIsPausedThenClosedByTheWriteDeadline() throws {
         try Self.withServer { server, served in
             let started = ContinuousClock.now
             let client = try TestHTTPClient(port: server.boundPort)
-            let pipeline = Array([[UInt8]](repeating: Self.request, count: 200).joined())
-            // Sends until the connection takes nothing for a second: the server has stopped reading.
-            let accepted = client.sendUntilStalled(pipeline, limit: 8 << 20, stall: .seconds(1))
+            var pipeline = Pipeline()
+            // Sends until the server pauses the connection, however slow a loaded machine makes
+            // it, then until the connection takes nothing more: the server has stopped reading.
+            pipeline.send(on: client, stall: .seconds(30)) { server.outputPauses > 0 }
+            pipeline.send(on: client, stall: .milliseconds(500))
+            let accepted = pipeline.accepted
             #expect(accepted > 0)
             let pauses = server.outputPauses
             #expect(pauses >= 1)
+            let pausedAt = ContinuousClock.now
             let paused = served.count.load(ordering: .relaxed)
             // Reading stays paused: nothing more is served while the client does not read.
             Thread.sleep(forTimeInterval: 0.5)
@@ -71,7 +100,7 @@ struct BackPressureTests {
             other.close()
 
             // The write deadline, from when the first reply had to wait, closes it.
-            let deadline = started + Self.requestTimeout + Self.slack + .seconds(1)
+            let deadline = pausedAt + Self.requestTimeout + Self.slack
             while server.writeTimeouts == 0, ContinuousClock.now < deadline {
                 Thread.sleep(forTimeInterval: 0.01)
             }
@@ -89,15 +118,15 @@ struct BackPressureTests {
         try Self.withServer { server, _ in
             let started = ContinuousClock.now
             let client = try TestHTTPClient(port: server.boundPort)
-            let pipeline = Array([[UInt8]](repeating: Self.request, count: 200).joined())
+            var pipeline = Pipeline()
             var received = 0
             var closedAfter: Duration?
             // 200 bytes every 100 ms (2 KB/s) read, and requests sent all the while. The deadline
-            // starts once the kernel's buffers are full and replies wait in the server: a
-            // second or two at 2 MB/s of replies, hence the longer wait.
-            let giveUp = Self.requestTimeout + Self.slack + .seconds(6)
+            // starts once the kernel's buffers are full and replies wait in the server, which
+            // takes a few seconds on a loaded machine, hence the long wait.
+            let giveUp = Duration.seconds(30)
             while closedAfter == nil, ContinuousClock.now - started < giveUp {
-                guard client.sendWithoutBlocking(pipeline) != nil, let read = client.discardAvailable(upTo: 200)
+                guard pipeline.send(on: client) != nil, let read = client.discardAvailable(upTo: 200)
                 else {
                     closedAfter = ContinuousClock.now - started
                     break

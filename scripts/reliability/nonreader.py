@@ -61,9 +61,13 @@ class NonReader(threading.Thread):
             sock.setblocking(False)
             closed = False
             next_read = time.monotonic()
+            # Where the next send resumes: a partial send must not cut a request in two.
+            offset = 0
             while not self._halt.is_set() and not closed:
                 try:
-                    self.sent += sock.send(self.request)
+                    sent = sock.send(memoryview(self.request)[offset:])
+                    self.sent += sent
+                    offset = (offset + sent) % len(self.request)
                 except BlockingIOError:
                     time.sleep(0.01)
                 except OSError:
