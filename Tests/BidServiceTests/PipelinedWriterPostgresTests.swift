@@ -2,6 +2,7 @@ import BidCore
 import Foundation
 import HTTPServer
 import Postgres
+import PostgresTestSupport
 import ServiceSupport
 import ServiceTestSupport
 import Synchronization
