@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ServiceSupport
 
 /// `--state-dir` and `--migrations-dir`: where the embedded database lives and where the
@@ -15,9 +16,19 @@ struct DatabaseLocationOptions: ParsableArguments {
         help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
 
-    /// `--state-dir`, else `BIDENGINE_STATE_DIR`, else `.bidengine`.
-    func resolvedStateDirectory(_ environment: [String: String]) -> String {
-        stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine"
+    func validate() throws {
+        _ = try resolvedStateDirectory(ProcessInfo.processInfo.environment)
+    }
+
+    /// `--state-dir`, else `BIDENGINE_STATE_DIR`, else `.bidengine` (`Settings.stateDirectory`):
+    /// an empty variable counts as unset, and an empty flag is refused, so the cluster can never
+    /// land in `/postgres`.
+    func resolvedStateDirectory(_ environment: [String: String]) throws -> String {
+        do {
+            return try SettingReader(environment: environment).value(Settings.stateDirectory, flag: stateDirectory)
+        } catch let error as SettingError {
+            throw ValidationError(error.description)
+        }
     }
 
     /// `DATABASE_URL`, or the embedded cluster under the state directory, started here (stop
@@ -26,7 +37,7 @@ struct DatabaseLocationOptions: ParsableArguments {
     func resolve(environment: [String: String], connectTimeoutSeconds: Int) throws -> DatabaseLocator.Resolved {
         try DatabaseLocator.resolve(
             databaseURL: environment["DATABASE_URL"],
-            stateDirectory: resolvedStateDirectory(environment),
+            stateDirectory: try resolvedStateDirectory(environment),
             connectTimeoutSeconds: connectTimeoutSeconds)
     }
 }

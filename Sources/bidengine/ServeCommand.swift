@@ -176,16 +176,11 @@ struct ServeCommand: ParsableCommand {
             configuration.databaseURL = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
             configuration.readDatabaseURL = try DatabaseLocator.checkedURL(
                 environment["DATABASE_READ_URL"], name: "DATABASE_READ_URL")
-            if let text = environment["READ_MAX_LAG"], !text.isEmpty {
-                guard let lag = ReadSettings.parseLag(text) else {
-                    throw ValidationError("READ_MAX_LAG must be seconds (5) or milliseconds (500ms), got '\(text)'")
-                }
-                configuration.readMaxLag = lag
-            }
+            configuration.readMaxLag = try settings.value(Settings.readMaxLag)
         } catch let error as SettingError {
             throw ValidationError(error.description)
         }
-        configuration.stateDirectory = database.location.resolvedStateDirectory(environment)
+        configuration.stateDirectory = try database.location.resolvedStateDirectory(environment)
         configuration.migrationsDirectory = database.location.migrationsDirectory
         configuration.migrateOnStart = !database.noMigrate
         configuration.benchEndpoints = benchEndpoints
