@@ -145,7 +145,7 @@ def main() -> int:
         primary.psql(INSERT_ROWS.format(start=1, end=args.rows), timeout=1800)
         primary.psql("VACUUM ANALYZE bids", timeout=1800)
         rows = int(primary.psql("SELECT count(*) FROM bids"))
-        # bids may be partitioned (issue 14): sum over the leaves of the partition tree.
+        # Sum over the leaves of bids' partition tree: its monthly partitions (a plain table is its own leaf).
         heap, toast, indexes = (int(v) for v in primary.psql(
             "SELECT sum(pg_relation_size(relid)), sum(pg_total_relation_size(relid) - pg_relation_size(relid) "
             "- pg_indexes_size(relid)), sum(pg_indexes_size(relid)) FROM pg_partition_tree('bids') "
