@@ -28,18 +28,17 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import shutil
 from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaleout import ROOT, Bidder, Database, Process, http_get, utc_text, wait_ready  # noqa: E402
-from loadmix import log  # noqa: E402
+from scaleout import ROOT, Bidder, Database, Process, http_get, utc_text, wait_ready
 
 
 def cpu_seconds(pids: list[int]) -> float:
