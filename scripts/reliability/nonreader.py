@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadmix import Sampler, Service, install_signal_cleanup, log, release_binary  # noqa: E402
+from loadmix import Sampler, Service, install_signal_cleanup, log, release_binary
 
 
 class NonReader(threading.Thread):

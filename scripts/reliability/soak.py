@@ -45,7 +45,7 @@ from loadmix import (
     rowcheck,
     svg_plot,
 )
-from nonreader import NonReader  # noqa: E402
+from nonreader import NonReader
 
 
 def main() -> int:
