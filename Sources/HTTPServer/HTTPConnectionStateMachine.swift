@@ -80,12 +80,6 @@ struct HTTPConnectionStateMachine {
         return false
     }
 
-    /// Between requests with nothing queued: a draining server may close it.
-    var isIdle: Bool {
-        if case .reading = state { return true }
-        return false
-    }
-
     var isClosed: Bool { state == .closed }
 
     // MARK: Events
