@@ -101,13 +101,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
-            path: "Benchmarks",
+            path: "Benchmarks", exclude: ["README.md"],
             swiftSettings: swiftSettings),
 
         // MARK: Tests
         .testTarget(name: "BidCoreTests", dependencies: ["BidCore"], swiftSettings: swiftSettings),
-        // A blocking raw-socket HTTP client shared by the tests that go over real sockets.
-        .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport", swiftSettings: swiftSettings),
+        // A blocking raw-socket HTTP client shared by the tests that go over real sockets, and an
+        // in-process server on a Unix-domain socket for the tests and the HTTP fuzzer.
+        .target(
+            name: "HTTPTestSupport", dependencies: ["HTTPServer"], path: "Tests/HTTPTestSupport",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPTestSupport"], swiftSettings: swiftSettings),
         // Fresh databases for tests: on TEST_DATABASE_URL's server, or in one throwaway cluster per process.

@@ -80,6 +80,8 @@ log "building instrumented modules into .build-fuzz"
 # BidService depends on every library target (ServiceSupport, Scheduler, Audit, CompetitorPrices,
 # and through them BidCore, HTTPServer, Postgres), so this one build instruments them all.
 swift build --scratch-path "$SCRATCH" --target BidService -Xswiftc -sanitize=fuzzer,address
+# The in-process server the http-request fuzzer drives lives in the HTTP test support.
+swift build --scratch-path "$SCRATCH" --target HTTPTestSupport -Xswiftc -sanitize=fuzzer,address
 BIN=$(swift build --scratch-path "$SCRATCH" --show-bin-path)
 
 # Every object of the libraries built above; executables and tests are never built here.
@@ -87,7 +89,8 @@ objects_for() {
     local dirs
     if needs_service "$1"; then
         dirs=$(find "$BIN" -maxdepth 1 -name '*.build' ! -name '*Tests.build' ! -name '*-tool.build' \
-            ! -name 'bidengine.build' ! -name 'Benchmarks.build' ! -name 'HTTPTestSupport.build' ! -name 'ServiceTestSupport.build')
+            ! -name 'bidengine.build' ! -name 'Benchmarks.build' ! -name '*TestSupport.build')
+        [[ $1 == http-request ]] && dirs+=$'\n'$BIN/HTTPTestSupport.build
     else
         dirs=$BIN/BidCore.build
     fi

@@ -1,5 +1,6 @@
 import BidCore
 import HTTPServer
+import HTTPTestSupport
 import Synchronization
 import Testing
 

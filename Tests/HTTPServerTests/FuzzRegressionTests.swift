@@ -1,4 +1,5 @@
 import HTTPServer
+import HTTPTestSupport
 import Testing
 
 /// Inputs found by the `http-request` fuzzer (scripts/fuzz.sh), replayed byte for byte through the

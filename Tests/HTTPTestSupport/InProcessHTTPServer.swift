@@ -1,4 +1,6 @@
-internal import Glibc
+import Dispatch
+import Glibc
+public import HTTPServer
 
 /// One event loop serving a router over a private, unnamed Unix-domain socket: the real
 /// connection and parser, the real request and response code, and no TCP port.
@@ -7,33 +9,32 @@ internal import Glibc
 /// see. An abstract-namespace `AF_UNIX` listener goes through the same accept path as TCP:
 /// `connect` completes at once in the kernel and nothing lingers in `TIME_WAIT`. The loop thread
 /// is started once and serves any number of exchanges.
-package final class InProcessHTTPServer: @unchecked Sendable {
+public final class InProcessHTTPServer: @unchecked Sendable {
     /// What came back for one `exchange`.
-    package struct Exchange: Sendable {
+    public struct Exchange: Sendable {
         /// Everything the server wrote before it closed the connection (or before the timeout).
-        package var response: [UInt8]
+        public var response: [UInt8]
         /// The server had not closed the connection by the deadline.
-        package var timedOut: Bool
+        public var timedOut: Bool
     }
 
     /// A socket call on the client side failed.
-    package struct SocketError: Error, CustomStringConvertible {
-        package var operation: String
-        package var errno: Int32
-        package var description: String { "\(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))" }
+    public struct SocketError: Error, CustomStringConvertible {
+        public var operation: String
+        public var errno: Int32
+        public var description: String { "\(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))" }
     }
 
-    package let loop: EventLoop
-    private let counters = HTTPServerCounters()
+    /// The server's one event loop.
+    public let loop: EventLoop
+    private let server: HTTPServer
     /// The listener's abstract address (`sun_path` starts with NUL), as `getsockname` gave it.
     private let address: sockaddr_un
     private let addressLength: socklen_t
-    // Created on the loop thread during start; afterwards touched only there, through `loop.execute`.
-    private let server: HTTPLoopServer
 
     /// Starts the loop thread and builds the router on it, as `HTTPServer` does for each loop.
     /// `configuration.host`, `port` and `threads` are ignored.
-    package init(
+    public init(
         configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
         makeRouter: @escaping @Sendable (EventLoop) -> Router
     ) throws {
@@ -61,42 +62,23 @@ package final class InProcessHTTPServer: @unchecked Sendable {
         self.address = address
         self.addressLength = length
 
-        let loop: EventLoop
-        do {
-            loop = try EventLoop(name: "http-inprocess")
-        } catch {
-            Glibc.close(listener)
-            throw error
-        }
-        self.loop = loop
-        let created = ConditionLock<HTTPLoopServer?>(nil)
-        let counters = counters
-        try loop.start(
-            setup: {
-                let router = makeRouter(loop)
-                do {
-                    let server = try HTTPLoopServer(
-                        loop: loop, listeningSocket: listener, configuration: configuration, counters: counters,
-                        router: router)
-                    created.withLock { $0 = server }
-                } catch {
-                    Glibc.close(listener)
-                    throw error
-                }
-            },
-            onExit: {})
-        server = created.withLock { $0! }
+        // The server owns the listener from here on, and closes it whatever happens.
+        let server = HTTPServer(configuration: configuration, makeRouter: makeRouter)
+        server.adopt(listeningSocket: listener)
+        try server.start()
+        self.server = server
+        self.loop = server.loops[0]
     }
 
     /// Requests accepted and not yet answered.
-    package var inFlightRequests: Int { counters.inFlightRequests.load(ordering: .relaxed) }
+    public var inFlightRequests: Int { server.inFlightRequests }
 
     /// Connections still open.
-    package var openConnections: Int { counters.openConnections.load(ordering: .relaxed) }
+    public var openConnections: Int { server.openConnections }
 
     /// Sends `request` on a fresh connection, half-closes it, and collects the reply bytes until
     /// the server closes the connection or `timeout` passes. Any thread but the loop's.
-    package func exchange(_ request: [UInt8], timeout: Duration = .seconds(2)) throws -> Exchange {
+    public func exchange(_ request: [UInt8], timeout: Duration = .seconds(2)) throws -> Exchange {
         precondition(!loop.inEventLoop, "exchange would block the loop that must answer it")
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(operation: "socket", errno: errno) }
@@ -149,17 +131,16 @@ package final class InProcessHTTPServer: @unchecked Sendable {
 
     /// Returns once every piece of work queued on the loop before this call has run (handlers
     /// that answer "later" through `loop.execute` included). Any thread but the loop's.
-    package func waitForLoop() {
+    public func waitForLoop() {
         precondition(!loop.inEventLoop, "the loop cannot wait for itself")
-        let done = ConditionLock(false)
-        loop.execute { done.withLock { $0 = true } }
-        done.wait(until: { $0 }) { _ in }
+        let done = DispatchSemaphore(value: 0)
+        loop.execute { done.signal() }
+        done.wait()
     }
 
-    /// Closes the listener and connections, stops the loop and joins its thread. Any thread but the loop's.
-    package func shutdown() {
-        let server = server
-        server.loop.execute { server.close() }
-        loop.join()
+    /// Closes the listener and connections at once, stops the loop and joins its thread. Any
+    /// thread but the loop's.
+    public func shutdown() {
+        server.shutdown(deadline: .zero)
     }
 }

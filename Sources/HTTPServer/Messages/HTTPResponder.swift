@@ -29,11 +29,6 @@ public final class HTTPResponder: @unchecked Sendable {
             sink, on: loop, status: 500, headers: Router.jsonContentType, body: Self.missingReplyBody)
     }
 
-    /// Whether a reply has been claimed (it may still be on its way to the loop thread).
-    public var hasResponded: Bool {
-        claimed.load(ordering: .acquiring)
-    }
-
     /// Sends the reply. `Content-Type` is sent only when `headers` has one; `Content-Length` is
     /// added by the server (`HTTPResponseHead`). `logFields` reach the exchange observer (access log), not the client.
     public func respond(

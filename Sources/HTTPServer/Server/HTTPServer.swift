@@ -105,6 +105,18 @@ public final class HTTPServer: @unchecked Sendable {
         return sockets.port
     }
 
+    /// Serves on a socket the caller has already bound and made listen (non-blocking, as libevent's
+    /// listener accepts until `EAGAIN`) instead of binding the configured address: one loop, and
+    /// the server owns the socket from here on. For in-process test servers on a Unix-domain
+    /// socket; call before `start()`, in place of `bind()`.
+    package func adopt(listeningSocket: Int32) {
+        state.withLock { state in
+            if let previous = state.bound { for fd in previous.descriptors { Glibc.close(fd) } }
+            state.bound = ListeningSockets(descriptors: [listeningSocket], port: 0)
+            state.boundPort = 0
+        }
+    }
+
     /// Binds (unless `bind()` did), starts one thread per loop and returns once every loop is listening.
     ///
     /// Throws `HTTPServerError` when the address is unusable or taken; the server is then

@@ -1,4 +1,5 @@
 import BidCore
+import HTTPTestSupport
 import Synchronization
 
 @testable import BidService
