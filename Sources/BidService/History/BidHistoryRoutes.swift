@@ -1,27 +1,20 @@
 import BidCore
 public import HTTPServer
-public import Logging
-public import Postgres
-import ServiceSupport
+import Postgres
+public import ServiceSupport
 
 /// `GET /api/bids/{id}` (one bid) and `GET /api/bids?product_id=…` (one product's bids, newest
 /// first, in keyset-paginated pages), read through this loop's non-blocking connection.
 ///
 /// Reads share the connection's queue with the bid writer's inserts; a page is at most
 /// `PageWindow.limits.upperBound` rows, so one read never holds the queue for long.
-public struct BidHistoryRoutes {
-    let connection: any PostgresQuerying
-    /// Seconds a client should wait before retrying after a 503.
-    let retryAfterSeconds: Int
-    let logger: Logger
+public struct BidHistoryRoutes: DatabaseReadRoutes {
+    public static let subject = "bids"
+    public static let defaultLoggerLabel = "bidengine.history"
+    let reads: DatabaseReads
 
-    public init(
-        connection: any PostgresQuerying, retryAfterSeconds: Int = 1,
-        logger: Logger = Logger(label: "bidengine.history")
-    ) {
-        self.connection = connection
-        self.retryAfterSeconds = retryAfterSeconds
-        self.logger = logger
+    public init(reads: DatabaseReads) {
+        self.reads = reads
     }
 
     public func register(into router: inout Router) {
@@ -38,17 +31,17 @@ public struct BidHistoryRoutes {
             responder.respond(InvalidParameter.invalid("id", expected: "an integer bid id (64-bit)").response)
             return
         }
-        connection.query(Self.bidSQL, [String(id)]) { outcome in
+        reads.connection.query(Self.bidSQL, [String(id)]) { outcome in
             switch outcome {
             case .failure(let error):
-                responder.respond(self.failureResponse(error))
+                responder.respond(self.reads.failureResponse(error))
             case .success(let result):
                 guard let row = result.rows.first else {
                     responder.respond(JSONResponse.error(404, "bid not found"))
                     return
                 }
                 guard let bid = StoredBid(row: row) else {
-                    responder.respond(self.unrepresentable(row))
+                    responder.respond(self.reads.unrepresentable(row, as: StoredBid.rowName))
                     return
                 }
                 var writer = JSONWriter(capacity: 192)
@@ -69,48 +62,13 @@ public struct BidHistoryRoutes {
         case .success(let parsed):
             query = parsed
         }
-        connection.query(BidHistoryQuery.sql, query.parameters) { outcome in
+        reads.connection.query(BidHistoryQuery.sql, query.parameters) { outcome in
             switch outcome {
             case .failure(let error):
-                responder.respond(self.failureResponse(error))
+                responder.respond(self.reads.failureResponse(error))
             case .success(let result):
-                responder.respond(self.page(result.rows, limit: query.limit))
+                responder.respond(self.reads.page(of: StoredBid.self, result.rows, limit: query.limit, member: "bids"))
             }
         }
-    }
-
-    /// `{"bids":[…],"next":"…"|null}` from up to `limit + 1` rows: the extra row only says that a
-    /// next page exists; the cursor points at the last row shown.
-    func page(_ rows: [[String?]], limit: Int) -> HTTPResponse {
-        var writer = JSONWriter(capacity: 64 + 192 * min(rows.count, limit))
-        writer.beginObject()
-        writer.beginArray("bids")
-        var last: StoredBid?
-        for row in rows.prefix(limit) {
-            guard let bid = StoredBid(row: row) else { return unrepresentable(row) }
-            bid.write(to: &writer)
-            last = bid
-        }
-        writer.endArray()
-        if rows.count > limit, let last {
-            writer.member("next", last.cursor.encoded)
-        } else {
-            writer.nullMember("next")
-        }
-        writer.endObject()
-        return JSONResponse.ok(writer.bytes)
-    }
-
-    // MARK: Failures
-
-    /// Connection trouble, deadlines and server-side overload are worth retrying (503); any other
-    /// query error is a bug here (500), since every parameter was validated before it was bound.
-    func failureResponse(_ error: PostgresError) -> HTTPResponse {
-        JSONResponse.readFailure(error, reading: "bids", retryAfterSeconds: retryAfterSeconds, logger: logger)
-    }
-
-    private func unrepresentable(_ row: [String?]) -> HTTPResponse {
-        logger.error("stored bid cannot be represented in JSON", metadata: ["row": "\(row.map { $0 ?? "NULL" })"])
-        return JSONResponse.error(500, "internal error reading bids")
     }
 }

@@ -3,7 +3,10 @@ import ServiceSupport
 
 /// One row of `bids` as the history routes return it. The numeric columns stay PostgreSQL's
 /// exact decimal text and are written as JSON numbers verbatim: never through `Double`.
-struct StoredBid {
+struct StoredBid: KeysetRow {
+    static let rowName = "stored bid"
+    static let jsonSizeEstimate = 192
+
     /// The columns every history statement selects, in the order `init(row:)` reads them.
     /// `calculated_at` is formatted by PostgreSQL in UTC, independent of the session's time zone.
     static let selectList = """

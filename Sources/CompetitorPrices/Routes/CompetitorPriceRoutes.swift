@@ -1,25 +1,18 @@
 import BidCore
 public import HTTPServer
-public import Logging
-public import Postgres
-import ServiceSupport
+import Postgres
+public import ServiceSupport
 
 /// `GET /api/competitor-prices` (price history, newest first, keyset-paginated) and
 /// `GET /api/competitor-prices/latest?product_id=` (the newest price per source), read through
 /// the loop's non-blocking connection: handlers queue a query and return at once.
-public struct CompetitorPriceRoutes {
-    let connection: any PostgresQuerying
-    /// Seconds a client should wait before retrying after a 503.
-    let retryAfterSeconds: Int
-    let logger: Logger
+public struct CompetitorPriceRoutes: DatabaseReadRoutes {
+    public static let subject = "competitor prices"
+    public static let defaultLoggerLabel = "bidengine.competitor-prices"
+    let reads: DatabaseReads
 
-    public init(
-        connection: any PostgresQuerying, retryAfterSeconds: Int = 1,
-        logger: Logger = Logger(label: "bidengine.competitor-prices")
-    ) {
-        self.connection = connection
-        self.retryAfterSeconds = retryAfterSeconds
-        self.logger = logger
+    public init(reads: DatabaseReads) {
+        self.reads = reads
     }
 
     public func register(into router: inout Router) {
@@ -38,33 +31,14 @@ public struct CompetitorPriceRoutes {
         case .success(let parsed):
             query = parsed
         }
-        connection.query(query.sql, query.parameters) { outcome in
+        reads.connection.query(query.sql, query.parameters) { outcome in
             switch outcome {
-            case .failure(let error): responder.respond(self.failureResponse(error))
-            case .success(let result): responder.respond(self.page(result.rows, limit: query.limit))
+            case .failure(let error): responder.respond(self.reads.failureResponse(error))
+            case .success(let result):
+                responder.respond(
+                    self.reads.page(of: StoredCompetitorPrice.self, result.rows, limit: query.limit, member: "prices"))
             }
         }
-    }
-
-    /// `{"prices":[…],"next":"…"|null}` from up to `limit + 1` rows.
-    func page(_ rows: [[String?]], limit: Int) -> HTTPResponse {
-        var writer = JSONWriter(capacity: 64 + 256 * min(rows.count, limit))
-        writer.beginObject()
-        writer.beginArray("prices")
-        var last: StoredCompetitorPrice?
-        for row in rows.prefix(limit) {
-            guard let price = StoredCompetitorPrice(row: row) else { return unrepresentable(row) }
-            price.write(to: &writer)
-            last = price
-        }
-        writer.endArray()
-        if rows.count > limit, let last {
-            writer.member("next", last.cursor.encoded)
-        } else {
-            writer.nullMember("next")
-        }
-        writer.endObject()
-        return JSONResponse.ok(writer.bytes)
     }
 
     // MARK: Latest per source
@@ -78,10 +52,10 @@ public struct CompetitorPriceRoutes {
             responder.respond(InvalidParameter.invalid("product_id", expected: "a number").response)
             return
         }
-        connection.query(CompetitorPriceQuery.latestSQL, [productID.description]) { outcome in
+        reads.connection.query(CompetitorPriceQuery.latestSQL, [productID.description]) { outcome in
             switch outcome {
             case .failure(let error):
-                responder.respond(self.failureResponse(error))
+                responder.respond(self.reads.failureResponse(error))
             case .success(let result):
                 var writer = JSONWriter(capacity: 64 + 256 * result.rows.count)
                 writer.beginObject()
@@ -89,7 +63,7 @@ public struct CompetitorPriceRoutes {
                 writer.beginArray("prices")
                 for row in result.rows {
                     guard let price = StoredCompetitorPrice(row: row) else {
-                        responder.respond(self.unrepresentable(row))
+                        responder.respond(self.reads.unrepresentable(row, as: StoredCompetitorPrice.rowName))
                         return
                     }
                     price.write(to: &writer)
@@ -99,19 +73,5 @@ public struct CompetitorPriceRoutes {
                 responder.respond(JSONResponse.ok(writer.bytes))
             }
         }
-    }
-
-    // MARK: Failures
-
-    /// Connection trouble, deadlines and overload are worth retrying (503); any other query
-    /// error is a bug here (500), since every parameter was validated before it was bound.
-    func failureResponse(_ error: PostgresError) -> HTTPResponse {
-        JSONResponse.readFailure(
-            error, reading: "competitor prices", retryAfterSeconds: retryAfterSeconds, logger: logger)
-    }
-
-    private func unrepresentable(_ row: [String?]) -> HTTPResponse {
-        logger.error("competitor price cannot be represented in JSON", metadata: ["row": "\(row.map { $0 ?? "NULL" })"])
-        return JSONResponse.error(500, "internal error reading competitor prices")
     }
 }

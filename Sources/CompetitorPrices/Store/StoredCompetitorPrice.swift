@@ -3,7 +3,10 @@ import ServiceSupport
 
 /// One row of `competitor_prices` as the API returns it: `numeric` columns stay PostgreSQL's
 /// exact decimal text and are written as JSON numbers verbatim, never through `Double`.
-struct StoredCompetitorPrice {
+struct StoredCompetitorPrice: KeysetRow {
+    static let rowName = "competitor price"
+    static let jsonSizeEstimate = 256
+
     /// The columns every statement selects, in the order `init(row:)` reads them; `observed_at`
     /// formatted by PostgreSQL in UTC, independent of the session's time zone.
     static let selectList = """
