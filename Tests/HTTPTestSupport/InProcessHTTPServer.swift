@@ -76,57 +76,27 @@ public final class InProcessHTTPServer: @unchecked Sendable {
     /// Connections still open.
     public var openConnections: Int { server.openConnections }
 
-    /// Sends `request` on a fresh connection, half-closes it, and collects the reply bytes until
-    /// the server closes the connection or `timeout` passes. Any thread but the loop's.
+    /// Sends `request` on a fresh connection through `TestHTTPClient.exchange`: half-closes it and
+    /// collects the reply bytes until the server closes the connection or `timeout` passes. Any
+    /// thread but the loop's.
     public func exchange(_ request: [UInt8], timeout: Duration = .seconds(2)) throws -> Exchange {
         precondition(!loop.inEventLoop, "exchange would block the loop that must answer it")
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(operation: "socket", errno: errno) }
-        defer { Glibc.close(fd) }
         var address = self.address
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, addressLength) }
         }
-        guard connected == 0 else { throw SocketError(operation: "connect", errno: errno) }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        if request.isEmpty { _ = Glibc.shutdown(fd, Int32(Glibc.SHUT_WR)) }
-
-        let deadline = ContinuousClock.now + timeout
-        var response: [UInt8] = []
-        var written = 0
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        // Writing and reading interleave: a server answering early (413, 400) must not leave this
-        // side blocked on a full socket buffer.
-        while true {
-            let now = ContinuousClock.now
-            guard now < deadline else { return Exchange(response: response, timedOut: true) }
-            let sending = written < request.count
-            var poller = pollfd(fd: fd, events: Int16(POLLIN) | (sending ? Int16(POLLOUT) : 0), revents: 0)
-            let waitMs = Int32(clamping: max(1, (deadline - now).components.seconds * 1000 + 1))
-            guard poll(&poller, 1, waitMs) >= 0 || errno == EINTR else {
-                throw SocketError(operation: "poll", errno: errno)
-            }
-            if sending, poller.revents & (Int16(POLLOUT) | Int16(POLLERR) | Int16(POLLHUP)) != 0 {
-                let count = request.withUnsafeBytes { bytes in
-                    Glibc.send(fd, bytes.baseAddress! + written, request.count - written, Int32(MSG_NOSIGNAL))
-                }
-                if count > 0 {
-                    written += count
-                } else if count < 0, errno != EAGAIN, errno != EINTR {
-                    // The server closed first (EPIPE/ECONNRESET): what it answered is still readable.
-                    written = request.count
-                }
-                if written == request.count { _ = Glibc.shutdown(fd, Int32(Glibc.SHUT_WR)) }
-            }
-            if poller.revents & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 {
-                let count = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
-                if count > 0 {
-                    response.append(contentsOf: buffer[0..<count])
-                } else if count == 0 || (errno != EAGAIN && errno != EINTR) {
-                    return Exchange(response: response, timedOut: false)
-                }
-            }
+        guard connected == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw SocketError(operation: "connect", errno: error)
         }
+        // The client owns the socket from here on and closes it when it goes.
+        let client = TestHTTPClient(connectedSocket: fd)
+        defer { client.close() }
+        let (response, timedOut) = try client.exchange(request, timeout: timeout)
+        return Exchange(response: response, timedOut: timedOut)
     }
 
     /// Returns once every piece of work queued on the loop before this call has run (handlers

@@ -14,16 +14,22 @@ public final class TestHTTPClient {
     private var pending: [UInt8] = []
 
     /// Connects to 127.0.0.1:`port`; every read gives up after `timeout`.
-    public init(port: Int, timeout: Duration = .seconds(5)) throws {
+    public convenience init(port: Int, timeout: Duration = .seconds(5)) throws {
         switch Self.connectLoopback(port: port) {
-        case .success(let fd): self.fd = fd
+        case .success(let fd): self.init(connectedSocket: fd, timeout: timeout)
         case .failure(let error): throw Failure.connectFailed(error.code)
         }
+        var on: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// A client on a socket the caller has already connected (the in-process server's
+    /// Unix-domain socket), which it owns from here on; every read gives up after `timeout`.
+    init(connectedSocket fd: Int32, timeout: Duration = .seconds(5)) {
+        self.fd = fd
         var limit = timeval(
             tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var on: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
     }
 
     deinit { close() }
@@ -148,6 +154,50 @@ public final class TestHTTPClient {
         while try fill() {}
         defer { pending = [] }
         return TestResponse(status: status, headers: headers, body: pending)
+    }
+
+    /// Sends `request`, half-closes once it is all sent, and collects the reply bytes until the
+    /// server closes the connection: the bytes, and whether `timeout` passed first. Writing and
+    /// reading interleave on a non-blocking socket, so a server answering early (413, 400) cannot
+    /// leave this side blocked on a full socket buffer. The connection is done with afterwards.
+    public func exchange(_ request: [UInt8], timeout: Duration) throws -> (response: [UInt8], timedOut: Bool) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        if request.isEmpty { _ = Glibc.shutdown(fd, Int32(Glibc.SHUT_WR)) }
+        let deadline = ContinuousClock.now + timeout
+        var response = pending
+        pending = []
+        var written = 0
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let now = ContinuousClock.now
+            guard now < deadline else { return (response, true) }
+            let sending = written < request.count
+            var poller = pollfd(fd: fd, events: Int16(POLLIN) | (sending ? Int16(POLLOUT) : 0), revents: 0)
+            let waitMs = Int32(clamping: max(1, (deadline - now).components.seconds * 1000 + 1))
+            guard poll(&poller, 1, waitMs) >= 0 || errno == EINTR else {
+                throw Failure.malformed("poll failed: errno \(errno)")
+            }
+            if sending, poller.revents & (Int16(POLLOUT) | Int16(POLLERR) | Int16(POLLHUP)) != 0 {
+                let count = request.withUnsafeBytes { bytes in
+                    Glibc.send(fd, bytes.baseAddress! + written, request.count - written, Int32(MSG_NOSIGNAL))
+                }
+                if count > 0 {
+                    written += count
+                } else if count < 0, errno != EAGAIN, errno != EINTR {
+                    // The server closed first (EPIPE/ECONNRESET): what it answered is still readable.
+                    written = request.count
+                }
+                if written == request.count { _ = Glibc.shutdown(fd, Int32(Glibc.SHUT_WR)) }
+            }
+            if poller.revents & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count > 0 {
+                    response.append(contentsOf: buffer[0..<count])
+                } else if count == 0 || (errno != EAGAIN && errno != EINTR) {
+                    return (response, false)
+                }
+            }
+        }
     }
 
     /// Everything still unread until the server closes the connection (EOF or reset); nil if it
