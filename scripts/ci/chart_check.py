@@ -1,4 +1,4 @@
-"""Offline checks of the BidEngine Helm chart (run through scripts/chart-check.sh).
+"""Offline checks of the BidEngine Helm chart (run through scripts/ci/chart-check.sh).
 
 Without a helm binary or a cluster: helm-python-sdk (Helm v4's Go SDK) lints and renders the
 chart, kubernetes-validate checks every rendered object against the Kubernetes OpenAPI schemas
@@ -38,10 +38,9 @@ import helm_python as helm
 import kubernetes_validate.utils as kv
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, str(ROOT / "scripts" / "lib"))
-from check_report import Report
+from scripts.lib.check_report import Report
 
 CHART = ROOT / "chart"
 RELEASE = "bidengine"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Fails when a target imports what scripts/import-rules.txt forbids.
+"""Fails when a target imports what scripts/ci/import-rules.txt forbids.
 
-    python3 scripts/check-imports.py [--rules FILE] [--root DIR]
+    python3 scripts/ci/check-imports.py [--rules FILE] [--root DIR]
 
 Reads every `.swift` file under Sources/, Tests/ and Benchmarks/, takes each import line (any
 attributes, access level or declaration kind in front of the module name) and checks it against
@@ -80,12 +80,12 @@ def target_of(relative):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    root_default = Path(__file__).resolve().parent.parent
+    root_default = Path(__file__).resolve().parents[2]
     parser.add_argument("--root", type=Path, default=root_default)
     parser.add_argument("--rules", type=Path, default=None)
     arguments = parser.parse_args()
     root = arguments.root
-    rules_path = arguments.rules or root / "scripts" / "import-rules.txt"
+    rules_path = arguments.rules or root / "scripts" / "ci" / "import-rules.txt"
     rules = parse_rules(rules_path, sorted(path.name for path in (root / "Sources").iterdir() if path.is_dir()))
 
     violations, files, imports = [], 0, 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Dockerfile's runtime image, proven without Docker (make image-check; Python 3.11 stdlib, root).
 
-  python3 scripts/image_check.py [--binary PATH] [--no-build] [--keep DIR]
+  python3 -m scripts.ci.image_check [--binary PATH] [--no-build] [--keep DIR]
 
 1. Reads the Dockerfile's final stage: the packages its `apt-get install` names, its
    groupadd/useradd commands, its COPY --from=build lines, its ENV, USER and ENTRYPOINT.
@@ -36,10 +36,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, str(ROOT / "scripts" / "lib"))
-from check_report import Report, free_port
+from scripts.lib.check_report import Report, free_port
 
 DOCKERFILE = ROOT / "Dockerfile"
 CACHE = ROOT / ".build-image"
@@ -119,7 +118,7 @@ class FinalStage:
         if staged == "/staging/Migrations" and "cp -R Migrations /staging/Migrations" in build:
             return ROOT / "Migrations"
         raise SystemExit(f"image-check: the build stage's {staged} is not one this check knows how to make; "
-                         "update scripts/image_check.py with the Dockerfile")
+                         "update scripts/ci/image_check.py with the Dockerfile")
 
 
 # MARK: - Root file system

@@ -1,4 +1,4 @@
-"""The chart's alert rules and dashboard, checked offline (run through scripts/monitoring-check.sh).
+"""The chart's alert rules and dashboard, checked offline (run through scripts/ci/monitoring-check.sh).
 
   python monitoring_check.py [--rules-only] [--binary PATH] [--keep DIR]
 
@@ -44,11 +44,15 @@ import helm_python as helm
 import yaml
 
 sys.dont_write_bytecode = True
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts" / "reliability"))
-sys.path.insert(0, str(ROOT / "scripts" / "lib"))
-from check_report import Report, free_port
-from loadmix import DEFAULT_WEIGHTS, LoadMix, Service, install_signal_cleanup, log
+ROOT = Path(__file__).resolve().parents[2]
+from scripts.lib.check_report import Report, free_port
+from scripts.lib.loadmix import (
+    DEFAULT_WEIGHTS,
+    LoadMix,
+    Service,
+    install_signal_cleanup,
+    log,
+)
 
 CHART = ROOT / "chart"
 RELEASE = NAMESPACE = "bidengine"

@@ -1,4 +1,4 @@
-"""The nightly audit's HTML report in a real browser (run through scripts/report-browser-check.sh).
+"""The nightly audit's HTML report in a real browser (run through scripts/ci/report-browser-check.sh).
 
   python report_browser_check.py [--binary PATH] [--screenshot PNG] [--keep DIR]
 
@@ -37,11 +37,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as ChromeService
 
 sys.dont_write_bytecode = True
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts" / "reliability"))
-sys.path.insert(0, str(ROOT / "scripts" / "lib"))
-from check_report import Report
-from loadmix import Service, install_signal_cleanup, log
+ROOT = Path(__file__).resolve().parents[2]
+from scripts.lib.check_report import Report
+from scripts.lib.loadmix import Service, install_signal_cleanup, log
 
 AS_OF = "2026-06-15T02:00:00Z"
 MAX_ROWS = 40

@@ -2,11 +2,11 @@
 """Database chaos: load on `bidengine serve` while PostgreSQL is restarted, its backends killed
 and the whole cluster frozen, round after round.
 
-  python3 scripts/reliability/chaos.py [--rounds 4] [--gap 8] [--freeze 3] [--rate 150]
+  python3 -m scripts.integration.reliability.chaos [--rounds 4] [--gap 8] [--freeze 3] [--rate 150]
                                        [--output chaos.json] [--binary PATH | --no-build]
 
 Builds the release binary into .build-soak (shared with soak.py) unless --binary/--no-build, serves
-it on a temporary embedded cluster with --database-timeout-ms (1000), drives the loadmix.py mix,
+it on a temporary embedded cluster with --database-timeout-ms (1000), drives the loadmix mix,
 and in each round, separated by --gap seconds of normal load, injects in turn:
   restart    pg_ctl restart -m fast (every backend dies, the socket disappears, then comes back);
   terminate  pg_terminate_backend on every client backend but the checker's own (by application_name);
@@ -37,8 +37,7 @@ import time
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadmix import (
+from scripts.lib.loadmix import (
     LoadMix,
     Service,
     install_signal_cleanup,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Leak check: `bidengine serve` built with AddressSanitizer/LeakSanitizer under a scripted mix.
 
-  python3 scripts/reliability/leaks.py [--requests 4000] [--output result.json] [--no-build]
+  python3 -m scripts.integration.reliability.leaks [--requests 4000] [--output result.json] [--no-build]
 
 1. Builds `bidengine` with -sanitize=address into .build-asan (its own scratch path; the swiftc
    driver links the ASan/LSan runtime, no extra linker flags needed).
@@ -14,7 +14,7 @@
    with SIGTERM (graceful shutdown) so LeakSanitizer reports at exit.
 
 Fails (exit 1) on any LeakSanitizer or AddressSanitizer report, a missing or wrong row, an answer
-that is wrong for its request, or a service that dies. Suppressions (scripts/reliability/lsan.supp)
+that is wrong for its request, or a service that dies. Suppressions (scripts/integration/reliability/lsan.supp)
 cover only leaks proven to be in third-party runtime code. Exit 2: setup failure.
 """
 
@@ -29,8 +29,7 @@ import time
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadmix import (
+from scripts.lib.loadmix import (
     ROOT,
     LoadMix,
     Service,

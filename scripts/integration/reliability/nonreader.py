@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Non-reading clients against a real `bidengine serve`: its memory must stay bounded.
 
-  python3 scripts/reliability/nonreader.py [--duration 30] [--path /metrics] [--read-rate 0]
+  python3 -m scripts.integration.reliability.nonreader [--duration 30] [--path /metrics] [--read-rate 0]
                                            [--max-growth-mib 64] [--binary PATH | --no-build]
 
 Starts the release `bidengine serve` on a free port over a temporary embedded cluster (as soak.py
@@ -30,8 +30,13 @@ import time
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadmix import Sampler, Service, install_signal_cleanup, log, release_binary
+from scripts.lib.loadmix import (
+    Sampler,
+    Service,
+    install_signal_cleanup,
+    log,
+    release_binary,
+)
 
 
 class NonReader(threading.Thread):

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Soak: the release `bidengine serve` on its embedded PostgreSQL under a steady mixed load.
 
-  python3 scripts/reliability/soak.py [--duration 600] [--rate 300] [--clients 8]
+  python3 -m scripts.integration.reliability.soak [--duration 600] [--rate 300] [--clients 8]
                                       [--output soak.json] [--svg soak.svg] [--binary PATH | --no-build]
 
 Builds `swift build -c release --scratch-path .build-soak --product bidengine` (unless --binary or
 --no-build), serves on a free port over a temporary embedded cluster, drives the mix of
-scripts/reliability/loadmix.py (valid bids, invalid requests of every kind, idempotent retries and
+scripts/lib/loadmix/ (valid bids, invalid requests of every kind, idempotent retries and
 conflicts, history queries, health, metrics) for --duration seconds, and samples the service's RSS
 (VmRSS) and open descriptors every --interval (10) seconds.
 
@@ -34,8 +34,8 @@ import time
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadmix import (
+from scripts.integration.reliability.nonreader import NonReader
+from scripts.lib.loadmix import (
     LoadMix,
     Sampler,
     Service,
@@ -45,7 +45,6 @@ from loadmix import (
     rowcheck,
     svg_plot,
 )
-from nonreader import NonReader
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The storage, WAL, audit and replica figures of docs/scaling.md, measured on this machine.
 
-  python3 scripts/scaleout/measure.py [--binary .build/release/bidengine] [--bids 20000] [--rows 1000000]
+  python3 -m scripts.integration.scaleout.measure [--binary .build/release/bidengine] [--bids 20000] [--rows 1000000]
 
 Starts a primary (the embedded launcher's layout) and a hot standby (pg_basebackup -R), then:
   1. served bids: `bidengine serve` (THREADS=2) takes --bids bids from 32 keep-alive clients, right
@@ -37,8 +37,15 @@ import time
 from pathlib import Path
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaleout import ROOT, Bidder, Database, Process, http_get, utc_text, wait_ready
+from scripts.integration.scaleout.scaleout import (
+    ROOT,
+    Bidder,
+    Database,
+    Process,
+    http_get,
+    utc_text,
+    wait_ready,
+)
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Scale-out checks against real processes (Python 3.11 stdlib only; `make scale-test`, part of `make test`).
 
-  python3 scripts/scaleout/scaleout.py [--part replica,processes] [--binary PATH] [--output FILE]
+  python3 -m scripts.integration.scaleout.scaleout [--part replica,processes] [--binary PATH] [--output FILE]
 
 Part "replica": a primary cluster (the embedded launcher's layout, created by `bidengine migrate`) and
 a real hot standby made from it with `pg_basebackup -R`, both as the cluster user, on unix sockets.
@@ -43,16 +43,15 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
-from loadmix import (
+from scripts.lib.loadmix import (
     ROOT,
     Cluster,
-    _Client,
     expected_adjusted,
     install_signal_cleanup,
     log,
     rowcheck,
 )
+from scripts.lib.loadmix.load import _Client
 
 CHECKS: list[dict] = []
 
