@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets in Tests/Fuzz.
 #
-#   scripts/fuzz.sh [--seconds N] [--smoke] [target...]
+#   scripts/ci/fuzz.sh [--seconds N] [--smoke] [target...]
 #
 # Targets: bid-request, fixed-decimal, http-request, products-page (default: all). Each runs for N
 # seconds (default 60; --smoke: 10, starting from the committed seeds only, for `make test`).
@@ -17,7 +17,7 @@
 # providing themselves. Both steps are incremental.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 SCRATCH=$ROOT/.build-fuzz
 ALL_TARGETS=(bid-request fixed-decimal http-request products-page)

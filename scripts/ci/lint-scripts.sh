@@ -3,13 +3,13 @@
 # Python in scripts/ and legacy/, and shellcheck at its default severity (.shellcheckrc) over
 # every shell script. Exits non-zero naming each finding.
 #
-#   bash scripts/lint-scripts.sh
+#   bash scripts/ci/lint-scripts.sh
 #
 # ruff is pinned below and installed into .venv/ when missing (pip runs only then); shellcheck
 # comes from Debian (`make lint` installs it).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.venv"
 PINS=(ruff==0.17.5)
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks a running BidEngine against openapi.yaml with Schemathesis (property-based API testing).
 #
-#   bash scripts/schemathesis.sh PORT_OR_URL [schemathesis run options…]
-#   bash scripts/schemathesis.sh --start BIN [schemathesis run options…]
+#   bash scripts/ci/schemathesis.sh PORT_OR_URL [schemathesis run options…]
+#   bash scripts/ci/schemathesis.sh --start BIN [schemathesis run options…]
 #
 # PORT_OR_URL: 8080 means http://127.0.0.1:8080. --start BIN runs `BIN serve` on a free port over
 # its own throwaway embedded PostgreSQL (DATABASE_URL is ignored, state under a temporary
@@ -17,11 +17,11 @@
 # `Authorization: Bearer <key>`.
 #
 # Uses the virtualenv .venv/ at the repository root (created if missing; shared with
-# scripts/chart-check.sh, whose pins it leaves alone); pip runs only when the pin is missing.
+# scripts/ci/chart-check.sh, whose pins it leaves alone); pip runs only when the pin is missing.
 # Exit status: Schemathesis's (0 when every check passed), 2 for usage or setup errors.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3}"
 SPEC="$ROOT/openapi.yaml"

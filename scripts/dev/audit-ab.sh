@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interleaved A/B of `bidengine audit` builds over one seeded window (docs/audit.md, "Speed").
 #
-#   scripts/audit-ab.sh [--rows N] [--rounds R] [--threshold T] [--prices classes|spread] BINARY [BINARY ...]
+#   scripts/dev/audit-ab.sh [--rows N] [--rounds R] [--threshold T] [--prices classes|spread] BINARY [BINARY ...]
 #
 # initdb's a scratch PostgreSQL cluster under /tmp (unix socket only, port $AUDIT_AB_PG_PORT or
 # 54331; as root the server runs as `postgres`), applies Migrations/*.sql, seeds N bids (default
@@ -40,10 +40,10 @@ done
 ((${#BINARIES[@]})) || { usage >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "audit-ab: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PG_BIN=${AUDIT_AB_PG_BIN:-/usr/lib/postgresql/15/bin}
 PORT=${AUDIT_AB_PG_PORT:-54331}
-# shellcheck source=lib/scratch-pg.sh
+# shellcheck source=../lib/scratch-pg.sh
 source "$ROOT/scripts/lib/scratch-pg.sh"
 scratch_pg_start audit-ab "$PORT" "max_connections = 200" "shared_buffers = 256MB"
 DIR=$SCRATCH_DIR

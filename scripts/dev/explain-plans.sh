@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Query-plan evidence for the bids table (docs/query-plans.md).
 #
-#   scripts/explain-plans.sh [ROWS] [--partitioned[=daily|monthly|both]]
+#   scripts/dev/explain-plans.sh [ROWS] [--partitioned[=daily|monthly|both]]
 #
 # ROWS defaults to 5000000. Without EXPLAIN_DATABASE_URL the script initdb's a scratch PostgreSQL
 # cluster under /tmp (unix socket only, listen_addresses='', port $EXPLAIN_PG_PORT or 54329; as root
@@ -39,7 +39,7 @@ for arg in "$@"; do
 done
 (( ROWS >= 10000 )) || { echo "explain-plans: ROWS must be at least 10000" >&2; exit 2; }
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PG_BIN=${EXPLAIN_PG_BIN:-/usr/lib/postgresql/15/bin}
 PORT=${EXPLAIN_PG_PORT:-54329}
 RUNS=${EXPLAIN_RUNS:-7}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Old against new on a shared machine: alternating Benchmarks runs, one per server binary.
 #
-#   scripts/interleaved-benchmarks.sh OLD_BIN NEW_BIN [PAIRS] [-- Benchmarks options]
+#   scripts/dev/interleaved-benchmarks.sh OLD_BIN NEW_BIN [PAIRS] [-- Benchmarks options]
 #
 # Runs `Benchmarks --server-binary OLD_BIN`, then the same with NEW_BIN, PAIRS times (default 2),
 # each with the HTTP sections only unless options say otherwise (default options:
@@ -22,7 +22,7 @@ if [[ $# -gt 0 && $1 != -- ]]; then PAIRS=$1; shift; fi
 OPTIONS=("$@")
 # shellcheck disable=SC2054  # --skip and --rates take comma-separated lists
 ((${#OPTIONS[@]})) || OPTIONS=(--skip micro,db,audit,slowloris --rounds 1 --duration 5 --rate-duration 4 --rates 0.1,0.5)
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH=${BENCHMARKS_BIN:-$ROOT/.build/release/Benchmarks}
 OUT=${OUT:-/tmp/interleaved-$$}
 mkdir -p "$OUT"

@@ -3,7 +3,7 @@
 # an earlier commit, e.g. main before the batched move) against BIN (default .build/debug/bidengine),
 # interleaved, three rounds, on an embedded cluster held by a serve in a scratch state directory.
 #
-#   OLD=/path/to/old/bidengine bash scripts/measure-maintain-move.sh
+#   OLD=/path/to/old/bidengine bash scripts/dev/measure-maintain-move.sh
 set -euo pipefail
 BIN=${BIN:-.build/debug/bidengine}
 OLD=${OLD:?the main branch build of bidengine}

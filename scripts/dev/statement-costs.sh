@@ -2,7 +2,7 @@
 # What one bid row costs PostgreSQL, by statement shape and batch size
 # (docs/decisions/0002-batch-statement-shape.md).
 #
-#   scripts/statement-costs.sh [SECONDS]
+#   scripts/dev/statement-costs.sh [SECONDS]
 #
 # Starts a scratch cluster under /tmp (unix socket only, default durability: fsync and
 # synchronous_commit on; port $COSTS_PG_PORT or 54331; as root the server runs as `postgres`),
@@ -22,11 +22,11 @@
 set -euo pipefail
 
 SECONDS_PER_RUN=${1:-5}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PG_BIN=${COSTS_PG_BIN:-/usr/lib/postgresql/15/bin}
 PORT=${COSTS_PG_PORT:-54331}
 CLIENTS=${COSTS_CLIENTS:-4}
-# shellcheck source=lib/scratch-pg.sh
+# shellcheck source=../lib/scratch-pg.sh
 source "$ROOT/scripts/lib/scratch-pg.sh"
 scratch_pg_start statement-costs "$PORT" "max_wal_size = 4GB" "autovacuum = off"
 DATADIR=$SCRATCH_DIR

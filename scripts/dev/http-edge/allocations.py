@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Heap allocations per request of `bidengine serve --bench-endpoints` binaries (docs/http-edge.md).
 
-    python3 scripts/http-edge/allocations.py [--requests N] BIN [BIN...]
+    python3 scripts/dev/http-edge/allocations.py [--requests N] BIN [BIN...]
 
 Each binary runs twice under an LD_PRELOAD malloc counter (malloc-count.c, built with cc): once
 answering no request, once answering N keep-alive `POST /bench/ceiling`; the difference of the two
