@@ -44,32 +44,20 @@ PG_BIN=${EXPLAIN_PG_BIN:-/usr/lib/postgresql/15/bin}
 PORT=${EXPLAIN_PG_PORT:-54329}
 RUNS=${EXPLAIN_RUNS:-7}
 PRODUCTS=10000
-DATADIR=""
 SCHEMA=public
-STARTED=0
 
 log() { printf '\n==== %s ====\n' "$*"; }
 now_ns() { date +%s%N; }
 secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
 
-as_pg() {  # run a server binary as the cluster owner
-    if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-cleanup() {
+drop_scratch_schema() {  # on exit with EXPLAIN_DATABASE_URL: only the scratch schema goes
     local rc=$?
     set +e
-    if [[ -n ${EXPLAIN_DATABASE_URL:-} && $SCHEMA != public ]]; then
+    if [[ $SCHEMA != public ]]; then
         PGOPTIONS='' psql -X -q "$EXPLAIN_DATABASE_URL" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1
     fi
-    if (( STARTED )); then
-        as_pg "$PG_BIN/pg_ctl" -D "$DATADIR/data" -m fast -w stop >/dev/null 2>&1
-    fi
-    if [[ -n $DATADIR && -d $DATADIR ]]; then rm -rf "$DATADIR"; fi
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 SCRIPT_START=$(now_ns)
 
@@ -77,28 +65,18 @@ SCRIPT_START=$(now_ns)
 # Database: scratch cluster or scratch schema
 # ---------------------------------------------------------------------------------------------
 if [[ -n ${EXPLAIN_DATABASE_URL:-} ]]; then
+    trap drop_scratch_schema EXIT
+    trap 'exit 130' INT TERM
     SCHEMA=explain_plans_$$
     PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$EXPLAIN_DATABASE_URL")
     PGOPTIONS='' "${PSQL[@]}" -c "CREATE SCHEMA $SCHEMA" >/dev/null
     echo "database: EXPLAIN_DATABASE_URL, scratch schema $SCHEMA"
 else
-    DATADIR=$(mktemp -d /tmp/explain-pg.XXXXXX)
-    [[ $(id -u) -eq 0 ]] && chown postgres: "$DATADIR"
-    as_pg "$PG_BIN/initdb" -D "$DATADIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-    cat >>"$DATADIR/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$DATADIR'
-port = $PORT
-shared_buffers = ${EXPLAIN_SHARED_BUFFERS:-512MB}
-max_wal_size = 8GB
-checkpoint_timeout = 30min
-autovacuum = off
-timezone = 'UTC'
-EOF
-    as_pg "$PG_BIN/pg_ctl" -D "$DATADIR/data" -l "$DATADIR/server.log" -w start >/dev/null
-    STARTED=1
-    PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$DATADIR" -p "$PORT" -U postgres -d postgres)
-    echo "database: scratch cluster $DATADIR (port $PORT, unix socket only)"
+    # shellcheck source=../lib/scratch-pg.sh
+    source "$ROOT/scripts/lib/scratch-pg.sh"
+    scratch_pg_cluster explain-pg "$PORT" "shared_buffers = ${EXPLAIN_SHARED_BUFFERS:-512MB}" \
+        "max_wal_size = 8GB" "checkpoint_timeout = 30min" "autovacuum = off" "timezone = 'UTC'"
+    echo "database: scratch cluster $SCRATCH_DIR (port $PORT, unix socket only)"
 fi
 export PGOPTIONS="-c search_path=$SCHEMA -c TimeZone=UTC"
 
