@@ -90,21 +90,26 @@ extension Maintainer {
         }
 
         /// Month starts (UTC) that need a partition: this month and the next two, and every month
-        /// with rows waiting in `bids_default` (with how many), unless a partition covers them.
+        /// with rows waiting in `bids_default` (with how many) from `$2` on (Unix seconds; NULL:
+        /// every month), unless a partition covers them.
         static let monthsSQL = """
             WITH wanted AS (
                 SELECT date_trunc('month', to_timestamp($1::bigint) AT TIME ZONE 'UTC') + step * interval '1 month' AS month, 0::bigint AS waiting
                 FROM generate_series(0, 2) AS step
                 UNION ALL
-                SELECT date_trunc('month', calculated_at AT TIME ZONE 'UTC'), count(*) FROM bids_default GROUP BY 1
+                SELECT date_trunc('month', calculated_at AT TIME ZONE 'UTC'), count(*) FROM bids_default
+                WHERE calculated_at >= coalesce(to_timestamp($2::bigint), '-infinity') GROUP BY 1
             )
             SELECT extract(epoch FROM month AT TIME ZONE 'UTC')::bigint, 'bids_p' || to_char(month, 'YYYY_MM'), sum(waiting)::bigint
             FROM wanted GROUP BY month ORDER BY month
             """
 
-        mutating func createPartitions() throws {
+        /// Creates the partitions that `monthsSQL` asks for and moves the waiting rows into them.
+        /// Months before `keptFrom` (the bid retention's cutoff) get none: their rows are deleted
+        /// from `bids_default` instead, so they are never moved only to be dropped.
+        mutating func createPartitions(keptFrom cutoff: Int64?) throws {
             let existing = try partitions()
-            for row in try session.execute(Self.monthsSQL, [String(now)]).rows {
+            for row in try session.execute(Self.monthsSQL, [String(now), cutoff.map { String($0) }]).rows {
                 guard let start = row[0].flatMap({ Int64($0) }), let name = row[1],
                     let waiting = row[2].flatMap({ Int64($0) })
                 else { continue }
@@ -189,9 +194,52 @@ extension Maintainer {
             }
         }
 
-        /// Partitions whose upper bound is at or before now − retention: every row in them is older.
-        mutating func dropBidPartitions(olderThan retention: RetentionPeriod) throws {
-            let cutoff = now - retention.seconds
+        // MARK: Bid retention
+
+        /// The first instant the bid retention keeps: the UTC month start at or before
+        /// now − retention. Bids go by whole months, wherever they are stored, so a monthly
+        /// partition is either wholly before it (dropped) or wholly after it (kept), and what
+        /// survives a pass is at most a month older than the retention.
+        func bidCutoff(_ retention: RetentionPeriod) throws -> Int64 {
+            let monthStart = try session.execute(
+                """
+                SELECT extract(epoch FROM date_trunc('month', to_timestamp($1::bigint) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::bigint
+                """, [String(now - retention.seconds)]
+            ).scalar
+            guard let cutoff = monthStart.flatMap({ Int64($0) }) else {
+                throw PostgresError(.query, "no month start for the bid retention")
+            }
+            return cutoff
+        }
+
+        /// Rows of `bids_default` before `cutoff`, deleted in batches (run before the partitions
+        /// are created, so that a backfill of old bids never gets a partition of its own).
+        mutating func deleteOldDefaultBids(before cutoff: Int64) throws {
+            guard let partition = try partitions().first(where: \.isDefault) else { return }
+            try deleteOldBids(partition.name, before: cutoff)
+        }
+
+        /// Rows before `cutoff` in the partitions that straddle it, deleted in batches: the ones
+        /// a monthly bound cannot drop whole, such as `bids_legacy` (every bid before the month of
+        /// the install or upgrade, from MINVALUE on).
+        mutating func deleteOldBidsOfStraddlingPartitions(before cutoff: Int64) throws {
+            for partition in try partitions() where !partition.isDefault {
+                guard partition.lower.map({ $0 < cutoff }) ?? true, partition.upper.map({ $0 > cutoff }) ?? true
+                else { continue }
+                try deleteOldBids(partition.name, before: cutoff)
+            }
+        }
+
+        private mutating func deleteOldBids(_ partition: String, before cutoff: Int64) throws {
+            try checkCancellation()
+            let deleted = try deleteBatches(
+                quoted(partition), key: "id", where: "calculated_at < to_timestamp($1::bigint)",
+                parameters: [String(cutoff)], progressName: partition)
+            if deleted > 0 { append(MaintenanceAction(.deleted, table: partition, rows: deleted)) }
+        }
+
+        /// Partitions whose upper bound is at or before `cutoff`: every row in them is older.
+        mutating func dropBidPartitions(before cutoff: Int64) throws {
             for partition in try partitions() where !partition.isDefault {
                 guard let upper = partition.upper, upper <= cutoff else { continue }
                 try checkCancellation()
@@ -253,9 +301,10 @@ extension Maintainer {
 
         /// Deletes in batches of `batchSize` (each its own transaction); counts instead in a dry run.
         private mutating func deleteBatches(
-            _ table: String, key: String, where condition: String, parameters: [String?]
+            _ table: String, key: String, where condition: String, parameters: [String?], progressName: String? = nil
         ) throws -> Int64 {
-            starting(.deleting, table)
+            let name = progressName ?? table
+            starting(.deleting, name)
             if dryRun {
                 let sql = "SELECT count(*) FROM \(table) WHERE \(condition)"
                 return Int64(try session.execute(sql, parameters).scalar ?? "") ?? 0
@@ -269,7 +318,7 @@ extension Maintainer {
                 try checkCancellation()
                 let deleted = try session.execute(sql, parameters).affectedRows ?? 0
                 total += Int64(deleted)
-                batchDone(.deleting, table, rows: total)
+                batchDone(.deleting, name, rows: total)
                 if deleted < Maintainer.batchSize { return total }
             }
         }
