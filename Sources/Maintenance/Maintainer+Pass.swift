@@ -230,11 +230,49 @@ extension Maintainer {
             }
         }
 
+        /// Deletes the rows of `partition` before `cutoff` in batches of `batchSize`, each its own
+        /// transaction; counts them instead in a dry run.
+        ///
+        /// Batches walk the partition's `calculated_at` index from where the previous one ended
+        /// (keyset), and delete by `ctid`. A batch that searched from the start each time (as
+        /// `deleteBatches` does) would re-read every row deleted before it that vacuum has not
+        /// removed yet: quadratic over the millions of old bids an upgraded install may hold.
         private mutating func deleteOldBids(_ partition: String, before cutoff: Int64) throws {
             try checkCancellation()
-            let deleted = try deleteBatches(
-                quoted(partition), key: "id", where: "calculated_at < to_timestamp($1::bigint)",
-                parameters: [String(cutoff)], progressName: partition)
+            let table = quoted(partition)
+            starting(.deleting, partition)
+            let deleted: Int64
+            if dryRun {
+                deleted =
+                    Int64(
+                        try session.execute(
+                            "SELECT count(*) FROM \(table) WHERE calculated_at < to_timestamp($1::bigint)",
+                            [String(cutoff)]
+                        ).scalar ?? "") ?? 0
+            } else {
+                let batch = """
+                    WITH deleted AS (
+                        DELETE FROM \(table) WHERE ctid = ANY (ARRAY(
+                            SELECT ctid FROM \(table)
+                            WHERE calculated_at >= $2::timestamptz AND calculated_at < to_timestamp($1::bigint)
+                            ORDER BY calculated_at LIMIT \(Maintainer.batchSize)))
+                        RETURNING calculated_at)
+                    SELECT count(*), max(calculated_at)::text FROM deleted
+                    """
+                var total: Int64 = 0
+                // Rows at the last batch's instant may remain: the next batch starts there again.
+                var from = "-infinity"
+                while true {
+                    try checkCancellation()
+                    let row = try session.execute(batch, [String(cutoff), from]).rows.first
+                    let count = row?[0].flatMap { Int64($0) } ?? 0
+                    total += count
+                    batchDone(.deleting, partition, rows: total)
+                    guard count == Int64(Maintainer.batchSize), let last = row?[1] ?? nil else { break }
+                    from = last
+                }
+                deleted = total
+            }
             if deleted > 0 { append(MaintenanceAction(.deleted, table: partition, rows: deleted)) }
         }
 
@@ -301,10 +339,9 @@ extension Maintainer {
 
         /// Deletes in batches of `batchSize` (each its own transaction); counts instead in a dry run.
         private mutating func deleteBatches(
-            _ table: String, key: String, where condition: String, parameters: [String?], progressName: String? = nil
+            _ table: String, key: String, where condition: String, parameters: [String?]
         ) throws -> Int64 {
-            let name = progressName ?? table
-            starting(.deleting, name)
+            starting(.deleting, table)
             if dryRun {
                 let sql = "SELECT count(*) FROM \(table) WHERE \(condition)"
                 return Int64(try session.execute(sql, parameters).scalar ?? "") ?? 0
@@ -318,7 +355,7 @@ extension Maintainer {
                 try checkCancellation()
                 let deleted = try session.execute(sql, parameters).affectedRows ?? 0
                 total += Int64(deleted)
-                batchDone(.deleting, name, rows: total)
+                batchDone(.deleting, table, rows: total)
                 if deleted < Maintainer.batchSize { return total }
             }
         }

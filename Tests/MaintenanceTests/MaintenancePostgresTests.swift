@@ -362,6 +362,38 @@ import Testing
         #expect(try session.execute("SELECT count(*) FROM bids WHERE product_id = 5").scalar == "1")
     }
 
+    /// Thousands of old bids in `bids_legacy`, 6,000 of them at one instant (a batch boundary
+    /// falls among them): every one deleted, 5,000 a batch, with a progress report after each.
+    @Test func oldBidsOfTheLegacyPartitionAreDeletedInBatchesAcrossTiedInstants() throws {
+        let session = try Self.database("maintain_legacy_batches")
+        try session.execute(
+            """
+            INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+            SELECT 7, 1.00, 100, 1.20,
+                   CASE WHEN g <= 6000 THEN now() - interval '400 days' ELSE now() - interval '300 days' - g * interval '1 second' END
+            FROM generate_series(1, 12001) g
+            """)
+        try session.execute(
+            """
+            INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+            VALUES (8, 1.00, 100, 1.20, now() - interval '1 day')
+            """)
+        #expect(try session.execute("SELECT count(*) FROM bids_legacy").scalar == "12002")
+        let reports = Mutex<[MaintenanceProgress]>([])
+        var maintainer = Self.maintainer(MaintenanceSettings(bids: try RetentionPeriod.parse("90d", key: "x")))
+        maintainer.progress = { progress in
+            if progress.table == "bids_legacy" { reports.withLock { $0.append(progress) } }
+        }
+        let report = try maintainer.run(session: session, dryRun: false)
+        #expect(report.actions.contains(MaintenanceAction(.deleted, table: "bids_legacy", rows: 12_001)))
+        #expect(
+            reports.withLock { $0 }
+                == [0, 5_000, 10_000, 12_001].map {
+                    MaintenanceProgress(.deleting, table: "bids_legacy", rows: $0)
+                })
+        #expect(try session.execute("SELECT product_id::text FROM bids").rows == [["8"]])
+    }
+
     private static func actions(_ json: String) -> [[String: Any]] {
         let report = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         return report?["actions"] as? [[String: Any]] ?? []
