@@ -8,11 +8,13 @@ import ServiceSupport
 /// the primary does everything in the run's transaction (`AuditFlagSearch`): by pair, one
 /// parallel aggregate of the window's distinct `(current_cpc, adjusted_cpc)` pairs gives the
 /// deviation bands and the flagged pairs, and one `INSERT … SELECT` writes the bids of the
-/// flagged pairs into `audit_flags`; by bid, one parallel aggregate gives the bands and one
-/// `INSERT … SELECT` applies the rule per bid. No bid travels. When it is read on a replica, `parallelism` read-only sessions there stream only the
-/// flagged bids, each a contiguous time slice through a server-side cursor, and the run's own
-/// session writes them with COPY as they arrive; one aggregate on the replica counts the bands.
-/// Either way the per-product summary is then computed from the flags.
+/// flagged pairs into the run's temporary table of flags found; by bid, one parallel aggregate
+/// gives the bands and one `INSERT … SELECT` applies the rule per bid. No bid travels. When it is
+/// read on a replica, `parallelism` read-only sessions there stream only the flagged bids, each a
+/// contiguous time slice through a server-side cursor, and the run's own session writes them with
+/// COPY as they arrive; one aggregate on the replica counts the bands. Either way the per-product
+/// summary, the flagged price pairs (`audit_flag_pairs`, what the reports join the bids to) and
+/// the bounds of the flagged ids are then computed from the flags found, which are not kept.
 ///
 /// Memory in `bidengine` stays constant whatever the window holds: 13 band counts, and when
 /// streaming, per stream one fetch of `batchSize` flagged rows and at most 16 MB of flag text
@@ -111,6 +113,7 @@ public struct AuditRunner: Sendable {
         try session.execute(AuditSQL.lockRun, [run])
         try session.execute(AuditSQL.workMemory)
         for statement in AuditSQL.deleteResults { try session.execute(statement, [run]) }
+        try session.execute(AuditSQL.createFound)
         let window = [
             AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds),
         ]
@@ -146,9 +149,12 @@ public struct AuditRunner: Sendable {
             bandParameters += [String(band.index), band.label, String(found.bands[band.index])]
         }
         try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
+        var bounds: [String?] = [nil, nil]
         if found.flagged > 0 {
             try session.execute(AuditSQL.preferHashing)
             try session.execute(AuditSQL.insertProducts, [run])
+            try session.execute(AuditSQL.insertFlagPairs, [run])
+            bounds = try session.execute(AuditSQL.foundBounds).rows.first ?? bounds
         }
         try session.execute(
             AuditSQL.finishRun,
@@ -156,7 +162,7 @@ public struct AuditRunner: Sendable {
                 run, String(parameters.window.seconds), parameters.rule.threshold.description,
                 parameters.trigger.rawValue,
                 startedAt, String(reviewed), String(found.flagged),
-            ])
+            ] + bounds)
     }
 
     /// `flagSearch` made concrete: `.automatic` compares the planner's estimates (no rows read)
@@ -196,7 +202,7 @@ public struct AuditRunner: Sendable {
         let inserted = try session.execute(
             byPair ? AuditSetScan.insertFlags : AuditSetScan.insertFlagsByBid,
             [run, start, end, parameters.rule.threshold.description])
-        guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable("audit_flags") }
+        guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable(AuditSQL.foundTable) }
         return (bands, Int64(flagged))
     }
 

@@ -36,7 +36,7 @@ enum AuditSetScan {
         END
         """
 
-    /// Flagged bids of `[$1, $2)` at threshold `$3`, as the COPY columns of `audit_flags` after
+    /// Flagged bids of `[$1, $2)` at threshold `$3`, as the COPY columns of `AuditSQL.foundTable` after
     /// `run_id`: bid id, product, current and adjusted CPC as stored, deviation, percentage. Used
     /// when the window is read on a replica, whose rows must travel to the primary.
     static let declareFlags = """
@@ -88,7 +88,7 @@ enum AuditSetScan {
     /// The bands of `[$1, $2)` read straight from `bids` (a replica's session has no pairs table).
     static let bands = bands(pairs: "(\(windowPairs))")
 
-    /// The run's flags written where they are found, for run `$1`, window `[$2, $3)`, threshold
+    /// The run's flags written where they are found (`AuditSQL.foundTable`), for run `$1`, window `[$2, $3)`, threshold
     /// `$4`: the rule and the percentage are decided once per flagged pair of `audit_pairs`
     /// (a few rows), and the window's bids are matched to them by a hash join on the two prices,
     /// so no bid is multiplied. `numeric` equality and hashing ignore trailing zeros (1.5 = 1.50),
@@ -96,7 +96,7 @@ enum AuditSetScan {
     /// rule would; the percentage is an integer number of hundredths (`div`), the same for
     /// every spelling of the pair. Nothing leaves the server, and `bidengine` stays idle meanwhile.
     static let insertFlags = """
-        INSERT INTO audit_flags (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct)
+        INSERT INTO \(AuditSQL.foundTable) (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct)
         SELECT $1::bigint, b.id, b.product_id, b.current_cpc, b.adjusted_cpc, b.adjusted_cpc - b.current_cpc, flagged.percentage
         FROM bids b
         JOIN (SELECT current_cpc, adjusted_cpc, \(percentage) AS percentage
@@ -109,7 +109,7 @@ enum AuditSetScan {
     /// The run's flags written where they are found, deciding the rule per bid: run `$1`,
     /// window `[$2, $3)`, threshold `$4` (see `AuditFlagSearch.byBid`).
     static let insertFlagsByBid = """
-        INSERT INTO audit_flags (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct)
+        INSERT INTO \(AuditSQL.foundTable) (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct)
         SELECT $1::bigint, id, product_id, current_cpc, adjusted_cpc, deviation, \(percentage)
         FROM (SELECT id, product_id, current_cpc, adjusted_cpc, adjusted_cpc - current_cpc AS deviation
               FROM bids

@@ -307,12 +307,19 @@ extension Maintainer {
             if total > 0 { append(MaintenanceAction(.deleted, table: table, rows: total)) }
         }
 
-        /// Finished audit runs audited before the cutoff, with their flags, products and bands.
-        mutating func deleteAuditRuns(olderThan retention: RetentionPeriod) throws {
-            let cutoff = String(now - retention.seconds)
+        /// Finished audit runs audited before the audit retention's cutoff, and those whose flags
+        /// are read from bids that the bid retention removes (flags stored per price pair, with a
+        /// window starting before `bidCutoff`), with their flags, products and bands. Run before
+        /// the bids go, so that no report ever lists part of a run's flags.
+        mutating func deleteAuditRuns(olderThan retention: RetentionPeriod?, bidCutoff: Int64?) throws {
             let runs = try session.execute(
-                "SELECT id FROM audit_runs WHERE as_of < to_timestamp($1::bigint) AND status <> 'running' ORDER BY id",
-                [cutoff]
+                """
+                SELECT id FROM audit_runs
+                WHERE status <> 'running'
+                  AND (as_of < to_timestamp($1::bigint)
+                       OR (first_bid_id IS NOT NULL AND as_of - window_seconds * interval '1 second' < to_timestamp($2::bigint)))
+                ORDER BY id
+                """, [retention.map { String(now - $0.seconds) }, bidCutoff.map { String($0) }]
             ).rows.compactMap { $0[0] }
             guard !runs.isEmpty else { return }
             var totals: [String: Int64] = [:]
@@ -321,7 +328,7 @@ extension Maintainer {
                 // Flags can be hundreds of thousands per run: batches. The rest is a few rows.
                 totals["audit_flags", default: 0] += try deleteBatches(
                     "audit_flags", key: "bid_id", where: "run_id = $1::bigint", parameters: [run])
-                for table in ["audit_products", "audit_deviation_bands", "audit_runs"] {
+                for table in ["audit_flag_pairs", "audit_products", "audit_deviation_bands", "audit_runs"] {
                     let column = table == "audit_runs" ? "id" : "run_id"
                     let sql =
                         dryRun
@@ -332,7 +339,7 @@ extension Maintainer {
                         dryRun ? Int(result.scalar ?? "") ?? 0 : result.affectedRows ?? 0)
                 }
             }
-            for table in ["audit_flags", "audit_products", "audit_deviation_bands", "audit_runs"] {
+            for table in ["audit_flags", "audit_flag_pairs", "audit_products", "audit_deviation_bands", "audit_runs"] {
                 append(MaintenanceAction(.deleted, table: table, rows: totals[table] ?? 0))
             }
         }

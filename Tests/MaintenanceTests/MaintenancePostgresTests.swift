@@ -436,17 +436,53 @@ import Testing
             .run(session: session, dryRun: false, now: Self.now)
         #expect(
             report.actions.filter { $0.kind == .deleted } == [
-                MaintenanceAction(.deleted, table: "competitor_prices", rows: 12001),
-                MaintenanceAction(.deleted, table: "poll_runs", rows: 1),
                 MaintenanceAction(.deleted, table: "audit_flags", rows: 7000),
+                MaintenanceAction(.deleted, table: "audit_flag_pairs", rows: 0),
                 MaintenanceAction(.deleted, table: "audit_products", rows: 1),
                 MaintenanceAction(.deleted, table: "audit_deviation_bands", rows: 1),
                 MaintenanceAction(.deleted, table: "audit_runs", rows: 1),
+                MaintenanceAction(.deleted, table: "competitor_prices", rows: 12001),
+                MaintenanceAction(.deleted, table: "poll_runs", rows: 1),
             ])
         #expect(try session.execute("SELECT count(*) FROM competitor_prices").scalar == "0")
         #expect(try session.execute("SELECT count(*) FROM poll_runs").scalar == "2")
         #expect(try session.execute("SELECT count(*) FROM audit_flags").scalar == "3")
         #expect(try session.execute("SELECT as_of = '2040-01-14T02:00:00Z' FROM audit_runs").rows == [["t"]])
+    }
+
+    /// A run whose flags are read from its window's bids (stored per price pair) goes with the
+    /// first of those bids, even with no audit retention; a run with its flags stored per bid
+    /// stays, as does a run whose window starts at or after the bid cutoff.
+    @Test func bidRetentionRemovesTheAuditRunsThatReadItsBids() throws {
+        let session = try Self.database("maintain_audit_with_bids")
+        // 90 days before 2040-01-15: the cutoff is 2039-10-01. Windows are 7 days.
+        for (asOf, first) in [
+            ("2039-10-05T00:00:00Z", "1"), ("2039-10-08T00:00:00Z", "1"), ("2039-10-05T01:00:00Z", nil),
+        ] {
+            let run =
+                try session.execute(
+                    """
+                    INSERT INTO audit_runs (as_of, window_seconds, threshold, triggered_by, status, started_at,
+                                            finished_at, bids_reviewed, bids_flagged, first_bid_id, last_bid_id)
+                    VALUES ($1, 604800, 0.20, 'manual', 'succeeded', $1, $1, 5, 5, $2, $2) RETURNING id
+                    """, [asOf, first]
+                ).scalar ?? ""
+            try session.execute("INSERT INTO audit_flag_pairs VALUES ($1::bigint, 1, 2, 100, 5)", [run])
+        }
+        let report = try Self.maintainer(MaintenanceSettings(bids: try RetentionPeriod.parse("90d", key: "x")))
+            .run(session: session, dryRun: false, now: Self.now)
+        #expect(
+            report.actions.prefix(5) == [
+                MaintenanceAction(.deleted, table: "audit_flags", rows: 0),
+                MaintenanceAction(.deleted, table: "audit_flag_pairs", rows: 1),
+                MaintenanceAction(.deleted, table: "audit_products", rows: 0),
+                MaintenanceAction(.deleted, table: "audit_deviation_bands", rows: 0),
+                MaintenanceAction(.deleted, table: "audit_runs", rows: 1),
+            ])
+        #expect(
+            try session.execute("SELECT to_char(as_of AT TIME ZONE 'UTC', 'MM-DD HH24') FROM audit_runs ORDER BY 1")
+                .rows
+                == [["10-05 01"], ["10-08 00"]])
     }
 
     @Test func aSecondMaintainerSkipsWhileTheFirstHoldsTheLock() throws {
