@@ -149,8 +149,8 @@ public struct AuditRunner: Sendable {
             bandParameters += [String(band.index), band.label, String(found.bands[band.index])]
         }
         try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
-        var bounds: [String?] = [nil, nil]
-        if found.flagged > 0 {
+        var bounds: [String?] = found.bounds ?? [nil, nil]
+        if found.bounds == nil && found.flagged > 0 {
             try session.execute(AuditSQL.preferHashing)
             try session.execute(AuditSQL.insertProducts, [run])
             try session.execute(AuditSQL.insertFlagPairs, [run])
@@ -186,7 +186,7 @@ public struct AuditRunner: Sendable {
     private func judgeInPlace(
         run: String, parameters: AuditParameters, byPair: Bool, session: PostgresSession,
         cancellation: JobCancellation?, progress: AuditProgressReporter?
-    ) throws -> (bands: [Int64], flagged: Int64) {
+    ) throws -> Found {
         let start = AuditTime.sqlText(parameters.windowStartMicroseconds)
         let end = AuditTime.sqlText(parameters.asOfMicroseconds)
         if cancellation?.isCancelled == true { throw AuditError.cancelled }
@@ -199,11 +199,35 @@ public struct AuditRunner: Sendable {
         }
         progress?.add(Int(bands.reduce(0, +)))
         if cancellation?.isCancelled == true { throw AuditError.cancelled }
-        let inserted = try session.execute(
-            byPair ? AuditSetScan.insertFlags : AuditSetScan.insertFlagsByBid,
-            [run, start, end, parameters.rule.threshold.description])
-        guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable(AuditSQL.foundTable) }
-        return (bands, Int64(flagged))
+        let threshold = parameters.rule.threshold.description
+        guard byPair else {
+            let inserted = try session.execute(AuditSetScan.insertFlagsByBid, [run, start, end, threshold])
+            guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable(AuditSQL.foundTable) }
+            return Found(bands: bands, flagged: Int64(flagged), bounds: nil)
+        }
+        // By pair, the flags are never written one by one: the pairs go straight to
+        // `audit_flag_pairs`, and one aggregate over the window's bids of those pairs gives the
+        // per-product summary and the bounds of the flagged ids.
+        guard
+            let flagged = try session.execute(AuditSetScan.insertPairFlags, [run, threshold]).scalar
+                .flatMap({ Int64($0) })
+        else { throw AuditSQL.unreadable("audit_flag_pairs") }
+        guard flagged > 0 else { return Found(bands: bands, flagged: 0, bounds: [nil, nil]) }
+        if cancellation?.isCancelled == true { throw AuditError.cancelled }
+        try session.execute(AuditSQL.preferHashing)
+        try session.execute(AuditSetScan.createFlaggedProducts, [run, start, end])
+        try session.execute(AuditSetScan.insertFlaggedProducts, [run])
+        let bounds = try session.execute(AuditSetScan.flaggedBounds).rows.first ?? [nil, nil]
+        return Found(bands: bands, flagged: flagged, bounds: bounds)
+    }
+
+    /// What a way of finding flags leaves behind: the band counts, the number of flagged bids,
+    /// and, when it has already written the run's pairs and products, the bounds of the flagged
+    /// ids (nil: the flags are in `AuditSQL.foundTable`, to be summarised).
+    struct Found {
+        let bands: [Int64]
+        let flagged: Int64
+        let bounds: [String?]?
     }
 
     /// The window judged where it is read (a replica, or the primary with `.streamed`):
@@ -212,7 +236,7 @@ public struct AuditRunner: Sendable {
     private func streamFlags(
         run: String, parameters: AuditParameters, session: PostgresSession, scanConnectionString: String,
         cancellation: JobCancellation?, progress: AuditProgressReporter?
-    ) throws -> (bands: [Int64], flagged: Int64) {
+    ) throws -> Found {
         let slices = Self.slices(
             from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
         let queue = AuditFlagQueue(workers: slices.count)
@@ -234,7 +258,7 @@ public struct AuditRunner: Sendable {
         for slice in queue.workerTallies { tally.merge(slice) }
         let bands = try bandCounts(
             parameters: parameters, session: session, scanConnectionString: scanConnectionString)
-        return (bands, tally.flagged)
+        return Found(bands: bands, flagged: tally.flagged, bounds: nil)
     }
 
     /// The window's band counts, read where the flags were read: on the run's own session when the
