@@ -17,7 +17,9 @@ CREATE TABLE audit_flag_pairs (
     -- The window's bids at this pair when it was audited.
     bids          bigint  NOT NULL CHECK (bids > 0)
 );
-CREATE INDEX audit_flag_pairs_run_idx ON audit_flag_pairs (run_id);
+-- A run's pairs, and one pair of a run: a page of flags in bid order probes it once per bid (and
+-- a run whose every bid is a pair of its own has as many pairs as flags).
+CREATE INDEX audit_flag_pairs_run_pair_idx ON audit_flag_pairs (run_id, current_cpc, adjusted_cpc);
 
 -- The lowest and highest id of the run's flagged bids: bids written into the window later (a
 -- backfill) get larger ids and are not the run's. NULL when the flags are in audit_flags (runs

@@ -125,17 +125,35 @@ enum AuditSQL {
         /// The run's flags as a subquery with `audit_flags`' columns, for run `$1`; the window and
         /// the id bounds are further parameters from `$first` on, so the planner prunes the
         /// partitions of `bids` and sees the ranges.
-        func table(first: Int) -> String {
+        ///
+        /// `inBidOrder`: for a page in bid order, each bid of the id range looks its pair up
+        /// (an index probe, memoized per distinct pair) in id order, so a page reads about
+        /// (page size ÷ share flagged) bids. Otherwise the window is scanned once and hash-joined
+        /// to the pairs (parallel where PostgreSQL may): the planner cannot know how many bids a
+        /// pair has, and with the join it expects one row and sorts the window for a page.
+        func table(first: Int, inBidOrder: Bool = false) -> String {
             switch self {
             case .stored:
                 return "(SELECT * FROM audit_flags WHERE run_id = $1)"
             case .pairs:
+                let pairs =
+                    inBidOrder
+                    ? """
+                    CROSS JOIN LATERAL (
+                        SELECT deviation_pct FROM audit_flag_pairs p
+                        WHERE p.run_id = $1 AND p.current_cpc = b.current_cpc AND p.adjusted_cpc = b.adjusted_cpc
+                        OFFSET 0) p
+                    """
+                    : """
+                    JOIN audit_flag_pairs p
+                      ON p.run_id = $1 AND p.current_cpc = b.current_cpc AND p.adjusted_cpc = b.adjusted_cpc
+                    """
                 return """
                     (SELECT $1::bigint AS run_id, b.id AS bid_id, b.product_id, b.current_cpc, b.adjusted_cpc,
                             b.adjusted_cpc - b.current_cpc AS deviation, p.deviation_pct
                      FROM bids b
-                     JOIN audit_flag_pairs p ON p.current_cpc = b.current_cpc AND p.adjusted_cpc = b.adjusted_cpc
-                     WHERE p.run_id = $1 AND b.calculated_at >= $\(first)::timestamptz AND b.calculated_at < $\(first + 1)::timestamptz
+                     \(pairs)
+                     WHERE b.calculated_at >= $\(first)::timestamptz AND b.calculated_at < $\(first + 1)::timestamptz
                        AND b.id >= $\(first + 2)::bigint AND b.id <= $\(first + 3)::bigint)
                     """
             }
@@ -166,7 +184,7 @@ enum AuditSQL {
     static func flagsPage(competitor: Bool, source: FlagSource) -> String {
         """
         SELECT \(AuditFlagRecord.columns(competitor: competitor))
-        FROM (SELECT * FROM \(source.table(first: 4)) s WHERE bid_id > $2 ORDER BY bid_id LIMIT $3) f
+        FROM (SELECT * FROM \(source.table(first: 4, inBidOrder: true)) s WHERE bid_id > $2 ORDER BY bid_id LIMIT $3) f
         \(competitorJoin("f", competitor))
         ORDER BY f.bid_id
         """
