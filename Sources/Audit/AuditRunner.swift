@@ -7,14 +7,15 @@ import ServiceSupport
 /// Runs one audit where the bids are (`AuditSetScan`). When the window is read on the primary,
 /// the primary does everything in the run's transaction (`AuditFlagSearch`): by pair, one
 /// parallel aggregate of the window's distinct `(current_cpc, adjusted_cpc)` pairs gives the
-/// deviation bands and the flagged pairs, and one `INSERT … SELECT` writes the bids of the
-/// flagged pairs into the run's temporary table of flags found; by bid, one parallel aggregate
-/// gives the bands and one `INSERT … SELECT` applies the rule per bid. No bid travels. When it is
-/// read on a replica, `parallelism` read-only sessions there stream only the flagged bids, each a
-/// contiguous time slice through a server-side cursor, and the run's own session writes them with
-/// COPY as they arrive; one aggregate on the replica counts the bands. Either way the per-product
-/// summary, the flagged price pairs (`audit_flag_pairs`, what the reports join the bids to) and
-/// the bounds of the flagged ids are then computed from the flags found, which are not kept.
+/// deviation bands and the flagged pairs, which go straight to `audit_flag_pairs`, and one
+/// parallel aggregate over the window's bids of those pairs gives the per-product summary; by
+/// bid, one parallel aggregate gives the bands and one `INSERT … SELECT` applies the rule per bid
+/// into the run's temporary table of flags found. No bid travels. When it is read on a replica,
+/// `parallelism` read-only sessions there stream only the flagged bids, each a contiguous time
+/// slice through a server-side cursor, and the run's own session writes them with COPY into that
+/// temporary table as they arrive; one aggregate on the replica counts the bands. From the flags
+/// found, the flagged pairs, the per-product summary and the bounds of the flagged ids are then
+/// computed; the flags themselves are not kept (reports read them from `bids` by join).
 ///
 /// Memory in `bidengine` stays constant whatever the window holds: 13 band counts, and when
 /// streaming, per stream one fetch of `batchSize` flagged rows and at most 16 MB of flag text

@@ -234,9 +234,10 @@ extension Maintainer {
         /// transaction; counts them instead in a dry run.
         ///
         /// Batches walk the partition's `calculated_at` index from where the previous one ended
-        /// (keyset), and delete by `ctid`. A batch that searched from the start each time (as
+        /// (keyset), and delete by `ctid`: a batch that searched from the start each time (as
         /// `deleteBatches` does) would re-read every row deleted before it that vacuum has not
-        /// removed yet: quadratic over the millions of old bids an upgraded install may hold.
+        /// removed yet, and an upgraded install may hold millions of old bids
+        /// (docs/decisions/0007-bid-retention-by-whole-months.md).
         private mutating func deleteOldBids(_ partition: String, before cutoff: Int64) throws {
             try checkCancellation()
             let table = quoted(partition)
