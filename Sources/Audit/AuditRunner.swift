@@ -9,13 +9,14 @@ import ServiceSupport
 /// parallel aggregate of the window's distinct `(current_cpc, adjusted_cpc)` pairs gives the
 /// deviation bands and the flagged pairs, which go straight to `audit_flag_pairs`, and one
 /// parallel aggregate over the window's bids of those pairs gives the per-product summary; by
-/// bid, one parallel aggregate gives the bands and one `INSERT … SELECT` applies the rule per bid
-/// into the run's temporary table of flags found. No bid travels. When it is read on a replica,
-/// `parallelism` read-only sessions there stream only the flagged bids, each a contiguous time
-/// slice through a server-side cursor, and the run's own session writes them with COPY into that
-/// temporary table as they arrive; one aggregate on the replica counts the bands. From the flags
-/// found, the flagged pairs, the per-product summary and the bounds of the flagged ids are then
-/// computed; the flags themselves are not kept (reports read them from `bids` by join).
+/// bid (nearly every bid a pair of its own), one parallel aggregate gives the bands and one
+/// `INSERT … SELECT` applies the rule per bid and stores the flags one row per bid in
+/// `audit_flags`. No bid travels. When it is read on a replica, `parallelism` read-only sessions
+/// there stream only the flagged bids, each a contiguous time slice through a server-side cursor,
+/// and the run's own session writes them with COPY into a temporary table of the run as they
+/// arrive; one aggregate on the replica counts the bands. From
+/// those flags, the flagged pairs, the per-product summary and the bounds of the flagged ids are
+/// then computed; the flags themselves are not kept (reports read them from `bids` by join).
 ///
 /// Memory in `bidengine` stays constant whatever the window holds: 13 band counts, and when
 /// streaming, per stream one fetch of `batchSize` flagged rows and at most 16 MB of flag text
@@ -153,7 +154,7 @@ public struct AuditRunner: Sendable {
         var bounds: [String?] = found.bounds ?? [nil, nil]
         if found.bounds == nil && found.flagged > 0 {
             try session.execute(AuditSQL.preferHashing)
-            try session.execute(AuditSQL.insertProducts, [run])
+            try session.execute(AuditSQL.insertProducts(from: AuditSQL.foundTable), [run])
             try session.execute(AuditSQL.insertFlagPairs, [run])
             bounds = try session.execute(AuditSQL.foundBounds).rows.first ?? bounds
         }
@@ -203,8 +204,13 @@ public struct AuditRunner: Sendable {
         let threshold = parameters.rule.threshold.description
         guard byPair else {
             let inserted = try session.execute(AuditSetScan.insertFlagsByBid, [run, start, end, threshold])
-            guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable(AuditSQL.foundTable) }
-            return Found(bands: bands, flagged: Int64(flagged), bounds: nil)
+            guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable("audit_flags") }
+            if flagged > 0 {
+                try session.execute(AuditSQL.preferHashing)
+                try session.execute(AuditSQL.insertProducts(from: AuditSQL.storedFlags), [run])
+            }
+            // Stored per bid: no bounds, so the reports read `audit_flags`.
+            return Found(bands: bands, flagged: Int64(flagged), bounds: [nil, nil])
         }
         // By pair, the flags are never written one by one: the pairs go straight to
         // `audit_flag_pairs`, and one aggregate over the window's bids of those pairs gives the

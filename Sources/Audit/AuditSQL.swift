@@ -57,12 +57,17 @@ enum AuditSQL {
     /// unique, so the last two elements only ride along, with their digits as stored (a NULL
     /// percentage stays NULL). Sorting every flag by product (`DISTINCT ON`, the statement before)
     /// took 2.7× as long and spilled to disk at 1.25 million flags (docs/query-plans.md).
-    static let insertProducts = """
+    /// `flags`: the flags of run `$1`, `foundTable` or `storedFlags`.
+    static func insertProducts(from flags: String) -> String {
+        """
         INSERT INTO audit_products (run_id, product_id, flags, worst_bid_id, worst_deviation, worst_deviation_pct)
         SELECT $1::bigint, product_id, flags, worst[2]::bigint, worst[3], worst[4]
         FROM (SELECT product_id, count(*) AS flags, min(ARRAY[-abs(deviation), bid_id, deviation, deviation_pct]) AS worst
-              FROM \(foundTable) GROUP BY product_id) summary
+              FROM \(flags) GROUP BY product_id) summary
         """
+    }
+    /// The run's flags stored one row per bid (`AuditFlagSearch.byBid`).
+    static let storedFlags = "audit_flags WHERE run_id = $1::bigint"
     /// The flags just written have no statistics yet (autovacuum analyzes them later), so the
     /// planner's estimate of one run's flags is whatever the table held at its last ANALYZE: it
     /// may expect a handful and sort a million on disk. A hash aggregate is right at every size

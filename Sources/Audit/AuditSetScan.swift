@@ -125,9 +125,11 @@ enum AuditSetScan {
     static let flaggedBounds = "SELECT min(first_bid_id), max(last_bid_id) FROM \(flaggedProductsTable)"
 
     /// The run's flags written where they are found, deciding the rule per bid: run `$1`,
-    /// window `[$2, $3)`, threshold `$4` (see `AuditFlagSearch.byBid`).
+    /// window `[$2, $3)`, threshold `$4` (see `AuditFlagSearch.byBid`). Stored one row per bid in
+    /// `audit_flags`: this way is taken when nearly every bid is a price pair of its own, where
+    /// the pairs would be as many as the flags and every read of them a join as large as the window.
     static let insertFlagsByBid = """
-        INSERT INTO \(AuditSQL.foundTable) (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct)
+        INSERT INTO audit_flags (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct)
         SELECT $1::bigint, id, product_id, current_cpc, adjusted_cpc, deviation, \(percentage)
         FROM (SELECT id, product_id, current_cpc, adjusted_cpc, adjusted_cpc - current_cpc AS deviation
               FROM bids

@@ -99,11 +99,11 @@ import Testing
                 """)
     }
 
-    /// A run keeps its flagged price pairs, not a row per flagged bid, and the bounds of the
-    /// flagged ids: a bid written into the audited window afterwards (a backfill), even at a
-    /// flagged pair, is not one of its flags, whichever way the flags were found.
+    /// Found by pair or streamed, a run keeps its flagged price pairs, not a row per flagged bid,
+    /// and the bounds of the flagged ids: a bid written into the audited window afterwards (a
+    /// backfill), even at a flagged pair, is not one of its flags.
     @Test func flagsAreStoredPerPricePairAndALaterBackfillIsNotAFlag() throws {
-        for search in [AuditFlagSearch.byPair, .byBid, .streamed] {
+        for search in [AuditFlagSearch.byPair, .streamed] {
             let database = try AuditTestDatabase("report_pairs_\(search)")
             let ids = try database.insertBids(
                 AuditTestDatabase.legacyBids + [("5", "5.0", "7.00", "2026-06-11T10:00:00Z")])
@@ -130,6 +130,29 @@ import Testing
 
                     """)
         }
+    }
+
+    /// Found by bid (the way for windows where nearly every bid is a pair of its own), the flags
+    /// are stored one row per bid, with their values, and the reports read them from there.
+    @Test func flagsFoundByBidAreStoredPerBid() throws {
+        let database = try AuditTestDatabase("report_by_bid_stored")
+        let ids = try database.insertBids(AuditTestDatabase.legacyBids)
+        var runner = database.runner()
+        runner.flagSearch = .byBid
+        let run = try runner.run(AuditParameters(asOf: AuditTestDatabase.legacyAsOf))
+        #expect(try database.count("audit_flag_pairs") == 0)
+        #expect(
+            try database.rows("SELECT bid_id::text, deviation::text FROM audit_flags ORDER BY bid_id")
+                == [[String(ids[1]), "1.30"], [String(ids[3]), "2.00"]])
+        #expect(try database.rows("SELECT first_bid_id, last_bid_id FROM audit_runs") == [[nil, nil]])
+        try database.insertBids([("6", "5.00", "7.00", "2026-06-12T10:00:00Z")])
+        #expect(
+            try report(database, run: run.id, .csv) == """
+                run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at
+                \(run.id),\(ids[1]),2,2.00,3.30,1.30,65.00,0.40,,
+                \(run.id),\(ids[3]),4,5.00,7.00,2.00,40.00,1.00,,
+
+                """)
     }
 
     /// A run audited before flags were stored per pair keeps its rows in `audit_flags` (no bid
