@@ -6,7 +6,8 @@
 -- instead of 1,250,000 into audit_flags (docs/audit.md, "Storage").
 --
 -- The join needs the window's bids: maintenance removes a run together with the bids of its window.
--- Runs audited before this migration keep their rows in audit_flags (their bid bounds are NULL).
+-- Runs audited before this migration, and runs whose window has nearly as many price pairs as bids
+-- (the audit's "by bid" way), keep one row per flag in audit_flags (their bid bounds are NULL).
 CREATE TABLE audit_flag_pairs (
     run_id        bigint  NOT NULL,
     current_cpc   numeric NOT NULL,
@@ -17,11 +18,10 @@ CREATE TABLE audit_flag_pairs (
     -- The window's bids at this pair when it was audited.
     bids          bigint  NOT NULL CHECK (bids > 0)
 );
--- A run's pairs, and one pair of a run: a page of flags in bid order probes it once per bid (and
--- a run whose every bid is a pair of its own has as many pairs as flags).
+-- A run's pairs, and one pair of a run: a page of flags in bid order probes it once per bid.
 CREATE INDEX audit_flag_pairs_run_pair_idx ON audit_flag_pairs (run_id, current_cpc, adjusted_cpc);
 
 -- The lowest and highest id of the run's flagged bids: bids written into the window later (a
--- backfill) get larger ids and are not the run's. NULL when the flags are in audit_flags (runs
--- from before this migration) or there are none.
+-- backfill) get larger ids and are not the run's. NULL when the flags are in audit_flags, or
+-- there are none.
 ALTER TABLE audit_runs ADD COLUMN first_bid_id bigint, ADD COLUMN last_bid_id bigint;
