@@ -237,7 +237,7 @@ extension Maintainer {
         /// (keyset), and delete by `ctid`: a batch that searched from the start each time (as
         /// `deleteBatches` does) would re-read every row deleted before it that vacuum has not
         /// removed yet, and an upgraded install may hold millions of old bids
-        /// (docs/decisions/0007-bid-retention-by-whole-months.md).
+        /// (docs/decisions/0008-bid-retention-by-whole-months.md).
         private mutating func deleteOldBids(_ partition: String, before cutoff: Int64) throws {
             try checkCancellation()
             let table = quoted(partition)
