@@ -457,7 +457,13 @@ def part_processes(binary: Path, work: Path, primary: Database, audit_rows: int)
             expected_flagged = int(primary.psql(
                 f"SELECT count(*) FROM bids WHERE calculated_at >= '{as_of}'::timestamptz - interval '7 days' "
                 f"AND calculated_at < '{as_of}' AND abs(adjusted_cpc - current_cpc) > 0.20 * current_cpc"))
-            flags = primary.psql(f"SELECT count(*), count(DISTINCT bid_id) FROM audit_flags WHERE run_id = {run_id}")
+            # The run's flags as the reports read them: its window's bids at its flagged pairs.
+            flags = primary.psql(
+                "SELECT count(*), count(DISTINCT b.id) FROM audit_runs r "
+                "JOIN audit_flag_pairs p ON p.run_id = r.id "
+                "JOIN bids b ON b.current_cpc = p.current_cpc AND b.adjusted_cpc = p.adjusted_cpc "
+                "AND b.calculated_at >= r.as_of - r.window_seconds * interval '1 second' AND b.calculated_at < r.as_of "
+                f"AND b.id BETWEEN r.first_bid_id AND r.last_bid_id WHERE r.id = {run_id}")
             check("…reviewed every bid of the window", int(reviewed) == expected_reviewed,
                   f"{reviewed} vs {expected_reviewed}")
             check("…no duplicated flags, the count SQL computes", flags == f"{expected_flagged}|{expected_flagged}"
