@@ -1,6 +1,6 @@
 """The chart's alert rules and dashboard, checked offline (run through scripts/ci/monitoring-check.sh).
 
-  python monitoring_check.py [--rules-only] [--binary PATH] [--keep DIR]
+  python -m scripts.ci.monitoring_check [--rules-only] [--binary PATH] [--keep DIR]
 
 1. Renders chart/ with prometheusRule and grafanaDashboard enabled (helm-python-sdk, no helm binary).
 2. Every alert has a severity, a summary, a description and a runbook_url whose anchor is a

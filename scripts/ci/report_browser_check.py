@@ -1,6 +1,6 @@
 """The nightly audit's HTML report in a real browser (run through scripts/ci/report-browser-check.sh).
 
-  python report_browser_check.py [--binary PATH] [--screenshot PNG] [--keep DIR]
+  python -m scripts.ci.report_browser_check [--binary PATH] [--screenshot PNG] [--keep DIR]
 
 Seeds a throwaway database (the embedded cluster of a `bidengine serve` on a free port) with 6,000
 bids over 150 products in a 7-day window, a quarter of them beyond the 20 % threshold, some with
