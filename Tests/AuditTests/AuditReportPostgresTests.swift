@@ -24,6 +24,18 @@ import Testing
         return (database, run, ids)
     }
 
+    /// The CSV report of a run over `AuditTestDatabase.legacyBids`: the legacy example's two
+    /// flags, whose bids are `flagged`, then `more` lines.
+    private func legacyCSV(run: Int64, flagged: (Int64, Int64), more: [String] = []) -> String {
+        let lines = [
+            "run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,"
+                + "competitor_price,competitor_observed_at",
+            "\(run),\(flagged.0),2,2.00,3.30,1.30,65.00,0.40,,",
+            "\(run),\(flagged.1),4,5.00,7.00,2.00,40.00,1.00,,",
+        ]
+        return (lines + more).map { $0 + "\n" }.joined()
+    }
+
     @Test func textReportOfTheLegacyExample() throws {
         let (database, run, ids) = try legacyRun("report_text")
         #expect(
@@ -91,12 +103,7 @@ import Testing
     @Test func csvCarriesEveryFlagWithExactDecimals() throws {
         let (database, run, ids) = try legacyRun("report_csv")
         #expect(
-            try report(database, run: run.id, .csv) == """
-                run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at
-                \(run.id),\(ids[1]),2,2.00,3.30,1.30,65.00,0.40,,
-                \(run.id),\(ids[3]),4,5.00,7.00,2.00,40.00,1.00,,
-
-                """)
+            try report(database, run: run.id, .csv) == legacyCSV(run: run.id, flagged: (ids[1], ids[3])))
     }
 
     /// Found by pair or streamed, a run keeps its flagged price pairs, not a row per flagged bid,
@@ -122,13 +129,10 @@ import Testing
                     == [[String(ids[1]), String(ids[4])]])
             try database.insertBids([("6", "5.00", "7.00", "2026-06-12T10:00:00Z")])
             #expect(
-                try report(database, run: run.id, .csv) == """
-                    run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at
-                    \(run.id),\(ids[1]),2,2.00,3.30,1.30,65.00,0.40,,
-                    \(run.id),\(ids[3]),4,5.00,7.00,2.00,40.00,1.00,,
-                    \(run.id),\(ids[4]),5,5.0,7.00,2.00,40.00,1.00,,
-
-                    """)
+                try report(database, run: run.id, .csv)
+                    == legacyCSV(
+                        run: run.id, flagged: (ids[1], ids[3]),
+                        more: ["\(run.id),\(ids[4]),5,5.0,7.00,2.00,40.00,1.00,,"]))
         }
     }
 
@@ -147,12 +151,7 @@ import Testing
         #expect(try database.rows("SELECT first_bid_id, last_bid_id FROM audit_runs") == [[nil, nil]])
         try database.insertBids([("6", "5.00", "7.00", "2026-06-12T10:00:00Z")])
         #expect(
-            try report(database, run: run.id, .csv) == """
-                run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at
-                \(run.id),\(ids[1]),2,2.00,3.30,1.30,65.00,0.40,,
-                \(run.id),\(ids[3]),4,5.00,7.00,2.00,40.00,1.00,,
-
-                """)
+            try report(database, run: run.id, .csv) == legacyCSV(run: run.id, flagged: (ids[1], ids[3])))
     }
 
     /// A run audited before flags were stored per pair keeps its rows in `audit_flags` (no bid
@@ -167,12 +166,7 @@ import Testing
             INSERT INTO audit_flags VALUES ($1, 41, 2, 2.00, 3.30, 1.30, 65.00), ($1, 43, 4, 5.00, 7.00, 2.00, 40.00)
             """, [String(run.id)])
         #expect(
-            try report(database, run: run.id, .csv) == """
-                run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at
-                \(run.id),41,2,2.00,3.30,1.30,65.00,0.40,,
-                \(run.id),43,4,5.00,7.00,2.00,40.00,1.00,,
-
-                """)
+            try report(database, run: run.id, .csv) == legacyCSV(run: run.id, flagged: (41, 43)))
         let text = try report(database, run: run.id, .text)
         #expect(text.contains("Bids flagged:   2\n"), "\(text)")
         #expect(text.contains("Flagged bids, largest difference first:\nBid  Product"), "\(text)")
