@@ -38,7 +38,7 @@ public struct ServiceConfiguration: Sendable {
     /// HTTP layer's ceiling with the same build. Off in production.
     public var benchEndpoints = false
     /// When not empty, every `/api/*` route requires `Authorization: Bearer <key>`.
-    public var apiKeys = APIKeys([])
+    public var apiKeys = APIKeys([APIKey]())
     /// One JSON line per request (method, path, status, duration, request id).
     public var accessLog = true
     /// How long an Idempotency-Key is remembered.
