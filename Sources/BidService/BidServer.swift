@@ -202,6 +202,7 @@ struct LoopServices {
             metrics.batchRoundTrip.recordNanoseconds(roundTrip.nanoseconds)
             if !succeeded { metrics.batchFailures.increment() }
         }
+        writer.onQueueWait = { lane, waited in metrics.queueWait[lane.rawValue].recordNanoseconds(waited.nanoseconds) }
         let reader = readRouter(primary: connection)
         var router = Router()
         BidRoutes(recorder: writer, retryAfterSeconds: 1, quotas: quotas).register(into: &router)
