@@ -1,5 +1,5 @@
 /// A key's quota: `rate` bids per second on average, `burst` bids at once after a quiet period.
-/// Per process: N replicas behind a balancer admit up to N times as much (docs/isolation.md).
+/// Per process: N replicas behind a balancer admit up to N times as much (docs/scaling.md).
 public struct Quota: Sendable, Equatable {
     public let rate: Int
     public let burst: Int

@@ -7,7 +7,7 @@ import Synchronization
 /// `rate`), so the arithmetic is exact: no drift, and tests can assert exact values on a fake
 /// clock. `take` is all or nothing: a request for more bids than the bucket holds takes none.
 /// The lock is held for a few integer operations and never across anything that waits, so the
-/// loops that share a key contend for nanoseconds (docs/isolation.md has the measurement).
+/// loops that share a key contend for nanoseconds (docs/performance.md, "Isolation").
 public final class QuotaBucket: Sendable {
     public let quota: Quota
     private let clock: @Sendable () -> ContinuousClock.Instant
