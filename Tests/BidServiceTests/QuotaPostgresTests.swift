@@ -1,6 +1,7 @@
 import BidCore
 import Foundation
 import HTTPTestSupport
+import Postgres
 import ServiceTestSupport
 import Testing
 
@@ -122,5 +123,43 @@ import Testing
             #expect(try Self.post(client, key: "limited-secret", body: Array(#"{"product_id":0}"#.utf8)).status == 400)
         }
         #expect(try Self.post(client, key: "limited-secret").header("RateLimit") == #""limited";r=2;t=1"#)
+    }
+}
+
+/// The key's name in the access log of a real `bidengine serve`, and never the key.
+@Suite(.serialized) struct KeyAccessLogPostgresTests {
+    @Test func everyAccessLogLineOfAnAuthenticatedRequestNamesItsKey() throws {
+        let url = try TestDatabase.fresh("quota_access_log")
+        let path = NSTemporaryDirectory() + "bidengine-access-keys-\(UInt32.random(in: 0...UInt32.max))"
+        try "web-secret-1 name=web rate=100\nother-secret-2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let server = try CommandProcess(
+            ["serve", "--port", "0", "--threads", "1", "--migrations-dir", ServiceHarness.migrationsDirectory],
+            environment: ["DATABASE_URL": url, "BIDENGINE_API_KEYS_FILE": path, "LOG_LEVEL": "info"])
+        #expect(server.waitForOutput(#""msg":"serving""#, within: .seconds(60)), "\(server.stderr)")
+        let serving = try #require(server.stderr.split(separator: "\n").first { $0.contains(#""serving""#) })
+        let address = try #require(serving.firstRange(of: #""address":"127.0.0.1:"#))
+        let port = try #require(Int(serving[address.upperBound...].prefix { $0.isNumber }))
+        let client = try TestHTTPClient(port: port)
+        let json = ("Content-Type", "application/json")
+        let bid = Array(#"{"product_id":9,"current_cpc":1,"target_roas":100}"#.utf8)
+        #expect(
+            try client.request(
+                "POST", "/api/bid", headers: [json, ("Authorization", "Bearer web-secret-1")], body: bid
+            )
+            .status == 200)
+        #expect(
+            try client.request(
+                "POST", "/api/bid", headers: [json, ("Authorization", "Bearer other-secret-2")], body: bid
+            )
+            .status == 200)
+        #expect(server.waitForOutput(APIKey.anonymousName("other-secret-2"), within: .seconds(10)))
+        let access = server.stderr.split(separator: "\n").filter { $0.contains(#""type":"access""#) }
+        #expect(access.count == 2, "\(server.stderr)")
+        #expect(access.first?.contains(#""key":"web""#) == true, "\(access)")
+        #expect(access.last?.contains(#""key":"\#(APIKey.anonymousName("other-secret-2"))""#) == true, "\(access)")
+        #expect(!server.stderr.contains("secret-"), "\(server.stderr)")
+        server.signal(SIGTERM)
+        #expect(server.waitForExit(within: .seconds(20)) == 0)
     }
 }
