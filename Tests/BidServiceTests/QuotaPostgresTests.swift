@@ -15,9 +15,11 @@ import Testing
 
     private static func keys() -> APIKeys {
         APIKeys([
-            APIKey(secret: "limited-secret", name: "limited", quota: Quota(rate: 1, burst: 3)),
-            APIKey(secret: "bulk-secret", quota: Quota(rate: 1, burst: 5)),
-            APIKey(secret: "free-secret", name: "free"),
+            APIKey(
+                secret: "limited-secret",  // pragma: allowlist secret
+                name: "limited", quota: Quota(rate: 1, burst: 3)),
+            APIKey(secret: "bulk-secret", quota: Quota(rate: 1, burst: 5)),  // pragma: allowlist secret
+            APIKey(secret: "free-secret", name: "free"),  // pragma: allowlist secret
         ])
     }
 
