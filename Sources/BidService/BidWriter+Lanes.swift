@@ -4,9 +4,13 @@
 /// credit and one statement. A statement carries one lane's groups only, so a single bid never
 /// rides in (and waits for) a bulk statement, and a bulk group is never split. With one lane
 /// busy it has every turn; with both busy each gets the same bids per turn, and a single bid
-/// waits at most for the statement in flight and one bulk statement (docs/performance.md,
-/// "Isolation").
+/// waits at most for the statement in flight and one bulk statement. While single bids are
+/// arriving (one in the last `sharedWindow`), bulk statements are kept short (`sharedBulkBatch`
+/// bids, or one group when a group is larger), so that the statement a single bid waits for is
+/// short too; bulk alone still gets full batches (docs/performance.md, "Isolation").
 extension BidWriter {
+    /// How long after the last single bid bulk statements stay short.
+    static let sharedWindow: Duration = .seconds(1)
     public enum Lane: Int, CaseIterable, Sendable {
         /// `POST /api/bid`: one bid, usually waited for by a person or a bidder.
         case single = 0
@@ -21,6 +25,12 @@ extension BidWriter {
         }
     }
 
+    /// Whether a single bid arrived within `sharedWindow`.
+    private var singlesAreArriving: Bool {
+        guard let lastSingleArrival else { return false }
+        return lastSingleArrival.duration(to: .now) < Self.sharedWindow
+    }
+
     /// The next statement's groups (one lane's), or nil when every lane is empty.
     func nextStatement() -> (lane: Lane, batch: [Pending], bids: Int)? {
         guard lanes.contains(where: { !$0.isEmpty }) else { return nil }
@@ -32,11 +42,12 @@ extension BidWriter {
                 continue
             }
             lanes[index].deficit += maxBatch
+            let limit = index == Lane.bulk.rawValue && singlesAreArriving ? sharedBulkBatch : maxBatch
             var batch: [Pending] = []
             var bids = 0
-            // Whole groups only, up to maxBatch bids (a larger group goes alone once its credit allows).
+            // Whole groups only, up to `limit` bids (a larger group goes alone once its credit allows).
             while let next = lanes[index].first, next.count <= lanes[index].deficit,
-                bids == 0 || bids + next.count <= maxBatch
+                bids == 0 || bids + next.count <= limit
             {
                 batch.append(lanes[index].removeFirst())
                 bids += next.count

@@ -102,6 +102,10 @@ public final class BidWriter {
     /// Waiting groups by lane (`Lane.rawValue`), and the lane whose turn is next.
     var lanes = [BidWriteQueue](repeating: BidWriteQueue(), count: Lane.allCases.count)
     var nextLane = 0
+    /// When the last single bid entered the queue (bulk statements stay short for a while after).
+    var lastSingleArrival: ContinuousClock.Instant?
+    /// The most bids in a bulk statement while single bids are arriving.
+    let sharedBulkBatch: Int
     private var statementsInFlight = 0
 
     public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192, maxInFlight: Int = 1) {
@@ -109,6 +113,7 @@ public final class BidWriter {
         self.maxBatch = maxBatch
         self.maxPending = maxPending
         self.maxInFlight = max(1, maxInFlight)
+        sharedBulkBatch = max(1, maxBatch / 8)
     }
 
     /// Bids accepted and not yet sent.
@@ -149,6 +154,7 @@ public final class BidWriter {
             return
         }
         lanes[lane].append(pending)
+        if lane == Lane.single.rawValue { lastSingleArrival = now }
         if statementsInFlight < maxInFlight { writeNextBatch() }
     }
 

@@ -13,7 +13,7 @@ import Testing
 /// bids it carries.
 @Suite struct BidWriterLanesTests {
     /// Runs `body` with a writer on a standalone loop whose connection never starts.
-    private static func withWriter(maxBatch: Int, _ body: @escaping @Sendable (BidWriter) -> Void) throws {
+    static func withWriter(maxBatch: Int, _ body: @escaping @Sendable (BidWriter) -> Void) throws {
         let loop = try EventLoop.startStandalone(name: "writer-lanes")
         defer { loop.stopStandalone() }
         let done = DispatchSemaphore(value: 0)
@@ -35,11 +35,11 @@ import Testing
         return bid
     }()
 
-    private static func queue(_ writer: BidWriter, single count: Int) {
+    static func queue(_ writer: BidWriter, single count: Int) {
         for _ in 0..<count { writer.lanes[BidWriter.Lane.single.rawValue].append(pending(1)) }
     }
 
-    private static func queue(_ writer: BidWriter, groups sizes: [Int]) {
+    static func queue(_ writer: BidWriter, groups sizes: [Int]) {
         for size in sizes { writer.lanes[BidWriter.Lane.bulk.rawValue].append(pending(size)) }
     }
 
@@ -95,5 +95,24 @@ import Testing
         }
         // Bulk's credit grows 256 a turn: 600 passes on its third turn, alone.
         #expect(statements.withLock { $0 } == ["single:2", "bulk:600", "bulk:10"])
+    }
+}
+
+/// While single bids arrive, bulk statements are short; with none for a while, full.
+@Suite struct BidWriterSharedBatchTests {
+    @Test func bulkStatementsAreShortWhileSingleBidsArrive() throws {
+        let statements = Mutex<[String]>([])
+        try BidWriterLanesTests.withWriter(maxBatch: 512) { writer in
+            BidWriterLanesTests.queue(writer, groups: Array(repeating: 10, count: 100))
+            writer.nextLane = BidWriter.Lane.bulk.rawValue
+            var order: [String] = []
+            writer.lastSingleArrival = .now - .seconds(2)
+            if let next = writer.nextStatement() { order.append("\(next.lane.name):\(next.bids)") }
+            writer.lastSingleArrival = .now
+            if let next = writer.nextStatement() { order.append("\(next.lane.name):\(next.bids)") }
+            statements.withLock { $0 = order }
+        }
+        // No single bid for 2 s: a full batch (51 groups of 10); one just now: 64 at most (6 groups).
+        #expect(statements.withLock { $0 } == ["bulk:510", "bulk:60"])
     }
 }
