@@ -113,7 +113,7 @@ public final class BidWriter {
         self.maxBatch = maxBatch
         self.maxPending = maxPending
         self.maxInFlight = max(1, maxInFlight)
-        sharedBulkBatch = max(1, maxBatch / 8)
+        sharedBulkBatch = max(1, maxBatch / 2)
     }
 
     /// Bids accepted and not yet sent.

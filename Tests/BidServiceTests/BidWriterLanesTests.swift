@@ -112,7 +112,7 @@ import Testing
             if let next = writer.nextStatement() { order.append("\(next.lane.name):\(next.bids)") }
             statements.withLock { $0 = order }
         }
-        // No single bid for 2 s: a full batch (51 groups of 10); one just now: 64 at most (6 groups).
-        #expect(statements.withLock { $0 } == ["bulk:510", "bulk:60"])
+        // No single bid for 2 s: a full batch (51 groups of 10); one just now: 256 at most (25 groups).
+        #expect(statements.withLock { $0 } == ["bulk:510", "bulk:250"])
     }
 }
