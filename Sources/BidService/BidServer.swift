@@ -58,11 +58,11 @@ public final class BidServer: @unchecked Sendable {
         let database = try StartupRetry().run(logger: logger) {
             let database = try DatabaseLocator.resolve(
                 databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory,
-                connectTimeoutSeconds: configuration.connectTimeoutSeconds)
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds, pooler: configuration.databasePooler,
+                directURL: configuration.databaseDirectURL)
             do {
                 if configuration.migrateOnStart {
-                    let applied = try DatabaseLocator.migrate(
-                        connectionString: database.connectionString, migrationsDirectory: migrationsDirectory)
+                    let applied = try DatabaseLocator.migrate(database, migrationsDirectory: migrationsDirectory)
                     logger.info(
                         "migrations current",
                         metadata: ["applied_now": "\(applied)", "directory": "\(migrationsDirectory)"])
@@ -93,10 +93,14 @@ public final class BidServer: @unchecked Sendable {
         // Without incremental sort the history statement keeps to the (product_id, calculated_at) index
         // even for a product with no bids in the asked window; with it, PostgreSQL 15 may walk the
         // calculated_at index over the whole window instead (300 ms against 0.01 ms: docs/query-plans.md).
+        // A transaction pooler refuses startup `options` and keeps no session: there the setting
+        // belongs to the database (`ALTER DATABASE … SET enable_incremental_sort = off`, docs/scaling.md).
+        let pooled = !database.pooler.keepsSessions
         let servingConnectionString = try ConnectionString.addingSessionDefaults(
             to: database.connectionString, applicationName: "bidengine",
-            settings: [(name: "enable_incremental_sort", value: "off")])
+            settings: pooled ? [] : [(name: "enable_incremental_sort", value: "off")])
         var connectionConfiguration = PostgresConnection.Configuration(connectionString: servingConnectionString)
+        connectionConfiguration.namedStatements = !pooled
         connectionConfiguration.statementTimeout = configuration.databaseTimeout
         // Room beside the bid statements for idempotency lookups and the read routes.
         connectionConfiguration.maxInFlight = configuration.maxWritesInFlight + 4

@@ -81,7 +81,7 @@ struct AuditCommand: ParsableCommand {
         let parameters = try parameters(environment: environment)
 
         let database = try self.database.open(
-            environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
+            environment: environment, common: try CommonSettings.read(environment))
         defer { database.embedded?.stop() }
 
         let runID: Int64
@@ -249,17 +249,14 @@ struct AuditCommand: ParsableCommand {
         var noMigrate = false
 
         /// The database, migrated unless `--no-migrate`; stop `embedded` when done. Every connection
-        /// to it gives up after `connectTimeoutSeconds` unless `DATABASE_URL` sets `connect_timeout`.
-        func open(environment: [String: String], connectTimeoutSeconds: Int) throws -> DatabaseLocator.Resolved {
-            let database = try DatabaseLocator.resolve(
-                databaseURL: environment["DATABASE_URL"],
-                stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
-                connectTimeoutSeconds: connectTimeoutSeconds)
+        /// to it gives up after `CONNECT_TIMEOUT` unless `DATABASE_URL` sets `connect_timeout`.
+        func open(environment: [String: String], common: CommonSettings) throws -> DatabaseLocator.Resolved {
+            let database = try common.resolve(
+                environment, stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
             if !noMigrate {
                 do {
                     let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
-                    try DatabaseLocator.migrate(
-                        connectionString: database.connectionString, migrationsDirectory: directory)
+                    try DatabaseLocator.migrate(database, migrationsDirectory: directory)
                 } catch {
                     database.embedded?.stop()
                     throw error

@@ -26,7 +26,7 @@ struct MigrateCommand: ParsableCommand {
     var migrationsDirectory: String?
 
     func validate() throws {
-        _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
+        try CommonSettings.read(ProcessInfo.processInfo.environment).requireSession(for: "Migrating")
     }
 
     func run() throws {
@@ -36,13 +36,10 @@ struct MigrateCommand: ParsableCommand {
         _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         // Found before the database is touched: a missing directory fails at once.
         let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
-        let database = try DatabaseLocator.resolve(
-            databaseURL: environment["DATABASE_URL"],
-            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
-            connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
+        let database = try CommonSettings.read(environment).resolve(
+            environment, stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
         defer { database.embedded?.stop() }
-        let applied = try DatabaseLocator.migrate(
-            connectionString: database.connectionString, migrationsDirectory: directory)
+        let applied = try DatabaseLocator.migrate(database, migrationsDirectory: directory)
         print(applied.isEmpty ? "migrations: up to date" : "migrations: applied \(applied.joined(separator: ", "))")
     }
 }

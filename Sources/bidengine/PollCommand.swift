@@ -73,6 +73,7 @@ struct PollCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         var (configuration, common) = try configuration(environment)
         configuration.progressOnTerminal = true
+        configuration.pooler = common.pooler
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
         let logger = Logger(label: "bidengine.poll")
         // Installed before the database work: a signal while connecting or migrating exits at once.
@@ -83,14 +84,12 @@ struct PollCommand: ParsableCommand {
             logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"])
         }
 
-        let database = try DatabaseLocator.resolve(
-            databaseURL: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
-            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
-            connectTimeoutSeconds: common.connectTimeoutSeconds)
+        let database = try common.resolve(
+            environment, stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
         defer { database.embedded?.stop() }
         if !noMigrate {
             let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
-            try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: directory)
+            try DatabaseLocator.migrate(database, migrationsDirectory: directory)
         }
 
         // A signal ends the poll between requests; the waiting thread simply dies with the process.
