@@ -177,12 +177,15 @@ struct LoopServices {
     func router() -> Router {
         let logger = self.logger
         let metrics = ServiceMetrics.shared
+        let failures = DatabaseFailureLog(
+            logger: logger, loop: loop.name, connectionString: self.connection.connectionString,
+            reactor: LoopReactor(loop: loop))
         let connection = PostgresConnection(configuration: self.connection, reactor: LoopReactor(loop: loop)) { event in
             switch event {
             case .connected: logger.info("database connected", metadata: ["loop": "\(loop.name)"])
             case .connectionFailed(let error):
                 metrics.reconnects.increment()
-                logger.warning("database connection failed", metadata: ["loop": "\(loop.name)", "error": "\(error)"])
+                failures.connectionFailed(error)
             case .reconnectScheduled(let delay):
                 logger.debug("database reconnect scheduled", metadata: ["after": "\(delay)"])
             }
@@ -191,12 +194,15 @@ struct LoopServices {
         let writer = BidWriter(
             connection: connection, maxBatch: configuration.maxBatchSize,
             maxPending: configuration.maxPendingPerLoop, maxInFlight: configuration.maxWritesInFlight)
+        writer.onStatementFailed = { error, statement, bids in
+            failures.statementFailed(error, statement: statement, bids: bids)
+        }
         writer.onBatchFinished = { size, roundTrip, succeeded in
             metrics.batchSize.record(size)
             metrics.batchRoundTrip.recordNanoseconds(roundTrip.nanoseconds)
             if !succeeded { metrics.batchFailures.increment() }
         }
-        let reader = readRouter(primary: connection)
+        let reader = readRouter(primary: connection, failures: failures)
         var router = Router()
         BidRoutes(recorder: writer, retryAfterSeconds: 1).register(into: &router)
         BulkBidRoutes(
@@ -240,7 +246,7 @@ struct LoopServices {
     /// Reads (history, competitor prices, audits) go through this: to the replica when one is
     /// configured, connected and within `READ_MAX_LAG`, else to the loop's primary connection.
     /// Fallbacks are counted per read and logged when the replica's usability changes.
-    private func readRouter(primary: PostgresConnection) -> PostgresReadRouter {
+    private func readRouter(primary: PostgresConnection, failures: DatabaseFailureLog) -> PostgresReadRouter {
         let logger = self.logger
         let loop = self.loop
         let metrics = ServiceMetrics.shared
@@ -262,6 +268,7 @@ struct LoopServices {
             switch event {
             case .fellBack(let reason): metrics.readFallbacks[reason]?.increment()
             case .lagMeasured(let lag): metrics.replicaLag.record(Double(lag.nanoseconds) / 1e9)
+            case .readFailed(let error): failures.statementFailed(error, statement: "read", bids: 0)
             case .replicaUsable(let usable, let reason):
                 metrics.replicaInUse.record(usable ? 1 : 0)
                 if usable {
