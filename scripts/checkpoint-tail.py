@@ -72,7 +72,7 @@ def log(*parts: object) -> None:
 
 def pg_bin() -> str:
     out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-    return out if os.access(out + "/pg_ctl", os.X_OK) else sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1].as_posix()
+    return out if os.access(out + "/pg_ctl", os.X_OK) else max(Path("/usr/lib/postgresql").glob("*/bin")).as_posix()
 
 
 RUN_AS = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -222,7 +222,9 @@ def main() -> int:
           f"{'ckpts':>6} {'WAL B/bid':>9}  (median of {args.rounds} interleaved runs of {args.seconds:.0f} s)")
     for name in configs:
         mine = [r for r in results if r["config"] == name]
-        med = lambda key: statistics.median(r[key] for r in mine)
+
+        def med(key: str, mine: list[dict] = mine) -> float:
+            return statistics.median(r[key] for r in mine)
         print(f"{name:<12} {med('bids_per_s'):>7.0f} {med('p50_ms'):>7.2f} {med('p99_ms'):>7.2f} {med('p999_ms'):>9.2f} "
               f"{med('max_ms'):>8.1f} {med('checkpoints_completed'):>6.1f} {med('wal_bytes_per_bid'):>9.0f}")
     if args.output:

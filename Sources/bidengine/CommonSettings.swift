@@ -35,12 +35,4 @@ struct CommonSettings {
             throw ValidationError("\(DatabaseLocator.SessionRequired(work: work))")
         }
     }
-
-    /// `DATABASE_URL` (or the embedded cluster under `stateDirectory`) with the pooler and the
-    /// direct connection these settings name.
-    func resolve(_ environment: [String: String], stateDirectory: String) throws -> DatabaseLocator.Resolved {
-        try DatabaseLocator.resolve(
-            databaseURL: environment["DATABASE_URL"], stateDirectory: stateDirectory,
-            connectTimeoutSeconds: connectTimeoutSeconds, pooler: pooler, directURL: directURL)
-    }
 }

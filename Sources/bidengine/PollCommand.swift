@@ -37,17 +37,7 @@ struct PollCommand: ParsableCommand {
         parsing: .unconditionalSingleValue,
         help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
     var sources: [String] = []
-    @Option(
-        name: .customLong("state-dir"),
-        parsing: .unconditional,
-        help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
-    var stateDirectory: String?
-    @Option(
-        name: .customLong("migrations-dir"),
-        parsing: .unconditional,
-        help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
-    var migrationsDirectory: String?
-    @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.") var noMigrate = false
+    @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         _ = try configuration(ProcessInfo.processInfo.environment)
@@ -84,13 +74,8 @@ struct PollCommand: ParsableCommand {
             logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"])
         }
 
-        let database = try common.resolve(
-            environment, stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine")
+        let database = try self.database.open(environment: environment, common: common)
         defer { database.embedded?.stop() }
-        if !noMigrate {
-            let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
-            try DatabaseLocator.migrate(database, migrationsDirectory: directory)
-        }
 
         // A signal ends the poll between requests; the waiting thread simply dies with the process.
         let cancellation = PollCancellation()

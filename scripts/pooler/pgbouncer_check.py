@@ -39,8 +39,16 @@ from pathlib import Path
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scaleout"))
-from loadmix import ROOT, LoadMix, _Client, expected_adjusted, install_signal_cleanup, log, rowcheck  # noqa: E402
-from scaleout import Database, Process, wait_ready  # noqa: E402
+from loadmix import (
+    ROOT,
+    LoadMix,
+    _Client,
+    expected_adjusted,
+    install_signal_cleanup,
+    log,
+    rowcheck,
+)
+from scaleout import Database, Process, wait_ready
 
 CHECKS: list[dict] = []
 
@@ -116,7 +124,7 @@ class ProductsSource:
         source = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 from urllib.parse import parse_qs, urlparse
                 query = parse_qs(urlparse(self.path).query)
                 limit, skip = int(query.get("limit", ["100"])[0]), int(query.get("skip", ["0"])[0])
