@@ -40,8 +40,9 @@ final class DatabaseFailureLog {
         self.now = now
     }
 
+    /// A loop that stops within an interval still says what it did not log.
     deinit {
-        summaryTimer?.cancel()
+        reportSuppressed()
     }
 
     /// A statement failed: `bids` bids (0 for a read) got no acknowledgement because of it.

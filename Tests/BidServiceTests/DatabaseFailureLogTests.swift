@@ -98,4 +98,21 @@ import Testing
         #expect(captured.all.map(\.message) == Array(repeating: "database statement failed", count: 3))
         #expect(reactor.timers.isEmpty)
     }
+
+    @Test func aLoopThatStopsWithinAnIntervalStillReportsWhatItSuppressed() {
+        let captured = CapturedLog()
+        let reactor = ManualReactor()
+        var log: DatabaseFailureLog? = DatabaseFailureLog(
+            logger: captured.logger(), loop: "loop-2", connectionString: "", reactor: reactor,
+            limit: .init(lines: 1, interval: .seconds(10)))
+        log?.statementFailed(error, statement: "bid insert", bids: 4)
+        log?.statementFailed(error, statement: "bid insert", bids: 5)
+        log = nil
+        #expect(
+            captured.all.last
+                == .init(
+                    level: .warning, message: "database failures suppressed",
+                    metadata: ["loop": "loop-2", "suppressed": "1", "bids": "5", "interval_s": "10", "logged": "1"]))
+        #expect(reactor.timers.map(\.timer.cancelled) == [true])
+    }
 }

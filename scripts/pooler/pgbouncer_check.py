@@ -6,7 +6,7 @@ part of `make test`).
 
 A throwaway cluster (the embedded launcher's layout, migrated directly by `bidengine migrate`) and a real
 `pgbouncer` (pool_mode = transaction, two server connections per pool, so client sessions share server
-connections) on unix sockets, both as the cluster user. Through the pooler, with DATABASE_POOLER=transaction:
+connections, each closed 2 s after it opened, so new ones keep coming) on unix sockets, both as the cluster user. Through the pooler, with DATABASE_POOLER=transaction:
   * `bidengine serve --no-migrate` (two event loops): mixed load (bids, Idempotency-Key first uses and
     replays, history by id and by product) from several clients, bulk requests with keys and their replays:
     no 5xx, no wrong answer, and every acknowledged bid is in `bids` with the price it was answered with;
@@ -79,6 +79,7 @@ auth_type = trust
 auth_file = {self.dir}/userlist.txt
 pool_mode = transaction
 default_pool_size = {pool_size}
+server_lifetime = 2
 max_client_conn = 200
 logfile = {self.dir}/pgbouncer.log
 {"ignore_startup_parameters = options" if ignore_options else ""}
