@@ -17,7 +17,7 @@ connections, each closed 2 s after it opened, so new ones keep coming) on unix s
   * `bidengine maintain`, twice: the first deletes the polled prices (aged by 60 days), the second runs too;
     no advisory lock is left on any server connection;
   * `bidengine migrate` and `bidengine schedule` without DATABASE_DIRECT_URL are refused with a message
-    that names it; `migrate` with DATABASE_DIRECT_URL succeeds;
+    that names it; with it, `migrate` succeeds and `schedule` becomes the active scheduler;
   * no warning or error line in any log of the above.
 Exit 0 when every check holds, 1 when one fails, 2 when the set-up itself failed.
 """
@@ -279,6 +279,14 @@ def main() -> int:
               refused.returncode != 0 and "DATABASE_DIRECT_URL" in refused.stderr, refused.stderr.strip()[-300:])
         direct = command(binary, ["migrate"], dict(pooled, DATABASE_DIRECT_URL=primary.url))
         check("migrate with DATABASE_DIRECT_URL succeeds", direct.returncode == 0, direct.stderr.strip()[-300:])
+        scheduler = Process(binary, work, "schedule", ["schedule", "--no-migrate"],
+                            dict(pooled, DATABASE_DIRECT_URL=primary.url, LOG_LEVEL="info", AUDIT_AT="00:00"))
+        try:
+            active = scheduler.wait_for("now the active scheduler", 60)
+            check("schedule with DATABASE_DIRECT_URL takes the leader lock", active is not None,
+                  scheduler.log_text()[-300:] if active is None else f"{active:.1f} s")
+        finally:
+            scheduler.stop()
 
         serve = Process(binary, work, "serve", ["serve", "--port", "0", "--threads", "2", "--no-migrate"],
                         dict(pooled, ACCESS_LOG="off", LOG_LEVEL="info"))
