@@ -1,3 +1,4 @@
+public import Postgres
 import ServiceSupport
 
 /// Everything `bidengine serve` can be told, with the defaults documented in the README.
@@ -7,6 +8,10 @@ public struct ServiceConfiguration: Sendable {
     public var threads = 0  // 0 = one loop per core
     /// libpq connection string; nil = the embedded cluster under `stateDirectory`.
     public var databaseURL: String?
+    /// What is between `databaseURL` and PostgreSQL (`DATABASE_POOLER`).
+    public var databasePooler: ConnectionPooler = .none
+    /// A connection that bypasses the pooler, for migrations (`DATABASE_DIRECT_URL`).
+    public var databaseDirectURL: String?
     /// libpq connection string of a hot-standby replica for reads (history, competitor prices,
     /// audit listings and reports); nil = every read on the primary.
     public var readDatabaseURL: String?
@@ -29,7 +34,7 @@ public struct ServiceConfiguration: Sendable {
     public var maxBatchSize = 512
     /// Bid statements pipelined at once on each loop's connection (measured: docs/performance.md).
     public var maxWritesInFlight = 1
-    /// Bids waiting per loop beyond which new ones get 503 at once.
+    /// Bids waiting per loop in each of the writer's lanes (single, bulk) beyond which new ones get 503 at once.
     public var maxPendingPerLoop = 8192
     public var shutdownTimeout: Duration = .seconds(10)
     /// libpq `connect_timeout` for every connection, unless `databaseURL` sets its own (`CONNECT_TIMEOUT`).
@@ -38,7 +43,7 @@ public struct ServiceConfiguration: Sendable {
     /// HTTP layer's ceiling with the same build. Off in production.
     public var benchEndpoints = false
     /// When not empty, every `/api/*` route requires `Authorization: Bearer <key>`.
-    public var apiKeys = APIKeys([])
+    public var apiKeys = APIKeys([APIKey]())
     /// One JSON line per request (method, path, status, duration, request id).
     public var accessLog = true
     /// How long an Idempotency-Key is remembered.
@@ -53,6 +58,8 @@ public struct ServiceConfiguration: Sendable {
         [
             ("host", host), ("port", String(port)), ("threads", threads == 0 ? "auto" : String(threads)),
             ("database", databaseURL.map { ConnectionStringMask.mask($0) } ?? "embedded (\(stateDirectory)/postgres)"),
+            ("database_pooler", databasePooler.rawValue),
+            ("database_direct", databaseDirectURL.map { ConnectionStringMask.mask($0) } ?? "none"),
             ("read_database", readDatabaseURL.map { ConnectionStringMask.mask($0) } ?? "none (reads on the primary)"),
             ("read_max_lag", readMaxLag.description),
             ("migrations", migrationsDirectory ?? "auto"), ("migrate_on_start", String(migrateOnStart)),

@@ -108,6 +108,20 @@ when the pre-install hook runs, so the Job uses it only if it was made outside t
 {{- end }}
 
 {{/* Key of the API keys in the Secret; empty when there are none. */}}
+{{- /*
+The key file (BIDENGINE_API_KEYS_FILE) from .Values.apiKeys: one line per entry, a bare key for a
+string, "KEY name=NAME rate=R burst=B" for a map with those fields (each but key optional).
+*/ -}}
+{{- define "bidengine.apiKeyFile" -}}
+{{- range . }}
+{{- if kindIs "string" . }}
+{{- . }}
+{{- else }}
+{{- .key }}{{ with .name }} name={{ . }}{{ end }}{{ with .rate }} rate={{ int64 . }}{{ end }}{{ with .burst }} burst={{ int64 . }}{{ end }}
+{{- end }}
+{{ end }}
+{{- end }}
+
 {{- define "bidengine.apiKeysKey" -}}
 {{- if .Values.existingSecret.name }}{{ .Values.existingSecret.apiKeysKey }}{{ else if .Values.apiKeys }}api-keys{{ end }}
 {{- end }}
@@ -115,6 +129,11 @@ when the pre-install hook runs, so the Job uses it only if it was made outside t
 {{/* Key of DATABASE_READ_URL in the Secret; empty when there is no read replica. */}}
 {{- define "bidengine.readUrlKey" -}}
 {{- if .Values.existingSecret.name }}{{ .Values.existingSecret.readUrlKey }}{{ else if .Values.database.readUrl }}read-database-url{{ end }}
+{{- end }}
+
+{{/* Key of DATABASE_DIRECT_URL in the Secret; empty when there is none. */}}
+{{- define "bidengine.directUrlKey" -}}
+{{- if .Values.existingSecret.name }}{{ .Values.existingSecret.directUrlKey }}{{ else if .Values.database.directUrl }}direct-database-url{{ end }}
 {{- end }}
 
 {{/* Hook weight of the migrations Job; what it needs is created one step earlier. */}}
@@ -184,6 +203,15 @@ Usage: include "bidengine.env" (dict "ctx" $ "secretName" "..." "apiKeys" true "
     secretKeyRef:
       name: {{ .secretName }}
       key: {{ include "bidengine.databaseUrlKey" $ctx }}
+- name: DATABASE_POOLER
+  value: {{ $ctx.Values.database.pooler | quote }}
+{{- if include "bidengine.directUrlKey" $ctx }}
+- name: DATABASE_DIRECT_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ include "bidengine.directUrlKey" $ctx }}
+{{- end }}
 {{- if and .reads (include "bidengine.readUrlKey" $ctx) }}
 - name: DATABASE_READ_URL
   valueFrom:

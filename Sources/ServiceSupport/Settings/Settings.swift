@@ -1,4 +1,5 @@
 public import Logging
+public import Postgres
 
 /// Every setting of every command, in one table: environment variable, flag, what it accepts,
 /// default. Commands read them with `SettingReader` in `validate()`, so a bad value is refused,
@@ -12,6 +13,11 @@ public enum Settings {
     public static let logLevel = Setting.logLevel("LOG_LEVEL", default: .info)
     public static let connectTimeout = Setting.integer(
         "CONNECT_TIMEOUT", 1...3600, default: 5, unit: "seconds to wait for PostgreSQL to answer a connection")
+    /// What is between `DATABASE_URL` and PostgreSQL (docs/scaling.md).
+    public static let databasePooler = Setting<ConnectionPooler>(
+        "DATABASE_POOLER", accepts: "none or transaction (a transaction pooler such as PgBouncer in transaction mode)",
+        default: .none
+    ) { ConnectionPooler(rawValue: $0.lowercased()) }
     /// Where the embedded cluster lives (under `postgres/`) when `DATABASE_URL` is not set.
     public static let stateDirectory = Setting.text(
         "BIDENGINE_STATE_DIR", flag: "--state-dir", accepts: "a directory path", default: ".bidengine")
@@ -48,6 +54,10 @@ public enum Settings {
     public static let shutdownTimeout = Setting.integer(
         "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
     public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)
+    public static let apiKeyRate = Setting.integer(
+        "API_KEY_RATE", 0...1_000_000_000, default: 0, unit: "bids per second per key", zero: "unlimited")
+    public static let apiKeyBurst = Setting.integer(
+        "API_KEY_BURST", 0...1_000_000_000, default: 0, unit: "bids", zero: "API_KEY_RATE (one second's worth)")
     /// A read replica further behind than this gets no reads until it catches up.
     public static let readMaxLag = Setting<Duration>(
         "READ_MAX_LAG", accepts: "seconds (5) or milliseconds (500ms)", default: .seconds(5)
