@@ -7,5 +7,6 @@ so that the rooms import each other's code by name:
   integration/  harnesses that drive real processes: reliability/ (leaks, soak, chaos, non-readers)
                 and scaleout/ (a primary, a standby, several processes)
   lib/          what the rooms share: loadmix (service, cluster, load, report), check_report,
-                scratch-pg.sh and venv.sh for the shell scripts
+                fake_http (a stand-in for a remote JSON API), scratch-pg.sh and venv.sh for the
+                shell scripts
 """

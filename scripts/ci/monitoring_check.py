@@ -46,6 +46,7 @@ import yaml
 sys.dont_write_bytecode = True
 ROOT = Path(__file__).resolve().parents[2]
 from scripts.lib.check_report import Report, free_port
+from scripts.lib.fake_http import QuietJSONHandler
 from scripts.lib.loadmix import (
     DEFAULT_WEIGHTS,
     LoadMix,
@@ -181,19 +182,11 @@ class ProductsSource(http.server.ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-class ProductsHandler(http.server.BaseHTTPRequestHandler):
+class ProductsHandler(QuietJSONHandler):
     def do_GET(self) -> None:
         products = [{"id": i, "title": f"Product {i}", "brand": "Acme", "category": "tools", "price": 10 + i}
                     for i in (1, 2, 3)]
-        body = json.dumps({"products": products, "total": 3, "skip": 0, "limit": 100}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_json({"products": products, "total": 3, "skip": 0, "limit": 100})
 
 
 class Process:

@@ -1,8 +1,13 @@
-"""Shared by the Python check scripts: one PASS/FAIL/SKIP line per check, and a free loopback port."""
+"""Shared by the Python check scripts: one PASS/FAIL/SKIP line per check, a free loopback port, and
+the end of a run that records its checks as JSON."""
 
 from __future__ import annotations
 
+import json
 import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 
 class Report:
@@ -34,3 +39,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def finish_checks(checks: list[dict], started: float, output: str | None, log: Callable[[str], None]) -> int:
+    """Logs how many of `checks` passed since `started` (a `time.monotonic()` reading), writes them
+    as JSON to `output` when given, and returns the exit status: 1 when any failed."""
+    failed = [c for c in checks if not c["ok"]]
+    log(f"{len(checks) - len(failed)}/{len(checks)} checks passed in {time.monotonic() - started:.0f} s")
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(json.dumps({"checks": checks, "seconds": round(time.monotonic() - started, 1)},
+                                           indent=2))
+    return 1 if failed else 0

@@ -38,6 +38,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from scripts.integration.scaleout.scaleout import Database, Process, wait_ready
+from scripts.lib.check_report import finish_checks
+from scripts.lib.fake_http import QuietJSONHandler
 from scripts.lib.loadmix import (
     ROOT,
     LoadMix,
@@ -122,7 +124,7 @@ class ProductsSource:
         self.requests = 0
         source = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietJSONHandler):
             def do_GET(self) -> None:
                 from urllib.parse import parse_qs, urlparse
                 query = parse_qs(urlparse(self.path).query)
@@ -131,15 +133,7 @@ class ProductsSource:
                 products = [{"id": i, "title": f"product {i}", "brand": None, "category": "test",
                              "price": round(1 + i / 100 + source.requests / 1000, 2)}
                             for i in range(skip, min(skip + limit, 250))]
-                body = json.dumps({"products": products, "total": 250, "skip": skip, "limit": limit}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self.send_json({"products": products, "total": 250, "skip": skip, "limit": limit})
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -371,13 +365,7 @@ def main() -> int:
             log(f"work directory kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    failed = [c for c in CHECKS if not c["ok"]]
-    log(f"{len(CHECKS) - len(failed)}/{len(CHECKS)} checks passed in {time.monotonic() - started:.0f} s")
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(json.dumps({"checks": CHECKS, "seconds": round(time.monotonic() - started, 1)},
-                                                indent=2))
-    return 1 if failed else 0
+    return finish_checks(CHECKS, started, args.output, log)
 
 
 if __name__ == "__main__":

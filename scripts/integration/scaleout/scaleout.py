@@ -43,6 +43,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.dont_write_bytecode = True
+from scripts.lib.check_report import finish_checks
 from scripts.lib.loadmix import (
     ROOT,
     Cluster,
@@ -535,13 +536,7 @@ def main() -> int:
             log(f"work directory kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    failed = [c for c in CHECKS if not c["ok"]]
-    log(f"{len(CHECKS) - len(failed)}/{len(CHECKS)} checks passed in {time.monotonic() - started:.0f} s")
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(json.dumps({"checks": CHECKS, "seconds": round(time.monotonic() - started, 1)},
-                                                indent=2))
-    return 1 if failed else 0
+    return finish_checks(CHECKS, started, args.output, log)
 
 
 if __name__ == "__main__":
