@@ -3,7 +3,9 @@ the end of a run that records its checks as JSON."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -51,3 +53,26 @@ def finish_checks(checks: list[dict], started: float, output: str | None, log: C
         Path(output).write_text(json.dumps({"checks": checks, "seconds": round(time.monotonic() - started, 1)},
                                            indent=2))
     return 1 if failed else 0
+
+
+def remove_work(work: Path, keep: bool, log: Callable[[str], None]) -> None:
+    """Removes a run's work directory, or with `keep` leaves it and says where it is."""
+    if keep:
+        log(f"work directory kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """--output and --keep, for a harness that ends with `finish_checks` and `remove_work`."""
+    parser.add_argument("--output", help="write the checks as JSON here")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, clusters)")
+
+
+def built_binary(path: str, log: Callable[[str], None]) -> Path | None:
+    """The bidengine binary at `path`, or None (said) when it has not been built."""
+    binary = Path(path)
+    if not binary.exists():
+        log(f"no binary at {binary}; build it first (swift build --product bidengine)")
+        return None
+    return binary

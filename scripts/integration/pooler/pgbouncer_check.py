@@ -37,8 +37,19 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from scripts.integration.scaleout.scaleout import Database, Process, wait_ready
-from scripts.lib.check_report import finish_checks
+from scripts.integration.scaleout.scaleout import (
+    CHECKS,
+    Database,
+    Process,
+    check,
+    wait_ready,
+)
+from scripts.lib.check_report import (
+    add_run_options,
+    built_binary,
+    finish_checks,
+    remove_work,
+)
 from scripts.lib.fake_http import QuietJSONHandler
 from scripts.lib.loadmix import (
     ROOT,
@@ -49,14 +60,6 @@ from scripts.lib.loadmix import (
     rowcheck,
 )
 from scripts.lib.loadmix.load import _Client
-
-CHECKS: list[dict] = []
-
-
-def check(name: str, ok: bool, detail: object = "") -> bool:
-    CHECKS.append({"check": name, "ok": bool(ok), "detail": detail if isinstance(detail, (int, float, str)) else str(detail)})
-    log(("PASS " if ok else "FAIL ") + name + (f": {detail}" if detail != "" else ""))
-    return ok
 
 
 class Bouncer:
@@ -231,16 +234,14 @@ def main() -> int:
     parser.add_argument("--binary", default=str(ROOT / ".build" / "debug" / "bidengine"))
     parser.add_argument("--seconds", type=float, default=15.0, help="how long the mixed load runs")
     parser.add_argument("--pool-size", type=int, default=2, help="pgbouncer server connections per pool")
-    parser.add_argument("--output", help="write the checks as JSON here")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, clusters)")
+    add_run_options(parser)
     parser.add_argument("--control", action="store_true",
                         help="serve through the pooler WITHOUT DATABASE_POOLER (pgbouncer told to ignore the startup "
                              "options it would refuse): the load must fail, showing what the setting is for")
     args = parser.parse_args()
     install_signal_cleanup()
-    binary = Path(args.binary)
-    if not binary.exists():
-        log(f"no binary at {binary}; build it first (swift build --product bidengine)")
+    binary = built_binary(args.binary, log)
+    if binary is None:
         return 2
     if shutil.which("pgbouncer") is None:
         log("pgbouncer is not installed (apt-get install pgbouncer; make test-deps installs it)")
@@ -361,10 +362,7 @@ def main() -> int:
         if bouncer:
             bouncer.stop()
         primary.stop()
-        if args.keep:
-            log(f"work directory kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        remove_work(work, args.keep, log)
     return finish_checks(CHECKS, started, args.output, log)
 
 

@@ -43,7 +43,12 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.dont_write_bytecode = True
-from scripts.lib.check_report import finish_checks
+from scripts.lib.check_report import (
+    add_run_options,
+    built_binary,
+    finish_checks,
+    remove_work,
+)
 from scripts.lib.loadmix import (
     ROOT,
     Cluster,
@@ -503,13 +508,11 @@ def main() -> int:
     parser.add_argument("--binary", default=str(ROOT / ".build" / "debug" / "bidengine"))
     parser.add_argument("--audit-rows", type=int, default=250_000,
                         help="old bids loaded so the audit lasts long enough to be interrupted")
-    parser.add_argument("--output", help="write the checks as JSON here")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, clusters)")
+    add_run_options(parser)
     args = parser.parse_args()
     install_signal_cleanup()
-    binary = Path(args.binary)
-    if not binary.exists():
-        log(f"no binary at {binary}; build it first (swift build --product bidengine)")
+    binary = built_binary(args.binary, log)
+    if binary is None:
         return 2
     work = Path(tempfile.mkdtemp(prefix="bidscale-", dir="/tmp"))
     os.chmod(work, 0o755)
@@ -532,10 +535,7 @@ def main() -> int:
                 check(f"part {part} set up", False, str(error)[-500:])
     finally:
         primary.stop()
-        if args.keep:
-            log(f"work directory kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        remove_work(work, args.keep, log)
     return finish_checks(CHECKS, started, args.output, log)
 
 
