@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 public import Postgres
 
 /// Finds the database and the migrations every subcommand uses: `DATABASE_URL` when given,
@@ -22,10 +23,36 @@ public enum DatabaseLocator {
                 connectionString: try ConnectionString.addingConnectTimeout(to: url, seconds: connectTimeoutSeconds),
                 embedded: nil)
         }
+        let cluster = try embeddedCluster(stateDirectory: stateDirectory, connectTimeoutSeconds: connectTimeoutSeconds)
+        let existed = FileManager.default.fileExists(atPath: cluster.dataDirectory + "/PG_VERSION")
+        try cluster.start()
+        // Said at notice level with the absolute path: run from another directory, the default
+        // relative state directory is a different (new, empty) database.
+        Logger(label: "bidengine.database").notice(
+            existed ? "using the embedded PostgreSQL cluster" : "created a new embedded PostgreSQL cluster",
+            metadata: [
+                "state_dir": "\(cluster.stateDirectory)", "log": "\(cluster.logFile)",
+                "hint": "no DATABASE_URL; set it, or --state-dir / BIDENGINE_STATE_DIR, to use another database",
+            ])
+        return Resolved(connectionString: cluster.connectionString, embedded: cluster)
+    }
+
+    /// The connection string `resolve` will return, without starting or reaching anything: what
+    /// `serve` gives its loops before the database is up.
+    public static func connectionString(databaseURL: String?, stateDirectory: String, connectTimeoutSeconds: Int = 5)
+        throws -> String
+    {
+        if let url = databaseURL, !url.isEmpty {
+            return try ConnectionString.addingConnectTimeout(to: url, seconds: connectTimeoutSeconds)
+        }
+        return try embeddedCluster(stateDirectory: stateDirectory, connectTimeoutSeconds: connectTimeoutSeconds)
+            .connectionString
+    }
+
+    private static func embeddedCluster(stateDirectory: String, connectTimeoutSeconds: Int) throws -> EmbeddedPostgres {
         let cluster = try EmbeddedPostgres(stateDirectory: stateDirectory + "/postgres")
         cluster.connectTimeoutSeconds = connectTimeoutSeconds
-        try cluster.start()
-        return Resolved(connectionString: cluster.connectionString, embedded: cluster)
+        return cluster
     }
 
     /// `DATABASE_URL` checked by libpq's own parser (nil when unset or empty), so a malformed one

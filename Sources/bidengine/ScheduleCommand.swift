@@ -83,7 +83,7 @@ struct ScheduleCommand: ParsableCommand {
         }
         defer { metricsEndpoint?.shutdown() }
 
-        let database = try StartupRetry().run(logger: logger) {
+        let database = try StartupRetry(isStopping: { shutdownSignals.isExiting }).run(logger: logger) {
             try self.database.open(environment: environment, connectTimeoutSeconds: settings.connectTimeoutSeconds)
         }
         defer { database.embedded?.stop() }
