@@ -63,6 +63,12 @@ public struct AuditRunner: Sendable {
             try session.execute("SET application_name = 'bidengine audit'")
             let startedAt = try session.execute(AuditSQL.clock).scalar
             let runID = try claim(parameters, session: session)
+            try session.execute(AuditSQL.holdRun, [String(runID)])
+            let abandoned = try session.execute(AuditSQL.abandonDeadRuns, [String(runID)]).rows.count
+            if abandoned > 0 {
+                logger.notice(
+                    "runs left running by a process that ended are marked failed", metadata: ["runs": "\(abandoned)"])
+            }
             do {
                 let source = try readSource.choose(
                     asOf: parameters.asOf, primary: session, primaryConnectionString: connectionString,

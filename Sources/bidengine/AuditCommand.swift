@@ -65,6 +65,9 @@ struct AuditCommand: ParsableCommand {
         _ = try Self.readSource(ProcessInfo.processInfo.environment)
         guard maxRows >= 1 else { throw ValidationError("--max-rows must be at least 1") }
         guard (1...16).contains(streams) else { throw ValidationError("--streams must be from 1 to 16") }
+        try Self.refuseFutureAsOf(
+            try parameters(environment: ProcessInfo.processInfo.environment).asOf,
+            settle: try Self.readSource(ProcessInfo.processInfo.environment).settle, now: Date())
         _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
     }
 
@@ -167,6 +170,21 @@ struct AuditCommand: ParsableCommand {
         _ = mallopt(-3, 16 << 20)  // M_MMAP_THRESHOLD (also stops glibc from raising the trim threshold itself)
     }
 
+    /// The audit scans once `as_of + settle` has passed, so an `--as-of` in the future waits until
+    /// then: refused (exit 64) when that wait would be longer than the settle time itself, which
+    /// catches a mistyped year instead of waiting for it silently.
+    static func refuseFutureAsOf(_ asOf: Date, settle: Duration, now: Date) throws {
+        let settleSeconds = Double(settle.components.seconds) + Double(settle.components.attoseconds) / 1e18
+        let ahead = asOf.timeIntervalSince(now)
+        guard ahead > settleSeconds else { return }
+        let distance =
+            ahead >= 2 * 86_400
+            ? "\(Int(ahead / 86_400)) days" : ahead >= 7_200 ? "\(Int(ahead / 3_600)) hours" : "\(Int(ahead)) s"
+        throw ValidationError(
+            "--as-of \(AuditTime.text(AuditTime.microseconds(asOf))) is \(distance) in the future: the audit would wait until then (plus AUDIT_SETTLE_MS) for its bids to commit. Give a past instant, or leave --as-of out for now"
+        )
+    }
+
     private func reportFormat() throws -> AuditReportFormat {
         guard let format = AuditReportFormat(rawValue: format.lowercased()) else {
             throw ValidationError(
@@ -227,6 +245,14 @@ struct AuditCommand: ParsableCommand {
             guard let rule = AuditParameters.parseThreshold(thresholdText) else {
                 throw ValidationError(
                     "--threshold / AUDIT_THRESHOLD must be a fraction such as 0.20 or a percentage such as 20%, between 0 and 1000000, got '\(thresholdText)'"
+                )
+            }
+            // "20" meant as 20 % would silently be 2,000 %: a bare number above 1 must say which it is.
+            let bare = thresholdText.trimmingCharacters(in: .whitespaces)
+            if !bare.hasSuffix("%"), rule.threshold > FixedDecimal(1) {
+                let asPercentage = (Decimal(string: bare) ?? 0) * 100
+                throw ValidationError(
+                    "--threshold / AUDIT_THRESHOLD '\(bare)' is ambiguous: a bare number is a fraction of the current CPC, so it would mean \(asPercentage)%. Write \(bare)% for \(bare) percent, or a fraction such as 0.20; a deviation above 100% must be written as a percentage (\(asPercentage)%)"
                 )
             }
             return (window, rule)

@@ -46,6 +46,19 @@ struct SettingsValidationTests {
             arguments: ["audit", "--window", "-1d"], environment: [:],
             message: "--window / AUDIT_WINDOW must be a length such as 7d, 36h or 1d12h (at most 3650d), got '-1d'"),
         Case(
+            arguments: ["audit", "--threshold", "20"], environment: [:],
+            message:
+                "--threshold / AUDIT_THRESHOLD '20' is ambiguous: a bare number is a fraction of the current CPC, so it would mean 2000%. Write 20% for 20 percent, or a fraction such as 0.20; a deviation above 100% must be written as a percentage (2000%)"
+        ),
+        Case(
+            arguments: ["schedule"], environment: ["AUDIT_THRESHOLD": "1.5"],
+            message:
+                "--threshold / AUDIT_THRESHOLD '1.5' is ambiguous: a bare number is a fraction of the current CPC, so it would mean 150%."
+        ),
+        Case(
+            arguments: ["audit", "--as-of", "2099-01-01T00:00:00Z"], environment: [:],
+            message: "--as-of 2099-01-01T00:00:00Z is "),
+        Case(
             arguments: ["poll", "--source", "notaurl"], environment: [:],
             message: "invalid competitor source 'notaurl'"),
         Case(
