@@ -31,7 +31,8 @@ public enum DatabaseLocator {
         Logger(label: "bidengine.database").notice(
             existed ? "using the embedded PostgreSQL cluster" : "created a new embedded PostgreSQL cluster",
             metadata: [
-                "state_dir": "\(cluster.stateDirectory)", "log": "\(cluster.logFile)",
+                "state_dir": "\(URL(fileURLWithPath: cluster.stateDirectory).standardized.path)",
+                "log": "\(URL(fileURLWithPath: cluster.logFile).standardized.path)",
                 "hint": "no DATABASE_URL; set it, or --state-dir / BIDENGINE_STATE_DIR, to use another database",
             ])
         return Resolved(connectionString: cluster.connectionString, embedded: cluster)
