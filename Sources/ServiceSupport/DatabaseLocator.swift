@@ -65,7 +65,9 @@ public enum DatabaseLocator {
         do {
             options = try ConnectionString.parse(text)
         } catch {
-            throw SettingError(setting: name, value: ConnectionString.masked(text), accepts: accepts)
+            throw SettingError(
+                setting: name, value: maskedUnparseable(text),
+                accepts: accepts + why(unparseable: text, libpqSays: maskedUnparseable(libpqReason(error.message))))
         }
         // libpq's parser takes any text for these and refuses it only when connecting, which the
         // start-up retry cannot tell from an unreachable server: it would retry a typo forever.
@@ -75,6 +77,33 @@ public enum DatabaseLocator {
                 accepts: accepts + " with a valid \(option.key) (got '\(option.value)')")
         }
         return text
+    }
+
+    /// A string libpq cannot parse, with its passwords masked the simple way (user-info after the
+    /// first `:`, any `password=` value): the operator sees what was actually given.
+    private static func maskedUnparseable(_ text: String) -> String {
+        let redacted = ConnectionString.redacting(text, connectionString: text)
+        // Without "://" (a mistyped scheme) a `user:password@host` is not recognised as a URI.
+        return redacted.replacingOccurrences(of: #":[^:@\s/]+@"#, with: ":****@", options: .regularExpression)
+    }
+
+    /// What is wrong, in the words an operator needs: a URI's scheme other than libpq's two, or a
+    /// key=value string (no scheme) that libpq could not read.
+    /// libpq's own words, without the prefix the parser adds (which names `DATABASE_URL` whatever was checked).
+    private static func libpqReason(_ message: String) -> String {
+        let prefix = "invalid DATABASE_URL: "
+        return message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
+    }
+
+    private static func why(unparseable text: String, libpqSays reason: String) -> String {
+        if let separator = text.range(of: "://") {
+            let scheme = text[..<separator.lowerBound]
+            if scheme != "postgresql", scheme != "postgres" {
+                return " (the URI scheme must be postgresql:// or postgres://, not \(scheme)://)"
+            }
+            return " (\(reason))"
+        }
+        return " (no postgresql:// scheme, and not key=value pairs: \(reason))"
     }
 
     private static let sslModes: Set = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]

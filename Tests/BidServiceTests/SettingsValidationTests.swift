@@ -59,6 +59,24 @@ struct SettingsValidationTests {
             arguments: ["audit", "--as-of", "2099-01-01T00:00:00Z"], environment: [:],
             message: "--as-of 2099-01-01T00:00:00Z is "),
         Case(
+            arguments: ["poll"], environment: ["COMPETITOR_SOURCES": "http://a.example;http://b.example"],
+            message:
+                "invalid competitor source 'http://a.example;http://b.example': separate sources with commas, not semicolons: http://a.example,http://b.example"
+        ),
+        Case(
+            arguments: ["schedule"], environment: ["COMPETITOR_SOURCES": "a;b"],
+            message: "invalid competitor source 'a;b': separate sources with commas, not semicolons: a,b"),
+        Case(
+            arguments: ["migrate"], environment: ["DATABASE_URL": "mysql://app:secret@db/bids"],
+            message:
+                "DATABASE_URL must be a libpq connection URI (postgresql://user@host:5432/db) or key=value string (the URI scheme must be postgresql:// or postgres://, not mysql://), got 'mysql://app:****@db/bids'"
+        ),
+        Case(
+            arguments: ["serve"], environment: ["DATABASE_URL": "postgres//app:secret@db/bids"],
+            message:
+                "DATABASE_URL must be a libpq connection URI (postgresql://user@host:5432/db) or key=value string (no postgresql:// scheme, and not key=value pairs: missing \"=\" after \"postgres//app:****@db/bids\" in connection info string), got 'postgres//app:****@db/bids'"
+        ),
+        Case(
             arguments: ["poll", "--source", "notaurl"], environment: [:],
             message: "invalid competitor source 'notaurl'"),
         Case(
