@@ -17,20 +17,28 @@ struct AuditCommand: ParsableCommand {
         commandName: "audit",
         abstract: "Audit the bids of one window now and print or write the report.",
         discussion: """
-            Flags every bid with calculated_at in [as-of - window, as-of) whose adjusted CPC differs from its
-            current CPC by more than threshold x current CPC (exact decimal comparison), records the run in
-            audit_runs / audit_flags (auditing the same --as-of again replaces that run), and writes the report.
+            Flags every bid with calculated_at in [as-of - window, as-of) whose adjusted CPC differs from its \
+            current CPC by more than threshold x current CPC (exact decimal comparison), records the run in \
+            audit_runs / audit_flags (auditing the same --as-of again replaces that run), and writes the report. \
             text and html list the worst --max-rows flags and products; json and csv carry every flag.
-            Exit status: 0 when the audit ran (whatever it flagged), 3 with --fail-on-flags when anything was
-            flagged, 1 when it could not run.
-            Database: DATABASE_URL, or the embedded cluster under --state-dir. Environment: AUDIT_WINDOW,
-            AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, CONNECT_TIMEOUT,
+
+            Exit status: 0 when the audit ran (whatever it flagged), 3 with --fail-on-flags when anything was \
+            flagged, 1 when it could not run, 64 for a bad flag or setting: among them a bare --threshold above 1 \
+            (20 would mean 2,000 %: write 20% or 0.20) and an --as-of further ahead than the settle time.
+
+            Database: DATABASE_URL, or the embedded cluster under --state-dir. Environment: AUDIT_WINDOW, \
+            AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, CONNECT_TIMEOUT, \
             LOG_LEVEL (default notice: a progress line every 5 s; a bar instead when stderr is a terminal).
-            Completeness: the scan starts once as-of + AUDIT_SETTLE_MS (default DATABASE_TIMEOUT_MS + 1000) has
-            passed on the database's clock, so bids stamped before as-of have committed. With DATABASE_READ_URL
-            the window is scanned on that replica after it has replayed up to the primary's WAL position; if it
-            does not within AUDIT_REPLICA_WAIT (default 60 s) the scan runs on the primary, or the run fails
-            with AUDIT_REPLICA_BEHIND=fail. Results are always written to the primary.
+
+            Completeness: the scan starts once as-of + AUDIT_SETTLE_MS (default DATABASE_TIMEOUT_MS + 1000) has \
+            passed on the database's clock, so bids stamped before as-of have committed. With DATABASE_READ_URL \
+            the window is scanned on that replica after it has replayed up to the primary's WAL position; if it \
+            does not within AUDIT_REPLICA_WAIT (default 60 s) the scan runs on the primary, or the run fails \
+            with AUDIT_REPLICA_BEHIND=fail. Results are always written to the primary. The wait is announced \
+            (notice, "waiting for bids stamped before as_of to commit", with the instant it waits for).
+
+            A run left running by a process that ended (killed, interrupted) is marked failed, "abandoned", by \
+            the next audit.
             """)
 
     @Option(

@@ -145,3 +145,23 @@ struct ServeHelpTests {
         #expect(help.contains("openapi.yaml"))
     }
 }
+
+/// Every subcommand's help reads as paragraphs wrapped once, below 80 columns: no line ends early
+/// because the text itself had a line break where the wrapper would have gone on.
+struct HelpWrappingTests {
+    @Test(arguments: ["serve", "audit", "schedule", "maintain", "migrate", "poll", "price"])
+    func helpParagraphsAreWrappedEvenly(subcommand: String) throws {
+        let command = try CommandProcess([subcommand, "--help"], environment: ["COLUMNS": "80"])
+        #expect(command.waitForExit(within: .seconds(10)) == 0)
+        let help = try String(contentsOfFile: command.stdoutPath, encoding: .utf8)
+        let lines = help.components(separatedBy: "\n").prefix { !$0.hasPrefix("USAGE:") }
+        for (line, next) in zip(lines, lines.dropFirst()) {
+            guard !line.isEmpty, !next.isEmpty, !line.hasPrefix(" "), !next.hasPrefix(" "), !line.hasSuffix(":")
+            else { continue }
+            let nextWord = next.prefix { $0 != " " }
+            #expect(
+                line.count + 1 + nextWord.count >= 80,
+                "\(subcommand) --help breaks early: '\(line)' could have taken '\(nextWord)'")
+        }
+    }
+}

@@ -211,6 +211,9 @@ import Testing
         #expect(lines.contains { $0.contains(#""step":"moving""#) && $0.contains(#""rows_expected":"6000""#) })
         #expect(lines.contains { $0.contains(#""step":"creating""#) && $0.contains(#""table":"bids_p2031_05""#) })
         #expect(lines.contains { $0.contains(#""step":"deleting""#) && $0.contains(#""table":"competitor_prices""#) })
+        // A delete does not count ahead: no expected total rather than a -1.
+        #expect(lines.contains { $0.contains(#""step":"deleting""#) && !$0.contains("rows_expected") })
+        #expect(!outcome.stderr.contains(#""rows_expected":"-1""#))
         #expect(!outcome.stdout.contains("maintenance progress"))
     }
 
@@ -225,7 +228,9 @@ import Testing
         #expect(report.actions.contains { $0.kind == .dropped && $0.table == "bids_legacy" })
         #expect(try Self.names(session) == before)
         #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "1")
-        #expect(report.text.contains("would created"))
+        #expect(report.text.contains("would create  bids_p2031_05"), "\(report.text)")
+        #expect(report.text.contains("would move    bids_p2031_05"), "\(report.text)")
+        #expect(!report.text.contains("would created") && !report.text.contains("would moved"))
         #expect(report.json.hasPrefix(#"{"dry_run":true,"skipped":false,"actions":[{"action":"created""#))
     }
 
