@@ -142,6 +142,7 @@ public struct AuditRunner: Sendable {
                     run: run, parameters: parameters, byPair: search == .byPair, session: session,
                     cancellation: cancellation, progress: reporter)
             }
+        reporter?.enter(.summarising)
         let reviewed = found.bands.reduce(0, +)
         logger.debug(
             "audit scanned",
@@ -198,6 +199,7 @@ public struct AuditRunner: Sendable {
             bands = try AuditSetScan.bandCounts(session: session, start: start, end: end)
         }
         progress?.add(Int(bands.reduce(0, +)))
+        progress?.enter(.writingFlags)
         if cancellation?.isCancelled == true { throw AuditError.cancelled }
         let inserted = try session.execute(
             byPair ? AuditSetScan.insertFlags : AuditSetScan.insertFlagsByBid,
@@ -230,6 +232,7 @@ public struct AuditRunner: Sendable {
             if queued.isEmpty { break }
             try session.copyIn(AuditSQL.copyFlags, chunks: queued)
         }
+        progress?.enter(.summarising)
         var tally = AuditTally(runID: run)
         for slice in queue.workerTallies { tally.merge(slice) }
         let bands = try bandCounts(

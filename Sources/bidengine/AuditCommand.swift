@@ -72,6 +72,7 @@ struct AuditCommand: ParsableCommand {
         _ = try parameters(environment: ProcessInfo.processInfo.environment)
         _ = try Self.readSource(ProcessInfo.processInfo.environment)
         guard maxRows >= 1 else { throw ValidationError("--max-rows must be at least 1") }
+        if let output { try Self.checkOutputDirectory(output) }
         guard (1...16).contains(streams) else { throw ValidationError("--streams must be from 1 to 16") }
         try Self.refuseFutureAsOf(
             try parameters(environment: ProcessInfo.processInfo.environment).asOf,
@@ -91,6 +92,14 @@ struct AuditCommand: ParsableCommand {
         let format = try reportFormat()
         let parameters = try parameters(environment: environment)
 
+        // Opened before the audit: a report that cannot be written fails now, not after the whole run.
+        let sink: AuditOutput
+        do {
+            sink = try output.map { try AuditOutput(path: $0) } ?? AuditOutput(fileDescriptor: 1)
+        } catch {
+            FileHandle.standardError.write(Data("bidengine audit: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         let database = try self.database.open(
             environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
         defer { database.embedded?.stop() }
@@ -123,7 +132,6 @@ struct AuditCommand: ParsableCommand {
         }
 
         do {
-            let sink = try output.map { try AuditOutput(path: $0) } ?? AuditOutput(fileDescriptor: 1)
             try AuditExporter(connectionString: database.connectionString, rowLimit: maxRows).export(
                 runID: runID, format: format, to: sink)
         } catch let failure as AuditOutput.Failure where failure.isBrokenPipe {
@@ -148,18 +156,22 @@ struct AuditCommand: ParsableCommand {
                 let width = 30
                 let filled = Int((progress.fraction ?? 0) * Double(width))
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-                let of = progress.expected.map { " of ~\($0)" } ?? ""
-                TerminalProgress.update("audit [\(bar)] \(progress.reviewed)\(of) bids, \(progress.rate)/s")
+                let of = progress.expectedAhead.map { " of ~\($0)" } ?? ""
+                let line =
+                    progress.stage == .reviewing
+                    ? "\(progress.reviewed)\(of) bids, \(progress.rate)/s"
+                    : "\(progress.reviewed) bids reviewed; \(progress.stage.rawValue)…"
+                TerminalProgress.update("audit [\(bar)] \(line)")
             }
         } else {
             runner.progressInterval = .seconds(5)
             runner.progress = { progress in
-                logger.notice(
-                    "audit progress",
-                    metadata: [
-                        "bids_reviewed": "\(progress.reviewed)", "bids_expected": "\(progress.expected ?? -1)",
-                        "rate_per_s": "\(progress.rate)", "elapsed_s": "\(progress.elapsed.components.seconds)",
-                    ])
+                var metadata: Logger.Metadata = [
+                    "stage": "\(progress.stage.rawValue)", "bids_reviewed": "\(progress.reviewed)",
+                    "rate_per_s": "\(progress.rate)", "elapsed_s": "\(progress.elapsed.components.seconds)",
+                ]
+                if let expected = progress.expected { metadata["bids_expected"] = "\(expected)" }
+                logger.notice("audit progress", metadata: metadata)
             }
         }
     }
@@ -191,6 +203,18 @@ struct AuditCommand: ParsableCommand {
         throw ValidationError(
             "--as-of \(AuditTime.text(AuditTime.microseconds(asOf))) is \(distance) in the future: the audit would wait until then (plus AUDIT_SETTLE_MS) for its bids to commit. Give a past instant, or leave --as-of out for now"
         )
+    }
+
+    /// `--output`'s directory must exist and be writable: checked with the other arguments (exit 64).
+    static func checkOutputDirectory(_ path: String) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--output \(path): the directory \(directory) does not exist")
+        }
+        guard access(directory, W_OK) == 0 else {
+            throw ValidationError("--output \(path): the directory \(directory) is not writable")
+        }
     }
 
     private func reportFormat() throws -> AuditReportFormat {

@@ -56,6 +56,9 @@ struct SettingsValidationTests {
                 "--threshold / AUDIT_THRESHOLD '1.5' is ambiguous: a bare number is a fraction of the current CPC, so it would mean 150%."
         ),
         Case(
+            arguments: ["audit", "--output", "/missing/dir/x"], environment: [:],
+            message: "--output /missing/dir/x: the directory /missing/dir does not exist"),
+        Case(
             arguments: ["audit", "--as-of", "2099-01-01T00:00:00Z"], environment: [:],
             message: "--as-of 2099-01-01T00:00:00Z is "),
         Case(
