@@ -35,10 +35,13 @@ import Testing
     /// itself is announced at the default level, with the instant it waits for.
     @Test func aRunLeftRunningByAnInterruptedAuditIsMarkedFailedByTheNext() throws {
         let url = try Self.migratedDatabase("bidengine_audit_abandoned")
-        let waiting = try CommandProcess(
-            ["audit", "--no-migrate", "--as-of", "2026-01-01T00:00:00Z"],
+        let report = NSTemporaryDirectory() + "bidengine-audit-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json"
+        defer { unlink(report) }
+        let first = try CommandProcess(
+            ["audit", "--no-migrate", "--as-of", "2026-01-01T00:00:00Z", "--format", "json", "--output", report],
             environment: ["DATABASE_URL": url, "AUDIT_SETTLE_MS": "0"])
-        #expect(waiting.waitForExit(within: .seconds(30)) == 0, "\(waiting.stderr)")
+        #expect(first.waitForExit(within: .seconds(30)) == 0, "\(first.stderr)")
+        #expect(try String(contentsOfFile: report, encoding: .utf8).contains(#""bids_reviewed":0"#))
         let interrupted = try CommandProcess(
             ["audit", "--no-migrate"], environment: ["DATABASE_URL": url, "AUDIT_SETTLE_MS": "120000"])
         #expect(
