@@ -140,7 +140,8 @@ let package = Package(
                 "Audit", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport",
                 "ServiceTestSupport",
             ],
-            swiftSettings: swiftSettings),
+            // Read from the source tree by path (#filePath), not bundled.
+            exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CompetitorPricesTests",
             dependencies: [

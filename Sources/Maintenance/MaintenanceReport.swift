@@ -1,4 +1,4 @@
-public import BidCore
+import BidCore
 
 /// What one maintenance pass did, for `bidengine maintain` to print.
 public struct MaintenanceReport: Sendable, Equatable {
