@@ -262,7 +262,7 @@ struct AuditCommand: ParsableCommand {
         @Option(
             parsing: .unconditional,
             help:
-                "Allowed deviation as a fraction of the current CPC, 0.20, or a percentage, 20% (env AUDIT_THRESHOLD; default 0.20)."
+                "Allowed deviation as a fraction of the current CPC, 0.20, or a percentage, 20% (env AUDIT_THRESHOLD; default 0.20; a bare number above 1 is refused as ambiguous)."
         )
         var threshold: String?
 
