@@ -11,7 +11,10 @@
 # `BINARY audit --no-migrate --as-of 2025-06-01T00:00:00Z --output FILE` (text report, as
 # `Benchmarks` does). Prints wall seconds, the ratio to the `count(*)` just before, CPU seconds of
 # all PostgreSQL processes (from /proc: the postmaster's live and reaped children) and of the
-# binary, and its peak RSS (/usr/bin/time). The cluster is stopped and deleted on exit.
+# binary, its peak RSS (/usr/bin/time), and the bytes the run added to the audit tables (every
+# `audit_*` table with its indexes and TOAST, `pg_total_relation_size`, after minus before; the
+# tables are emptied with TRUNCATE first) in all and per flagged bid. The cluster is stopped and
+# deleted on exit.
 # --threshold is passed to every audit (0.60 flags nothing: the judging alone). --prices spread
 # seeds prices with 4 decimals over 0.0001 … 100 and a ROAS of 85 … 125 instead of the eight
 # classes: nearly every bid is its own (current_cpc, adjusted_cpc) pair, the worst case for
@@ -68,14 +71,21 @@ esac
 "${PSQL[@]}" -At -c "SELECT count(*) || ' bids, ' || count(DISTINCT (current_cpc, adjusted_cpc)) || ' distinct price pairs' FROM bids"
 
 pg_cpu() { scratch_pg_cpu; }
+# Every table of the audit (audit_runs, audit_flags, audit_products, …, whatever the schema has),
+# and their total size with indexes and TOAST.
+AUDIT_TABLES="relname LIKE 'audit\\_%' AND relkind IN ('r', 'p') AND relnamespace = 'public'::regnamespace"
+AUDIT_BYTES="SELECT sum(pg_total_relation_size(oid)) FROM pg_class WHERE $AUDIT_TABLES"
 now() { date +%s%N; }
 
-printf '%-6s %-24s %9s %9s %7s %9s %9s %8s\n' round binary "wall s" "count s" ratio "pg cpu s" "cpu s" "RSS MB"
+printf '%-6s %-24s %9s %9s %7s %9s %9s %8s %11s %8s\n' round binary "wall s" "count s" ratio "pg cpu s" "cpu s" "RSS MB" \
+    "audit bytes" "B/flag"
 for round in $(seq 1 "$ROUNDS"); do
     for binary in "${BINARIES[@]}"; do
-        "${PSQL[@]}" -c "DELETE FROM audit_flags" -c "DELETE FROM audit_products" \
-            -c "DELETE FROM audit_deviation_bands" -c "DELETE FROM audit_runs"
-        "${PSQL[@]}" -c "VACUUM audit_flags, audit_products, audit_runs" -c "CHECKPOINT"
+        # TRUNCATE, not DELETE: the tables start at their empty size, so the bytes the audit adds
+        # are exactly their size afterwards minus the empty size.
+        "${PSQL[@]}" -c "DO \$\$ BEGIN EXECUTE (SELECT 'TRUNCATE ' || string_agg(oid::regclass::text, ', ')
+                                                 FROM pg_class WHERE $AUDIT_TABLES); END \$\$" -c "CHECKPOINT"
+        empty_bytes=$("${PSQL[@]}" -At -c "$AUDIT_BYTES")
         start=$(now)
         "${PSQL[@]}" -c "SELECT count(*) FROM bids
                          WHERE calculated_at >= '2025-05-25 00:00:00+00' AND calculated_at < '2025-06-01 00:00:00+00'" >/dev/null
@@ -90,9 +100,13 @@ for round in $(seq 1 "$ROUNDS"); do
         sleep 1
         cpu_after=$(pg_cpu)
         read -r user system rss < <(tail -1 "$DIR/time")
+        flagged=$("${PSQL[@]}" -At -c "SELECT coalesce(sum(bids_flagged), 0) FROM audit_runs")
+        bytes=$(($("${PSQL[@]}" -At -c "$AUDIT_BYTES") - empty_bytes))
         awk -v r="$round" -v b="$(basename "$binary")" -v a="$audit_ns" -v c="$count_ns" -v p0="$cpu_before" -v p1="$cpu_after" \
-            -v u="$user" -v s="$system" -v m="$rss" 'BEGIN {
-                printf "%-6s %-24s %9.2f %9.2f %6.1fx %9.2f %9.2f %8.1f\n", r, b, a / 1e9, c / 1e9, a / c, p1 - p0, u + s, m / 1024 }'
+            -v u="$user" -v s="$system" -v m="$rss" -v f="$flagged" -v y="$bytes" 'BEGIN {
+                per = "-"; if (f > 0) per = sprintf("%.1f", y / f)
+                printf "%-6s %-24s %9.2f %9.2f %6.1fx %9.2f %9.2f %8.1f %11d %8s\n", r, b, a / 1e9, c / 1e9, a / c, p1 - p0, u + s,
+                    m / 1024, y, per }'
     done
 done
 grep -h "Bids reviewed\|Bids flagged" "$DIR/report.txt" || true

@@ -13,7 +13,8 @@ struct MaintainCommand: ParsableCommand {
         discussion: """
             Creates the monthly partitions of bids for this month and the next two, moves rows waiting in \
             bids_default into the partition of their month, then removes what is older than the retention \
-            settings: whole bids partitions (detached, then dropped), competitor_prices and finished poll_runs, \
+            settings: bids by whole UTC months (monthly partitions detached and dropped, older rows of \
+            bids_legacy and bids_default deleted in batches), competitor_prices and finished poll_runs, \
             finished audit runs with their flags, products and bands (deleted in batches of 5,000). Prints one \
             line per action: created, moved, detached, dropped, deleted, with row counts (with --dry-run: would \
             create, would move …, and nothing changes). An advisory lock \
@@ -33,7 +34,7 @@ struct MaintainCommand: ParsableCommand {
     var dryRun = false
     @Option(help: "Output format: text or json.")
     var format: String = "text"
-    @OptionGroup var database: AuditCommand.DatabaseOptions
+    @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }

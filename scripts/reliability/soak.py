@@ -18,6 +18,9 @@ Passes when, after the warm-up (--warmup, default 20 % of the duration, i.e. 2 m
     descriptor per request or per reconnect would be thousands;
   * no 5xx, no request without an answer (client timeout 15 s), no wrong answer;
   * every 200 has its row in `bids` with exactly the adjusted_cpc returned.
+With --non-reader, one more client pipelines `GET /metrics` for the whole run and never reads the
+replies (nonreader.py's NonReader, reconnecting whenever the server closes it): the same checks
+must hold beside it, so its connections must cost the server nothing that grows.
 Writes a JSON result (--output) and an SVG plot of RSS and descriptors (--svg). Exit 1 on failure.
 """
 
@@ -32,9 +35,17 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadmix import (  # noqa: E402
-    LoadMix, Sampler, Service, install_signal_cleanup, log, release_binary, rowcheck, svg_plot,
+from loadmix import (
+    LoadMix,
+    Sampler,
+    Service,
+    install_signal_cleanup,
+    log,
+    release_binary,
+    rowcheck,
+    svg_plot,
 )
+from nonreader import NonReader
 
 
 def main() -> int:
@@ -51,6 +62,8 @@ def main() -> int:
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--output", help="JSON result path")
     parser.add_argument("--svg", help="SVG plot path")
+    parser.add_argument("--non-reader", action="store_true",
+                        help="add a client that pipelines GET /metrics and never reads")
     args = parser.parse_args()
     install_signal_cleanup()
     warmup = args.warmup if args.warmup is not None else 0.2 * args.duration
@@ -66,6 +79,9 @@ def main() -> int:
         mix = LoadMix(service.url, clients=args.clients, rate=args.rate, deadline=1.0, allow_503=False)
         log(f"soak: {args.duration:.0f}s at {args.rate:.0f} scenarios/s, warm-up {warmup:.0f}s")
         mix.start()
+        non_reader = NonReader(service.port) if args.non_reader else None
+        if non_reader:
+            non_reader.start()
         started = time.monotonic()
         try:
             next_report = started + 60
@@ -81,6 +97,10 @@ def main() -> int:
                         f"rss {last.get('rss_kb', 0) / 1024:.1f} MiB, fds {last.get('fds')}")
         finally:
             under_load = list(sampler.samples)
+            if non_reader:
+                non_reader.stop()
+                log(f"non-reader: {non_reader.connections} connections, {non_reader.sent} bytes sent, "
+                    f"closed after {non_reader.lifetimes[:10]} s")
             mix.stop()
             sampler.stop()
         rows = rowcheck(service.cluster, mix.acknowledged())
