@@ -273,7 +273,7 @@ Operator names a PodMonitor's job (prometheusRule.schedulerJob overrides it).
 
 {{/*
 checkov findings this chart accepts on purpose, as checkov's inline skips (annotations on the
-workload); scripts/chart-check.sh runs checkov on every rendered case. One reason each.
+workload); scripts/ci/chart-check.sh runs checkov on every rendered case. One reason each.
 Usage: include "bidengine.checkovSkips" (dict "component" "scheduler") | nindent 4
 */}}
 {{- define "bidengine.checkovSkips" -}}
