@@ -9,7 +9,7 @@ RELEASE_BIN := .build/release/bidengine
 # __pycache__ in the source tree.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos scale-test clean install
+.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos scale-test pooler-test clean install
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
@@ -22,12 +22,13 @@ help:
 	@echo "make image-check  the Dockerfile's runtime image, built with debootstrap, boots under chroot"
 	@echo "make leaks  LeakSanitizer over a scripted run with errors and reconnects (part of make test)"
 	@echo "make scale-test  a real hot standby, two servers and two schedulers on one PostgreSQL (part of make test)"
+	@echo "make pooler-test  serve, audit, maintain and poll through a real PgBouncer in transaction mode (part of make test)"
 
 ## deps: install the Debian packages BidEngine builds and tests against, only those missing.
-## test-deps: what only the checks need (promtool/prometheus, headless Chromium and its driver; for
+## test-deps: what only the checks need (promtool/prometheus, headless Chromium and its driver, pgbouncer; for
 ## make image-check debootstrap, and libcurl4-openssl-dev, which the Dockerfile's build stage installs
 ## for the static Foundation).
-TEST_APT_PACKAGES := prometheus chromium chromium-driver debootstrap libcurl4-openssl-dev
+TEST_APT_PACKAGES := prometheus chromium chromium-driver debootstrap libcurl4-openssl-dev pgbouncer
 # What make lint needs: shellcheck for the shell scripts (ruff, for the Python, goes into .venv/ from PyPI).
 LINT_APT_PACKAGES := shellcheck
 # $(call apt_require,packages): apt-get install those of the packages that are not installed.
@@ -75,6 +76,7 @@ test: deps test-deps
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory leaks
 	$(MAKE) --no-print-directory scale-test
+	$(MAKE) --no-print-directory pooler-test
 	$(MAKE) --no-print-directory parity
 	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory chart-check
@@ -125,6 +127,12 @@ leaks: deps
 ## `serve` and two `schedule` processes on one PostgreSQL with kill -9 of each kind (scripts/integration/scaleout).
 scale-test: build
 	python3 -m scripts.integration.scaleout.scaleout --binary $(DEBUG_BIN) --output $(RELIABILITY_OUT)/scaleout.json
+
+## pooler-test: Debian's pgbouncer in transaction mode in front of a throwaway cluster; serve (mixed load, bulk,
+## idempotent replays, history), audit, maintain and poll through it with DATABASE_POOLER=transaction, no error,
+## every acknowledged bid stored; migrate and schedule refused without DATABASE_DIRECT_URL (scripts/integration/pooler).
+pooler-test: build test-deps
+	python3 -m scripts.integration.pooler.pgbouncer_check --binary $(DEBUG_BIN) --output $(RELIABILITY_OUT)/pooler.json
 
 ## soak: a release bidengine under mixed load for $(SOAK_DURATION) s; RSS, descriptors, 5xx, rows.
 soak: deps

@@ -101,7 +101,7 @@ struct AuditCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let database = try self.database.open(
-            environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
+            environment: environment, common: try CommonSettings.read(environment))
         defer { database.embedded?.stop() }
 
         let runID: Int64

@@ -37,7 +37,7 @@ import Testing
                 switch event {
                 case .fellBack(let reason): events.withLock { $0.append("fell back: \(reason.rawValue)") }
                 case .replicaUsable(let usable, _): events.withLock { $0.append("usable: \(usable)") }
-                case .lagMeasured: break
+                case .lagMeasured, .readFailed: break
                 }
             }
             keepAlive.objects = [primaryConnection, router]
