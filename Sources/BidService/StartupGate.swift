@@ -6,9 +6,9 @@ import Synchronization
 ///
 /// The port is listening during that wait so that a liveness probe (`/healthz`) is answered at
 /// once and a pod waiting for its database is not killed. Until the gate opens, `/readyz` answers
-/// 503 and every other route (except `/metrics`) answers 503 with `Retry-After` without touching
-/// the database; the loops' database connections start only when it opens, so nothing reaches a
-/// schema that is not migrated yet.
+/// 503 and `/api/*` answers 503 with `Retry-After` without touching the database (`/healthz` and
+/// `/metrics` answer as usual); the loops' database connections start only when it opens, so
+/// nothing reaches a schema that is not migrated yet.
 final class StartupGate: Sendable {
     private struct State {
         var isOpen = false
