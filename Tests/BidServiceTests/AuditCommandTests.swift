@@ -11,14 +11,6 @@ import Testing
 /// `bidengine audit` as an operator meets it: what it says while it waits, what it refuses before
 /// it starts, and the runs an interrupted audit leaves behind. Real processes, a real database.
 @Suite(.serialized) struct AuditCommandTests {
-    private static func migratedDatabase(_ name: String) throws -> String {
-        let url = try TestDatabase.fresh(name)
-        let migrate = try CommandProcess(
-            ["migrate", "--migrations-dir", ServiceHarness.migrationsDirectory], environment: ["DATABASE_URL": url])
-        #expect(migrate.waitForExit(within: .seconds(60)) == 0, "\(migrate.stderr)")
-        return url
-    }
-
     /// A mistyped year is refused at once (exit 64), with how far ahead it is and what it would wait for.
     @Test func anAsOfFarInTheFutureIsRefusedBeforeAnythingStarts() throws {
         let command = try CommandProcess(
@@ -35,7 +27,7 @@ import Testing
     /// audit (of another instant) marks it failed, so `running` always means a live run. The wait
     /// itself is announced at the default level, with the instant it waits for.
     @Test func aRunLeftRunningByAnInterruptedAuditIsMarkedFailedByTheNext() throws {
-        let url = try Self.migratedDatabase("bidengine_audit_abandoned")
+        let url = try MigratedDatabase.fresh("bidengine_audit_abandoned")
         let report = NSTemporaryDirectory() + "bidengine-audit-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json"
         defer { unlink(report) }
         let first = try CommandProcess(

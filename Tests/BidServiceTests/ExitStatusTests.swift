@@ -7,14 +7,6 @@ import Testing
 /// The README's exit-status table, status by status, on real `bidengine` processes: 0 success, 1
 /// runtime failure, 64 usage (SettingsValidationTests has one case per setting), 3 flags found.
 @Suite(.serialized) struct ExitStatusTests {
-    private static func migratedDatabase(_ name: String) throws -> String {
-        let url = try TestDatabase.fresh(name)
-        let migrate = try CommandProcess(
-            ["migrate", "--migrations-dir", ServiceHarness.migrationsDirectory], environment: ["DATABASE_URL": url])
-        #expect(migrate.waitForExit(within: .seconds(60)) == 0, "\(migrate.stderr)")
-        return url
-    }
-
     private static func audit(_ url: String, _ arguments: [String]) throws -> CommandProcess {
         try CommandProcess(
             ["audit", "--no-migrate"] + arguments,
@@ -22,7 +14,7 @@ import Testing
     }
 
     @Test func auditExitsThreeWithFailOnFlagsOnlyWhenSomethingIsFlagged() throws {
-        let url = try Self.migratedDatabase("bidengine_exit_flags")
+        let url = try MigratedDatabase.fresh("bidengine_exit_flags")
         // Nothing in the window: 0, with or without --fail-on-flags.
         #expect(try Self.audit(url, ["--fail-on-flags"]).waitForExit(within: .seconds(30)) == 0)
         let session = try PostgresSession(connectionString: url)
