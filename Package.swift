@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CLibevent"], swiftSettings: swiftSettings),
         .target(name: "Postgres", dependencies: ["CLibpq"], swiftSettings: swiftSettings),
         // The application, split by job; arrows point toward BidCore, Postgres and HTTPServer
-        // (scripts/import-rules.txt holds the rules, `make imports` checks them).
+        // (scripts/ci/import-rules.txt holds the rules, `make imports` checks them).
         .target(
             name: "ServiceSupport",
             dependencies: [

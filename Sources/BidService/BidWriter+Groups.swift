@@ -9,7 +9,7 @@ extension BidWriter {
             group.fail(.databaseUnavailable("a group without a key reported as repeated"))
             return
         }
-        connection.query(BidInsert.groupLookupSQL, [key], deadline: group.deadline) { outcome in
+        connection.query(BidInsert.groupLookupSQL, [key], deadline: group.deadline) { [weak self] outcome in
             switch outcome {
             case .success(let result):
                 guard let first = result.rows.first, let request = first[0] else {
@@ -33,6 +33,7 @@ extension BidWriter {
                 }
                 completion(.success(recorded))
             case .failure(let error):
+                self?.onStatementFailed?(error, "idempotency lookup", group.count)
                 group.fail(.databaseUnavailable(error.description))
             }
         }

@@ -34,6 +34,11 @@ public struct Maintainer: Sendable {
     /// most once per `progressInterval` for the batches of one step; nil: no progress reports.
     public var progress: (@Sendable (MaintenanceProgress) -> Void)?
     public var progressInterval: Duration = .zero
+    /// Set when `run`'s session comes through a transaction pooler: the connection string that
+    /// reaches it. The pass's lock is then held by a transaction on a connection of its own
+    /// (`AdvisoryLock`), and `lock_timeout` is not set (a session setting would stay on one server
+    /// connection, under another client's statements, and miss the pass's own).
+    public var transactionPooler: String?
     private let logger: Logger
     private let metricsFactory: (any MetricsFactory)?
 
@@ -51,12 +56,15 @@ public struct Maintainer: Sendable {
     public func run(
         session: PostgresSession, dryRun: Bool, now: Date = Date(), cancellation: JobCancellation? = nil
     ) throws -> MaintenanceReport {
-        guard try session.execute("SELECT pg_try_advisory_lock($1)", [String(Self.lockKey)]).scalar == "t" else {
+        let lock = try AdvisoryLock.tryAcquire(
+            "$1", [String(Self.lockKey)], session: session, pooler: transactionPooler == nil ? .none : .transaction,
+            connectionString: transactionPooler ?? "")
+        guard let lock else {
             logger.notice("maintenance skipped: another pass holds the lock")
             return MaintenanceReport(dryRun: dryRun, skipped: true, actions: [])
         }
-        defer { _ = try? session.execute("SELECT pg_advisory_unlock($1)", [String(Self.lockKey)]) }
-        try session.execute("SET lock_timeout = '\(Self.lockTimeout)'")
+        defer { lock.release() }
+        if transactionPooler == nil { try session.execute("SET lock_timeout = '\(Self.lockTimeout)'") }
         var pass = Pass(
             session: session, dryRun: dryRun, now: Int64(now.timeIntervalSince1970.rounded(.down)),
             cancellation: cancellation, record: { action in self.record(action, dryRun: dryRun) },

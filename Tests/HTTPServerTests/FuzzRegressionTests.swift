@@ -1,7 +1,7 @@
 import HTTPServer
 import Testing
 
-/// Inputs found by the `http-request` fuzzer (scripts/fuzz.sh), replayed byte for byte through the
+/// Inputs found by the `http-request` fuzzer (scripts/ci/fuzz.sh), replayed byte for byte through the
 /// real server on an in-process loop. Each input is also in Tests/Fuzz/http-request/corpus.
 @Suite(.serialized)
 struct FuzzRegressionTests {
