@@ -8,6 +8,8 @@ struct BidRoutes {
     let recorder: any BidRecorder
     /// Seconds a client should wait before retrying after a 503.
     let retryAfterSeconds: Int
+    /// Per-key quotas; nil when no key is configured.
+    var quotas: QuotaGate? = nil
 
     func register(into router: inout Router) {
         let handler: HTTPHandler = { request, responder in self.createBid(request, responder) }
@@ -26,15 +28,22 @@ struct BidRoutes {
                     JSONResponse.error(400, "Idempotency-Key must be 1 to 255 printable ASCII characters"))
                 return
             }
+            let admission = quotas?.admit(request, bids: 1) ?? .open
+            if let refusal = admission.refusal {
+                responder.respond(refusal)
+                return
+            }
+            let quotas = self.quotas
             recorder.submit(bid, idempotencyKey: key) { outcome in
                 switch outcome {
                 case .success(.stored(let id)):
-                    responder.respond(JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC)))
+                    quotas?.stored(1, admission)
+                    responder.respond(
+                        JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC)).adding(
+                            admission.headers))
                 case .success(.replayed(let id, let adjusted)):
-                    var response = JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: adjusted))
-                    response = HTTPResponse(
-                        status: 200, headers: response.headers + [("Idempotent-Replayed", "true")], body: response.body)
-                    responder.respond(response)
+                    let response = JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: adjusted))
+                    responder.respond(response.adding([("Idempotent-Replayed", "true")] + admission.headers))
                 case .failure(let error):
                     responder.respond(
                         Self.writeFailure(error, notAcknowledged: "the bid was", retryAfterSeconds: retryAfterSeconds))

@@ -41,11 +41,18 @@ public final class BidServer: @unchecked Sendable {
         let configuration = self.configuration
         let logger = self.logger
         let setup = LoopSetup()
+        if !configuration.apiKeys.isEmpty {
+            _ = ServiceMetrics.shared
+            let keyMetrics = KeyMetrics(keys: configuration.apiKeys)
+            setup.keyMetrics = keyMetrics
+            setup.quotas = QuotaGate(keys: configuration.apiKeys, metrics: keyMetrics)
+        }
         let httpServer = ServerReference()
         let server = HTTPServer(configuration: httpConfiguration) { loop in
             LoopServices(
                 loop: loop, connection: setup.connection!, replica: setup.replica, configuration: configuration,
-                expectedSchemaVersion: setup.expectedSchemaVersion, logger: logger, server: httpServer
+                expectedSchemaVersion: setup.expectedSchemaVersion, logger: logger, server: httpServer,
+                quotas: setup.quotas, keyMetrics: setup.keyMetrics
             ).router()
         }
         httpServer.server = server
@@ -173,6 +180,9 @@ struct LoopServices {
     let expectedSchemaVersion: Int
     let logger: Logger
     let server: ServerReference
+    /// Per-key quotas and counters, shared by the loops; nil when no key is configured.
+    let quotas: QuotaGate?
+    let keyMetrics: KeyMetrics?
 
     func router() -> Router {
         let logger = self.logger
@@ -202,12 +212,13 @@ struct LoopServices {
             metrics.batchRoundTrip.recordNanoseconds(roundTrip.nanoseconds)
             if !succeeded { metrics.batchFailures.increment() }
         }
+        writer.onQueueWait = { lane, waited in metrics.queueWait[lane.rawValue].recordNanoseconds(waited.nanoseconds) }
         let reader = readRouter(primary: connection, failures: failures)
         var router = Router()
-        BidRoutes(recorder: writer, retryAfterSeconds: 1).register(into: &router)
+        BidRoutes(recorder: writer, retryAfterSeconds: 1, quotas: quotas).register(into: &router)
         BulkBidRoutes(
             recorder: writer, retryAfterSeconds: 1, maxItems: configuration.maxBulkItems,
-            maxBodySize: configuration.maxBulkBodySize, metrics: metrics.bulk
+            maxBodySize: configuration.maxBulkBodySize, metrics: metrics.bulk, quotas: quotas
         ).register(into: &router)
         BidHistoryRoutes(connection: reader, logger: logger).register(into: &router)
         AuditRoutes(connection: reader, logger: logger).register(into: &router)
@@ -237,8 +248,10 @@ struct LoopServices {
             router.add(.POST, "/bench/ceiling") { _, responder in responder.respond(fixed) }
         }
         if !configuration.apiKeys.isEmpty {
-            let keys = configuration.apiKeys
-            router.wrapHandlers(where: { $0.hasPrefix("/api/") }, keys.guarding)
+            let keyMetrics = self.keyMetrics
+            router.wrapHandlers(
+                where: { $0.hasPrefix("/api/") },
+                configuration.apiKeys.authenticating(admitted: { keyMetrics?.admitted($0) }))
         }
         return router
     }
@@ -294,6 +307,8 @@ final class LoopSetup: @unchecked Sendable {
     /// The read replica's connection, when `DATABASE_READ_URL` is set.
     var replica: PostgresConnection.Configuration?
     var expectedSchemaVersion = 0
+    var quotas: QuotaGate?
+    var keyMetrics: KeyMetrics?
 }
 
 final class ServerReference: @unchecked Sendable {

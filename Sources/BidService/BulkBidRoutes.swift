@@ -16,6 +16,8 @@ struct BulkBidRoutes {
     let maxItems: Int
     let maxBodySize: Int
     let metrics: BulkMetrics?
+    /// Per-key quotas; nil when no key is configured.
+    var quotas: QuotaGate? = nil
 
     static let path = "/api/bids/batch"
 
@@ -55,6 +57,13 @@ struct BulkBidRoutes {
                 JSONResponse.ok(Self.resultsBody(batch, ids: nil, prices: nil), status: status), logFields: counts(0))
             return
         }
+        // The valid items count against the key's quota, all or none: a refused request stores nothing.
+        let admission = quotas?.admit(request, bids: valid.count) ?? .open
+        if let refusal = admission.refusal {
+            responder.respond(refusal, logFields: counts(0))
+            return
+        }
+        let quotas = self.quotas
         recorder.submit(group: valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch)) { outcome in
             switch outcome {
             case .success(let recorded):
@@ -78,15 +87,15 @@ struct BulkBidRoutes {
                 }
                 guard replayed else {
                     metrics?.stored(ids.count)
+                    quotas?.stored(ids.count, admission)
                     responder.respond(
-                        JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)), logFields: counts(ids.count))
+                        JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)).adding(admission.headers),
+                        logFields: counts(ids.count))
                     return
                 }
                 let response = JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: prices))
                 responder.respond(
-                    HTTPResponse(
-                        status: 200, headers: response.headers + [("Idempotent-Replayed", "true")],
-                        body: response.body),
+                    response.adding([("Idempotent-Replayed", "true")] + admission.headers),
                     logFields: counts(ids.count))
             case .failure(let error):
                 responder.respond(
