@@ -42,9 +42,9 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]),
 
         // MARK: Modules
-        .target(name: "BidCore", swiftSettings: swiftSettings),
-        .target(name: "HTTPServer", dependencies: ["CLibevent"], swiftSettings: swiftSettings),
-        .target(name: "Postgres", dependencies: ["CLibpq"], swiftSettings: swiftSettings),
+        .target(name: "BidCore", exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "HTTPServer", dependencies: ["CLibevent"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "Postgres", dependencies: ["CLibpq"], exclude: ["README.md"], swiftSettings: swiftSettings),
         // The application, split by job; arrows point toward BidCore, Postgres and HTTPServer
         // (scripts/ci/import-rules.txt holds the rules, `make imports` checks them).
         .target(
@@ -55,7 +55,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Scheduler",
             dependencies: [
@@ -63,19 +63,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Audit",
             dependencies: subsystemDependencies,
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "CompetitorPrices",
             dependencies: subsystemDependencies,
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Maintenance",
             dependencies: subsystemDependencies,
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "BidService",
             dependencies: [
@@ -84,7 +84,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "bidengine",
             dependencies: [
@@ -92,7 +92,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
 
         .executableTarget(
             name: "Benchmarks",
@@ -145,7 +145,8 @@ let package = Package(
                 "Audit", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport",
                 "ServiceTestSupport",
             ],
-            swiftSettings: swiftSettings),
+            // Read from the source tree by path (#filePath), not bundled.
+            exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CompetitorPricesTests",
             dependencies: [
