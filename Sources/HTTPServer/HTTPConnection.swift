@@ -206,7 +206,8 @@ final class HTTPConnection {
         disarm()
         let exchange = HTTPExchangeStart(
             method: failure.method ?? .other, path: failure.path, route: nil,
-            requestID: server.requestIDs.accept(failure.requestIDHeader), started: .now)
+            requestID: server.requestIDs.accept(failure.requestIDHeader),
+            trace: .fresh(sampler: .off, random: &server.requestIDs), started: .now)
         server.observer?(exchange.finished(status: failure.status))
         bufferevent_disable(bufferEvent, Int16(EV_READ))
         var headers = Router.jsonContentType

@@ -1,0 +1,10 @@
+public import HTTPServer
+public import Logging
+
+extension TraceContext {
+    /// `trace_id` and `span_id` for a log line written for a request, so that logs and traces
+    /// join on the same ids.
+    public var logMetadata: Logger.Metadata {
+        ["trace_id": "\(traceIDHex)", "span_id": "\(spanIDHex)"]
+    }
+}
