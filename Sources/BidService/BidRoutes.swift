@@ -8,6 +8,10 @@ struct BidRoutes {
     let recorder: any BidRecorder
     /// Seconds a client should wait before retrying after a 503.
     let retryAfterSeconds: Int
+    /// Answers carry `Server-Timing` (`SERVER_TIMING`).
+    var serverTiming = true
+    /// Where sampled requests' queue spans go; nil while tracing is off.
+    var spans: WritePathSpans?
 
     func register(into router: inout Router) {
         let handler: HTTPHandler = { request, responder in self.createBid(request, responder) }
@@ -16,6 +20,7 @@ struct BidRoutes {
     }
 
     func createBid(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let started = ContinuousClock.now
         switch Self.price(request) {
         case .rejected(let response):
             responder.respond(response)
@@ -26,20 +31,36 @@ struct BidRoutes {
                     JSONResponse.error(400, "Idempotency-Key must be 1 to 255 printable ASCII characters"))
                 return
             }
-            recorder.submit(bid, idempotencyKey: key) { outcome in
+            recorder.submit(bid, idempotencyKey: key, trace: request.trace) { outcome, timing in
+                let timingField = serverTiming ? ServerTiming.field(timing, since: started) : nil
+                spans?.recordQueue(
+                    trace: request.trace, timing: timing, bids: 1, loop: responder.loop.name,
+                    outcome: Self.outcomeName(outcome))
                 switch outcome {
                 case .success(.stored(let id)):
-                    responder.respond(JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC)))
+                    responder.respond(
+                        JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC)).adding(timingField))
                 case .success(.replayed(let id, let adjusted)):
                     var response = JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: adjusted))
                     response = HTTPResponse(
                         status: 200, headers: response.headers + [("Idempotent-Replayed", "true")], body: response.body)
-                    responder.respond(response)
+                    responder.respond(response.adding(timingField))
                 case .failure(let error):
                     responder.respond(
-                        Self.writeFailure(error, notAcknowledged: "the bid was", retryAfterSeconds: retryAfterSeconds))
+                        Self.writeFailure(error, notAcknowledged: "the bid was", retryAfterSeconds: retryAfterSeconds)
+                            .adding(timingField))
                 }
             }
+        }
+    }
+
+    /// What became of a write, as a span attribute.
+    static func outcomeName<Value>(_ outcome: Result<Value, BidWriter.WriteError>) -> String {
+        switch outcome {
+        case .success: "stored"
+        case .failure(.overloaded): "overloaded"
+        case .failure(.databaseUnavailable): "database_unavailable"
+        case .failure(.keyReusedWithDifferentRequest): "key_reused"
         }
     }
 

@@ -16,6 +16,10 @@ struct BulkBidRoutes {
     let maxItems: Int
     let maxBodySize: Int
     let metrics: BulkMetrics?
+    /// Answers carry `Server-Timing` (`SERVER_TIMING`).
+    var serverTiming = true
+    /// Where sampled requests' queue spans go; nil while tracing is off.
+    var spans: WritePathSpans?
 
     static let path = "/api/bids/batch"
 
@@ -26,6 +30,7 @@ struct BulkBidRoutes {
     }
 
     func createBids(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let started = ContinuousClock.now
         if let refused = BidRoutes.refuseBeforeParsing(request) {
             responder.respond(refused)
             return
@@ -55,7 +60,13 @@ struct BulkBidRoutes {
                 JSONResponse.ok(Self.resultsBody(batch, ids: nil, prices: nil), status: status), logFields: counts(0))
             return
         }
-        recorder.submit(group: valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch)) { outcome in
+        recorder.submit(
+            group: valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch), trace: request.trace
+        ) { outcome, timing in
+            let timingField = serverTiming ? ServerTiming.field(timing, since: started) : nil
+            spans?.recordQueue(
+                trace: request.trace, timing: timing, bids: valid.count, loop: responder.loop.name,
+                outcome: BidRoutes.outcomeName(outcome))
             switch outcome {
             case .success(let recorded):
                 var ids: [Int64] = []
@@ -79,19 +90,22 @@ struct BulkBidRoutes {
                 guard replayed else {
                     metrics?.stored(ids.count)
                     responder.respond(
-                        JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)), logFields: counts(ids.count))
+                        JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)).adding(timingField),
+                        logFields: counts(ids.count))
                     return
                 }
                 let response = JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: prices))
                 responder.respond(
                     HTTPResponse(
                         status: 200, headers: response.headers + [("Idempotent-Replayed", "true")],
-                        body: response.body),
+                        body: response.body
+                    ).adding(timingField),
                     logFields: counts(ids.count))
             case .failure(let error):
                 responder.respond(
                     BidRoutes.writeFailure(
-                        error, notAcknowledged: "the bids were", retryAfterSeconds: retryAfterSeconds),
+                        error, notAcknowledged: "the bids were", retryAfterSeconds: retryAfterSeconds
+                    ).adding(timingField),
                     logFields: counts(0))
             }
         }

@@ -3,6 +3,7 @@ import BidService
 import Foundation
 import Logging
 import ServiceSupport
+import Telemetry
 
 #if canImport(Glibc)
     import Glibc
@@ -44,8 +45,13 @@ struct ServeCommand: ParsableCommand {
             FIRST_BYTE_TIMEOUT, DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, MAX_WRITES_IN_FLIGHT, SHUTDOWN_TIMEOUT, \
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace, debug, info, notice, \
             warning, error, critical), ACCESS_LOG (true/false, 1/0, on/off, yes/no; default on), \
+            SERVER_TIMING (the same; default on), \
             BIDENGINE_API_KEYS (comma-separated bearer keys), BIDENGINE_API_KEYS_FILE (a file of \
             keys, comma- or newline-separated).
+
+            Tracing: OpenTelemetry spans exported as OTLP/HTTP JSON when OTEL_EXPORTER_OTLP_ENDPOINT \
+            (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, \
+            OTEL_TRACES_SAMPLER_ARG and the other OTEL_* variables of docs/operations.md apply.
 
             DATABASE_READ_URL: a hot-standby replica for reads (bid history, competitor prices, audit \
             listings and reports); reads fall back to the primary while it is down or lags by more than \
@@ -181,6 +187,7 @@ struct ServeCommand: ParsableCommand {
             configuration.shutdownTimeout = .seconds(
                 try settings.value(Settings.shutdownTimeout, flag: shutdownTimeout))
             configuration.accessLog = try settings.value(Settings.accessLog)
+            configuration.serverTiming = try settings.value(Settings.serverTiming)
             configuration.connectTimeoutSeconds = try settings.value(Settings.connectTimeout)
             _ = try settings.value(Settings.logLevel)
             configuration.databaseURL = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
@@ -194,6 +201,12 @@ struct ServeCommand: ParsableCommand {
             }
         } catch let error as SettingError {
             throw ValidationError(error.description)
+        }
+        do {
+            configuration.tracing = try TracingSettings.fromEnvironment(environment)
+            if let tracing = configuration.tracing { _ = try BidServer.traceSampler(for: tracing) }
+        } catch {
+            throw ValidationError("\(error)")
         }
         configuration.stateDirectory =
             stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? configuration.stateDirectory

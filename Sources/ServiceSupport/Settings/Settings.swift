@@ -41,6 +41,7 @@ public enum Settings {
     public static let shutdownTimeout = Setting.integer(
         "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
     public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)
+    public static let serverTiming = Setting.boolean("SERVER_TIMING", default: true)
 
     // MARK: schedule
 
