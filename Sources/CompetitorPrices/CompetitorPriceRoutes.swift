@@ -40,20 +40,21 @@ public struct CompetitorPriceRoutes {
         }
         connection.query(query.sql, query.parameters) { outcome in
             switch outcome {
-            case .failure(let error): responder.respond(self.failureResponse(error))
-            case .success(let result): responder.respond(self.page(result.rows, limit: query.limit))
+            case .failure(let error): responder.respond(self.failureResponse(error, request.trace))
+            case .success(let result):
+                responder.respond(self.page(result.rows, limit: query.limit, trace: request.trace))
             }
         }
     }
 
     /// `{"prices":[…],"next":"…"|null}` from up to `limit + 1` rows.
-    func page(_ rows: [[String?]], limit: Int) -> HTTPResponse {
+    func page(_ rows: [[String?]], limit: Int, trace: TraceContext = .untraced) -> HTTPResponse {
         var writer = JSONWriter(capacity: 64 + 256 * min(rows.count, limit))
         writer.beginObject()
         writer.beginArray("prices")
         var last: StoredCompetitorPrice?
         for row in rows.prefix(limit) {
-            guard let price = StoredCompetitorPrice(row: row) else { return unrepresentable(row) }
+            guard let price = StoredCompetitorPrice(row: row) else { return unrepresentable(row, trace) }
             price.write(to: &writer)
             last = price
         }
@@ -81,7 +82,7 @@ public struct CompetitorPriceRoutes {
         connection.query(CompetitorPriceQuery.latestSQL, [productID.description]) { outcome in
             switch outcome {
             case .failure(let error):
-                responder.respond(self.failureResponse(error))
+                responder.respond(self.failureResponse(error, request.trace))
             case .success(let result):
                 var writer = JSONWriter(capacity: 64 + 256 * result.rows.count)
                 writer.beginObject()
@@ -89,7 +90,7 @@ public struct CompetitorPriceRoutes {
                 writer.beginArray("prices")
                 for row in result.rows {
                     guard let price = StoredCompetitorPrice(row: row) else {
-                        responder.respond(self.unrepresentable(row))
+                        responder.respond(self.unrepresentable(row, request.trace))
                         return
                     }
                     price.write(to: &writer)
@@ -105,13 +106,14 @@ public struct CompetitorPriceRoutes {
 
     /// Connection trouble, deadlines and overload are worth retrying (503); any other query
     /// error is a bug here (500), since every parameter was validated before it was bound.
-    func failureResponse(_ error: PostgresError) -> HTTPResponse {
+    func failureResponse(_ error: PostgresError, _ trace: TraceContext) -> HTTPResponse {
         JSONResponse.readFailure(
-            error, reading: "competitor prices", retryAfterSeconds: retryAfterSeconds, logger: logger)
+            error, reading: "competitor prices", retryAfterSeconds: retryAfterSeconds, logger: logger.tracing(trace))
     }
 
-    private func unrepresentable(_ row: [String?]) -> HTTPResponse {
-        logger.error("competitor price cannot be represented in JSON", metadata: ["row": "\(row.map { $0 ?? "NULL" })"])
+    private func unrepresentable(_ row: [String?], _ trace: TraceContext) -> HTTPResponse {
+        logger.tracing(trace).error(
+            "competitor price cannot be represented in JSON", metadata: ["row": "\(row.map { $0 ?? "NULL" })"])
         return JSONResponse.error(500, "internal error reading competitor prices")
     }
 }

@@ -39,9 +39,6 @@ public struct TraceContext: Sendable, Equatable {
     /// This server's span id as 16 lowercase hex digits.
     public var spanIDHex: String { Self.hex(spanID) }
 
-    /// The `traceparent` value naming this server's span as the parent of what it calls.
-    public var traceparent: String { "00-\(traceIDHex)-\(spanIDHex)-\(isSampled ? "01" : "00")" }
-
     /// `value` as 16 lowercase hex digits.
     public static func hex(_ value: UInt64) -> String {
         String(unsafeUninitializedCapacity: 16) { text in

@@ -8,3 +8,12 @@ extension TraceContext {
         ["trace_id": "\(traceIDHex)", "span_id": "\(spanIDHex)"]
     }
 }
+
+extension Logger {
+    /// This logger with `trace_id` and `span_id` of `trace`: for the lines written for one request.
+    public func tracing(_ trace: TraceContext) -> Logger {
+        var logger = self
+        for (key, value) in trace.logMetadata { logger[metadataKey: key] = value }
+        return logger
+    }
+}

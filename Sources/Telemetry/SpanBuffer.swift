@@ -1,4 +1,4 @@
-public import Synchronization
+import Synchronization
 
 /// Finished spans waiting for the exporter: a bounded buffer that the event loops append to
 /// under a lock held for one append, and that the exporter's thread empties in one swap.

@@ -41,14 +41,14 @@ public struct BidHistoryRoutes {
         connection.query(Self.bidSQL, [String(id)]) { outcome in
             switch outcome {
             case .failure(let error):
-                responder.respond(self.failureResponse(error))
+                responder.respond(self.failureResponse(error, request.trace))
             case .success(let result):
                 guard let row = result.rows.first else {
                     responder.respond(JSONResponse.error(404, "bid not found"))
                     return
                 }
                 guard let bid = StoredBid(row: row) else {
-                    responder.respond(self.unrepresentable(row))
+                    responder.respond(self.unrepresentable(row, request.trace))
                     return
                 }
                 var writer = JSONWriter(capacity: 192)
@@ -72,22 +72,22 @@ public struct BidHistoryRoutes {
         connection.query(BidHistoryQuery.sql, query.parameters) { outcome in
             switch outcome {
             case .failure(let error):
-                responder.respond(self.failureResponse(error))
+                responder.respond(self.failureResponse(error, request.trace))
             case .success(let result):
-                responder.respond(self.page(result.rows, limit: query.limit))
+                responder.respond(self.page(result.rows, limit: query.limit, trace: request.trace))
             }
         }
     }
 
     /// `{"bids":[…],"next":"…"|null}` from up to `limit + 1` rows: the extra row only says that a
     /// next page exists; the cursor points at the last row shown.
-    func page(_ rows: [[String?]], limit: Int) -> HTTPResponse {
+    func page(_ rows: [[String?]], limit: Int, trace: TraceContext = .untraced) -> HTTPResponse {
         var writer = JSONWriter(capacity: 64 + 192 * min(rows.count, limit))
         writer.beginObject()
         writer.beginArray("bids")
         var last: StoredBid?
         for row in rows.prefix(limit) {
-            guard let bid = StoredBid(row: row) else { return unrepresentable(row) }
+            guard let bid = StoredBid(row: row) else { return unrepresentable(row, trace) }
             bid.write(to: &writer)
             last = bid
         }
@@ -105,12 +105,14 @@ public struct BidHistoryRoutes {
 
     /// Connection trouble, deadlines and server-side overload are worth retrying (503); any other
     /// query error is a bug here (500), since every parameter was validated before it was bound.
-    func failureResponse(_ error: PostgresError) -> HTTPResponse {
-        JSONResponse.readFailure(error, reading: "bids", retryAfterSeconds: retryAfterSeconds, logger: logger)
+    func failureResponse(_ error: PostgresError, _ trace: TraceContext) -> HTTPResponse {
+        JSONResponse.readFailure(
+            error, reading: "bids", retryAfterSeconds: retryAfterSeconds, logger: logger.tracing(trace))
     }
 
-    private func unrepresentable(_ row: [String?]) -> HTTPResponse {
-        logger.error("stored bid cannot be represented in JSON", metadata: ["row": "\(row.map { $0 ?? "NULL" })"])
+    private func unrepresentable(_ row: [String?], _ trace: TraceContext) -> HTTPResponse {
+        logger.tracing(trace).error(
+            "stored bid cannot be represented in JSON", metadata: ["row": "\(row.map { $0 ?? "NULL" })"])
         return JSONResponse.error(500, "internal error reading bids")
     }
 }
