@@ -25,6 +25,8 @@ help:
 ## make image-check debootstrap, and libcurl4-openssl-dev, which the Dockerfile's build stage installs
 ## for the static Foundation).
 TEST_APT_PACKAGES := prometheus chromium chromium-driver debootstrap libcurl4-openssl-dev
+# What make lint needs: shellcheck for the shell scripts (ruff, for the Python, goes into .venv/ from PyPI).
+LINT_APT_PACKAGES := shellcheck
 # $(call apt_require,packages): apt-get install those of the packages that are not installed.
 define apt_require
 	@missing=""; for p in $(1); do \
@@ -88,10 +90,12 @@ contract: build
 	bash scripts/schemathesis.sh --start $(DEBUG_BIN)
 
 ## lint: the style gate; .swift-format holds the rules (swift-format ships with the toolchain),
-## then the import rules.
+## then the import rules, then ruff and shellcheck over the scripts (ruff.toml, .shellcheckrc).
 lint:
+	$(call apt_require,$(LINT_APT_PACKAGES))
 	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Benchmarks Package.swift
 	$(MAKE) --no-print-directory imports
+	bash scripts/lint-scripts.sh
 
 ## imports: which target may import what (scripts/import-rules.txt); fails naming the file and the rule.
 imports:

@@ -114,21 +114,26 @@ let package = Package(
         .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPTestSupport"], swiftSettings: swiftSettings),
+        // Fresh databases for tests: on TEST_DATABASE_URL's server, or in one throwaway cluster per process.
+        .target(
+            name: "PostgresTestSupport", dependencies: ["Postgres"], path: "Tests/PostgresTestSupport",
+            swiftSettings: swiftSettings),
         .testTarget(
-            name: "PostgresTests", dependencies: ["Postgres", "HTTPServer"], swiftSettings: swiftSettings),
+            name: "PostgresTests", dependencies: ["Postgres", "PostgresTestSupport", "HTTPServer"],
+            swiftSettings: swiftSettings),
         // A real BidServer on a fresh database, and the audit's seeded database, for the service's test targets.
         .target(
             name: "ServiceTestSupport",
             dependencies: [
-                "BidService", "Audit", "BidCore", "Postgres", "HTTPTestSupport",
+                "BidService", "Audit", "BidCore", "Postgres", "PostgresTestSupport", "HTTPTestSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Tests/ServiceTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "BidServiceTests",
             dependencies: [
-                "BidService", "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport",
-                "ServiceTestSupport", "Telemetry", .product(name: "Metrics", package: "swift-metrics"),
+                "BidService", "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres", "PostgresTestSupport",
+                "HTTPTestSupport", "ServiceTestSupport", "Telemetry", .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
@@ -149,13 +154,14 @@ let package = Package(
             name: "CompetitorPricesTests",
             dependencies: [
                 "CompetitorPrices", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres",
-                "HTTPTestSupport", "ServiceTestSupport", .product(name: "Logging", package: "swift-log"),
+                "PostgresTestSupport", "HTTPTestSupport", "ServiceTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MaintenanceTests",
             dependencies: [
-                "Maintenance", "Scheduler", "Postgres", "ServiceTestSupport",
+                "Maintenance", "Scheduler", "Postgres", "PostgresTestSupport", "ServiceTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

@@ -21,7 +21,7 @@ final class BenchDatabase {
 
     init(stateDirectory: String, port: Int) throws {
         if let url = ProcessInfo.processInfo.environment[Self.environmentKey], !url.isEmpty {
-            connectionString = try TestDatabase.fresh("bidengine_bench", environmentKey: Self.environmentKey)
+            connectionString = try PostgresSession.recreateDatabase("bidengine_bench", onServerOf: url)
             cluster = nil
             description = "\(Self.environmentKey) (database bidengine_bench, recreated)"
         } else {

@@ -18,6 +18,9 @@ struct BenchmarkSettings: Codable, Sendable {
     var serverThreads: Int
     var maxBatchSize: Int
     var baselineURL: String?
+    /// Server + PostgreSQL CPU per durable bid at 64 connections (µs) of the build to beat, from
+    /// `--cpu-per-bid-baseline` or the `--compare` report; nil: that target is not scored.
+    var cpuPerBidBaseline: Double?
     var baselineMethod: String
     var auditRows: Int
     var auditAsOf: String

@@ -194,6 +194,12 @@ struct BenchmarksCommand: ParsableCommand {
     @Option(help: "A previous --json report: print new/old ratios per figure, exit 1 on regressions.")
     var compare: String?
 
+    @Option(
+        name: .customLong("cpu-per-bid-baseline"),
+        help: "Server + PostgreSQL CPU µs per durable bid at 64 connections to score against (default: from --compare)."
+    )
+    var cpuPerBidBaseline: Double?
+
     @Option(help: "Relative change tolerated by --compare before a figure is flagged (0.10 = 10 %).")
     var tolerance = 0.10
 
@@ -229,6 +235,8 @@ struct BenchmarksCommand: ParsableCommand {
             if regressions > 0 { throw ExitCode(1) }
             return
         }
+        var settings = settings
+        settings.cpuPerBidBaseline = try cpuPerBidBaseline ?? compare.flatMap(Self.cpuPerBid(inReport:))
         let run = BenchmarkRun(
             settings: settings, command: (["Benchmarks"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
             serverBinary: serverBinary, buildServer: !noBuildServer,
@@ -251,6 +259,11 @@ struct BenchmarksCommand: ParsableCommand {
             let regressions = try ReportComparison.compare(oldPath: compare, new: report.figures, tolerance: tolerance)
             if regressions > 0 { throw ExitCode(1) }
         }
+    }
+
+    /// The CPU per durable bid at 64 connections of a saved report (the `--compare` baseline).
+    private static func cpuPerBid(inReport path: String) throws -> Double? {
+        try ReportComparison.figures(at: path).first { $0.name == "http.bid.cpu_us_per_bid.c64" }?.value
     }
 
     private var skippedSections: Set<String> {

@@ -38,7 +38,7 @@ import math
 import os
 import re
 import sys
-from decimal import Decimal, Context, ROUND_HALF_UP, MAX_EMAX, MIN_EMIN
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -203,7 +203,7 @@ def php_round2(value, steps):
     if not math.isfinite(value) or value == 0.0:
         steps.append("round() returns %s unchanged" % fmt_float(value))
         return value
-    pp = 14 - int(math.floor(math.log10(abs(value))))
+    pp = 14 - math.floor(math.log10(abs(value)))
     f1 = _pow10(places)
     if places < pp < places + 15:
         t = value * _pow10(pp) if pp >= 0 else value / _pow10(-pp)
@@ -301,7 +301,7 @@ def fmt_dec(d, max_digits=60):
         return str(d)
     if d.is_zero():
         return format(d, "f")
-    sign, digits, exp = d.as_tuple()
+    sign, digits, _ = d.as_tuple()
     digits = "".join(map(str, digits)).lstrip("0") or "0"
     plain = format(d, "f")
     if len(plain.lstrip("-")) <= max(max_digits, 24):
@@ -420,9 +420,9 @@ def exact_answer(fields, reject_unrepresentable=False):
         if "target_roas" not in bad:
             notes.append("target_roas %s is %s" % (
                 show_value(roas), "not numeric" if r is None else "not > 0"))
-    for name in bad:
+    for name, reason in bad.items():
         notes.append("%s %s is not representable in BidEngine's %d-digit decimal (%s)"
-                     % (name, show_value(fields[name]), MAX_DIGITS, bad[name]))
+                     % (name, show_value(fields[name]), MAX_DIGITS, reason))
     if errors:
         notes = ["exact: " + "; ".join(notes) + " → " + ", ".join(errors)]
         return ("errors", errors), notes
@@ -548,7 +548,7 @@ def cell_text(text):
 
 def unspan(cell):
     """Inverse of code_span() for a cell already split and un-escaped."""
-    m = re.fullmatch(r"(`+)(.*)\1", cell, re.S)
+    m = re.fullmatch(r"(`+)(.*)\1", cell, re.DOTALL)
     if not m:
         return cell
     body = m.group(2)
@@ -560,8 +560,7 @@ def unspan(cell):
 def split_row(row):
     """Split a markdown table row on unescaped pipes; un-escape \\| in cells."""
     row = row.strip()
-    if row.startswith("|"):
-        row = row[1:]
+    row = row.removeprefix("|")
     if row.endswith("|") and not row.endswith("\\|"):
         row = row[:-1]
     cells = re.split(r"(?<!\\)\|", row)
@@ -623,7 +622,7 @@ def read_lines(path):
     lines = data.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return [l[:-1] if l.endswith("\r") else l for l in lines]
+    return [l.removesuffix("\r") for l in lines]
 
 
 def display_path(path):

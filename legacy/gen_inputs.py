@@ -17,8 +17,8 @@ Usage: python3 legacy/gen_inputs.py [--count N] > inputs.jsonl
 import argparse
 import json
 import random
-from decimal import Decimal
 import sys
+from decimal import Decimal
 
 SEED = 20261125
 DEFAULT_COUNT = 200_000
@@ -181,7 +181,7 @@ def curated():
               "0.285", "0.575", "0.995", "1.005", "1.015", "1.025", "1.035", "1.045",
               "1.115", "1.255", "2.675", "4.435", "8.345", "9.995", "10.005", "10.235",
               "99.995", "123.455", "1234.565", "12345.675", "81.725", "33.335"]
-    for digits in range(0, 18):              # integer parts with 0..17 digits
+    for digits in range(18):              # integer parts with 0..17 digits
         if digits == 0:
             ints = ["0"]
         else:
@@ -200,8 +200,8 @@ def curated():
         add(line(R("1"), s(h), s("100")))
         # Same exact half-cent result reached through other ROAS values.
         d = Decimal(h)
-        for roas, factor in (("200", Decimal("0.5")), ("50", Decimal("2")), ("12.5", Decimal("8")),
-                             ("250", Decimal("0.4")), ("1000", Decimal("0.1")), ("25", Decimal("4"))):
+        for roas, factor in (("200", Decimal("0.5")), ("50", Decimal(2)), ("12.5", Decimal(8)),
+                             ("250", Decimal("0.4")), ("1000", Decimal("0.1")), ("25", Decimal(4))):
             add(line(R("1"), R(str(d * factor)), R(roas)))
 
     # Many significant digits: products near half a cent after double error.
@@ -319,8 +319,7 @@ def random_pid(rng):
 
 def generate(count):
     rng = random.Random(SEED)
-    for text in curated():
-        yield text
+    yield from curated()
     for _ in range(count):
         yield line(random_pid(rng), random_value(rng, "cpc"), random_value(rng, "roas"))
 

@@ -41,7 +41,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
-from check_report import Report  # noqa: E402
+from check_report import Report
 
 CHART = ROOT / "chart"
 RELEASE = "bidengine"
@@ -325,7 +325,7 @@ def check_readme(report: Report, chart: helm.Chart) -> None:
     readme = CHART / "README.md"
     text = readme.read_text() if readme.exists() else ""
     table = text.split("\n## Values\n", 1)[1] if "\n## Values\n" in text else ""
-    documented = set(re.findall(r"^\| `([^`]+)` \|", table, re.M))
+    documented = set(re.findall(r"^\| `([^`]+)` \|", table, re.MULTILINE))
     leaves = list(leaf_keys(chart.values))
     missing = [leaf for leaf in leaves
                if not any(leaf == row or leaf.startswith(row + ".") for row in documented)]

@@ -21,6 +21,7 @@ IMPORT = re.compile(
     r"([A-Za-z_]\w*)"
 )
 RULE = re.compile(r"^(\S+)\s+(!>|=>|<=)\s*(.*)$")
+GROUP = re.compile(r"^(@\w+)\s*=(?!>)\s*(.*)$")  # `@name = ...`, not a rule `@name => ...`
 
 
 class Rule:
@@ -35,8 +36,9 @@ class Rule:
         return self.left(imported) and not self.right(importer)  # "<=": only right imports left
 
 
-def parse_rules(path):
-    groups, rules = {}, []
+def parse_rules(path, source_targets):
+    # `@sources` is every target under Sources/, so a new shipping target is covered without an edit.
+    groups, rules = {"@sources": set(source_targets)}, []
 
     def matcher(names, line_number):
         expanded = set()
@@ -55,9 +57,9 @@ def parse_rules(path):
         text = raw.split("#", 1)[0].strip()
         if not text:
             continue
-        if text.startswith("@"):
-            name, _, members = text.partition("=")
-            groups[name.strip()] = set(members.split())
+        group = GROUP.match(text)
+        if group:
+            groups[group.group(1)] = set(group.group(2).split())
             continue
         match = RULE.match(text)
         if not match:
@@ -84,7 +86,7 @@ def main():
     arguments = parser.parse_args()
     root = arguments.root
     rules_path = arguments.rules or root / "scripts" / "import-rules.txt"
-    rules = parse_rules(rules_path)
+    rules = parse_rules(rules_path, sorted(path.name for path in (root / "Sources").iterdir() if path.is_dir()))
 
     violations, files, imports = [], 0, 0
     for top in ("Sources", "Tests", "Benchmarks"):

@@ -60,7 +60,7 @@ cleanup() {
     local rc=$?
     set +e
     if [[ -n ${EXPLAIN_DATABASE_URL:-} && $SCHEMA != public ]]; then
-        PGOPTIONS= psql -X -q "$EXPLAIN_DATABASE_URL" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1
+        PGOPTIONS='' psql -X -q "$EXPLAIN_DATABASE_URL" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1
     fi
     if (( STARTED )); then
         as_pg "$PG_BIN/pg_ctl" -D "$DATADIR/data" -m fast -w stop >/dev/null 2>&1
@@ -79,7 +79,7 @@ SCRIPT_START=$(now_ns)
 if [[ -n ${EXPLAIN_DATABASE_URL:-} ]]; then
     SCHEMA=explain_plans_$$
     PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$EXPLAIN_DATABASE_URL")
-    PGOPTIONS= "${PSQL[@]}" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+    PGOPTIONS='' "${PSQL[@]}" -c "CREATE SCHEMA $SCHEMA" >/dev/null
     echo "database: EXPLAIN_DATABASE_URL, scratch schema $SCHEMA"
 else
     DATADIR=$(mktemp -d /tmp/explain-pg.XXXXXX)
@@ -371,7 +371,7 @@ timed() {
     local layout=$1 op=$2; shift 2
     local lsn out ms
     lsn=$(val "SELECT pg_current_wal_lsn()")
-    out=$( { echo '\timing on'; printf '%s\n' "$@"; } | "${PSQL[@]}" )
+    out=$( { printf '%s\n' '\timing on'; printf '%s\n' "$@"; } | "${PSQL[@]}" )
     echo "$out"
     ms=$(awk '/^Time: / { s += $2 } END { printf "%.1f", s }' <<<"$out")
     local wal; wal=$(val "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn'))")

@@ -172,6 +172,7 @@ for target in "${targets[@]}"; do
     ((smoke)) && rm -rf "$grown"
     after=$(find "$artifacts" -type f | wc -l)
     if ((status != 0)) || ((after > before)) || grep -qE '^==[0-9]+==ERROR|^SUMMARY: (Address|Leak)Sanitizer' "$output"; then
+        # shellcheck disable=SC2012  # the newest artifact; libFuzzer names them crash-<hex digest>
         crash=$(ls -t "$artifacts" 2>/dev/null | head -1)
         log "FAILED: $target (exit $status)${crash:+, input saved as .build-fuzz/artifacts/$target/$crash}"
         grep -E 'ERROR|Fatal error|fuzz property|SUMMARY|deadly signal|Test unit written' "$output" | head -20 >&2 || true

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
-from check_report import Report, free_port  # noqa: E402
+from check_report import Report, free_port
 
 DOCKERFILE = ROOT / "Dockerfile"
 CACHE = ROOT / ".build-image"
@@ -175,7 +175,7 @@ class Cluster:
         self.port = free_port()
         bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
         if not (Path(bindir) / "initdb").exists():
-            bindir = str(sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1])
+            bindir = str(max(Path("/usr/lib/postgresql").glob("*/bin")))
         self.bin = Path(bindir)
         self.run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
@@ -288,7 +288,7 @@ def process_uid(pid: int) -> str:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
             if "bidengine" in Path(f"/proc/{pid}/comm").read_text():
-                return re.search(r"^Uid:\s+\d+\s+(\d+)", status, re.M).group(1)
+                return re.search(r"^Uid:\s+\d+\s+(\d+)", status, re.MULTILINE).group(1)
         except (OSError, AttributeError):
             pass
         time.sleep(0.1)

@@ -20,6 +20,7 @@ PAIRS=2
 if [[ $# -gt 0 && $1 != -- ]]; then PAIRS=$1; shift; fi
 [[ ${1:-} == -- ]] && shift
 OPTIONS=("$@")
+# shellcheck disable=SC2054  # --skip and --rates take comma-separated lists
 ((${#OPTIONS[@]})) || OPTIONS=(--skip micro,db,audit,slowloris --rounds 1 --duration 5 --rate-duration 4 --rates 0.1,0.5)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=${BENCHMARKS_BIN:-$ROOT/.build/release/Benchmarks}

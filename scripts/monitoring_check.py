@@ -47,8 +47,8 @@ sys.dont_write_bytecode = True
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts" / "reliability"))
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
-from check_report import Report, free_port  # noqa: E402
-from loadmix import DEFAULT_WEIGHTS, LoadMix, Service, install_signal_cleanup, log  # noqa: E402
+from check_report import Report, free_port
+from loadmix import DEFAULT_WEIGHTS, LoadMix, Service, install_signal_cleanup, log
 
 CHART = ROOT / "chart"
 RELEASE = NAMESPACE = "bidengine"
@@ -117,7 +117,7 @@ def metric_names(expr: str) -> set[str]:
 
 
 def check_alert_fields(report: Report, groups: list[dict]) -> None:
-    sections = set(re.findall(r"^## (\w+)\s*$", OPERATIONS.read_text(), re.M))
+    sections = set(re.findall(r"^## (\w+)\s*$", OPERATIONS.read_text(), re.MULTILINE))
     problems = []
     for rule in alerts(groups):
         name = rule["alert"]
@@ -175,7 +175,7 @@ class ProductsSource(http.server.ThreadingHTTPServer):
 
 
 class ProductsHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         products = [{"id": i, "title": f"Product {i}", "brand": "Acme", "category": "tools", "price": 10 + i}
                     for i in (1, 2, 3)]
         body = json.dumps({"products": products, "total": 3, "skip": 0, "limit": 100}).encode()

@@ -40,8 +40,8 @@ sys.dont_write_bytecode = True
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts" / "reliability"))
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
-from check_report import Report  # noqa: E402
-from loadmix import Service, install_signal_cleanup, log  # noqa: E402
+from check_report import Report
+from loadmix import Service, install_signal_cleanup, log
 
 AS_OF = "2026-06-15T02:00:00Z"
 MAX_ROWS = 40

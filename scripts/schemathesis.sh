@@ -60,6 +60,7 @@ venv_require "$VENV" "$PIN"
 SERVER_PID=""
 STATE_DIR=""
 WORK_DIR=""
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true

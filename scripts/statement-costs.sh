@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What one bid row costs PostgreSQL, by statement shape and batch size (docs/performance.md, lever 2).
+# What one bid row costs PostgreSQL, by statement shape and batch size
+# (docs/decisions/0002-batch-statement-shape.md).
 #
 #   scripts/statement-costs.sh [SECONDS]
 #
@@ -9,8 +10,8 @@
 # pgbench for SECONDS (default 5) with $COSTS_CLIENTS (4) clients and prints rows/s and
 # PostgreSQL CPU µs per row (user + system time of the postmaster and its children, from
 # /proc, over the run). The bids table is truncated before each run. Shapes:
-#   cte-unnest/parse    BidEngine's batch statement before issue 13: CTE + unnest WITH ORDINALITY,
-#                       parsed and planned for every execution (pgbench -M extended)
+#   cte-unnest/parse    CTE + unnest WITH ORDINALITY (BidEngine's batch statement), parsed and
+#                       planned for every execution (pgbench -M extended)
 #   cte-unnest/prepared the same statement prepared once per connection (-M prepared)
 #   cte-unnest-seq-once/prepared  the same with the sequence looked up once per statement (an
 #                       InitPlan) instead of once per row: BidEngine now

@@ -59,14 +59,6 @@ final class AuditFlagQueue: @unchecked Sendable {
 
     // MARK: Writer
 
-    /// What is queued now, without waiting; throws the first worker failure.
-    func takeAvailable() throws(AuditError) -> [[UInt8]] {
-        condition.lock()
-        defer { condition.unlock() }
-        if let failure { throw failure }
-        return drain()
-    }
-
     /// Waits for chunks or for the last worker to finish; an empty answer means all finished and
     /// everything was taken. Throws the first worker failure.
     func takeNext() throws(AuditError) -> [[UInt8]] {

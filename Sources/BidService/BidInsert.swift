@@ -7,9 +7,10 @@ import ServiceSupport
 /// Ids come from the sequence inside the same statement and are returned in input order
 /// (`WITH ORDINALITY`), so mapping them back to requests relies on nothing undocumented —
 /// not on the order of `INSERT … RETURNING`. The sequence is looked up once per statement (an
-/// InitPlan): `pg_get_serial_sequence` is only stable, so called bare it ran once per row and cost
-/// PostgreSQL about 30 % of a batch-of-8 statement's CPU (docs/performance.md, lever 5). Idempotency keys are claimed in the same statement
-/// (and so the same transaction) as the bids they protect: a key exists exactly when its bid does.
+/// InitPlan): `pg_get_serial_sequence` is only stable, so called bare it would run once per row,
+/// a third of PostgreSQL's CPU per row at large batches (docs/decisions/0002-batch-statement-shape.md).
+/// Idempotency keys are claimed in the same statement (and so the same transaction) as the bids
+/// they protect: a key exists exactly when its bid does.
 enum BidInsert {
     struct Statement {
         let sql: String

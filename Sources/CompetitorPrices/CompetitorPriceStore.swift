@@ -69,10 +69,6 @@ final class CompetitorPriceStore {
         ]
     }
 
-    func updateCounters(_ summary: PollRunSummary, runID: Int64) throws {
-        try session.execute(Self.countersSQL, Self.counterParameters(summary, runID: runID))
-    }
-
     func finishRun(_ summary: PollRunSummary, runID: Int64) throws {
         try session.transaction { session in
             try session.execute(Self.countersSQL, Self.counterParameters(summary, runID: runID))

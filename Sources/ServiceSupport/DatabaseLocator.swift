@@ -70,7 +70,8 @@ public enum DatabaseLocator {
     public static func migrationsDirectory(explicit: String?) throws -> String {
         var candidates: [String] = []
         if let explicit { candidates.append(explicit) }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["BIDENGINE_MIGRATIONS_DIR"] {
+        let settings = SettingReader(environment: ProcessInfo.processInfo.environment)
+        if let fromEnvironment = try? settings.optional(Settings.migrationsDirectory) {
             candidates.append(fromEnvironment)
         }
         candidates.append(FileManager.default.currentDirectoryPath + "/Migrations")

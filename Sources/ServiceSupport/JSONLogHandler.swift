@@ -1,4 +1,5 @@
 import BidCore
+import HTTPServer
 public import Logging
 import Postgres
 
@@ -20,13 +21,19 @@ public struct JSONLogHandler: LogHandler {
         self.logLevel = level
     }
 
-    /// Installs the handler for the whole process, at `LOG_LEVEL` (default info).
+    /// Installs the handler for the whole process, at `LOG_LEVEL` (default info); PostgreSQL
+    /// notices and libevent's own log go through it as well.
     public static func bootstrap(levelName: String?) {
         let level = levelName.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         // The server's notices are for whoever debugs, never raw lines on stderr.
         let notices = Logger(label: "bidengine.postgres")
         PostgresNotices.setHandler { message in notices.debug("postgres notice", metadata: ["notice": "\(message)"]) }
+        // libevent's own messages (socket warnings, allocation failures) become records of this log too.
+        let libevent = Logger(label: "bidengine.libevent")
+        HTTPServer.setLibeventLogHandler { severity, message in
+            libevent.log(level: severity.logLevel, "libevent", metadata: ["message": "\(message)"])
+        }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

@@ -232,40 +232,4 @@ struct AuditCommand: ParsableCommand {
             return (window, rule)
         }
     }
-
-    /// Where the database is (`DATABASE_URL` or the embedded cluster) and whether to migrate it first.
-    struct DatabaseOptions: ParsableArguments {
-        @Option(
-            name: .customLong("state-dir"),
-            parsing: .unconditional,
-            help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
-        var stateDirectory: String?
-        @Option(
-            name: .customLong("migrations-dir"),
-            parsing: .unconditional,
-            help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
-        var migrationsDirectory: String?
-        @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.")
-        var noMigrate = false
-
-        /// The database, migrated unless `--no-migrate`; stop `embedded` when done. Every connection
-        /// to it gives up after `connectTimeoutSeconds` unless `DATABASE_URL` sets `connect_timeout`.
-        func open(environment: [String: String], connectTimeoutSeconds: Int) throws -> DatabaseLocator.Resolved {
-            let database = try DatabaseLocator.resolve(
-                databaseURL: environment["DATABASE_URL"],
-                stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
-                connectTimeoutSeconds: connectTimeoutSeconds)
-            if !noMigrate {
-                do {
-                    let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
-                    try DatabaseLocator.migrate(
-                        connectionString: database.connectionString, migrationsDirectory: directory)
-                } catch {
-                    database.embedded?.stop()
-                    throw error
-                }
-            }
-            return database
-        }
-    }
 }

@@ -30,7 +30,7 @@ struct MaintainCommand: ParsableCommand {
     var dryRun = false
     @Option(help: "Output format: text or json.")
     var format: String = "text"
-    @OptionGroup var database: AuditCommand.DatabaseOptions
+    @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }

@@ -15,15 +15,7 @@ struct MigrateCommand: ParsableCommand {
             take turns. A changed, already-applied file stops with an error.
             """)
 
-    @Option(
-        name: .customLong("state-dir"), parsing: .unconditional,
-        help: "Where the embedded database lives (default .bidengine).")
-    var stateDirectory: String?
-    @Option(
-        name: .customLong("migrations-dir"),
-        parsing: .unconditional,
-        help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
-    var migrationsDirectory: String?
+    @OptionGroup var location: DatabaseLocationOptions
 
     func validate() throws {
         _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
@@ -35,11 +27,9 @@ struct MigrateCommand: ParsableCommand {
         // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
         _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         // Found before the database is touched: a missing directory fails at once.
-        let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
-        let database = try DatabaseLocator.resolve(
-            databaseURL: environment["DATABASE_URL"],
-            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
-            connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
+        let directory = try DatabaseLocator.migrationsDirectory(explicit: location.migrationsDirectory)
+        let database = try location.resolve(
+            environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
         defer { database.embedded?.stop() }
         let applied = try DatabaseLocator.migrate(
             connectionString: database.connectionString, migrationsDirectory: directory)

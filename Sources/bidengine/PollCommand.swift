@@ -37,17 +37,7 @@ struct PollCommand: ParsableCommand {
         parsing: .unconditionalSingleValue,
         help: "A competitor base URL; repeat for several (overrides COMPETITOR_SOURCES).")
     var sources: [String] = []
-    @Option(
-        name: .customLong("state-dir"),
-        parsing: .unconditional,
-        help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
-    var stateDirectory: String?
-    @Option(
-        name: .customLong("migrations-dir"),
-        parsing: .unconditional,
-        help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
-    var migrationsDirectory: String?
-    @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.") var noMigrate = false
+    @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         _ = try configuration(ProcessInfo.processInfo.environment)
@@ -83,15 +73,9 @@ struct PollCommand: ParsableCommand {
             logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"])
         }
 
-        let database = try DatabaseLocator.resolve(
-            databaseURL: environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
-            stateDirectory: stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? ".bidengine",
-            connectTimeoutSeconds: common.connectTimeoutSeconds)
+        let database = try self.database.open(
+            environment: environment, connectTimeoutSeconds: common.connectTimeoutSeconds)
         defer { database.embedded?.stop() }
-        if !noMigrate {
-            let directory = try DatabaseLocator.migrationsDirectory(explicit: migrationsDirectory)
-            try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: directory)
-        }
 
         // A signal ends the poll between requests; the waiting thread simply dies with the process.
         let cancellation = PollCancellation()

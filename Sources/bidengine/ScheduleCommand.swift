@@ -48,7 +48,7 @@ struct ScheduleCommand: ParsableCommand {
         parsing: .unconditional,
         help: "Seconds to wait for the running job on SIGTERM (env SHUTDOWN_TIMEOUT; default 10).")
     var shutdownTimeout: String?
-    @OptionGroup var database: AuditCommand.DatabaseOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(
         name: .customLong("metrics-port"),
         parsing: .unconditional,

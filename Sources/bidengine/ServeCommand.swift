@@ -113,17 +113,7 @@ struct ServeCommand: ParsableCommand {
         parsing: .unconditional,
         help: "Seconds to drain on SIGTERM/SIGINT before closing (env SHUTDOWN_TIMEOUT; default 10).")
     var shutdownTimeout: String?
-    @Option(
-        name: .customLong("state-dir"),
-        parsing: .unconditional,
-        help: "Where the embedded database lives (env BIDENGINE_STATE_DIR; default .bidengine).")
-    var stateDirectory: String?
-    @Option(
-        name: .customLong("migrations-dir"),
-        parsing: .unconditional,
-        help: "Directory of NNNN_name.sql migrations (env BIDENGINE_MIGRATIONS_DIR).")
-    var migrationsDirectory: String?
-    @Flag(name: .customLong("no-migrate"), help: "Do not apply migrations at start.") var noMigrate = false
+    @OptionGroup var database: DatabaseOptions
     @Flag(
         name: .customLong("bench-endpoints"),
         help: "Also serve GET/POST /bench/ceiling, a fixed response without the database (benchmarks only).")
@@ -193,12 +183,7 @@ struct ServeCommand: ParsableCommand {
             configuration.databaseURL = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
             configuration.readDatabaseURL = try DatabaseLocator.checkedURL(
                 environment["DATABASE_READ_URL"], name: "DATABASE_READ_URL")
-            if let text = environment["READ_MAX_LAG"], !text.isEmpty {
-                guard let lag = ReadSettings.parseLag(text) else {
-                    throw ValidationError("READ_MAX_LAG must be seconds (5) or milliseconds (500ms), got '\(text)'")
-                }
-                configuration.readMaxLag = lag
-            }
+            configuration.readMaxLag = try settings.value(Settings.readMaxLag)
         } catch let error as SettingError {
             throw ValidationError(error.description)
         }
@@ -208,10 +193,9 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        configuration.stateDirectory =
-            stateDirectory ?? environment["BIDENGINE_STATE_DIR"] ?? configuration.stateDirectory
-        configuration.migrationsDirectory = migrationsDirectory
-        configuration.migrateOnStart = !noMigrate
+        configuration.stateDirectory = try database.location.resolvedStateDirectory(environment)
+        configuration.migrationsDirectory = database.location.migrationsDirectory
+        configuration.migrateOnStart = !database.noMigrate
         configuration.benchEndpoints = benchEndpoints
         do {
             configuration.apiKeys = try APIKeys.load(environment: environment)

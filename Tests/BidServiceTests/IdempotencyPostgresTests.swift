@@ -2,6 +2,7 @@ import BidCore
 import Foundation
 import HTTPTestSupport
 import Postgres
+import PostgresTestSupport
 import ServiceTestSupport
 import Testing
 

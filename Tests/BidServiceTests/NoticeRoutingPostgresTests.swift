@@ -1,9 +1,10 @@
 import Foundation
 import Postgres
+import PostgresTestSupport
 import ServiceTestSupport
 import Testing
 
-/// libpq notices go to the JSON log at debug level, never raw on stderr (issue 18).
+/// libpq notices go to the JSON log at debug level, never raw on stderr.
 @Suite(.serialized) struct NoticeRoutingPostgresTests {
     @Test func aRepeatedMigrateLogsItsNoticeOnlyAtDebug() throws {
         let url = try TestDatabase.fresh("notice_routing")

@@ -2,6 +2,7 @@ import BidCore
 import Foundation
 import HTTPServer
 import Postgres
+import PostgresTestSupport
 import ServiceSupport
 import ServiceTestSupport
 import Synchronization
@@ -103,7 +104,7 @@ import Testing
             return nil
         }
         #expect(ids.count == 3)
-        // A repeat answers every bid of the group with its original id (issue 17: bulk replays).
+        // A repeat answers every bid of the group with its original id (a replayed bulk request).
         let replayedIDs = (try? results["repeat"]?.get())?.compactMap { recorded -> Int64? in
             if case .replayed(let id, _) = recorded { return id }
             return nil

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Postgres
+import PostgresTestSupport
 import ServiceSupport
 import Synchronization
 import Testing

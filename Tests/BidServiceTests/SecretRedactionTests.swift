@@ -3,7 +3,7 @@ import Postgres
 import ServiceTestSupport
 import Testing
 
-/// No password in any message (issue 18): real `bidengine serve`, `migrate` and `audit`
+/// No password in any message: real `bidengine serve`, `migrate` and `audit`
 /// processes given malformed connection strings that carry a password, which libpq quotes in its
 /// error; nothing they write (JSON log, stderr, stdout) may contain it.
 @Suite(.serialized) struct SecretRedactionTests {

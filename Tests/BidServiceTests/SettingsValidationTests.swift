@@ -58,6 +58,9 @@ struct SettingsValidationTests {
         Case(
             arguments: ["migrate"], environment: ["LOG_LEVEL": "verbose"],
             message: "LOG_LEVEL must be one of trace"),
+        Case(
+            arguments: ["serve"], environment: ["READ_MAX_LAG": "fast"],
+            message: "READ_MAX_LAG must be seconds (5) or milliseconds (500ms), got 'fast'"),
     ]
 
     /// A state directory that must stay empty: nothing may start before the settings are checked.
@@ -71,6 +74,25 @@ struct SettingsValidationTests {
         #expect(command.stderr.contains("Error: \(refused.message)"), "\(command.stderr)")
         #expect(command.stderr.contains("Usage: bidengine \(refused.arguments[0])"), "\(command.stderr)")
         #expect(!FileManager.default.fileExists(atPath: state), "started something under \(state)")
+    }
+
+    /// An empty `BIDENGINE_STATE_DIR` counts as unset: the cluster goes under `.bidengine`, not `/postgres`.
+    @Test func anEmptyStateDirectoryCountsAsUnset() throws {
+        let empty = SettingReader(environment: ["BIDENGINE_STATE_DIR": ""])
+        #expect(try empty.value(Settings.stateDirectory) == ".bidengine")
+        let set = SettingReader(environment: ["BIDENGINE_STATE_DIR": "/var/lib/bidengine"])
+        #expect(try set.value(Settings.stateDirectory) == "/var/lib/bidengine")
+        #expect(try set.value(Settings.stateDirectory, flag: "/srv/state") == "/srv/state")
+        #expect(throws: SettingError(setting: "--state-dir", value: "", accepts: "a directory path")) {
+            try set.value(Settings.stateDirectory, flag: "")
+        }
+    }
+
+    /// `--state-dir ""` is a usage error, before anything starts.
+    @Test func anEmptyStateDirectoryFlagIsRefused() throws {
+        let command = try CommandProcess(["migrate", "--state-dir", ""], environment: ["BIDENGINE_STATE_DIR": ""])
+        #expect(command.waitForExit(within: .seconds(10)) == 64)
+        #expect(command.stderr.contains("Error: --state-dir must be a directory path, got ''"), "\(command.stderr)")
     }
 
     @Test func booleansAcceptTheUsualWordsInAnyCaseAndNothingElse() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTestSupport
 import Postgres
+import PostgresTestSupport
 import ServiceTestSupport
 import Testing
 

@@ -7,8 +7,8 @@ import Testing
 
 @testable import BidService
 
-/// The request-smuggling cases of issue 18 against the real service and real PostgreSQL: the bid
-/// hidden behind a mis-framed message is never stored, and the refusal is JSON.
+/// The request-smuggling cases of docs/http-edge.md against the real service and real PostgreSQL:
+/// the bid hidden behind a mis-framed message is never stored, and the refusal is JSON.
 @Suite(.serialized) struct SmugglingPostgresTests {
     static let bid = #"{"product_id":5,"current_cpc":"1.50","target_roas":150}"#
     static let hidden =

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import PostgresTestSupport
 import ServiceTestSupport
 
 @testable import CompetitorPrices

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Maintenance
 import Postgres
+import PostgresTestSupport
 import ServiceTestSupport
 import Synchronization
 import Testing

@@ -1,6 +1,7 @@
 public import Audit
 public import Foundation
 public import Postgres
+import PostgresTestSupport
 
 /// A fresh PostgreSQL database with the bids and audit schema (migrations 0001 and 0002 only, so
 /// these tests do not depend on later migrations), and helpers to seed bids.

@@ -4,6 +4,7 @@ import Foundation
 public import HTTPTestSupport
 import Logging
 public import Postgres
+import PostgresTestSupport
 
 /// A real `BidServer` on an ephemeral port over a fresh database, for tests that go through
 /// real sockets to real PostgreSQL.

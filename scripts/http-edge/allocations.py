@@ -8,7 +8,16 @@ answering no request, once answering N keep-alive `POST /bench/ceiling`; the dif
 process-wide counts, divided by N, is the allocations per request (startup cancels out). The
 binaries take turns, so drift on the machine hits them alike.
 """
-import argparse, json, os, re, signal, socket, subprocess, sys, tempfile, time
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 
 BODY = b'{"product_id":1,"current_cpc":"1.50","target_roas":150}'
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A throwaway PostgreSQL cluster for the measurement scripts (statement-costs.sh, audit-ab.sh).
 # Source it, then `scratch_pg_start NAME PORT [postgresql.conf line ...]`: initdb's a cluster in a
 # new /tmp/NAME.XXXXXX (unix socket only; as root the server runs as `postgres`, since initdb
@@ -35,6 +36,7 @@ scratch_pg_start() {  # scratch_pg_start NAME PORT [conf line ...]
     as_pg "$PG_BIN/pg_ctl" -D "$SCRATCH_DIR/data" -l "$SCRATCH_DIR/server.log" -w start >/dev/null
     SCRATCH_STARTED=1
     PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$SCRATCH_DIR" -p "$port" -U postgres -d postgres)
+    # shellcheck disable=SC2034  # read by the scripts that source this file
     SCRATCH_URL="postgresql:///postgres?host=$SCRATCH_DIR&port=$port&user=postgres"
     local migration
     for migration in "$ROOT"/Migrations/*.sql; do "${PSQL[@]}" -1 -f "$migration" >/dev/null; done

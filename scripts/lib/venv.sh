@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts that run pinned Python tools: the repository's virtualenv .venv/, created
 # when missing and topped up with the pins a caller asks for. Several scripts share one venv, so
 # each installs only its own pins and leaves the others' alone; pip runs only when a pin is missing.

@@ -38,7 +38,14 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadmix import LoadMix, Service, install_signal_cleanup, log, release_binary, rowcheck  # noqa: E402
+from loadmix import (
+    LoadMix,
+    Service,
+    install_signal_cleanup,
+    log,
+    release_binary,
+    rowcheck,
+)
 
 FAULTS = ("restart", "terminate", "freeze", "stop")
 

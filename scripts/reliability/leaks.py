@@ -30,7 +30,15 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadmix import ROOT, LoadMix, Service, install_signal_cleanup, log, rowcheck, swift_build  # noqa: E402
+from loadmix import (
+    ROOT,
+    LoadMix,
+    Service,
+    install_signal_cleanup,
+    log,
+    rowcheck,
+    swift_build,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -154,7 +162,7 @@ def main() -> int:
     leak_report = "ERROR: LeakSanitizer" in log_text
     asan_error = re.search(r"ERROR: AddressSanitizer: (?!.*leak)", log_text) is not None
     summary_line = re.findall(r"SUMMARY: AddressSanitizer: .*", log_text)
-    suppressed = re.findall(r"^\s+(\d+)\s+(\d+)\s+(\S+)$", log_text.split("Suppressions used:")[-1], re.M) \
+    suppressed = re.findall(r"^\s+(\d+)\s+(\d+)\s+(\S+)$", log_text.split("Suppressions used:")[-1], re.MULTILINE) \
         if "Suppressions used:" in log_text else []
     # A leak report ends the process from the leak check itself, before the stats are printed.
     exit_hooks_ran = "AddressSanitizer exit stats" in log_text or leak_report

@@ -43,6 +43,7 @@ import urllib.parse
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
+from typing import Self
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKER_APP_NAME = "bidengine-reliability-check"
@@ -368,7 +369,7 @@ class Service:
                 if not self.keep_state:
                     shutil.rmtree(self.state_dir, ignore_errors=True)
 
-    def __enter__(self) -> "Service":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -584,7 +585,7 @@ class LoadMix:
     def _allowed(self, kind: str, status: int, normal: set[int]) -> bool:
         return status in normal or (self.allow_503 and status == 503 and kind in DB_KINDS)
 
-    def _post_bid(self, client: "_Client", kind: str, body: bytes, expected: Decimal,
+    def _post_bid(self, client: _Client, kind: str, body: bytes, expected: Decimal,
                   headers: dict[str, str] | None = None) -> Record:
         record = client.request(kind, "POST", "/api/bid", body, {"Content-Type": "application/json", **(headers or {})})
         if record.status == 200:
@@ -808,7 +809,7 @@ class _Client:
                 record = Record(kind, started, time.monotonic() - started, response.status)
                 record.detail = self.last_body[:200]
                 return record
-            except (socket.timeout, TimeoutError) as error:
+            except TimeoutError as error:
                 self.close()
                 return Record(kind, started, time.monotonic() - started, 0, f"client timeout: {error!r}")
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
@@ -886,8 +887,8 @@ def svg_plot(samples: list[dict], title: str, warmup_s: float | None = None, wid
                        'stroke="#c60" stroke-dasharray="4,3"/>')
         return out
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-family="sans-serif">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+              f'viewBox="0 0 {width} {height}" font-family="sans-serif">'),
              '<rect width="100%" height="100%" fill="white"/>',
              f'<text x="{width / 2}" y="22" font-size="14" text-anchor="middle">{_xml(title)}</text>']
     parts += panel_svg("rss_kb", 1 / 1024, "RSS (MiB)", top, "#1f5fbf")

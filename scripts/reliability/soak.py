@@ -32,8 +32,15 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadmix import (  # noqa: E402
-    LoadMix, Sampler, Service, install_signal_cleanup, log, release_binary, rowcheck, svg_plot,
+from loadmix import (
+    LoadMix,
+    Sampler,
+    Service,
+    install_signal_cleanup,
+    log,
+    release_binary,
+    rowcheck,
+    svg_plot,
 )
 
 

@@ -28,18 +28,17 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import shutil
 from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaleout import ROOT, Bidder, Database, Process, http_get, utc_text, wait_ready  # noqa: E402
-from loadmix import log  # noqa: E402
+from scaleout import ROOT, Bidder, Database, Process, http_get, utc_text, wait_ready
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -145,7 +144,7 @@ def main() -> int:
         primary.psql(INSERT_ROWS.format(start=1, end=args.rows), timeout=1800)
         primary.psql("VACUUM ANALYZE bids", timeout=1800)
         rows = int(primary.psql("SELECT count(*) FROM bids"))
-        # bids may be partitioned (issue 14): sum over the leaves of the partition tree.
+        # Sum over the leaves of bids' partition tree: its monthly partitions (a plain table is its own leaf).
         heap, toast, indexes = (int(v) for v in primary.psql(
             "SELECT sum(pg_relation_size(relid)), sum(pg_total_relation_size(relid) - pg_relation_size(relid) "
             "- pg_indexes_size(relid)), sum(pg_indexes_size(relid)) FROM pg_partition_tree('bids') "

@@ -44,7 +44,15 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
-from loadmix import ROOT, Cluster, _Client, expected_adjusted, install_signal_cleanup, log, rowcheck  # noqa: E402
+from loadmix import (
+    ROOT,
+    Cluster,
+    _Client,
+    expected_adjusted,
+    install_signal_cleanup,
+    log,
+    rowcheck,
+)
 
 CHECKS: list[dict] = []
 
@@ -56,7 +64,7 @@ def check(name: str, ok: bool, detail: object = "") -> bool:
 
 
 def utc_text(epoch: float) -> str:
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # MARK: Clusters
@@ -81,7 +89,7 @@ class Database:
         run([str(self.binary), "migrate", "--state-dir", str(self.state)], env={"DATABASE_URL": ""})
         self.cluster.start()
 
-    def create_standby_of(self, primary: "Database") -> None:
+    def create_standby_of(self, primary: Database) -> None:
         root = self.cluster.root
         root.mkdir()
         self.cluster.socket_dir.mkdir()
@@ -420,8 +428,8 @@ def part_processes(binary: Path, work: Path, primary: Database, audit_rows: int)
             answers: list = [None, None]
             def send(index: int) -> None:
                 bidder = Bidder(ports[index])
-                barrier.wait()
-                answers[index] = bidder.bid(900_000 + k, "3.33", "133", key=key)
+                barrier.wait()  # noqa: B023 (both threads are joined before the next iteration)
+                answers[index] = bidder.bid(900_000 + k, "3.33", "133", key=key)  # noqa: B023
             pair = [threading.Thread(target=send, args=(i,)) for i in (0, 1)]
             for thread in pair:
                 thread.start()

@@ -12,6 +12,13 @@ public enum Settings {
     public static let logLevel = Setting.logLevel("LOG_LEVEL", default: .info)
     public static let connectTimeout = Setting.integer(
         "CONNECT_TIMEOUT", 1...3600, default: 5, unit: "seconds to wait for PostgreSQL to answer a connection")
+    /// Where the embedded cluster lives (under `postgres/`) when `DATABASE_URL` is not set.
+    public static let stateDirectory = Setting.text(
+        "BIDENGINE_STATE_DIR", flag: "--state-dir", accepts: "a directory path", default: ".bidengine")
+    /// Searched before `./Migrations` and the install locations (`DatabaseLocator.migrationsDirectory`).
+    public static let migrationsDirectory = Setting.text(
+        "BIDENGINE_MIGRATIONS_DIR", flag: "--migrations-dir", accepts: "a directory of NNNN_name.sql migrations",
+        default: "Migrations")
 
     // MARK: serve
 
@@ -42,6 +49,10 @@ public enum Settings {
         "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
     public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)
     public static let serverTiming = Setting.boolean("SERVER_TIMING", default: true)
+    /// A read replica further behind than this gets no reads until it catches up.
+    public static let readMaxLag = Setting<Duration>(
+        "READ_MAX_LAG", accepts: "seconds (5) or milliseconds (500ms)", default: .seconds(5)
+    ) { ReadSettings.parseLag($0) }
 
     // MARK: schedule
 

@@ -1,0 +1,26 @@
+import ArgumentParser
+import ServiceSupport
+
+/// Where the database is (`DATABASE_URL` or the embedded cluster) and whether to migrate it
+/// first: the database flags of every command that runs against a migrated schema.
+struct DatabaseOptions: ParsableArguments {
+    @OptionGroup var location: DatabaseLocationOptions
+    @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations first.")
+    var noMigrate = false
+
+    /// The database, migrated unless `--no-migrate`; stop `embedded` when done. Every connection
+    /// to it gives up after `connectTimeoutSeconds` unless `DATABASE_URL` sets `connect_timeout`.
+    func open(environment: [String: String], connectTimeoutSeconds: Int) throws -> DatabaseLocator.Resolved {
+        let database = try location.resolve(environment: environment, connectTimeoutSeconds: connectTimeoutSeconds)
+        if !noMigrate {
+            do {
+                let directory = try DatabaseLocator.migrationsDirectory(explicit: location.migrationsDirectory)
+                try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: directory)
+            } catch {
+                database.embedded?.stop()
+                throw error
+            }
+        }
+        return database
+    }
+}
