@@ -133,7 +133,8 @@ let package = Package(
             name: "BidServiceTests",
             dependencies: [
                 "BidService", "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres", "PostgresTestSupport",
-                "HTTPTestSupport", "ServiceTestSupport", "Telemetry", .product(name: "Metrics", package: "swift-metrics"),
+                "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
