@@ -6,7 +6,14 @@ extension TraceContext {
         var parentValue: String?
         var parentCount = 0
         var state: String?
-        for (name, value) in headers.all {
+        for index in headers.all.indices {
+            // Nearly every field differs from both names in length or first letter: that rules it
+            // out before the byte-by-byte comparison.
+            let length = headers.all[index].0.utf8.count
+            guard length == 11 || length == 10, headers.all[index].0.utf8.first.map({ $0 | 0x20 }) == 0x74 else {
+                continue
+            }
+            let (name, value) = headers.all[index]
             if HTTPHeaders.equalIgnoringASCIICase(name, "traceparent") {
                 parentValue = value
                 parentCount += 1
