@@ -5,8 +5,11 @@ APT_PACKAGES := pkg-config libevent-dev libpq-dev postgresql php-cli
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBUG_BIN := .build/debug/bidengine
 RELEASE_BIN := .build/release/bidengine
+# The Python tools run as modules of the repository (python3 -m scripts.…) from its root; no
+# __pycache__ in the source tree.
+export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check trace-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos scale-test clean install
+.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check trace-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos scale-test pooler-test clean install
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
@@ -19,12 +22,13 @@ help:
 	@echo "make image-check  the Dockerfile's runtime image, built with debootstrap, boots under chroot"
 	@echo "make leaks  LeakSanitizer over a scripted run with errors and reconnects (part of make test)"
 	@echo "make scale-test  a real hot standby, two servers and two schedulers on one PostgreSQL (part of make test)"
+	@echo "make pooler-test  serve, audit, maintain and poll through a real PgBouncer in transaction mode (part of make test)"
 
 ## deps: install the Debian packages BidEngine builds and tests against, only those missing.
-## test-deps: what only the checks need (promtool/prometheus, headless Chromium and its driver; for
+## test-deps: what only the checks need (promtool/prometheus, headless Chromium and its driver, pgbouncer; for
 ## make image-check debootstrap, and libcurl4-openssl-dev, which the Dockerfile's build stage installs
 ## for the static Foundation).
-TEST_APT_PACKAGES := prometheus chromium chromium-driver debootstrap libcurl4-openssl-dev
+TEST_APT_PACKAGES := prometheus chromium chromium-driver debootstrap libcurl4-openssl-dev pgbouncer
 # What make lint needs: shellcheck for the shell scripts (ruff, for the Python, goes into .venv/ from PyPI).
 LINT_APT_PACKAGES := shellcheck
 # $(call apt_require,packages): apt-get install those of the packages that are not installed.
@@ -72,6 +76,7 @@ test: deps test-deps
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory leaks
 	$(MAKE) --no-print-directory scale-test
+	$(MAKE) --no-print-directory pooler-test
 	$(MAKE) --no-print-directory parity
 	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory chart-check
@@ -87,7 +92,7 @@ parity: build
 
 ## contract: schemathesis drives a live server from openapi.yaml (no 5xx, every response matches the spec).
 contract: build
-	bash scripts/schemathesis.sh --start $(DEBUG_BIN)
+	bash scripts/ci/schemathesis.sh --start $(DEBUG_BIN)
 
 ## lint: the style gate; .swift-format holds the rules (swift-format ships with the toolchain),
 ## then the import rules, then ruff and shellcheck over the scripts (ruff.toml, .shellcheckrc).
@@ -95,67 +100,73 @@ lint:
 	$(call apt_require,$(LINT_APT_PACKAGES))
 	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Benchmarks Package.swift
 	$(MAKE) --no-print-directory imports
-	bash scripts/lint-scripts.sh
+	bash scripts/ci/lint-scripts.sh
 
-## imports: which target may import what (scripts/import-rules.txt); fails naming the file and the rule.
+## imports: which target may import what (scripts/ci/import-rules.txt); fails naming the file and the rule.
 imports:
-	python3 scripts/check-imports.py
+	python3 scripts/ci/check-imports.py
 
 FUZZ_SECONDS ?= 60
 SOAK_DURATION ?= 600
 CHAOS_ROUNDS ?= 4
 RELIABILITY_OUT ?= .build-reliability
 
-## fuzz: every libFuzzer target for $(FUZZ_SECONDS) s each (scripts/fuzz.sh; builds into .build-fuzz).
+## fuzz: every libFuzzer target for $(FUZZ_SECONDS) s each (scripts/ci/fuzz.sh; builds into .build-fuzz).
 fuzz: deps
-	bash scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
+	bash scripts/ci/fuzz.sh --seconds $(FUZZ_SECONDS)
 
 ## fuzz-smoke: 10 s per target from the committed seeds only; fails on any crash, trap or sanitizer report.
 fuzz-smoke: deps
-	bash scripts/fuzz.sh --smoke
+	bash scripts/ci/fuzz.sh --smoke
 
 ## leaks: an AddressSanitizer build of bidengine (.build-asan) under thousands of mixed requests,
 ## backend kills and PostgreSQL restarts; fails on any LeakSanitizer report at exit.
 leaks: deps
-	python3 scripts/reliability/leaks.py --output $(RELIABILITY_OUT)/leaks.json
+	python3 -m scripts.integration.reliability.leaks --output $(RELIABILITY_OUT)/leaks.json
 
 ## scale-test: a hot standby made with pg_basebackup -R (read fallback, audit completeness), then two
-## `serve` and two `schedule` processes on one PostgreSQL with kill -9 of each kind (scripts/scaleout).
+## `serve` and two `schedule` processes on one PostgreSQL with kill -9 of each kind (scripts/integration/scaleout).
 scale-test: build
-	python3 scripts/scaleout/scaleout.py --binary $(DEBUG_BIN) --output $(RELIABILITY_OUT)/scaleout.json
+	python3 -m scripts.integration.scaleout.scaleout --binary $(DEBUG_BIN) --output $(RELIABILITY_OUT)/scaleout.json
+
+## pooler-test: Debian's pgbouncer in transaction mode in front of a throwaway cluster; serve (mixed load, bulk,
+## idempotent replays, history), audit, maintain and poll through it with DATABASE_POOLER=transaction, no error,
+## every acknowledged bid stored; migrate and schedule refused without DATABASE_DIRECT_URL (scripts/integration/pooler).
+pooler-test: build test-deps
+	python3 -m scripts.integration.pooler.pgbouncer_check --binary $(DEBUG_BIN) --output $(RELIABILITY_OUT)/pooler.json
 
 ## soak: a release bidengine under mixed load for $(SOAK_DURATION) s; RSS, descriptors, 5xx, rows.
 soak: deps
-	python3 scripts/reliability/soak.py --duration $(SOAK_DURATION) --output $(RELIABILITY_OUT)/soak.json \
+	python3 -m scripts.integration.reliability.soak --duration $(SOAK_DURATION) --output $(RELIABILITY_OUT)/soak.json \
 	  --svg $(RELIABILITY_OUT)/soak.svg
 
 ## chaos: load while PostgreSQL is restarted, its backends terminated and the cluster frozen.
 chaos: deps
-	python3 scripts/reliability/chaos.py --rounds $(CHAOS_ROUNDS) --strict --output $(RELIABILITY_OUT)/chaos.json
+	python3 -m scripts.integration.reliability.chaos --rounds $(CHAOS_ROUNDS) --strict --output $(RELIABILITY_OUT)/chaos.json
 
 chart-check:
-	bash scripts/chart-check.sh
+	bash scripts/ci/chart-check.sh
 
 ## trace-check: a real serve exports OpenTelemetry spans to an OTLP/HTTP receiver on loopback (decoded with
-## opentelemetry-proto); spans, parents, trace ids, access log and Server-Timing checked (scripts/trace_check.py).
+## opentelemetry-proto); spans, parents, trace ids, access log and Server-Timing checked (scripts/ci/trace_check.py).
 trace-check: build
-	bash scripts/trace-check.sh --binary $(DEBUG_BIN)
+	bash scripts/ci/trace-check.sh --binary $(DEBUG_BIN)
 
 ## monitoring-check: promtool tests of the chart's alerts, then a live Prometheus scraping serve and
 ## schedule through a database outage (docs/operations.md).
 monitoring-check: test-deps build
-	bash scripts/monitoring-check.sh --binary $(DEBUG_BIN)
+	bash scripts/ci/monitoring-check.sh --binary $(DEBUG_BIN)
 
 ## report-browser-check: a seeded audit's HTML report in headless Chromium (axe-core, 375/1280 px,
 ## console, the run's numbers, print layout); writes docs/audit-report.png.
 report-browser-check: test-deps build
-	bash scripts/report-browser-check.sh --binary $(DEBUG_BIN) --screenshot docs/audit-report.png
+	bash scripts/ci/report-browser-check.sh --binary $(DEBUG_BIN) --screenshot docs/audit-report.png
 
 ## image-check: the Dockerfile's runtime image without Docker: a debootstrap --variant=minbase root
 ## file system with exactly the final stage's packages (cached in .build-image), the binary built as
 ## the Dockerfile builds it, `migrate` and `serve` (/readyz, a bid) under chroot as the image's user.
 image-check: test-deps
-	python3 scripts/image_check.py
+	python3 -m scripts.ci.image_check
 
 clean:
 	rm -rf .build .build-fuzz .build-asan .build-soak .build-reliability .build-image legacy/work

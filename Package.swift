@@ -46,10 +46,10 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CLibevent"], swiftSettings: swiftSettings),
         .target(name: "Postgres", dependencies: ["CLibpq"], swiftSettings: swiftSettings),
         // Spans recorded by the loops and exported as OTLP/HTTP JSON from a thread of its own
-        // (docs/decisions/0007-otlp-json-exporter.md: why not swift-otel).
+        // (docs/decisions/0012-otlp-json-exporter.md: why not swift-otel).
         .target(name: "Telemetry", swiftSettings: swiftSettings),
         // The application, split by job; arrows point toward BidCore, Postgres and HTTPServer
-        // (scripts/import-rules.txt holds the rules, `make imports` checks them).
+        // (scripts/ci/import-rules.txt holds the rules, `make imports` checks them).
         .target(
             name: "ServiceSupport",
             dependencies: [

@@ -91,7 +91,11 @@ public struct AuditExporter {
         throws
     {
         let competitor = try session.execute(AuditSQL.competitorPricesAvailable).scalar == "t"
-        try stream(AuditSQL.allFlags(competitor: competitor), [String(run.id)], session: session) { row in
+        let source = run.flagSource
+        try stream(
+            AuditSQL.allFlags(competitor: competitor, source: source), [String(run.id)] + source.parameters,
+            session: session
+        ) { row in
             guard let flag = AuditFlagRecord(row: row) else { throw AuditSQL.unreadable("audit_flags") }
             try body(flag)
         }

@@ -1,7 +1,8 @@
 import BidCore
 import ServiceSupport
 
-/// One flagged bid of a run (`audit_flags`). Numbers stay PostgreSQL's exact `numeric` text.
+/// One flagged bid of a run (read from `bids` at the run's flagged pairs, or from `audit_flags`
+/// for runs stored per bid). Numbers stay PostgreSQL's exact `numeric` text.
 public struct AuditFlagRecord: Sendable, Equatable {
     public let bidID: Int64
     public let productID: String
@@ -13,7 +14,7 @@ public struct AuditFlagRecord: Sendable, Equatable {
     public let deviationPercent: String?
     public let competitor: CompetitorPrice?
 
-    /// The columns `init(row:)` reads, for a query over `audit_flags f` that may join
+    /// The columns `init(row:)` reads, for a query over flags `f` (`AuditSQL.FlagSource`) that may join
     /// competitor prices as `cp` (or select two NULLs instead).
     static func columns(competitor: Bool) -> String {
         "f.bid_id, f.product_id, f.current_cpc, f.adjusted_cpc, f.deviation, f.deviation_pct, "

@@ -2,7 +2,7 @@
 /// opens in any browser, offline. Same content as the text report, plus two charts: the deviation
 /// of every reviewed bid, and the products with the most flags.
 ///
-/// Checked in headless Chromium by scripts/report-browser-check.sh: no axe-core violation, no
+/// Checked in headless Chromium by scripts/ci/report-browser-check.sh: no axe-core violation, no
 /// horizontal page scroll at 375 and 1280 px (charts scale down, wide tables scroll inside their
 /// own focusable region), and a print layout that keeps tables whole and charts on the page.
 enum AuditHTMLReport {

@@ -33,7 +33,10 @@ struct AuditReportLoader {
             }
             database.run(AuditSQL.bands, [run]) { bandsOutcome in
                 database.run(AuditSQL.products(competitor: competitor), [run, limit]) { productsOutcome in
-                    database.run(AuditSQL.worstFlags(competitor: competitor), [run, limit]) { flagsOutcome in
+                    let source = record.flagSource
+                    database.run(
+                        AuditSQL.worstFlags(competitor: competitor, source: source), [run, limit] + source.parameters
+                    ) { flagsOutcome in
                         completion(
                             Result { () throws(PostgresError) in
                                 let products = try productsOutcome.get().rows

@@ -139,8 +139,10 @@ public struct AuditRoutes {
             connection.query(AuditSQL.bands, [id]) { bands in
                 connection.query(AuditSQL.products(competitor: competitor), [id, String(Self.topProducts)]) {
                     products in
+                    let source = run.flagSource
                     connection.query(
-                        AuditSQL.flagsPage(competitor: competitor), [id, String(page.after), String(page.limit + 1)]
+                        AuditSQL.flagsPage(competitor: competitor, source: source),
+                        [id, String(page.after), String(page.limit + 1)] + source.parameters
                     ) { flags in
                         do {
                             let bandCounts = try AuditReportLoader.decode(

@@ -18,12 +18,23 @@ public struct AuditRunRecord: Sendable, Equatable {
     public let bidsReviewed: Int64?
     public let bidsFlagged: Int64?
     public let error: String?
+    /// The lowest and highest id of the run's flagged bids when its flags are stored per price
+    /// pair; nil when they are stored per bid (or there are none).
+    let flaggedBidIDs: ClosedRange<Int64>?
 
     public var asOf: Date { AuditTime.date(asOfMicroseconds) }
     public var asOfText: String { AuditTime.text(asOfMicroseconds) }
     public var windowStartText: String { AuditTime.text(asOfMicroseconds - window.seconds * 1_000_000) }
     public var startedAtText: String { AuditTime.text(startedAtMicroseconds) }
     public var finishedAtText: String? { finishedAtMicroseconds.map(AuditTime.text) }
+
+    /// Where the run's flags are read.
+    var flagSource: AuditSQL.FlagSource {
+        guard let flaggedBidIDs else { return .stored }
+        return .pairs(
+            start: AuditTime.sqlText(asOfMicroseconds - window.seconds * 1_000_000),
+            end: AuditTime.sqlText(asOfMicroseconds), bids: flaggedBidIDs)
+    }
 
     /// The rule this run applied.
     public var rule: AuditRule {
@@ -40,12 +51,12 @@ public struct AuditRunRecord: Sendable, Equatable {
     static let columns = """
         id, \(AuditTime.microsecondsSQL("as_of")), window_seconds, threshold, triggered_by, status, \
         \(AuditTime.microsecondsSQL("started_at")), \(AuditTime.microsecondsSQL("finished_at")), \
-        bids_reviewed, bids_flagged, error
+        bids_reviewed, bids_flagged, error, first_bid_id, last_bid_id
         """
 
     /// Nil when the row does not have the shape of `columns` (a schema this code does not know).
     init?(row: [String?]) {
-        guard row.count == 11,
+        guard row.count == 13,
             let id = row[0].flatMap({ Int64($0) }), let asOf = row[1].flatMap({ Int64($0) }),
             let window = row[2].flatMap({ Int64($0) }).flatMap({ AuditWindow(seconds: $0) }),
             let threshold = row[3].flatMap({ try? FixedDecimal(parsing: $0) }),
@@ -63,6 +74,11 @@ public struct AuditRunRecord: Sendable, Equatable {
         bidsReviewed = row[8].flatMap { Int64($0) }
         bidsFlagged = row[9].flatMap { Int64($0) }
         error = row[10]
+        if let first = row[11].flatMap({ Int64($0) }), let last = row[12].flatMap({ Int64($0) }), first <= last {
+            flaggedBidIDs = first...last
+        } else {
+            flaggedBidIDs = nil
+        }
     }
 
     /// The first row of `result` decoded, nil when there is none; a row of the wrong shape is an error.

@@ -7,12 +7,16 @@ import ServiceSupport
 /// Runs one audit where the bids are (`AuditSetScan`). When the window is read on the primary,
 /// the primary does everything in the run's transaction (`AuditFlagSearch`): by pair, one
 /// parallel aggregate of the window's distinct `(current_cpc, adjusted_cpc)` pairs gives the
-/// deviation bands and the flagged pairs, and one `INSERT … SELECT` writes the bids of the
-/// flagged pairs into `audit_flags`; by bid, one parallel aggregate gives the bands and one
-/// `INSERT … SELECT` applies the rule per bid. No bid travels. When it is read on a replica, `parallelism` read-only sessions there stream only the
-/// flagged bids, each a contiguous time slice through a server-side cursor, and the run's own
-/// session writes them with COPY as they arrive; one aggregate on the replica counts the bands.
-/// Either way the per-product summary is then computed from the flags.
+/// deviation bands and the flagged pairs, which go straight to `audit_flag_pairs`, and one
+/// parallel aggregate over the window's bids of those pairs gives the per-product summary; by
+/// bid (nearly every bid a pair of its own), one parallel aggregate gives the bands and one
+/// `INSERT … SELECT` applies the rule per bid and stores the flags one row per bid in
+/// `audit_flags`. No bid travels. When it is read on a replica, `parallelism` read-only sessions
+/// there stream only the flagged bids, each a contiguous time slice through a server-side cursor,
+/// and the run's own session writes them with COPY into a temporary table of the run as they
+/// arrive; one aggregate on the replica counts the bands. From
+/// those flags, the flagged pairs, the per-product summary and the bounds of the flagged ids are
+/// then computed; the flags themselves are not kept (reports read them from `bids` by join).
 ///
 /// Memory in `bidengine` stays constant whatever the window holds: 13 band counts, and when
 /// streaming, per stream one fetch of `batchSize` flagged rows and at most 16 MB of flag text
@@ -111,6 +115,7 @@ public struct AuditRunner: Sendable {
         try session.execute(AuditSQL.lockRun, [run])
         try session.execute(AuditSQL.workMemory)
         for statement in AuditSQL.deleteResults { try session.execute(statement, [run]) }
+        try session.execute(AuditSQL.createFound)
         let window = [
             AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds),
         ]
@@ -146,9 +151,12 @@ public struct AuditRunner: Sendable {
             bandParameters += [String(band.index), band.label, String(found.bands[band.index])]
         }
         try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
-        if found.flagged > 0 {
+        var bounds: [String?] = found.bounds ?? [nil, nil]
+        if found.bounds == nil && found.flagged > 0 {
             try session.execute(AuditSQL.preferHashing)
-            try session.execute(AuditSQL.insertProducts, [run])
+            try session.execute(AuditSQL.insertProducts(from: AuditSQL.foundTable), [run])
+            try session.execute(AuditSQL.insertFlagPairs, [run])
+            bounds = try session.execute(AuditSQL.foundBounds).rows.first ?? bounds
         }
         try session.execute(
             AuditSQL.finishRun,
@@ -156,7 +164,7 @@ public struct AuditRunner: Sendable {
                 run, String(parameters.window.seconds), parameters.rule.threshold.description,
                 parameters.trigger.rawValue,
                 startedAt, String(reviewed), String(found.flagged),
-            ])
+            ] + bounds)
     }
 
     /// `flagSearch` made concrete: `.automatic` compares the planner's estimates (no rows read)
@@ -180,7 +188,7 @@ public struct AuditRunner: Sendable {
     private func judgeInPlace(
         run: String, parameters: AuditParameters, byPair: Bool, session: PostgresSession,
         cancellation: JobCancellation?, progress: AuditProgressReporter?
-    ) throws -> (bands: [Int64], flagged: Int64) {
+    ) throws -> Found {
         let start = AuditTime.sqlText(parameters.windowStartMicroseconds)
         let end = AuditTime.sqlText(parameters.asOfMicroseconds)
         if cancellation?.isCancelled == true { throw AuditError.cancelled }
@@ -193,11 +201,40 @@ public struct AuditRunner: Sendable {
         }
         progress?.add(Int(bands.reduce(0, +)))
         if cancellation?.isCancelled == true { throw AuditError.cancelled }
-        let inserted = try session.execute(
-            byPair ? AuditSetScan.insertFlags : AuditSetScan.insertFlagsByBid,
-            [run, start, end, parameters.rule.threshold.description])
-        guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable("audit_flags") }
-        return (bands, Int64(flagged))
+        let threshold = parameters.rule.threshold.description
+        guard byPair else {
+            let inserted = try session.execute(AuditSetScan.insertFlagsByBid, [run, start, end, threshold])
+            guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable("audit_flags") }
+            if flagged > 0 {
+                try session.execute(AuditSQL.preferHashing)
+                try session.execute(AuditSQL.insertProducts(from: AuditSQL.storedFlags), [run])
+            }
+            // Stored per bid: no bounds, so the reports read `audit_flags`.
+            return Found(bands: bands, flagged: Int64(flagged), bounds: [nil, nil])
+        }
+        // By pair, the flags are never written one by one: the pairs go straight to
+        // `audit_flag_pairs`, and one aggregate over the window's bids of those pairs gives the
+        // per-product summary and the bounds of the flagged ids.
+        guard
+            let flagged = try session.execute(AuditSetScan.insertPairFlags, [run, threshold]).scalar
+                .flatMap({ Int64($0) })
+        else { throw AuditSQL.unreadable("audit_flag_pairs") }
+        guard flagged > 0 else { return Found(bands: bands, flagged: 0, bounds: [nil, nil]) }
+        if cancellation?.isCancelled == true { throw AuditError.cancelled }
+        try session.execute(AuditSQL.preferHashing)
+        try session.execute(AuditSetScan.createFlaggedProducts, [run, start, end])
+        try session.execute(AuditSetScan.insertFlaggedProducts, [run])
+        let bounds = try session.execute(AuditSetScan.flaggedBounds).rows.first ?? [nil, nil]
+        return Found(bands: bands, flagged: flagged, bounds: bounds)
+    }
+
+    /// What a way of finding flags leaves behind: the band counts, the number of flagged bids,
+    /// and, when it has already written the run's pairs and products, the bounds of the flagged
+    /// ids (nil: the flags are in `AuditSQL.foundTable`, to be summarised).
+    struct Found {
+        let bands: [Int64]
+        let flagged: Int64
+        let bounds: [String?]?
     }
 
     /// The window judged where it is read (a replica, or the primary with `.streamed`):
@@ -206,7 +243,7 @@ public struct AuditRunner: Sendable {
     private func streamFlags(
         run: String, parameters: AuditParameters, session: PostgresSession, scanConnectionString: String,
         cancellation: JobCancellation?, progress: AuditProgressReporter?
-    ) throws -> (bands: [Int64], flagged: Int64) {
+    ) throws -> Found {
         let slices = Self.slices(
             from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
         let queue = AuditFlagQueue(workers: slices.count)
@@ -228,7 +265,7 @@ public struct AuditRunner: Sendable {
         for slice in queue.workerTallies { tally.merge(slice) }
         let bands = try bandCounts(
             parameters: parameters, session: session, scanConnectionString: scanConnectionString)
-        return (bands, tally.flagged)
+        return Found(bands: bands, flagged: tally.flagged, bounds: nil)
     }
 
     /// The window's band counts, read where the flags were read: on the run's own session when the

@@ -21,28 +21,53 @@ enum AuditSQL {
     static let lockRun = "SELECT 1 FROM audit_runs WHERE id = $1 FOR UPDATE"
     static let deleteResults = [
         "DELETE FROM audit_flags WHERE run_id = $1",
+        "DELETE FROM audit_flag_pairs WHERE run_id = $1",
         "DELETE FROM audit_products WHERE run_id = $1",
         "DELETE FROM audit_deviation_bands WHERE run_id = $1",
     ]
     /// Room for the per-product sort of a few hundred thousand flags to stay in memory.
     static let workMemory = "SET LOCAL work_mem = '64MB'"
     static func fetch(_ cursor: String, _ count: Int) -> String { "FETCH FORWARD \(count) FROM \(cursor)" }
-    static let copyFlags = """
-        COPY audit_flags (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct) FROM STDIN
+    /// The run's flagged bids while it runs, one row each with its values, in a temporary table of
+    /// its transaction (no WAL, no index, dropped at commit): what is kept of them is the flagged
+    /// pairs (`insertFlagPairs`), the per-product summary and the bounds of their ids.
+    static let foundTable = "audit_found"
+    static let createFound = """
+        CREATE TEMPORARY TABLE \(foundTable) (
+            run_id bigint, bid_id bigint, product_id numeric, current_cpc numeric, adjusted_cpc numeric,
+            deviation numeric, deviation_pct numeric
+        ) ON COMMIT DROP
         """
+    static let copyFlags = """
+        COPY \(foundTable) (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct) FROM STDIN
+        """
+    /// The run's flagged price pairs with their bid counts. `numeric` grouping ignores trailing
+    /// zeros (1.5 = 1.50): one row per pair, whichever spelling; the percentage is the same for
+    /// every spelling.
+    static let insertFlagPairs = """
+        INSERT INTO audit_flag_pairs (run_id, current_cpc, adjusted_cpc, deviation_pct, bids)
+        SELECT $1::bigint, current_cpc, adjusted_cpc, min(deviation_pct), count(*)
+        FROM \(foundTable) GROUP BY current_cpc, adjusted_cpc
+        """
+    static let foundBounds = "SELECT min(bid_id), max(bid_id) FROM \(foundTable)"
     /// Per product: the flag count and the worst flag (largest absolute difference, then lowest
-    /// bid id), computed once per run from `audit_flags` so reports never aggregate millions of rows.
+    /// bid id), computed once per run from the flags found so reports never aggregate millions of rows.
     /// One hash aggregate keeps, per product, the least `[-|deviation|, bid id, deviation,
     /// percentage]`: arrays compare element by element (exactly, for `numeric`), bid ids are
     /// unique, so the last two elements only ride along, with their digits as stored (a NULL
     /// percentage stays NULL). Sorting every flag by product (`DISTINCT ON`, the statement before)
     /// took 2.7× as long and spilled to disk at 1.25 million flags (docs/query-plans.md).
-    static let insertProducts = """
+    /// `flags`: the flags of run `$1`, `foundTable` or `storedFlags`.
+    static func insertProducts(from flags: String) -> String {
+        """
         INSERT INTO audit_products (run_id, product_id, flags, worst_bid_id, worst_deviation, worst_deviation_pct)
         SELECT $1::bigint, product_id, flags, worst[2]::bigint, worst[3], worst[4]
         FROM (SELECT product_id, count(*) AS flags, min(ARRAY[-abs(deviation), bid_id, deviation, deviation_pct]) AS worst
-              FROM audit_flags WHERE run_id = $1 GROUP BY product_id) summary
+              FROM \(flags) GROUP BY product_id) summary
         """
+    }
+    /// The run's flags stored one row per bid (`AuditFlagSearch.byBid`).
+    static let storedFlags = "audit_flags WHERE run_id = $1::bigint"
     /// The flags just written have no statistics yet (autovacuum analyzes them later), so the
     /// planner's estimate of one run's flags is whatever the table held at its last ANALYZE: it
     /// may expect a handful and sort a million on disk. A hash aggregate is right at every size
@@ -54,7 +79,8 @@ enum AuditSQL {
     }
     static let finishRun = """
         UPDATE audit_runs SET status = 'succeeded', window_seconds = $2, threshold = $3, triggered_by = $4,
-               started_at = $5, finished_at = clock_timestamp(), bids_reviewed = $6, bids_flagged = $7, error = NULL
+               started_at = $5, finished_at = clock_timestamp(), bids_reviewed = $6, bids_flagged = $7, error = NULL,
+               first_bid_id = $8, last_bid_id = $9
         WHERE id = $1
         """
     /// A failed attempt never hides results that an earlier attempt for the same `as_of` produced.
@@ -93,32 +119,87 @@ enum AuditSQL {
     private static func competitorJoin(_ alias: String, _ enabled: Bool) -> String {
         enabled ? latestCompetitorPrice.replacingOccurrences(of: "X.", with: "\(alias).") : ""
     }
+    /// Where a run's flags are read (`AuditRunRecord.flagSource`).
+    enum FlagSource {
+        /// One row per flag in `audit_flags` (runs audited before flags were stored per pair).
+        case stored
+        /// The bids of the window `[start, end)` with ids in `bids` whose price pair is one of the
+        /// run's `audit_flag_pairs`: each bid's own values, the pair's percentage.
+        case pairs(start: String, end: String, bids: ClosedRange<Int64>)
+
+        /// The run's flags as a subquery with `audit_flags`' columns, for run `$1`; the window and
+        /// the id bounds are further parameters from `$first` on, so the planner prunes the
+        /// partitions of `bids` and sees the ranges.
+        ///
+        /// `inBidOrder`: for a page in bid order, each bid of the id range looks its pair up
+        /// (an index probe, memoized per distinct pair) in id order, so a page reads about
+        /// (page size ÷ share flagged) bids. Otherwise the window is scanned once and hash-joined
+        /// to the pairs (parallel where PostgreSQL may): the planner cannot know how many bids a
+        /// pair has, and with the join it expects one row and sorts the window for a page.
+        func table(first: Int, inBidOrder: Bool = false) -> String {
+            switch self {
+            case .stored:
+                return "(SELECT * FROM audit_flags WHERE run_id = $1)"
+            case .pairs:
+                let pairs =
+                    inBidOrder
+                    ? """
+                    CROSS JOIN LATERAL (
+                        SELECT deviation_pct FROM audit_flag_pairs p
+                        WHERE p.run_id = $1 AND p.current_cpc = b.current_cpc AND p.adjusted_cpc = b.adjusted_cpc
+                        OFFSET 0) p
+                    """
+                    : """
+                    JOIN audit_flag_pairs p
+                      ON p.run_id = $1 AND p.current_cpc = b.current_cpc AND p.adjusted_cpc = b.adjusted_cpc
+                    """
+                return """
+                    (SELECT $1::bigint AS run_id, b.id AS bid_id, b.product_id, b.current_cpc, b.adjusted_cpc,
+                            b.adjusted_cpc - b.current_cpc AS deviation, p.deviation_pct
+                     FROM bids b
+                     \(pairs)
+                     WHERE b.calculated_at >= $\(first)::timestamptz AND b.calculated_at < $\(first + 1)::timestamptz
+                       AND b.id >= $\(first + 2)::bigint AND b.id <= $\(first + 3)::bigint)
+                    """
+            }
+        }
+
+        /// The values of `table(first:)`'s parameters.
+        var parameters: [String?] {
+            switch self {
+            case .stored: return []
+            case .pairs(let start, let end, let bids):
+                return [start, end, String(bids.lowerBound), String(bids.upperBound)]
+            }
+        }
+    }
+
     /// The worst flags first (largest absolute difference, then bid id): a bounded top-N sort over
-    /// the run's flags, read through the primary key.
-    /// `$1` run id, `$2` limit.
-    static func worstFlags(competitor: Bool) -> String {
+    /// the run's flags. `$1` run id, `$2` limit, then `source.parameters`.
+    static func worstFlags(competitor: Bool, source: FlagSource) -> String {
         """
         SELECT \(AuditFlagRecord.columns(competitor: competitor))
-        FROM (SELECT * FROM audit_flags WHERE run_id = $1 ORDER BY abs(deviation) DESC, bid_id LIMIT $2) f
+        FROM (SELECT * FROM \(source.table(first: 3)) s ORDER BY abs(deviation) DESC, bid_id LIMIT $2) f
         \(competitorJoin("f", competitor))
         ORDER BY abs(f.deviation) DESC, f.bid_id
         """
     }
-    /// Flags in bid order after `$2` (keyset on the primary key), `$3` rows; `$1` run id.
-    static func flagsPage(competitor: Bool) -> String {
+    /// Flags in bid order after `$2` (keyset on the bid id), `$3` rows; `$1` run id, then
+    /// `source.parameters`.
+    static func flagsPage(competitor: Bool, source: FlagSource) -> String {
         """
         SELECT \(AuditFlagRecord.columns(competitor: competitor))
-        FROM (SELECT * FROM audit_flags WHERE run_id = $1 AND bid_id > $2 ORDER BY bid_id LIMIT $3) f
+        FROM (SELECT * FROM \(source.table(first: 4, inBidOrder: true)) s WHERE bid_id > $2 ORDER BY bid_id LIMIT $3) f
         \(competitorJoin("f", competitor))
         ORDER BY f.bid_id
         """
     }
-    /// Every flag in bid order, for a cursor (`$1` run id).
-    static func allFlags(competitor: Bool) -> String {
+    /// Every flag in bid order, for a cursor (`$1` run id, then `source.parameters`).
+    static func allFlags(competitor: Bool, source: FlagSource) -> String {
         """
         SELECT \(AuditFlagRecord.columns(competitor: competitor))
-        FROM audit_flags f \(competitorJoin("f", competitor))
-        WHERE f.run_id = $1 ORDER BY f.bid_id
+        FROM \(source.table(first: 2)) f \(competitorJoin("f", competitor))
+        ORDER BY f.bid_id
         """
     }
     /// Products with the most flags first (then the worst difference), with how many there are

@@ -36,7 +36,7 @@ enum AuditSetScan {
         END
         """
 
-    /// Flagged bids of `[$1, $2)` at threshold `$3`, as the COPY columns of `audit_flags` after
+    /// Flagged bids of `[$1, $2)` at threshold `$3`, as the COPY columns of `AuditSQL.foundTable` after
     /// `run_id`: bid id, product, current and adjusted CPC as stored, deviation, percentage. Used
     /// when the window is read on a replica, whose rows must travel to the primary.
     static let declareFlags = """
@@ -88,26 +88,46 @@ enum AuditSetScan {
     /// The bands of `[$1, $2)` read straight from `bids` (a replica's session has no pairs table).
     static let bands = bands(pairs: "(\(windowPairs))")
 
-    /// The run's flags written where they are found, for run `$1`, window `[$2, $3)`, threshold
-    /// `$4`: the rule and the percentage are decided once per flagged pair of `audit_pairs`
-    /// (a few rows), and the window's bids are matched to them by a hash join on the two prices,
-    /// so no bid is multiplied. `numeric` equality and hashing ignore trailing zeros (1.5 = 1.50),
-    /// so the stored prices and the deviation are taken from the bid itself, as the row-by-row
-    /// rule would; the percentage is an integer number of hundredths (`div`), the same for
-    /// every spelling of the pair. Nothing leaves the server, and `bidengine` stays idle meanwhile.
-    static let insertFlags = """
-        INSERT INTO audit_flags (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct)
-        SELECT $1::bigint, b.id, b.product_id, b.current_cpc, b.adjusted_cpc, b.adjusted_cpc - b.current_cpc, flagged.percentage
-        FROM bids b
-        JOIN (SELECT current_cpc, adjusted_cpc, \(percentage) AS percentage
-              FROM (SELECT current_cpc, adjusted_cpc, adjusted_cpc - current_cpc AS deviation FROM \(pairsTable)
-                    WHERE \(rule(threshold: "$4"))) judged
-             ) flagged ON b.current_cpc = flagged.current_cpc AND b.adjusted_cpc = flagged.adjusted_cpc
-        WHERE b.calculated_at >= $2 AND b.calculated_at < $3
+    /// The run's flagged pairs written straight from `audit_pairs`, for run `$1` at threshold
+    /// `$2`: the rule and the percentage decided once per pair (a few rows), no bid read. Answers
+    /// the number of flagged bids. `numeric` grouping merged the spellings of a pair (1.5 = 1.50),
+    /// whose verdict and percentage are the same; reports read each bid's own digits by join.
+    static let insertPairFlags = """
+        WITH inserted AS (
+            INSERT INTO audit_flag_pairs (run_id, current_cpc, adjusted_cpc, deviation_pct, bids)
+            SELECT $1::bigint, current_cpc, adjusted_cpc, \(percentage), bids
+            FROM (SELECT current_cpc, adjusted_cpc, adjusted_cpc - current_cpc AS deviation, bids FROM \(pairsTable)
+                  WHERE \(rule(threshold: "$2"))) judged
+            RETURNING bids)
+        SELECT coalesce(sum(bids), 0) FROM inserted
         """
 
+    /// Per product, the flagged bids of run `$1` in the window `[$2, $3)`, read by joining the
+    /// window's bids to the run's pairs (a hash join on the two prices): how many, the worst as
+    /// `AuditSQL.insertProducts` keeps it (with the bid's own digits), and the lowest and highest
+    /// flagged id. A `CREATE TABLE … AS`, so PostgreSQL may scan the window with parallel workers
+    /// (they see the pairs this transaction wrote); the few rows then go to `audit_products`.
+    static let flaggedProductsTable = "audit_flagged_products"
+    static let createFlaggedProducts = """
+        CREATE TEMPORARY TABLE \(flaggedProductsTable) ON COMMIT DROP AS
+        SELECT b.product_id, count(*) AS flags,
+               min(ARRAY[-abs(b.adjusted_cpc - b.current_cpc), b.id, b.adjusted_cpc - b.current_cpc, p.deviation_pct]) AS worst,
+               min(b.id) AS first_bid_id, max(b.id) AS last_bid_id
+        FROM bids b
+        JOIN audit_flag_pairs p ON p.current_cpc = b.current_cpc AND p.adjusted_cpc = b.adjusted_cpc
+        WHERE p.run_id = $1::bigint AND b.calculated_at >= $2 AND b.calculated_at < $3
+        GROUP BY b.product_id
+        """
+    static let insertFlaggedProducts = """
+        INSERT INTO audit_products (run_id, product_id, flags, worst_bid_id, worst_deviation, worst_deviation_pct)
+        SELECT $1::bigint, product_id, flags, worst[2]::bigint, worst[3], worst[4] FROM \(flaggedProductsTable)
+        """
+    static let flaggedBounds = "SELECT min(first_bid_id), max(last_bid_id) FROM \(flaggedProductsTable)"
+
     /// The run's flags written where they are found, deciding the rule per bid: run `$1`,
-    /// window `[$2, $3)`, threshold `$4` (see `AuditFlagSearch.byBid`).
+    /// window `[$2, $3)`, threshold `$4` (see `AuditFlagSearch.byBid`). Stored one row per bid in
+    /// `audit_flags`: this way is taken when nearly every bid is a price pair of its own, where
+    /// the pairs would be as many as the flags and every read of them a join as large as the window.
     static let insertFlagsByBid = """
         INSERT INTO audit_flags (run_id, bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct)
         SELECT $1::bigint, id, product_id, current_cpc, adjusted_cpc, deviation, \(percentage)

@@ -1,4 +1,4 @@
-/// The flags one stream has found: how many, and the `COPY audit_flags … FROM STDIN` text of
+/// The flags one stream has found: how many, and the `COPY audit_found … FROM STDIN` text of
 /// those since the last flush. PostgreSQL judged them (`AuditSetScan`); this only lays out the
 /// lines, copying every value as PostgreSQL wrote it.
 struct AuditTally: Sendable {

@@ -76,7 +76,7 @@ struct BidRoutes {
             return JSONResponse.error(
                 503, "server overloaded; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
         case .databaseUnavailable:
-            // The cause is logged by the connection; clients only learn that nothing was recorded
+            // The cause is logged once per failed statement (`DatabaseFailureLog`); clients only learn that nothing was recorded
             // (or, after a timeout, that the outcome is unknown: retry with the same Idempotency-Key).
             return JSONResponse.error(
                 503, "database unavailable; \(notAcknowledged) not acknowledged",

@@ -80,11 +80,11 @@ public final class BidServer: @unchecked Sendable {
         let database = try StartupRetry().run(logger: logger) {
             let database = try DatabaseLocator.resolve(
                 databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory,
-                connectTimeoutSeconds: configuration.connectTimeoutSeconds)
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds, pooler: configuration.databasePooler,
+                directURL: configuration.databaseDirectURL)
             do {
                 if configuration.migrateOnStart {
-                    let applied = try DatabaseLocator.migrate(
-                        connectionString: database.connectionString, migrationsDirectory: migrationsDirectory)
+                    let applied = try DatabaseLocator.migrate(database, migrationsDirectory: migrationsDirectory)
                     logger.info(
                         "migrations current",
                         metadata: ["applied_now": "\(applied)", "directory": "\(migrationsDirectory)"])
@@ -115,10 +115,14 @@ public final class BidServer: @unchecked Sendable {
         // Without incremental sort the history statement keeps to the (product_id, calculated_at) index
         // even for a product with no bids in the asked window; with it, PostgreSQL 15 may walk the
         // calculated_at index over the whole window instead (300 ms against 0.01 ms: docs/query-plans.md).
+        // A transaction pooler refuses startup `options` and keeps no session: there the setting
+        // belongs to the database (`ALTER DATABASE … SET enable_incremental_sort = off`, docs/scaling.md).
+        let pooled = !database.pooler.keepsSessions
         let servingConnectionString = try ConnectionString.addingSessionDefaults(
             to: database.connectionString, applicationName: "bidengine",
-            settings: [(name: "enable_incremental_sort", value: "off")])
+            settings: pooled ? [] : [(name: "enable_incremental_sort", value: "off")])
         var connectionConfiguration = PostgresConnection.Configuration(connectionString: servingConnectionString)
+        connectionConfiguration.namedStatements = !pooled
         connectionConfiguration.statementTimeout = configuration.databaseTimeout
         // Room beside the bid statements for idempotency lookups and the read routes.
         connectionConfiguration.maxInFlight = configuration.maxWritesInFlight + 4
@@ -204,12 +208,15 @@ struct LoopServices {
     func router() -> Router {
         let logger = self.logger
         let metrics = ServiceMetrics.shared
+        let failures = DatabaseFailureLog(
+            logger: logger, loop: loop.name, connectionString: self.connection.connectionString,
+            reactor: LoopReactor(loop: loop))
         let connection = PostgresConnection(configuration: self.connection, reactor: LoopReactor(loop: loop)) { event in
             switch event {
             case .connected: logger.info("database connected", metadata: ["loop": "\(loop.name)"])
             case .connectionFailed(let error):
                 metrics.reconnects.increment()
-                logger.warning("database connection failed", metadata: ["loop": "\(loop.name)", "error": "\(error)"])
+                failures.connectionFailed(error)
             case .reconnectScheduled(let delay):
                 logger.debug("database reconnect scheduled", metadata: ["after": "\(delay)"])
             }
@@ -218,6 +225,9 @@ struct LoopServices {
         let writer = BidWriter(
             connection: connection, maxBatch: configuration.maxBatchSize,
             maxPending: configuration.maxPendingPerLoop, maxInFlight: configuration.maxWritesInFlight)
+        writer.onStatementFailed = { error, statement, bids in
+            failures.statementFailed(error, statement: statement, bids: bids)
+        }
         writer.onBatchFinished = { size, roundTrip, succeeded in
             metrics.batchSize.record(size)
             metrics.batchRoundTrip.recordNanoseconds(roundTrip.nanoseconds)
@@ -229,7 +239,7 @@ struct LoopServices {
                 spans.recordStatement(statement, timing: timing, rows: rows, succeeded: succeeded, loop: loopName)
             }
         }
-        let reader = readRouter(primary: connection)
+        let reader = readRouter(primary: connection, failures: failures)
         var router = Router()
         BidRoutes(recorder: writer, retryAfterSeconds: 1, serverTiming: configuration.serverTiming, spans: spans)
             .register(into: &router)
@@ -278,7 +288,7 @@ struct LoopServices {
     /// Reads (history, competitor prices, audits) go through this: to the replica when one is
     /// configured, connected and within `READ_MAX_LAG`, else to the loop's primary connection.
     /// Fallbacks are counted per read and logged when the replica's usability changes.
-    private func readRouter(primary: PostgresConnection) -> PostgresReadRouter {
+    private func readRouter(primary: PostgresConnection, failures: DatabaseFailureLog) -> PostgresReadRouter {
         let logger = self.logger
         let loop = self.loop
         let metrics = ServiceMetrics.shared
@@ -300,6 +310,7 @@ struct LoopServices {
             switch event {
             case .fellBack(let reason): metrics.readFallbacks[reason]?.increment()
             case .lagMeasured(let lag): metrics.replicaLag.record(Double(lag.nanoseconds) / 1e9)
+            case .readFailed(let error): failures.statementFailed(error, statement: "read", bids: 0)
             case .replicaUsable(let usable, let reason):
                 metrics.replicaInUse.record(usable ? 1 : 0)
                 if usable {

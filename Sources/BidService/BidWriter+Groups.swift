@@ -9,7 +9,7 @@ extension BidWriter {
             group.fail(.databaseUnavailable("a group without a key reported as repeated"), sent: sent)
             return
         }
-        connection.query(BidInsert.groupLookupSQL, [key], deadline: group.deadline) { outcome in
+        connection.query(BidInsert.groupLookupSQL, [key], deadline: group.deadline) { [weak self] outcome in
             switch outcome {
             case .success(let result):
                 guard let first = result.rows.first, let request = first[0] else {
@@ -36,6 +36,7 @@ extension BidWriter {
                     .success(recorded),
                     WriteTiming(enqueued: group.enqueued, sent: sent, finished: .now, statement: nil))
             case .failure(let error):
+                self?.onStatementFailed?(error, "idempotency lookup", group.count)
                 group.fail(.databaseUnavailable(error.description), sent: sent)
             }
         }

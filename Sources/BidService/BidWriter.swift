@@ -49,6 +49,9 @@ public final class BidWriter {
     public var onBatchFinished: ((_ size: Int, _ roundTrip: Duration, _ succeeded: Bool) -> Void)?
     /// Observes statements that carried a sampled request (for their spans), as they finish.
     public var onTracedStatementFinished: ((TracedStatement, WriteTiming, _ rows: Int, _ succeeded: Bool) -> Void)?
+    /// Observes why bids were not acknowledged (for the log): the database's error, which
+    /// statement it failed, and how many bids that statement carried.
+    var onStatementFailed: ((_ error: PostgresError, _ statement: String, _ bids: Int) -> Void)?
 
     /// One unit of the queue: bids that commit together, answered together.
     struct Pending {
@@ -215,12 +218,15 @@ public final class BidWriter {
             }
             if !repeated.isEmpty { answerRepeats(repeated, sent: started) }
         case .failure(let error):
+            onStatementFailed?(error, "bid insert", bids)
             for pending in batch {
                 pending.fail(.databaseUnavailable(error.description), sent: started, statement: traced)
             }
         }
         if statementsInFlight < maxInFlight { writeNextBatch() }
     }
+
+    static let notSent = PostgresError(.timeout, "bids waited behind slower writes until no time was left; not sent")
 
     /// Bids that waited behind a slow write until no time was left: never sent, so not stored.
     private func failExpired() {
@@ -229,6 +235,7 @@ public final class BidWriter {
             let expired = waiting[waitingHead]
             waitingHead += 1
             waitingBids -= expired.count
+            onStatementFailed?(Self.notSent, "bid insert", expired.count)
             expired.fail(.databaseUnavailable("no time left for the bid after waiting for the database"))
         }
         compactWaiting()
@@ -260,7 +267,8 @@ public final class BidWriter {
         guard !repeated.isEmpty else { return }
         let keys = repeated.compactMap(\.idempotencyKey)
         let deadline = repeated.map(\.deadline).min()
-        connection.query(BidInsert.lookupSQL, [PostgresArrayLiteral.text(keys)], deadline: deadline) { outcome in
+        connection.query(BidInsert.lookupSQL, [PostgresArrayLiteral.text(keys)], deadline: deadline) {
+            [weak self] outcome in
             switch outcome {
             case .success(let result):
                 var original: [String: (request: String, id: Int64, adjusted: String)] = [:]
@@ -284,6 +292,7 @@ public final class BidWriter {
                     }
                 }
             case .failure(let error):
+                self?.onStatementFailed?(error, "idempotency lookup", repeated.reduce(0) { $0 + $1.count })
                 for pending in repeated { pending.fail(.databaseUnavailable(error.description), sent: sent) }
             }
         }

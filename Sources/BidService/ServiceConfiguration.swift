@@ -1,3 +1,4 @@
+public import Postgres
 import ServiceSupport
 public import Telemetry
 
@@ -8,6 +9,10 @@ public struct ServiceConfiguration: Sendable {
     public var threads = 0  // 0 = one loop per core
     /// libpq connection string; nil = the embedded cluster under `stateDirectory`.
     public var databaseURL: String?
+    /// What is between `databaseURL` and PostgreSQL (`DATABASE_POOLER`).
+    public var databasePooler: ConnectionPooler = .none
+    /// A connection that bypasses the pooler, for migrations (`DATABASE_DIRECT_URL`).
+    public var databaseDirectURL: String?
     /// libpq connection string of a hot-standby replica for reads (history, competitor prices,
     /// audit listings and reports); nil = every read on the primary.
     public var readDatabaseURL: String?
@@ -58,6 +63,8 @@ public struct ServiceConfiguration: Sendable {
         [
             ("host", host), ("port", String(port)), ("threads", threads == 0 ? "auto" : String(threads)),
             ("database", databaseURL.map { ConnectionStringMask.mask($0) } ?? "embedded (\(stateDirectory)/postgres)"),
+            ("database_pooler", databasePooler.rawValue),
+            ("database_direct", databaseDirectURL.map { ConnectionStringMask.mask($0) } ?? "none"),
             ("read_database", readDatabaseURL.map { ConnectionStringMask.mask($0) } ?? "none (reads on the primary)"),
             ("read_max_lag", readMaxLag.description),
             ("migrations", migrationsDirectory ?? "auto"), ("migrate_on_start", String(migrateOnStart)),

@@ -15,11 +15,8 @@
 #include <pthread.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/http_struct.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <event2/util.h>
@@ -28,7 +25,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
-/* Macros Swift cannot import, wrapped as functions (see ../../INTEROP notes in docs). */
+/* Function-like macros, which Swift cannot import, wrapped as functions. */
 static inline struct event *CLibevent_evtimer_new(struct event_base *base, event_callback_fn cb, void *arg) {
     return evtimer_new(base, cb, arg);
 }

@@ -6,12 +6,19 @@ import ServiceSupport
 /// (the poller runs on its own threads, never on an event loop).
 final class CompetitorPriceStore {
     private let session: PostgresSession
+    private let connectionString: String
+    private let pooler: ConnectionPooler
+    private var lock: AdvisoryLock?
 
-    init(connectionString: String) throws {
+    init(connectionString: String, pooler: ConnectionPooler = .none) throws {
         session = try PostgresSession(connectionString: connectionString)
+        self.connectionString = connectionString
+        self.pooler = pooler
     }
 
     func close() {
+        lock?.release()
+        lock = nil
         session.close()
     }
 
@@ -20,15 +27,19 @@ final class CompetitorPriceStore {
     /// A session-level advisory lock per source, so that two processes (scheduler replicas, a
     /// manual `bidengine poll`) never poll one source at once and double its request rate.
     /// Keyed by a hash of the name: a collision makes two sources take turns, nothing worse.
-    static let lockSQL = "SELECT pg_try_advisory_lock(1886350444, hashtext($1))"  // 1886350444 = "poll"
-    static let unlockSQL = "SELECT pg_advisory_unlock(1886350444, hashtext($1))"
+    static let lockKey = "1886350444, hashtext($1)"  // 1886350444 = "poll"
+    static let lockSQL = "SELECT pg_try_advisory_lock(\(lockKey))"
+    static let unlockSQL = "SELECT pg_advisory_unlock(\(lockKey))"
 
     func tryLock(source: String) throws -> Bool {
-        try session.execute(Self.lockSQL, [source]).scalar == "t"
+        lock = try AdvisoryLock.tryAcquire(
+            Self.lockKey, [source], session: session, pooler: pooler, connectionString: connectionString)
+        return lock != nil
     }
 
     func unlock(source: String) {
-        _ = try? session.execute(Self.unlockSQL, [source])
+        lock?.release()
+        lock = nil
     }
 
     // MARK: poll_runs

@@ -1,4 +1,5 @@
 public import BidCore
+public import Postgres
 
 /// Everything the competitor-price poller can be told, with defaults that are polite to the
 /// remote side. `fromEnvironment` reads the `COMPETITOR_SOURCES` and `POLL_*` variables.
@@ -9,6 +10,9 @@ public struct PollerConfiguration: Sendable {
     public var sources: [CompetitorSource] = []
     /// Draw a progress line on stderr when it is a terminal (`bidengine poll`; never the scheduler).
     public var progressOnTerminal = false
+    /// What is between the database connection and PostgreSQL: behind a transaction pooler a
+    /// source's lock is held by a transaction of its own (`AdvisoryLock`).
+    public var pooler: ConnectionPooler = .none
     /// Between the starts of two scheduled runs (`POLL_INTERVAL`).
     public var interval: Duration = .seconds(300)
 

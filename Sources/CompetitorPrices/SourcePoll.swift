@@ -19,7 +19,7 @@ struct SourcePoll {
         var summary = PollRunSummary(source: source.name)
         let store: CompetitorPriceStore
         do {
-            store = try CompetitorPriceStore(connectionString: connectionString)
+            store = try CompetitorPriceStore(connectionString: connectionString, pooler: configuration.pooler)
         } catch {
             summary.status = .failed
             summary.errors = 1

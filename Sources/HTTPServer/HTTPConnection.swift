@@ -5,24 +5,30 @@ internal import Glibc
 /// router one at a time (pipelined ones wait in the parser, so replies go out in order), and the
 /// timeouts that keep slow clients from pinning it.
 ///
-/// Loop-thread only. One timer serves four deadlines: `firstByteTimeout` from accept until the
-/// first byte; `requestTimeout` from a request's first byte until it has been read whole (absolute,
-/// so a client trickling one byte at a time cannot stretch it; not running while a handler
-/// works); `idleTimeout` between requests; a short linger after the last reply. Writes use the
-/// bufferevent's write timeout (`requestTimeout`). Reading goes on while a handler works, so that
-/// a request costs no `epoll_ctl` to stop and restart it; the bytes wait in the parser, and once
-/// `pipelinedInputLimit` of them wait, reading pauses until the reply, so a client cannot queue
-/// unbounded pipelined input.
+/// The decisions (when to read, which deadline runs, when to close) are
+/// `HTTPConnectionStateMachine`'s; this type reports events to it and performs its actions on
+/// libevent. Loop-thread only. One timer serves four deadlines: `firstByteTimeout` from accept
+/// until the first byte; `requestTimeout` from a request's first byte until it has been read
+/// whole (absolute, so a client trickling one byte at a time cannot stretch it; not running while
+/// a handler works); `idleTimeout` between requests; a short linger after the last reply. Reading
+/// goes on while a handler works, so that a request costs no `epoll_ctl` to stop and restart it;
+/// the bytes wait in the parser, and once 64 KiB of them wait (`Limits.pipelinedInput`), reading
+/// pauses until the reply, so a client cannot queue unbounded pipelined input.
+///
+/// Output is bounded the same way. A reply goes straight to the socket when nothing is queued
+/// before it; what the socket does not take waits in the bufferevent. Once more than
+/// `maxQueuedOutput` waits, the connection stops reading and stops taking pipelined requests until
+/// the client has read it down to a quarter of that, so a client that sends and never reads
+/// holds at most 64 KiB of input and `maxQueuedOutput` plus one reply of output.
+/// A second timer, the write deadline, starts when output first has to wait and stops only when
+/// the queue is empty: a client must take its replies within `requestTimeout`, and neither
+/// reading a trickle of them nor sending more requests moves that deadline.
 ///
 /// After an error reply, or a last reply with input still unread, the connection half-closes and
 /// reads and discards whatever the client still sends until it closes its side or the linger
 /// ends, rather than closing with unread input: that would reset the connection and could destroy
 /// the reply before the client reads it (a 413 while the body is still coming).
 final class HTTPConnection {
-    private enum Deadline {
-        case firstByte, request, idle, linger
-    }
-
     /// What the reply to the request in the handler's hands needs to know.
     private struct Current {
         let isHEAD: Bool
@@ -38,32 +44,19 @@ final class HTTPConnection {
     /// The peer's IP address without the port; empty for a Unix-domain socket.
     let peerAddress: String
     private var parser: HTTPRequestParser
+    private var machine: HTTPConnectionStateMachine
     private var timer: OpaquePointer?
-    private var deadline = Deadline.firstByte
+    /// The write deadline; made when output first has to wait.
+    private var writeTimer: OpaquePointer?
     private var current: Current?
-    /// A byte has arrived at some point: the first-byte deadline no longer applies.
-    private var hasSpoken = false
-    /// The reply being written (or about to be) is the last one.
-    private var closing = false
-    /// The client has closed its sending side.
-    private var peerClosed = false
-    /// Half-closed after the last reply, discarding input until the client closes.
-    private var lingering = false
-    /// The last reply was an error: the client may still be sending the rejected request.
-    private var failed = false
-    /// Inside `process()`: replies given synchronously must not re-enter it.
-    private var processing = false
-    /// Reading paused because `pipelinedInputLimit` bytes wait behind the request in the handler.
-    private var readPaused = false
-    /// Input held while a handler works, beyond which reading pauses: a few pipelined requests.
-    static let pipelinedInputLimit = 64 * 1024
-    private(set) var isClosed = false
 
     init(server: HTTPLoopServer, bufferEvent: OpaquePointer, peerAddress: String) {
         self.server = server
         self.bufferEvent = bufferEvent
         self.peerAddress = peerAddress
-        parser = HTTPRequestParser(limits: server.limits)
+        parser = HTTPRequestParser(limits: server.limits) { [unowned server] in server.bodyLimit(for: $0) }
+        machine = HTTPConnectionStateMachine(
+            limits: .init(maxQueuedOutput: server.configuration.maxQueuedOutput))
     }
 
     /// Installs the callbacks and the first-byte deadline; the server keeps `self` alive until
@@ -77,39 +70,87 @@ final class HTTPConnection {
             { _, events, argument in
                 Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().happened(Int32(events))
             }, me)
-        var writeTimeout = server.configuration.requestTimeout.timeval
-        bufferevent_set_timeouts(bufferEvent, nil, &writeTimeout)
+        // The write callback (`flushed`) runs whenever a write leaves this much or less queued.
+        bufferevent_setwatermark(bufferEvent, Int16(EV_WRITE), machine.limits.resumeOutputBelow, 0)
         timer = event_new(
             server.loop.base, -1, 0,
             { _, _, argument in
                 Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().deadlinePassed()
             }, me)
         bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
-        arm(.firstByte)
+        perform(machine.started())
     }
 
     /// Closes the connection now if it is between requests (draining); otherwise its next reply
     /// says `Connection: close`.
     func closeIfIdle() {
-        guard current == nil, !closing, parser.isIdle,
-            evbuffer_get_length(bufferevent_get_output(bufferEvent)) == 0
-        else { return }
-        close()
+        perform(machine.drainRequested(buffers))
     }
 
     /// Frees everything at once. A request still with its handler counts as finished; its reply,
     /// if it ever comes, is dropped.
     func close() {
-        guard !isClosed else { return }
-        isClosed = true
+        guard !machine.isClosed else { return }
+        machine.closed()
+        free()
+    }
+
+    private func free() {
         if current != nil {
             current = nil
             server.requestFinished()
         }
         if let timer { event_free(timer) }
         timer = nil
+        if let writeTimer { event_free(writeTimer) }
+        writeTimer = nil
         bufferevent_free(bufferEvent)
         server.connectionClosed(self)
+    }
+
+    /// What the connection holds now, for the state machine's decisions.
+    private var buffers: HTTPConnectionStateMachine.Buffers {
+        .init(
+            queuedOutput: evbuffer_get_length(bufferevent_get_output(bufferEvent)),
+            unreadInput: parser.bufferedCount, parserIdle: parser.isIdle)
+    }
+
+    /// Does what the state machine decided, in the order `Actions` lists.
+    private func perform(_ actions: HTTPConnectionStateMachine.Actions) {
+        switch actions.writeDeadline {
+        case .arm?: armWriteDeadline()
+        case .disarm?: if let writeTimer { event_del(writeTimer) }
+        case nil: break
+        }
+        switch actions.reading {
+        case .pause?: bufferevent_disable(bufferEvent, Int16(EV_READ))
+        case .resume?: bufferevent_enable(bufferEvent, Int16(EV_READ))
+        case nil: break
+        }
+        if actions.halfCloseAndLinger {
+            Glibc.shutdown(bufferevent_getfd(bufferEvent), Int32(Glibc.SHUT_WR))
+            bufferevent_enable(bufferEvent, Int16(EV_READ))
+        }
+        switch actions.timer {
+        case .arm(let deadline)?: arm(deadline)
+        case .disarm?: if let timer { event_del(timer) }
+        case nil: break
+        }
+        if let reason = actions.close {
+            count(reason)
+            free()
+        } else if actions.process {
+            process()
+        }
+    }
+
+    private func count(_ reason: HTTPConnectionStateMachine.CloseReason) {
+        switch reason {
+        case .firstByteTimeout: server.counters.firstByteTimeouts.add(1, ordering: .relaxed)
+        case .requestTimeout: server.counters.requestTimeouts.add(1, ordering: .relaxed)
+        case .writeTimeout: server.counters.writeTimeouts.add(1, ordering: .relaxed)
+        case .finished, .peerGone, .draining, .deadline: break
+        }
     }
 
     // MARK: Reading
@@ -118,43 +159,35 @@ final class HTTPConnection {
         let input = bufferevent_get_input(bufferEvent)
         let count = evbuffer_get_length(input)
         guard count > 0 else { return }
-        if !lingering, !closing, let bytes = evbuffer_pullup(input, -1) {
+        let (parse, actions) = machine.bytesReceived()
+        if parse, let bytes = evbuffer_pullup(input, -1) {
             parser.append(UnsafeRawBufferPointer(start: bytes, count: count))
-            hasSpoken = true
-            // The first byte of a request starts its deadline; later bytes do not move it. Bytes
-            // that arrive while a handler works wait for its reply, which starts their deadline.
-            if current == nil, deadline != .request { arm(.request) }
-            if current != nil, parser.bufferedCount >= Self.pipelinedInputLimit {
-                bufferevent_disable(bufferEvent, Int16(EV_READ))
-                readPaused = true
-            }
         }
         evbuffer_drain(input, count)
-        if !lingering, !closing { process() }
+        perform(actions)
+        guard parse else { return }
+        process()
+        perform(machine.inputConsumed(buffers))
     }
 
     /// Takes events from the parser until a request is with a handler, more bytes are needed, or
     /// the connection is done.
     private func process() {
-        guard !processing else { return }
-        processing = true
-        defer { processing = false }
-        while current == nil, !closing, !isClosed {
+        guard machine.processingStarted() else { return }
+        defer { machine.processingEnded() }
+        while machine.takesRequests {
             guard let event = parser.next() else {
-                if peerClosed {
-                    // Nothing more will arrive: a partial request is dropped unanswered.
-                    closing = true
-                    closeWhenFlushed()
-                }
+                perform(machine.inputExhausted(buffers))
                 return
             }
             switch event {
             case .continueExpected:
                 _ = Self.continueLine.withUnsafeBytes { bufferevent_write(bufferEvent, $0.baseAddress, $0.count) }
+                outputQueued()
             case .request(let message):
                 current = Current(
                     isHEAD: message.method == .HEAD, keepAlive: message.keepAlive, isHTTP10: message.isHTTP10)
-                disarm()
+                perform(machine.requestParsed())
                 server.requestStarted()
                 server.handle(message, on: self)
             case .failure(let failure):
@@ -172,9 +205,9 @@ final class HTTPConnection {
         status: Int, headers: [(String, String)], body: [UInt8], exchange: HTTPExchangeStart,
         logFields: [(String, String)] = []
     ) {
-        guard !isClosed, let request = current else { return }
+        guard !machine.isClosed, let request = current else { return }
         current = nil
-        var close = closing || !request.keepAlive || server.isDraining
+        var close = !request.keepAlive || server.isDraining
         for (name, value) in headers where HTTPHeaders.equalIgnoringASCIICase(name, "Connection") {
             if HTTPHeaders.equalIgnoringASCIICase(value, "close") { close = true }
         }
@@ -184,39 +217,28 @@ final class HTTPConnection {
         write(
             status: status, headers: headers, body: body, requestID: exchange.requestID, close: close,
             isHEAD: request.isHEAD, isHTTP10: request.isHTTP10)
-        guard !isClosed else { return }
-        if close {
-            closing = true
-            bufferevent_disable(bufferEvent, Int16(EV_READ))
-            closeWhenFlushed()
-            return
-        }
-        if readPaused {
-            readPaused = false
-            bufferevent_enable(bufferEvent, Int16(EV_READ))
-        }
-        arm(parser.isIdle ? .idle : .request)
-        process()
+        guard !machine.isClosed else { return }
+        perform(machine.replySent(close: close, buffers))
+        guard !machine.isClosed else { return }
+        perform(machine.inputConsumed(buffers))
     }
 
     /// The error reply for a request that could not be framed; the connection closes after it.
     private func answer(_ failure: HTTPRequestFailure) {
-        closing = true
-        failed = true
-        disarm()
+        perform(machine.requestFailed())
         let exchange = HTTPExchangeStart(
             method: failure.method ?? .other, path: failure.path, route: nil,
             requestID: server.requestIDs.accept(failure.requestIDHeader),
             trace: .fresh(sampler: .off, random: &server.requestIDs), started: .now)
         server.observer?(exchange.finished(status: failure.status))
-        bufferevent_disable(bufferEvent, Int16(EV_READ))
         var headers = Router.jsonContentType
         if failure.status == 405 { headers.append(("Allow", server.allowedMethods(for: failure.path))) }
         write(
             status: failure.status, headers: headers, body: failure.body, requestID: exchange.requestID,
             close: true,
             isHEAD: failure.method == .HEAD, isHTTP10: false)
-        closeWhenFlushed()
+        guard !machine.isClosed else { return }
+        perform(machine.failureReplyWritten(buffers))
     }
 
     private func write(
@@ -240,13 +262,24 @@ final class HTTPConnection {
             let offset = written - bytes.count
             _ = body.withUnsafeBytes { evbuffer_add(output, $0.baseAddress! + offset, $0.count - offset) }
         }
+        if evbuffer_get_length(output) > 0 { outputQueued() }
+    }
+
+    /// Output waits in the bufferevent: the state machine starts the write deadline, and pauses
+    /// the connection once more than `maxQueuedOutput` waits.
+    private func outputQueued() {
+        let buffers = buffers
+        server.counters.largestQueuedOutput.max(buffers.queuedOutput, ordering: .relaxed)
+        let wasPaused = machine.outputPaused
+        perform(machine.outputQueued(buffers))
+        if !wasPaused, machine.outputPaused { server.counters.outputPauses.add(1, ordering: .relaxed) }
     }
 
     /// Writes the reply to the socket at once when nothing is queued before it, and says how many
     /// bytes went out; the bufferevent sends the rest when the socket is writable. A reply that
     /// fits the socket buffer (nearly all) then costs one `sendmsg`, where queueing it costs two
-    /// `epoll_ctl` calls to watch for writability and another loop pass (docs/performance.md,
-    /// issue 13, lever 6). A failed send writes nothing here: the bufferevent meets the same error
+    /// `epoll_ctl` calls to watch for writability and another loop pass (docs/performance.md).
+    /// A failed send writes nothing here: the bufferevent meets the same error
     /// on its own write and reports it as usual.
     private func writeDirectly(_ head: [UInt8], _ body: [UInt8]) -> Int {
         let fd = bufferevent_getfd(bufferEvent)
@@ -269,65 +302,33 @@ final class HTTPConnection {
         }
     }
 
-    /// The output buffer has been written out.
+    /// A write left `resumeOutputBelow` or less queued.
     private func flushed() {
-        if closing, current == nil {
-            finish()
-        } else if server.isDraining {
-            closeIfIdle()
-        }
-    }
-
-    private func closeWhenFlushed() {
-        if evbuffer_get_length(bufferevent_get_output(bufferEvent)) == 0 { finish() }
-    }
-
-    /// After the last reply is out: close, or half-close and linger (see the type's comment).
-    private func finish() {
-        guard !isClosed, !lingering else { return }
-        // After a complete request with nothing unread, closing cannot reset the reply away.
-        if peerClosed || (!failed && parser.bufferedCount == 0) {
-            close()
-            return
-        }
-        lingering = true
-        Glibc.shutdown(bufferevent_getfd(bufferEvent), Int32(Glibc.SHUT_WR))
-        bufferevent_enable(bufferEvent, Int16(EV_READ))
-        arm(.linger)
+        perform(machine.outputDrained(buffers, draining: server.isDraining))
+        guard !machine.isClosed else { return }
+        perform(machine.inputConsumed(buffers))
     }
 
     // MARK: Events
 
     private func happened(_ events: Int32) {
         if events & Int32(BEV_EVENT_EOF) != 0, events & Int32(BEV_EVENT_ERROR) == 0 {
-            peerClosed = true
-            if lingering {
-                close()
-            } else if current == nil {
-                process()
-            }
+            perform(machine.peerClosedSending())
             return
         }
-        // A reset, a failed write, or the write timeout: nobody is listening any more.
-        close()
+        perform(machine.connectionFailed())
     }
 
     private func deadlinePassed() {
-        switch deadline {
-        case .firstByte:
-            if !hasSpoken { server.counters.firstByteTimeouts.add(1, ordering: .relaxed) }
-        case .request:
-            // No reply: a client that has not finished its request is not listening for one.
-            if current == nil, !closing { server.counters.requestTimeouts.add(1, ordering: .relaxed) }
-        case .idle, .linger:
-            break
-        }
-        close()
+        perform(machine.deadlinePassed())
     }
 
-    private func arm(_ next: Deadline) {
+    private func writeDeadlinePassed() {
+        perform(machine.writeDeadlinePassed())
+    }
+
+    private func arm(_ next: HTTPConnectionStateMachine.Deadline) {
         guard let timer else { return }
-        deadline = next
         let configuration = server.configuration
         var interval =
             switch next {
@@ -339,8 +340,16 @@ final class HTTPConnection {
         event_add(timer, &interval)
     }
 
-    private func disarm() {
-        if let timer { event_del(timer) }
-        deadline = .idle
+    private func armWriteDeadline() {
+        if writeTimer == nil {
+            writeTimer = event_new(
+                server.loop.base, -1, 0,
+                { _, _, argument in
+                    Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue().writeDeadlinePassed()
+                }, Unmanaged.passUnretained(self).toOpaque())
+        }
+        guard let writeTimer else { return }
+        var interval = server.configuration.requestTimeout.timeval
+        event_add(writeTimer, &interval)
     }
 }

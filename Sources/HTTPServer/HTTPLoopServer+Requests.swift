@@ -7,6 +7,16 @@ extension HTTPLoopServer {
         return ""
     }
 
+    /// The body limit of the route a request head leads to, for the parser to apply before the
+    /// body is read; nil for a request no route takes (the server's `maxBodySize` applies).
+    func bodyLimit(for message: HTTPRequestMessage) -> RouteBodyLimit? {
+        guard
+            case .found(let endpoint, _) = router.resolve(
+                method: message.method, path: message.path, isPercentEncoded: true)
+        else { return nil }
+        return endpoint.bodyLimit ?? RouteBodyLimit(bytes: configuration.maxBodySize, setting: "MAX_BODY_SIZE")
+    }
+
     /// A framed request from `connection`: route it and hand it to its handler.
     func handle(_ message: HTTPRequestMessage, on connection: HTTPConnection) {
         let started = ContinuousClock.now
@@ -26,12 +36,7 @@ extension HTTPLoopServer {
         case .methodNotAllowed(let allow):
             Router.answerMethodNotAllowed(responder, allow: allow)
         case .found(let endpoint, let parameters):
-            // The parser enforced the largest limit of any route; this route's own is checked here.
-            let limit = endpoint.bodyLimit ?? RouteBodyLimit(bytes: configuration.maxBodySize, setting: "MAX_BODY_SIZE")
-            if message.body.count > limit.bytes {
-                limit.answerTooLarge(responder)
-                return
-            }
+            // The parser has held the body to this route's limit (`bodyLimit(for:)`).
             let request = HTTPRequest(
                 method: message.method,
                 path: PercentDecoding.decode(message.path[...]),

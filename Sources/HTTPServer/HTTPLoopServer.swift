@@ -7,8 +7,8 @@ internal import Synchronization
 ///
 /// Loop-thread only. `@unchecked Sendable` solely so that the server can pass it to its own
 /// loop's `execute` (and responders can carry it); it is never touched from another thread.
-/// Requests are framed by `HTTPRequestParser` on libevent bufferevents; evhttp is not used
-/// (docs/http-edge.md says why).
+/// Requests are framed by `HTTPRequestParser` on libevent bufferevents (docs/http-edge.md says
+/// why the server has its own parser).
 final class HTTPLoopServer: @unchecked Sendable {
     let loop: EventLoop
     let configuration: HTTPServerConfiguration
@@ -45,7 +45,7 @@ final class HTTPLoopServer: @unchecked Sendable {
         limits = HTTPRequestParser.Limits(
             maxRequestTargetLength: configuration.maxRequestTargetLength,
             maxHeadersSize: configuration.maxHeadersSize, maxHeaderCount: configuration.maxHeaderCount,
-            maxBodySize: router.largestBodySize(general: configuration.maxBodySize))
+            maxBodySize: configuration.maxBodySize, smallestRouteBodyLimit: router.smallestBodyLimit)
         let me = Unmanaged.passUnretained(self).toOpaque()
         // Backlog 0: the socket is already listening.
         guard

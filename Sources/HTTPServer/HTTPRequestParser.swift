@@ -17,10 +17,20 @@ struct HTTPRequestParser {
         var maxHeadersSize = 16_384
         /// More header fields than this get 431.
         var maxHeaderCount = 100
-        /// A larger body gets 413: decided from `Content-Length` before the body is read, and for
-        /// a chunked body as soon as the chunks pass the limit.
+        /// A larger body gets 413 unless its route has its own limit (`routeBodyLimit`): decided
+        /// from `Content-Length` before the body is read, and for a chunked body as soon as the
+        /// chunks pass the limit.
         var maxBodySize = 65_536
+        /// The smallest route's own body limit, if any route has one: a `Content-Length` up to
+        /// this and `maxBodySize` is within every limit and needs no route lookup.
+        var smallestRouteBodyLimit: Int? = nil
     }
+
+    /// A chunk-size line (size and extensions) longer than this gets 400.
+    static let maxChunkLineLength = 1_024
+    /// A consumed buffer larger than this is released rather than kept for the next request, so
+    /// that an idle connection does not keep the memory of its largest request.
+    static let retainedCapacity = 16_384
 
     enum Event {
         /// The head asks `Expect: 100-continue` and was accepted; the body has not arrived yet.
@@ -49,13 +59,21 @@ struct HTTPRequestParser {
     private var scan = HeadScan()
     /// The request whose body is being read.
     private var pending: HTTPRequestMessage?
+    /// The limit of the chunked body being read, and the message of its 413.
+    private var chunkedLimit = (bytes: 0, message: "")
+    /// The route's own body limit for a request head, or nil for `maxBodySize`.
+    private let routeBodyLimit: (HTTPRequestMessage) -> RouteBodyLimit?
 
-    init(limits: Limits) {
+    init(limits: Limits, routeBodyLimit: @escaping (HTTPRequestMessage) -> RouteBodyLimit? = { _ in nil }) {
         self.limits = limits
+        self.routeBodyLimit = routeBodyLimit
     }
 
     /// Buffered bytes not yet consumed by a request.
     var bufferedCount: Int { buffer.count - start }
+
+    /// Bytes the parser's buffer holds allocated.
+    var bufferCapacity: Int { buffer.capacity }
 
     /// Between messages with nothing buffered: the connection is idle.
     var isIdle: Bool {
@@ -93,7 +111,7 @@ struct HTTPRequestParser {
                 start += remaining
                 return finishMessage()
             case .chunkSize:
-                switch takeLine(limit: 1_024) {
+                switch takeLine(maxLength: Self.maxChunkLineLength, tooLong: 400, "chunk line too long") {
                 case .none: return nil
                 case .some(.failure(let failure)): return fail(failure)
                 case .some(.success(let line)):
@@ -102,8 +120,8 @@ struct HTTPRequestParser {
                     }
                     if size == 0 {
                         state = .trailers(size: 0)
-                    } else if size > limits.maxBodySize - pending!.body.count {
-                        return fail(.init(status: 413, message: "request body too large", request: pending))
+                    } else if size > chunkedLimit.bytes - pending!.body.count {
+                        return fail(.init(status: 413, message: chunkedLimit.message, request: pending))
                     } else {
                         state = .chunkData(remaining: size)
                     }
@@ -122,7 +140,9 @@ struct HTTPRequestParser {
                 start += 2
                 state = .chunkSize
             case .trailers(let size):
-                switch takeLine(limit: limits.maxHeadersSize - size + 2) {
+                // The trailer lines with their CRLFs fit `maxHeadersSize`, as header lines do.
+                let budget = max(0, limits.maxHeadersSize - size - 2)
+                switch takeLine(maxLength: budget, tooLong: 431, "trailer fields too large") {
                 case .none: return nil
                 case .some(.failure(let failure)): return fail(failure)
                 case .some(.success(let line)):
@@ -130,9 +150,6 @@ struct HTTPRequestParser {
                     // Trailer fields are read for framing only and then discarded.
                     guard Self.field(line) != nil else {
                         return fail(.init(status: 400, message: "invalid trailer field", request: pending))
-                    }
-                    guard size + line.count + 2 <= limits.maxHeadersSize else {
-                        return fail(.init(status: 431, message: "trailer fields too large", request: pending))
                     }
                     state = .trailers(size: size + line.count + 2)
                 }
@@ -155,7 +172,17 @@ struct HTTPRequestParser {
         scan = HeadScan()
         let message = pending!
         pending = nil
+        if start == buffer.count, buffer.capacity > Self.retainedCapacity {
+            buffer = []
+            start = 0
+        }
         return .request(message)
+    }
+
+    /// The body limit for `message` and the message of its 413: its route's own, or `maxBodySize`.
+    private func bodyLimit(for message: HTTPRequestMessage) -> (bytes: Int, message: String) {
+        if let limit = routeBodyLimit(message) { return (limit.bytes, limit.tooLargeMessage) }
+        return (limits.maxBodySize, "request body too large")
     }
 
     /// Decides the body's framing from the head (RFC 9112 §6.3) and enters the matching state;
@@ -194,6 +221,7 @@ struct HTTPRequestParser {
             guard list.count == 1, HTTPHeaders.equalIgnoringASCIICase(Self.trimmed(list[0]), "chunked") else {
                 return fail(.init(status: 501, message: "unsupported Transfer-Encoding", request: message))
             }
+            chunkedLimit = bodyLimit(for: message)
             state = .chunkSize
             expectsBody = true
         } else if !contentLengths.isEmpty {
@@ -203,8 +231,11 @@ struct HTTPRequestParser {
             guard let length = Self.contentLength(contentLengths[0]) else {
                 return fail(.init(status: 400, message: "invalid Content-Length", request: message))
             }
-            guard length <= limits.maxBodySize else {
-                return fail(.init(status: 413, message: "request body too large", request: message))
+            if length > min(limits.maxBodySize, limits.smallestRouteBodyLimit ?? .max) {
+                let limit = bodyLimit(for: message)
+                guard length <= limit.bytes else {
+                    return fail(.init(status: 413, message: limit.message, request: message))
+                }
             }
             state = .fixedBody(remaining: length)
             expectsBody = length > 0
@@ -252,6 +283,10 @@ struct HTTPRequestParser {
             let lineEnd = index - 1
             if scan.requestLineEnd == nil {
                 if lineEnd - start > requestLineLimit { return .failure(.init(status: 414, message: "URI too long")) }
+                // Without a version (HTTP/0.9's `GET /`) no head follows to wait for.
+                guard Self.requestLineSpaces(buffer[start..<lineEnd]) != nil else {
+                    return .failure(.init(status: 400, message: "malformed request line"))
+                }
                 scan.requestLineEnd = lineEnd
             } else if lineEnd == scan.lineStart {
                 if lineEnd - (scan.requestLineEnd! + 2) > limits.maxHeadersSize {
@@ -284,9 +319,7 @@ struct HTTPRequestParser {
     > {
         buffer.withUnsafeBufferPointer { bytes in
             let line = bytes[head..<requestLineEnd]
-            guard let firstSpace = line.firstIndex(of: Self.space),
-                let secondSpace = line[(firstSpace + 1)...].firstIndex(of: Self.space)
-            else {
+            guard let (firstSpace, secondSpace) = Self.requestLineSpaces(line) else {
                 return .failure(.init(status: 400, message: "malformed request line"))
             }
             let methodBytes = line[..<firstSpace]
@@ -350,6 +383,15 @@ struct HTTPRequestParser {
         }
     }
 
+    /// The offsets of the two spaces that separate method, target and version; nil if the line
+    /// has fewer.
+    static func requestLineSpaces<Line: Collection<UInt8>>(_ line: Line) -> (Line.Index, Line.Index)? {
+        guard let first = line.firstIndex(of: space),
+            let second = line[line.index(after: first)...].firstIndex(of: space)
+        else { return nil }
+        return (first, second)
+    }
+
     /// Path and query of an origin-form target (`/p?q`); an absolute-form one (`http://h/p?q`,
     /// which servers must accept) is reduced to it; `*` only for OPTIONS. Nil for anything else.
     private static func originForm(_ target: String, method: HTTPMethod) -> (String, String)? {
@@ -374,10 +416,16 @@ struct HTTPRequestParser {
 
     // MARK: Lines and fields
 
-    /// The next CRLF-ended line (without its CRLF) for chunk sizes and trailers.
-    private mutating func takeLine(limit: Int) -> Result<ArraySlice<UInt8>, HTTPRequestFailure>? {
+    /// The next CRLF-ended line (without its CRLF) for chunk sizes and trailers, or a failure with
+    /// `status` and `message` when more than `maxLength` bytes precede its CRLF. Decided from the
+    /// first `maxLength + 2` bytes alone, so the answer does not depend on how much of the line
+    /// has arrived.
+    private mutating func takeLine(
+        maxLength: Int, tooLong status: Int, _ message: String
+    ) -> Result<ArraySlice<UInt8>, HTTPRequestFailure>? {
         var index = start
-        while index < buffer.count {
+        let end = min(buffer.count, start + maxLength + 2)
+        while index < end {
             if buffer[index] == Self.lf {
                 guard index > start, buffer[index - 1] == Self.cr else {
                     return .failure(.init(status: 400, message: "line not ended by CRLF", request: pending))
@@ -388,9 +436,8 @@ struct HTTPRequestParser {
             }
             index += 1
         }
-        if bufferedCount > limit {
-            let status = if case .trailers = state { 431 } else { 400 }
-            return .failure(.init(status: status, message: "chunk line too long", request: pending))
+        if bufferedCount >= maxLength + 2 {
+            return .failure(.init(status: status, message: message, request: pending))
         }
         return nil
     }
@@ -442,7 +489,11 @@ struct HTTPRequestParser {
     private mutating func compact() {
         guard start > 0, start == buffer.count || start >= 4_096 else { return }
         if case .head = state, scan.started { return }
-        buffer.removeSubrange(0..<start)
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= Self.retainedCapacity)
+        } else {
+            buffer.removeSubrange(0..<start)
+        }
         start = 0
     }
 

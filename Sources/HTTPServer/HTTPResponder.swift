@@ -3,8 +3,7 @@ internal import Synchronization
 /// The single reply of one request.
 ///
 /// Exactly one `respond` wins; later calls are ignored. If the responder is deinitialised without
-/// a reply it answers 500, so a forgotten request cannot hang a client or leak its libevent
-/// request. Meant for the loop thread; when the work finished elsewhere, `respond` (and the
+/// a reply it answers 500, so a forgotten request cannot hang a client or hold its connection. Meant for the loop thread; when the work finished elsewhere, `respond` (and the
 /// deinit fallback) hop to `loop` by themselves, which is why the type is `Sendable`: the claim
 /// on the reply is an atomic flag and the reply itself is always written on the loop thread.
 public final class HTTPResponder: @unchecked Sendable {
@@ -36,7 +35,7 @@ public final class HTTPResponder: @unchecked Sendable {
     }
 
     /// Sends the reply. `Content-Type` is sent only when `headers` has one; `Content-Length` is
-    /// added by libevent. `logFields` reach the exchange observer (access log), not the client.
+    /// added by the server (`HTTPResponseHead`). `logFields` reach the exchange observer (access log), not the client.
     public func respond(
         status: Int, headers: [(String, String)] = [], body: [UInt8] = [], logFields: [(String, String)] = []
     ) {

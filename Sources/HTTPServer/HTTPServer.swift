@@ -1,11 +1,13 @@
 internal import Glibc
 
-/// An HTTP/1.1 server: one listening socket, one evhttp and one thread per event loop.
+/// An HTTP/1.1 server: one listening socket and one thread per event loop, each connection a
+/// libevent bufferevent framed by the server's own parser (`HTTPRequestParser`).
 ///
-/// Requests are handled on the loop that accepted their connection; keep-alive and pipelining
-/// are evhttp's. Each loop listens on its own `SO_REUSEPORT` socket so that the kernel spreads
-/// connections evenly (`ListeningSockets` says why that beats one shared socket). `makeRouter` runs once per loop, on that loop's thread, so each loop can own its
-/// own state (its database connection) and the routes that capture it.
+/// Requests are handled on the loop that accepted their connection, with keep-alive and
+/// pipelining (`HTTPConnection`). Each loop listens on its own `SO_REUSEPORT` socket so that the
+/// kernel spreads connections evenly (`ListeningSockets` says why that beats one shared socket).
+/// `makeRouter` runs once per loop, on that loop's thread, so each loop can own its own state
+/// (its database connection) and the routes that capture it.
 public final class HTTPServer: @unchecked Sendable {
     private enum Phase: Equatable {
         case idle, starting, running, draining, stopped
@@ -74,6 +76,17 @@ public final class HTTPServer: @unchecked Sendable {
     /// Connections closed because they sent nothing within `firstByteTimeout`, since start.
     public var firstByteTimeouts: Int { counters.firstByteTimeouts.load(ordering: .relaxed) }
 
+    /// Connections closed because the client did not take its queued replies within
+    /// `requestTimeout`, since start.
+    public var writeTimeouts: Int { counters.writeTimeouts.load(ordering: .relaxed) }
+
+    /// Times a connection stopped reading because more than `maxQueuedOutput` waited to be
+    /// written to it, since start.
+    public var outputPauses: Int { counters.outputPauses.load(ordering: .relaxed) }
+
+    /// The most reply bytes any one connection has had waiting to be written at once, since start.
+    public var largestQueuedOutput: Int { counters.largestQueuedOutput.load(ordering: .relaxed) }
+
     // MARK: Lifecycle
 
     /// Binds the listening sockets now (the kernel queues connections until `start()`), so that a
@@ -117,7 +130,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Graceful stop: stops accepting, lets the requests in flight finish and their replies go
-    /// out (until `deadline`), closes every connection, frees evhttp and then each base, and joins
+    /// out (until `deadline`), closes every connection, frees the listeners and then each base, and joins
     /// the threads. From any thread; on one of the server's own loop threads it only starts the
     /// stop and returns (a loop cannot wait for itself).
     public func shutdown(deadline: Duration) {
@@ -179,7 +192,7 @@ public final class HTTPServer: @unchecked Sendable {
         state.withLock { $0.boundPort = sockets.port }
     }
 
-    /// Starts one loop; the socket ends up owned by evhttp or closed, whatever happens.
+    /// Starts one loop; the socket ends up owned by the loop's listener or closed, whatever happens.
     private func startLoop(index: Int, listeningSocket: Int32) throws {
         let loop: EventLoop
         do {

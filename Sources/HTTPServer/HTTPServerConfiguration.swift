@@ -18,8 +18,13 @@ public struct HTTPServerConfiguration: Sendable {
     /// A longer request target (path and query) gets 414.
     public var maxRequestTargetLength: Int = 8_192
     /// Upper bound for receiving one request, from its first byte until it has been read whole,
-    /// and for any stall while writing a reply: slow clients cannot pin connections.
+    /// and for the client to take its replies once they have to wait to be written (from then
+    /// until nothing is queued, however the client trickles): slow clients cannot pin connections.
     public var requestTimeout: Duration = .seconds(10)
+    /// Replies queued for one connection beyond which it stops reading and taking requests, until
+    /// the client has read them down to a quarter of this: a client that never reads holds at most
+    /// this plus one reply.
+    public var maxQueuedOutput: Int = 65_536
     /// How long a keep-alive connection may sit idle between requests.
     public var idleTimeout: Duration = .seconds(60)
     /// How long a new connection may stay silent before the first byte of its first request.
@@ -27,7 +32,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// Separate from `idleTimeout` because the two cases differ: a keep-alive connection that has
     /// been answered is a client saving a handshake, while one that has never sent a byte is at
     /// best a speculative preconnect and at worst a connect flood, each holding a descriptor, a
-    /// bufferevent and evhttp's connection state. HTTP clients send their request right after
+    /// bufferevent and the parser's state. HTTP clients send their request right after
     /// connecting, so the default is the request timeout's 10 s rather than the idle minute: a
     /// flood then needs six times the connection rate to hold the same number of descriptors. The
     /// read timeout (`idleTimeout`) applies too, so the shorter of the two wins.

@@ -11,4 +11,10 @@ final class HTTPServerCounters: Sendable {
     let requestTimeouts = Atomic<Int>(0)
     /// Connections closed because they sent nothing within `firstByteTimeout`.
     let firstByteTimeouts = Atomic<Int>(0)
+    /// Connections closed because their queued replies were not taken within `requestTimeout`.
+    let writeTimeouts = Atomic<Int>(0)
+    /// Times a connection stopped reading because more than `maxQueuedOutput` waited to be written.
+    let outputPauses = Atomic<Int>(0)
+    /// The most output any connection has had queued at once, in bytes.
+    let largestQueuedOutput = Atomic<Int>(0)
 }

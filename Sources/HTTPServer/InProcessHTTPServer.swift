@@ -1,13 +1,12 @@
 internal import Glibc
 
-/// One event loop serving a router over a private, unnamed Unix-domain socket: the real evhttp
-/// parser, the real request and response code, and no TCP port.
+/// One event loop serving a router over a private, unnamed Unix-domain socket: the real
+/// connection and parser, the real request and response code, and no TCP port.
 ///
 /// For the HTTP fuzz harness (`Tests/Fuzz`) and tests that need the exact bytes a client would
-/// see. libevent 2.1 keeps `evhttp_get_request` internal, so bytes cannot be handed to evhttp on a
-/// `socketpair`; an abstract-namespace `AF_UNIX` listener is the next closest thing: `connect`
-/// completes at once in the kernel, nothing lingers in `TIME_WAIT`, and evhttp accepts it exactly
-/// as it accepts TCP. The loop thread is started once and serves any number of exchanges.
+/// see. An abstract-namespace `AF_UNIX` listener goes through the same accept path as TCP:
+/// `connect` completes at once in the kernel and nothing lingers in `TIME_WAIT`. The loop thread
+/// is started once and serves any number of exchanges.
 package final class InProcessHTTPServer: @unchecked Sendable {
     /// What came back for one `exchange`.
     package struct Exchange: Sendable {
@@ -92,7 +91,7 @@ package final class InProcessHTTPServer: @unchecked Sendable {
     /// Requests accepted and not yet answered.
     package var inFlightRequests: Int { counters.inFlightRequests.load(ordering: .relaxed) }
 
-    /// Connections evhttp still holds.
+    /// Connections still open.
     package var openConnections: Int { counters.openConnections.load(ordering: .relaxed) }
 
     /// Sends `request` on a fresh connection, half-closes it, and collects the reply bytes until
@@ -157,7 +156,7 @@ package final class InProcessHTTPServer: @unchecked Sendable {
         done.wait(until: { $0 }) { _ in }
     }
 
-    /// Frees evhttp, stops the loop and joins its thread. Any thread but the loop's.
+    /// Closes the listener and connections, stops the loop and joins its thread. Any thread but the loop's.
     package func shutdown() {
         let server = server
         server.loop.execute { server.close() }

@@ -7,8 +7,8 @@ internal import Glibc
 /// The same pool supplies the random bits of new trace and span ids (`next64`).
 ///
 /// One per loop, loop-thread only. The random bytes are read 4 KiB (256 ids) at a time: a
-/// `getrandom` call per id cost about 8 % of the server's CPU per bid (docs/performance.md, issue 13,
-/// lever 7); the bits are the same kernel randomness either way.
+/// `getrandom` call per id cost about 8 % of the server's CPU per bid (docs/performance.md); the
+/// bits are the same kernel randomness either way.
 struct RequestID {
     private var pool = [UInt8](repeating: 0, count: 4_096)
     private var used = 4_096

@@ -67,10 +67,9 @@ public struct Router {
         if names.isEmpty { literalRoutes[pattern] = node }
     }
 
-    /// The largest body any route accepts, given the server's general limit: what evhttp, which
-    /// has a single limit, must let through.
-    func largestBodySize(general: Int) -> Int {
-        nodes.lazy.flatMap(\.endpoints.values).compactMap(\.bodyLimit?.bytes).reduce(general, max)
+    /// The smallest of the routes' own body limits; nil when no route has one.
+    var smallestBodyLimit: Int? {
+        nodes.lazy.flatMap(\.endpoints.values).compactMap(\.bodyLimit?.bytes).min()
     }
 
     /// Answers `request` in process, as the server would: by its (already decoded) `path`,

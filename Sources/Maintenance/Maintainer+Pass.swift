@@ -90,21 +90,26 @@ extension Maintainer {
         }
 
         /// Month starts (UTC) that need a partition: this month and the next two, and every month
-        /// with rows waiting in `bids_default` (with how many), unless a partition covers them.
+        /// with rows waiting in `bids_default` (with how many) from `$2` on (Unix seconds; NULL:
+        /// every month), unless a partition covers them.
         static let monthsSQL = """
             WITH wanted AS (
                 SELECT date_trunc('month', to_timestamp($1::bigint) AT TIME ZONE 'UTC') + step * interval '1 month' AS month, 0::bigint AS waiting
                 FROM generate_series(0, 2) AS step
                 UNION ALL
-                SELECT date_trunc('month', calculated_at AT TIME ZONE 'UTC'), count(*) FROM bids_default GROUP BY 1
+                SELECT date_trunc('month', calculated_at AT TIME ZONE 'UTC'), count(*) FROM bids_default
+                WHERE calculated_at >= coalesce(to_timestamp($2::bigint), '-infinity') GROUP BY 1
             )
             SELECT extract(epoch FROM month AT TIME ZONE 'UTC')::bigint, 'bids_p' || to_char(month, 'YYYY_MM'), sum(waiting)::bigint
             FROM wanted GROUP BY month ORDER BY month
             """
 
-        mutating func createPartitions() throws {
+        /// Creates the partitions that `monthsSQL` asks for and moves the waiting rows into them.
+        /// Months before `keptFrom` (the bid retention's cutoff) get none: their rows are deleted
+        /// from `bids_default` instead, so they are never moved only to be dropped.
+        mutating func createPartitions(keptFrom cutoff: Int64?) throws {
             let existing = try partitions()
-            for row in try session.execute(Self.monthsSQL, [String(now)]).rows {
+            for row in try session.execute(Self.monthsSQL, [String(now), cutoff.map { String($0) }]).rows {
                 guard let start = row[0].flatMap({ Int64($0) }), let name = row[1],
                     let waiting = row[2].flatMap({ Int64($0) })
                 else { continue }
@@ -189,9 +194,91 @@ extension Maintainer {
             }
         }
 
-        /// Partitions whose upper bound is at or before now − retention: every row in them is older.
-        mutating func dropBidPartitions(olderThan retention: RetentionPeriod) throws {
-            let cutoff = now - retention.seconds
+        // MARK: Bid retention
+
+        /// The first instant the bid retention keeps: the UTC month start at or before
+        /// now − retention. Bids go by whole months, wherever they are stored, so a monthly
+        /// partition is either wholly before it (dropped) or wholly after it (kept), and what
+        /// survives a pass is at most a month older than the retention.
+        func bidCutoff(_ retention: RetentionPeriod) throws -> Int64 {
+            let monthStart = try session.execute(
+                """
+                SELECT extract(epoch FROM date_trunc('month', to_timestamp($1::bigint) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::bigint
+                """, [String(now - retention.seconds)]
+            ).scalar
+            guard let cutoff = monthStart.flatMap({ Int64($0) }) else {
+                throw PostgresError(.query, "no month start for the bid retention")
+            }
+            return cutoff
+        }
+
+        /// Rows of `bids_default` before `cutoff`, deleted in batches (run before the partitions
+        /// are created, so that a backfill of old bids never gets a partition of its own).
+        mutating func deleteOldDefaultBids(before cutoff: Int64) throws {
+            guard let partition = try partitions().first(where: \.isDefault) else { return }
+            try deleteOldBids(partition.name, before: cutoff)
+        }
+
+        /// Rows before `cutoff` in the partitions that straddle it, deleted in batches: the ones
+        /// a monthly bound cannot drop whole, such as `bids_legacy` (every bid before the month of
+        /// the install or upgrade, from MINVALUE on).
+        mutating func deleteOldBidsOfStraddlingPartitions(before cutoff: Int64) throws {
+            for partition in try partitions() where !partition.isDefault {
+                guard partition.lower.map({ $0 < cutoff }) ?? true, partition.upper.map({ $0 > cutoff }) ?? true
+                else { continue }
+                try deleteOldBids(partition.name, before: cutoff)
+            }
+        }
+
+        /// Deletes the rows of `partition` before `cutoff` in batches of `batchSize`, each its own
+        /// transaction; counts them instead in a dry run.
+        ///
+        /// Batches walk the partition's `calculated_at` index from where the previous one ended
+        /// (keyset), and delete by `ctid`: a batch that searched from the start each time (as
+        /// `deleteBatches` does) would re-read every row deleted before it that vacuum has not
+        /// removed yet, and an upgraded install may hold millions of old bids
+        /// (docs/decisions/0008-bid-retention-by-whole-months.md).
+        private mutating func deleteOldBids(_ partition: String, before cutoff: Int64) throws {
+            try checkCancellation()
+            let table = quoted(partition)
+            starting(.deleting, partition)
+            let deleted: Int64
+            if dryRun {
+                deleted =
+                    Int64(
+                        try session.execute(
+                            "SELECT count(*) FROM \(table) WHERE calculated_at < to_timestamp($1::bigint)",
+                            [String(cutoff)]
+                        ).scalar ?? "") ?? 0
+            } else {
+                let batch = """
+                    WITH deleted AS (
+                        DELETE FROM \(table) WHERE ctid = ANY (ARRAY(
+                            SELECT ctid FROM \(table)
+                            WHERE calculated_at >= $2::timestamptz AND calculated_at < to_timestamp($1::bigint)
+                            ORDER BY calculated_at LIMIT \(Maintainer.batchSize)))
+                        RETURNING calculated_at)
+                    SELECT count(*), max(calculated_at)::text FROM deleted
+                    """
+                var total: Int64 = 0
+                // Rows at the last batch's instant may remain: the next batch starts there again.
+                var from = "-infinity"
+                while true {
+                    try checkCancellation()
+                    let row = try session.execute(batch, [String(cutoff), from]).rows.first
+                    let count = row?[0].flatMap { Int64($0) } ?? 0
+                    total += count
+                    batchDone(.deleting, partition, rows: total)
+                    guard count == Int64(Maintainer.batchSize), let last = row?[1] ?? nil else { break }
+                    from = last
+                }
+                deleted = total
+            }
+            if deleted > 0 { append(MaintenanceAction(.deleted, table: partition, rows: deleted)) }
+        }
+
+        /// Partitions whose upper bound is at or before `cutoff`: every row in them is older.
+        mutating func dropBidPartitions(before cutoff: Int64) throws {
             for partition in try partitions() where !partition.isDefault {
                 guard let upper = partition.upper, upper <= cutoff else { continue }
                 try checkCancellation()
@@ -221,12 +308,19 @@ extension Maintainer {
             if total > 0 { append(MaintenanceAction(.deleted, table: table, rows: total)) }
         }
 
-        /// Finished audit runs audited before the cutoff, with their flags, products and bands.
-        mutating func deleteAuditRuns(olderThan retention: RetentionPeriod) throws {
-            let cutoff = String(now - retention.seconds)
+        /// Finished audit runs audited before the audit retention's cutoff, and those whose flags
+        /// are read from bids that the bid retention removes (flags stored per price pair, with a
+        /// window starting before `bidCutoff`), with their flags, products and bands. Run before
+        /// the bids go, so that no report ever lists part of a run's flags.
+        mutating func deleteAuditRuns(olderThan retention: RetentionPeriod?, bidCutoff: Int64?) throws {
             let runs = try session.execute(
-                "SELECT id FROM audit_runs WHERE as_of < to_timestamp($1::bigint) AND status <> 'running' ORDER BY id",
-                [cutoff]
+                """
+                SELECT id FROM audit_runs
+                WHERE status <> 'running'
+                  AND (as_of < to_timestamp($1::bigint)
+                       OR (first_bid_id IS NOT NULL AND as_of - window_seconds * interval '1 second' < to_timestamp($2::bigint)))
+                ORDER BY id
+                """, [retention.map { String(now - $0.seconds) }, bidCutoff.map { String($0) }]
             ).rows.compactMap { $0[0] }
             guard !runs.isEmpty else { return }
             var totals: [String: Int64] = [:]
@@ -235,7 +329,7 @@ extension Maintainer {
                 // Flags can be hundreds of thousands per run: batches. The rest is a few rows.
                 totals["audit_flags", default: 0] += try deleteBatches(
                     "audit_flags", key: "bid_id", where: "run_id = $1::bigint", parameters: [run])
-                for table in ["audit_products", "audit_deviation_bands", "audit_runs"] {
+                for table in ["audit_flag_pairs", "audit_products", "audit_deviation_bands", "audit_runs"] {
                     let column = table == "audit_runs" ? "id" : "run_id"
                     let sql =
                         dryRun
@@ -246,7 +340,7 @@ extension Maintainer {
                         dryRun ? Int(result.scalar ?? "") ?? 0 : result.affectedRows ?? 0)
                 }
             }
-            for table in ["audit_flags", "audit_products", "audit_deviation_bands", "audit_runs"] {
+            for table in ["audit_flags", "audit_flag_pairs", "audit_products", "audit_deviation_bands", "audit_runs"] {
                 append(MaintenanceAction(.deleted, table: table, rows: totals[table] ?? 0))
             }
         }

@@ -6,11 +6,15 @@ public import Scheduler
 
 /// One maintenance pass over the database: `bidengine maintain` and the scheduler's daily job.
 ///
-/// In order: partitions of `bids` for this month and the next two (those missing), plus one for
-/// every month that has rows in `bids_default`, which are moved into it; then, past each
-/// retention, whole `bids` partitions detached and dropped, and competitor prices, poll runs and
-/// audit runs deleted in batches. Nothing younger than a retention is ever removed: a partition
-/// goes only when its upper bound is at or before the cutoff, a row only when it is older.
+/// In order: audit runs past the audit retention, or whose window's bids the bid retention
+/// removes (their flags are read from those bids), deleted; bids of `bids_default` past the bid
+/// retention deleted in batches; partitions of `bids` for this month and the next two (those
+/// missing), plus one for every month that still has rows in `bids_default`, which are moved into
+/// it; then, past each retention, whole `bids` partitions detached and dropped, the older rows of
+/// partitions that straddle the bid cutoff (`bids_legacy`) deleted in batches, and competitor
+/// prices and poll runs deleted in batches. Bids go by whole UTC months: the cutoff is the month
+/// start at or before now − `BIDS_RETENTION`, so after a pass no bid is older than the retention
+/// plus one month, in any partition. Nothing younger than a retention is ever removed.
 ///
 /// Safe to run from several places at once: a session-level advisory lock admits one pass, and a
 /// second one reports itself skipped instead of waiting.
@@ -30,6 +34,11 @@ public struct Maintainer: Sendable {
     /// most once per `progressInterval` for the batches of one step; nil: no progress reports.
     public var progress: (@Sendable (MaintenanceProgress) -> Void)?
     public var progressInterval: Duration = .zero
+    /// Set when `run`'s session comes through a transaction pooler: the connection string that
+    /// reaches it. The pass's lock is then held by a transaction on a connection of its own
+    /// (`AdvisoryLock`), and `lock_timeout` is not set (a session setting would stay on one server
+    /// connection, under another client's statements, and miss the pass's own).
+    public var transactionPooler: String?
     private let logger: Logger
     private let metricsFactory: (any MetricsFactory)?
 
@@ -47,19 +56,30 @@ public struct Maintainer: Sendable {
     public func run(
         session: PostgresSession, dryRun: Bool, now: Date = Date(), cancellation: JobCancellation? = nil
     ) throws -> MaintenanceReport {
-        guard try session.execute("SELECT pg_try_advisory_lock($1)", [String(Self.lockKey)]).scalar == "t" else {
+        let lock = try AdvisoryLock.tryAcquire(
+            "$1", [String(Self.lockKey)], session: session, pooler: transactionPooler == nil ? .none : .transaction,
+            connectionString: transactionPooler ?? "")
+        guard let lock else {
             logger.notice("maintenance skipped: another pass holds the lock")
             return MaintenanceReport(dryRun: dryRun, skipped: true, actions: [])
         }
-        defer { _ = try? session.execute("SELECT pg_advisory_unlock($1)", [String(Self.lockKey)]) }
-        try session.execute("SET lock_timeout = '\(Self.lockTimeout)'")
+        defer { lock.release() }
+        if transactionPooler == nil { try session.execute("SET lock_timeout = '\(Self.lockTimeout)'") }
         var pass = Pass(
             session: session, dryRun: dryRun, now: Int64(now.timeIntervalSince1970.rounded(.down)),
             cancellation: cancellation, record: { action in self.record(action, dryRun: dryRun) },
             progress: progress, progressInterval: progressInterval)
         logger.info("maintenance started", metadata: ["dry_run": "\(dryRun)"])
-        try pass.createPartitions()
-        if let retention = settings.bids { try pass.dropBidPartitions(olderThan: retention) }
+        let bidCutoff = try settings.bids.map { try pass.bidCutoff($0) }
+        if settings.audit != nil || bidCutoff != nil {
+            try pass.deleteAuditRuns(olderThan: settings.audit, bidCutoff: bidCutoff)
+        }
+        if let bidCutoff { try pass.deleteOldDefaultBids(before: bidCutoff) }
+        try pass.createPartitions(keptFrom: bidCutoff)
+        if let bidCutoff {
+            try pass.dropBidPartitions(before: bidCutoff)
+            try pass.deleteOldBidsOfStraddlingPartitions(before: bidCutoff)
+        }
         if let retention = settings.competitorPrices {
             try pass.deleteInBatches(
                 "competitor_prices", key: "id", where: "observed_at < to_timestamp($1::bigint)", olderThan: retention)
@@ -67,7 +87,6 @@ public struct Maintainer: Sendable {
                 "poll_runs", key: "id", where: "started_at < to_timestamp($1::bigint) AND status <> 'running'",
                 olderThan: retention)
         }
-        if let retention = settings.audit { try pass.deleteAuditRuns(olderThan: retention) }
         logger.info("maintenance finished", metadata: ["dry_run": "\(dryRun)", "actions": "\(pass.actions.count)"])
         return MaintenanceReport(dryRun: dryRun, skipped: false, actions: pass.actions)
     }

@@ -1,6 +1,8 @@
 /// What maintenance keeps: one retention per kind of data; nil keeps everything.
 public struct MaintenanceSettings: Sendable, Equatable {
-    /// `bids`: whole monthly partitions whose every row is older are detached and dropped.
+    /// `bids`, by whole UTC months: monthly partitions wholly before the cutoff (the month start at
+    /// or before now − retention) are detached and dropped; older rows of `bids_default` and of
+    /// partitions that straddle the cutoff (`bids_legacy`) are deleted in batches.
     public var bids: RetentionPeriod?
     /// `competitor_prices` (by observed_at) and finished `poll_runs` (by started_at), in batches.
     public var competitorPrices: RetentionPeriod?

@@ -21,6 +21,11 @@ public final class PostgresConnection {
         public var maximumBackoff: Duration = .seconds(2)
         /// Statements in flight at once (pipeline depth); 1 sends one at a time.
         public var maxInFlight = 8
+        /// Whether statements given `preparedAs` are prepared once per connection under that name.
+        /// Off behind a transaction pooler: the next statement may reach another server connection,
+        /// where the name does not exist (or already means a statement another client prepared),
+        /// so every statement then goes unnamed, parsed and planned each time.
+        public var namedStatements = true
 
         public init(connectionString: String) {
             self.connectionString = connectionString
@@ -234,7 +239,8 @@ public final class PostgresConnection {
                 continue
             }
             var queued: Int32 = 1
-            if let name = statement.preparedName, !prepared.contains(name) {
+            let preparedName = configuration.namedStatements ? statement.preparedName : nil
+            if let name = preparedName, !prepared.contains(name) {
                 // Its result (command OK) precedes the execution's in the same segment; an error in
                 // it aborts the execution and is the statement's outcome.
                 queued = PQsendPrepare(connection, name, statement.sql, Int32(statement.parameters.count), nil)
@@ -243,7 +249,7 @@ public final class PostgresConnection {
             }
             if queued == 1 {
                 queued = withCParameters(statement.parameters) { values in
-                    if let name = statement.preparedName {
+                    if let name = preparedName {
                         return PQsendQueryPrepared(connection, name, Int32(values.count), values, nil, nil, 0)
                     }
                     return PQsendQueryParams(connection, statement.sql, Int32(values.count), nil, values, nil, nil, 0)

@@ -15,6 +15,8 @@ public final class PostgresReadRouter: PostgresQuerying {
         /// The replica became usable again, or stopped being usable (logged once per change).
         case replicaUsable(Bool, reason: ReadRouteDecision.Reason?)
         case lagMeasured(Duration)
+        /// A read failed on the connection that had the last word (after any retry on the primary).
+        case readFailed(PostgresError)
     }
 
     /// Replica lag: zero when not in recovery or when everything received is replayed (an idle
@@ -78,8 +80,13 @@ public final class PostgresReadRouter: PostgresQuerying {
 
     public func query(
         _ sql: String, _ parameters: [String?], deadline: ContinuousClock.Instant?,
-        completion: @escaping PostgresConnection.Completion
+        completion answer: @escaping PostgresConnection.Completion
     ) {
+        let onEvent = self.onEvent
+        let completion: PostgresConnection.Completion = { outcome in
+            if case .failure(let error) = outcome { onEvent(.readFailed(error)) }
+            answer(outcome)
+        }
         guard let replica else {
             primary.query(sql, parameters, deadline: deadline, completion: completion)
             return

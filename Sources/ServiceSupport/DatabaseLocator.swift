@@ -9,6 +9,56 @@ public enum DatabaseLocator {
     public struct Resolved {
         public let connectionString: String
         public let embedded: EmbeddedPostgres?
+        /// What is between `connectionString` and PostgreSQL.
+        public var pooler: ConnectionPooler = .none
+        /// A connection that keeps its session (`DATABASE_DIRECT_URL` behind a transaction pooler).
+        public var directConnectionString: String?
+
+        public init(connectionString: String, embedded: EmbeddedPostgres?) {
+            self.connectionString = connectionString
+            self.embedded = embedded
+        }
+
+        /// A connection string for work that needs a session of its own (migrations' and the
+        /// scheduler's advisory locks): `connectionString` when it keeps sessions, else
+        /// `DATABASE_DIRECT_URL`; without one, an error that says so.
+        public func sessionConnectionString(for work: String) throws(SessionRequired) -> String {
+            if let directConnectionString { return directConnectionString }
+            guard pooler.keepsSessions else { throw SessionRequired(work: work) }
+            return connectionString
+        }
+    }
+
+    /// Work that needs a session was asked of a connection through a transaction pooler.
+    public struct SessionRequired: Error, CustomStringConvertible {
+        public let work: String
+
+        public init(work: String) {
+            self.work = work
+        }
+
+        public var description: String {
+            "\(work) needs a PostgreSQL session, which a transaction pooler (DATABASE_POOLER=transaction) does not keep: "
+                + "set DATABASE_DIRECT_URL to a connection that bypasses the pooler"
+        }
+    }
+
+    /// `resolve`, then the pooler and the direct connection (given the same `connect_timeout`):
+    /// what every command opens.
+    public static func resolve(
+        databaseURL: String?, stateDirectory: String, connectTimeoutSeconds: Int = 5, pooler: ConnectionPooler,
+        directURL: String?
+    ) throws -> Resolved {
+        var resolved = try resolve(
+            databaseURL: databaseURL, stateDirectory: stateDirectory, connectTimeoutSeconds: connectTimeoutSeconds)
+        // The embedded cluster is never behind a pooler.
+        guard resolved.embedded == nil else { return resolved }
+        resolved.pooler = pooler
+        if let directURL, !directURL.isEmpty {
+            resolved.directConnectionString = try ConnectionString.addingConnectTimeout(
+                to: directURL, seconds: connectTimeoutSeconds)
+        }
+        return resolved
     }
 
     /// Every connection string it returns carries a `connect_timeout` (`connectTimeoutSeconds`,
@@ -90,6 +140,15 @@ public enum DatabaseLocator {
             return candidate
         }
         throw MigrationRunner.Failure.unreadableDirectory(candidates.first ?? "Migrations")
+    }
+
+    /// Applies pending migrations to `database` (under the advisory lock, so on a connection that
+    /// keeps its session); returns the files applied now.
+    @discardableResult
+    public static func migrate(_ database: Resolved, migrationsDirectory: String) throws -> [String] {
+        try migrate(
+            connectionString: database.sessionConnectionString(for: "Migrating"),
+            migrationsDirectory: migrationsDirectory)
     }
 
     /// Applies pending migrations (under the advisory lock); returns the files applied now.

@@ -81,7 +81,7 @@ struct AuditCommand: ParsableCommand {
         let parameters = try parameters(environment: environment)
 
         let database = try self.database.open(
-            environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
+            environment: environment, common: try CommonSettings.read(environment))
         defer { database.embedded?.stop() }
 
         let runID: Int64

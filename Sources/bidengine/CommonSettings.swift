@@ -1,19 +1,38 @@
 import ArgumentParser
+import Postgres
 import ServiceSupport
 
 /// The settings every command that opens the database reads (`LOG_LEVEL`, `CONNECT_TIMEOUT`,
-/// `DATABASE_URL`), checked in `validate()` like the command's own.
+/// `DATABASE_URL`, `DATABASE_POOLER`, `DATABASE_DIRECT_URL`), checked in `validate()` like the
+/// command's own.
 struct CommonSettings {
     let connectTimeoutSeconds: Int
+    let pooler: ConnectionPooler
+    let directURL: String?
+    /// `DATABASE_URL` is set (otherwise the embedded cluster, which no pooler fronts).
+    let hasDatabaseURL: Bool
 
     static func read(_ environment: [String: String]) throws -> CommonSettings {
         let reader = SettingReader(environment: environment)
         do {
             _ = try reader.value(Settings.logLevel)
-            _ = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
-            return CommonSettings(connectTimeoutSeconds: try reader.value(Settings.connectTimeout))
+            let databaseURL = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
+            return CommonSettings(
+                connectTimeoutSeconds: try reader.value(Settings.connectTimeout),
+                pooler: try reader.value(Settings.databasePooler),
+                directURL: try DatabaseLocator.checkedURL(
+                    environment["DATABASE_DIRECT_URL"], name: "DATABASE_DIRECT_URL"),
+                hasDatabaseURL: databaseURL != nil)
         } catch {
             throw ValidationError("\(error)")
+        }
+    }
+
+    /// Refuses, before anything starts, work that needs a session when `DATABASE_URL` is a
+    /// transaction pooler and no `DATABASE_DIRECT_URL` is given.
+    func requireSession(for work: String) throws {
+        guard pooler.keepsSessions || directURL != nil || !hasDatabaseURL else {
+            throw ValidationError("\(DatabaseLocator.SessionRequired(work: work))")
         }
     }
 }

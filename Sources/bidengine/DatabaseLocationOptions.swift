@@ -32,12 +32,12 @@ struct DatabaseLocationOptions: ParsableArguments {
     }
 
     /// `DATABASE_URL`, or the embedded cluster under the state directory, started here (stop
-    /// `embedded` when done). Every connection gives up after `connectTimeoutSeconds` unless
-    /// `DATABASE_URL` sets `connect_timeout`.
-    func resolve(environment: [String: String], connectTimeoutSeconds: Int) throws -> DatabaseLocator.Resolved {
+    /// `embedded` when done), with the pooler and the direct connection `common` names. Every
+    /// connection gives up after `CONNECT_TIMEOUT` unless `DATABASE_URL` sets `connect_timeout`.
+    func resolve(environment: [String: String], common: CommonSettings) throws -> DatabaseLocator.Resolved {
         try DatabaseLocator.resolve(
             databaseURL: environment["DATABASE_URL"],
             stateDirectory: try resolvedStateDirectory(environment),
-            connectTimeoutSeconds: connectTimeoutSeconds)
+            connectTimeoutSeconds: common.connectTimeoutSeconds, pooler: common.pooler, directURL: common.directURL)
     }
 }

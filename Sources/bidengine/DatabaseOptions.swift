@@ -9,13 +9,14 @@ struct DatabaseOptions: ParsableArguments {
     var noMigrate = false
 
     /// The database, migrated unless `--no-migrate`; stop `embedded` when done. Every connection
-    /// to it gives up after `connectTimeoutSeconds` unless `DATABASE_URL` sets `connect_timeout`.
-    func open(environment: [String: String], connectTimeoutSeconds: Int) throws -> DatabaseLocator.Resolved {
-        let database = try location.resolve(environment: environment, connectTimeoutSeconds: connectTimeoutSeconds)
+    /// to it gives up after `CONNECT_TIMEOUT` unless `DATABASE_URL` sets `connect_timeout`. Behind
+    /// a transaction pooler the migrations need `DATABASE_DIRECT_URL`.
+    func open(environment: [String: String], common: CommonSettings) throws -> DatabaseLocator.Resolved {
+        let database = try location.resolve(environment: environment, common: common)
         if !noMigrate {
             do {
                 let directory = try DatabaseLocator.migrationsDirectory(explicit: location.migrationsDirectory)
-                try DatabaseLocator.migrate(connectionString: database.connectionString, migrationsDirectory: directory)
+                try DatabaseLocator.migrate(database, migrationsDirectory: directory)
             } catch {
                 database.embedded?.stop()
                 throw error

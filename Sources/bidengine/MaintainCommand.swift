@@ -13,7 +13,8 @@ struct MaintainCommand: ParsableCommand {
         discussion: """
             Creates the monthly partitions of bids for this month and the next two, moves rows waiting in
             bids_default into the partition of their month, then removes what is older than the retention
-            settings: whole bids partitions (detached, then dropped), competitor_prices and finished poll_runs,
+            settings: bids by whole UTC months (monthly partitions detached and dropped, older rows of
+            bids_legacy and bids_default deleted in batches), competitor_prices and finished poll_runs,
             finished audit runs with their flags, products and bands (deleted in batches of 5,000). Prints one
             line per action: created, moved, detached, dropped, deleted, with row counts. An advisory lock
             admits one pass at a time; a second one prints that it was skipped and exits 0.
@@ -51,12 +52,17 @@ struct MaintainCommand: ParsableCommand {
         // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
         _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         let settings = try MaintenanceSettings(environment: environment)
-        let database = try self.database.open(
-            environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
+        let database = try self.database.open(environment: environment, common: try CommonSettings.read(environment))
         defer { database.embedded?.stop() }
-        let session = try PostgresSession(connectionString: database.connectionString)
+        // A direct connection when there is one (the lock and lock_timeout as sessions have them);
+        // otherwise through the pooler, which `Maintainer` knows how to lock through.
+        let connectionString = database.directConnectionString ?? database.connectionString
+        let session = try PostgresSession(connectionString: connectionString)
         defer { session.close() }
         var maintainer = Maintainer(settings: settings)
+        if database.directConnectionString == nil, !database.pooler.keepsSessions {
+            maintainer.transactionPooler = connectionString
+        }
         Self.reportProgress(of: &maintainer, logger: Logger(label: "bidengine.maintenance"))
         let report = try maintainer.run(session: session, dryRun: dryRun)
         if TerminalProgress.isTerminal { TerminalProgress.finish() }

@@ -18,7 +18,7 @@ struct MigrateCommand: ParsableCommand {
     @OptionGroup var location: DatabaseLocationOptions
 
     func validate() throws {
-        _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
+        try CommonSettings.read(ProcessInfo.processInfo.environment).requireSession(for: "Migrating")
     }
 
     func run() throws {
@@ -28,11 +28,9 @@ struct MigrateCommand: ParsableCommand {
         _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         // Found before the database is touched: a missing directory fails at once.
         let directory = try DatabaseLocator.migrationsDirectory(explicit: location.migrationsDirectory)
-        let database = try location.resolve(
-            environment: environment, connectTimeoutSeconds: try CommonSettings.read(environment).connectTimeoutSeconds)
+        let database = try location.resolve(environment: environment, common: try CommonSettings.read(environment))
         defer { database.embedded?.stop() }
-        let applied = try DatabaseLocator.migrate(
-            connectionString: database.connectionString, migrationsDirectory: directory)
+        let applied = try DatabaseLocator.migrate(database, migrationsDirectory: directory)
         print(applied.isEmpty ? "migrations: up to date" : "migrations: applied \(applied.joined(separator: ", "))")
     }
 }

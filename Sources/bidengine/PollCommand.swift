@@ -63,6 +63,7 @@ struct PollCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         var (configuration, common) = try configuration(environment)
         configuration.progressOnTerminal = true
+        configuration.pooler = common.pooler
         JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
         let logger = Logger(label: "bidengine.poll")
         // Installed before the database work: a signal while connecting or migrating exits at once.
@@ -73,8 +74,7 @@ struct PollCommand: ParsableCommand {
             logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"])
         }
 
-        let database = try self.database.open(
-            environment: environment, connectTimeoutSeconds: common.connectTimeoutSeconds)
+        let database = try self.database.open(environment: environment, common: common)
         defer { database.embedded?.stop() }
 
         // A signal ends the poll between requests; the waiting thread simply dies with the process.

@@ -84,21 +84,24 @@ struct ScheduleCommand: ParsableCommand {
         defer { metricsEndpoint?.shutdown() }
 
         let database = try StartupRetry().run(logger: logger) {
-            try self.database.open(environment: environment, connectTimeoutSeconds: settings.connectTimeoutSeconds)
+            try self.database.open(environment: environment, common: settings.common)
         }
         defer { database.embedded?.stop() }
+        // The leader lock is a session's, and the jobs run under it: all of it bypasses a transaction
+        // pooler (checked in validate()).
+        let connectionString = try database.sessionConnectionString(for: "The scheduler's leader lock")
 
         let audit = AuditJob(
-            connectionString: database.connectionString, schedule: settings.schedule, window: settings.window,
+            connectionString: connectionString, schedule: settings.schedule, window: settings.window,
             rule: settings.rule, readSource: settings.readSource,
             logger: Logger(label: "bidengine.audit"))
         // Checked in validate(): it cannot fail here.
         let maintenance = MaintenanceJob(
-            connectionString: database.connectionString, schedule: settings.maintenanceSchedule,
+            connectionString: connectionString, schedule: settings.maintenanceSchedule,
             settings: settings.maintenance)
-        let poller = try PollerJob.scheduled(environment: environment, connectionString: database.connectionString)
+        let poller = try PollerJob.scheduled(environment: environment, connectionString: connectionString)
         let scheduler = Scheduler(
-            configuration: SchedulerConfiguration(connectionString: database.connectionString),
+            configuration: SchedulerConfiguration(connectionString: connectionString),
             jobs: [audit, maintenance] + poller,
             logger: logger)
         logger.notice(
@@ -124,7 +127,7 @@ struct ScheduleCommand: ParsableCommand {
         let shutdownTimeout: Int
         let metricsHost: String
         let metricsPort: Int?
-        let connectTimeoutSeconds: Int
+        let common: CommonSettings
         let readSource: AuditReadSource
         let maintenanceSchedule: DailySchedule
         let maintenance: MaintenanceSettings
@@ -148,7 +151,8 @@ struct ScheduleCommand: ParsableCommand {
         let timeout: Int
         let metricsPort: Int?
         let metricsHost: String
-        let connectTimeout = try CommonSettings.read(environment).connectTimeoutSeconds
+        let common = try CommonSettings.read(environment)
+        try common.requireSession(for: "The scheduler's leader lock")
         do {
             timeout = try reader.value(ServiceSupport.Settings.shutdownTimeout, flag: shutdownTimeout)
             metricsPort = try reader.optional(ServiceSupport.Settings.metricsPort, flag: self.metricsPort)
@@ -169,7 +173,7 @@ struct ScheduleCommand: ParsableCommand {
         }
         return Settings(
             schedule: DailySchedule(at: time, in: zone), window: window, rule: rule, shutdownTimeout: timeout,
-            metricsHost: metricsHost, metricsPort: metricsPort, connectTimeoutSeconds: connectTimeout,
+            metricsHost: metricsHost, metricsPort: metricsPort, common: common,
             readSource: try AuditCommand.readSource(environment),
             maintenanceSchedule: DailySchedule(at: maintenanceTime, in: .gmt),
             maintenance: maintenance)

@@ -181,6 +181,9 @@ struct ServeCommand: ParsableCommand {
             configuration.connectTimeoutSeconds = try settings.value(Settings.connectTimeout)
             _ = try settings.value(Settings.logLevel)
             configuration.databaseURL = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
+            configuration.databasePooler = try settings.value(Settings.databasePooler)
+            configuration.databaseDirectURL = try DatabaseLocator.checkedURL(
+                environment["DATABASE_DIRECT_URL"], name: "DATABASE_DIRECT_URL")
             configuration.readDatabaseURL = try DatabaseLocator.checkedURL(
                 environment["DATABASE_READ_URL"], name: "DATABASE_READ_URL")
             configuration.readMaxLag = try settings.value(Settings.readMaxLag)

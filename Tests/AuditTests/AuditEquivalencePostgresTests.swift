@@ -112,7 +112,7 @@ import Testing
             expected.append("\(row[0] ?? "") \(assessment.deviation) \(assessment.percent.map { "\($0)" } ?? "-")")
         }
         let flags = try database.rows(
-            "SELECT bid_id || ' ' || deviation || ' ' || coalesce(deviation_pct::text, '-') FROM audit_flags WHERE run_id = $1 ORDER BY bid_id",
+            "SELECT bid_id || ' ' || deviation || ' ' || coalesce(deviation_pct::text, '-') FROM \(AuditTestDatabase.flags) WHERE run_id = $1 ORDER BY bid_id",
             [String(run.id)])
         #expect(flags.map { $0[0] ?? "" } == expected)
         let stored = try database.rows(

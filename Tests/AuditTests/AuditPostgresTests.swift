@@ -19,7 +19,7 @@ import Testing
 
     private func flags(_ database: AuditTestDatabase, run: Int64) throws -> [[String?]] {
         try database.rows(
-            "SELECT bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct FROM audit_flags WHERE run_id = $1 ORDER BY bid_id",
+            "SELECT bid_id, product_id, current_cpc, adjusted_cpc, deviation, deviation_pct FROM \(AuditTestDatabase.flags) WHERE run_id = $1 ORDER BY bid_id",
             [String(run)])
     }
 
@@ -89,7 +89,7 @@ import Testing
         #expect(run.status == .succeeded)
         #expect(run.bidsReviewed == 0)
         #expect(run.bidsFlagged == 0)
-        #expect(try database.count("audit_flags") == 0)
+        #expect(try database.count(AuditTestDatabase.flags) == 0)
         #expect(try database.rows("SELECT sum(bids), count(*) FROM audit_deviation_bands") == [["0", "13"]])
     }
 
@@ -121,7 +121,7 @@ import Testing
         #expect(second.bidsReviewed == 4)
         #expect(second.bidsFlagged == 3)
         #expect(try database.count("audit_runs") == 1)
-        #expect(try database.count("audit_flags") == 3)
+        #expect(try database.count(AuditTestDatabase.flags) == 3)
         #expect(try database.count("audit_products") == 3)
         #expect(try database.count("audit_deviation_bands") == 13)
         #expect(try flags(database, run: second.id).last?[0] == String(late[0]))
@@ -130,7 +130,7 @@ import Testing
         #expect(third.id == first.id)
         #expect(third.threshold.description == "0.70")
         #expect(third.bidsFlagged == 1)
-        #expect(try database.count("audit_flags") == 1)
+        #expect(try database.count(AuditTestDatabase.flags) == 1)
     }
 
     @Test func concurrentAttemptsAtTheSameInstantTakeTurns() async throws {
@@ -148,7 +148,7 @@ import Testing
         #expect(Set(runs.map(\.id)).count == 1)
         #expect(runs.allSatisfy { $0.bidsFlagged == 2 })
         #expect(try database.count("audit_runs") == 1)
-        #expect(try database.count("audit_flags") == 2)
+        #expect(try database.count(AuditTestDatabase.flags) == 2)
     }
 
     @Test func aBidThatCannotBeJudgedFailsTheRunLoudlyAndKeepsEarlierResults() throws {
@@ -165,7 +165,7 @@ import Testing
         let kept = try database.rows(
             "SELECT status, bids_flagged, error FROM audit_runs WHERE id = $1", [String(good.id)])
         #expect(kept == [["succeeded", "2", nil]])
-        #expect(try database.count("audit_flags") == 2)
+        #expect(try database.count(AuditTestDatabase.flags) == 2)
         // A first attempt at another instant is recorded as failed, with the reason.
         #expect(throws: AuditError.self) { try audit(database, asOf: "2026-06-16T02:00:00Z") }
         let failed = try database.rows(
@@ -186,7 +186,7 @@ import Testing
             return false
         }
         #expect(try database.rows("SELECT status FROM audit_runs") == [["failed"]])
-        #expect(try database.count("audit_flags") == 0)
+        #expect(try database.count(AuditTestDatabase.flags) == 0)
     }
 
     @Test func anyBatchSizeAndNumberOfStreamsGiveTheSameResult() throws {
@@ -209,7 +209,7 @@ import Testing
             #expect(run.bidsReviewed == 1003)
             #expect(run.bidsFlagged == 200)
             #expect(try database.rows("SELECT sum(flags), count(*) FROM audit_products") == [["200", "7"]])
-            #expect(try database.count("audit_flags") == 200)
+            #expect(try database.count(AuditTestDatabase.flags) == 200)
             #expect(try database.rows("SELECT sum(bids) FROM audit_deviation_bands") == [["1003"]])
         }
     }
@@ -238,7 +238,7 @@ import Testing
                     """
                     SELECT bid_id::text, product_id::text, current_cpc::text, adjusted_cpc::text, deviation::text,
                            deviation_pct::text
-                    FROM audit_flags WHERE run_id = $1 ORDER BY audit_flags.bid_id
+                    FROM \(AuditTestDatabase.flags) WHERE run_id = $1 ORDER BY flags.bid_id
                     """, [String(run.id)]))
         }
         let id = ids.map { String($0) }

@@ -99,6 +99,86 @@ import Testing
                 """)
     }
 
+    /// Found by pair or streamed, a run keeps its flagged price pairs, not a row per flagged bid,
+    /// and the bounds of the flagged ids: a bid written into the audited window afterwards (a
+    /// backfill), even at a flagged pair, is not one of its flags.
+    @Test func flagsAreStoredPerPricePairAndALaterBackfillIsNotAFlag() throws {
+        for search in [AuditFlagSearch.byPair, .streamed] {
+            let database = try AuditTestDatabase("report_pairs_\(search)")
+            let ids = try database.insertBids(
+                AuditTestDatabase.legacyBids + [("5", "5.0", "7.00", "2026-06-11T10:00:00Z")])
+            var runner = database.runner()
+            runner.flagSearch = search
+            let run = try runner.run(AuditParameters(asOf: AuditTestDatabase.legacyAsOf))
+            #expect(run.bidsFlagged == 3)
+            #expect(try database.count("audit_flags") == 0)
+            // 5.00 -> 7.00 and 5.0 -> 7.00 are one pair (numeric equality), with two bids.
+            #expect(
+                try database.rows(
+                    "SELECT adjusted_cpc::text, deviation_pct::text, bids::text FROM audit_flag_pairs ORDER BY 1"
+                ) == [["3.30", "65.00", "1"], ["7.00", "40.00", "2"]])
+            #expect(
+                try database.rows("SELECT first_bid_id::text, last_bid_id::text FROM audit_runs")
+                    == [[String(ids[1]), String(ids[4])]])
+            try database.insertBids([("6", "5.00", "7.00", "2026-06-12T10:00:00Z")])
+            #expect(
+                try report(database, run: run.id, .csv) == """
+                    run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at
+                    \(run.id),\(ids[1]),2,2.00,3.30,1.30,65.00,0.40,,
+                    \(run.id),\(ids[3]),4,5.00,7.00,2.00,40.00,1.00,,
+                    \(run.id),\(ids[4]),5,5.0,7.00,2.00,40.00,1.00,,
+
+                    """)
+        }
+    }
+
+    /// Found by bid (the way for windows where nearly every bid is a pair of its own), the flags
+    /// are stored one row per bid, with their values, and the reports read them from there.
+    @Test func flagsFoundByBidAreStoredPerBid() throws {
+        let database = try AuditTestDatabase("report_by_bid_stored")
+        let ids = try database.insertBids(AuditTestDatabase.legacyBids)
+        var runner = database.runner()
+        runner.flagSearch = .byBid
+        let run = try runner.run(AuditParameters(asOf: AuditTestDatabase.legacyAsOf))
+        #expect(try database.count("audit_flag_pairs") == 0)
+        #expect(
+            try database.rows("SELECT bid_id::text, deviation::text FROM audit_flags ORDER BY bid_id")
+                == [[String(ids[1]), "1.30"], [String(ids[3]), "2.00"]])
+        #expect(try database.rows("SELECT first_bid_id, last_bid_id FROM audit_runs") == [[nil, nil]])
+        try database.insertBids([("6", "5.00", "7.00", "2026-06-12T10:00:00Z")])
+        #expect(
+            try report(database, run: run.id, .csv) == """
+                run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at
+                \(run.id),\(ids[1]),2,2.00,3.30,1.30,65.00,0.40,,
+                \(run.id),\(ids[3]),4,5.00,7.00,2.00,40.00,1.00,,
+
+                """)
+    }
+
+    /// A run audited before flags were stored per pair keeps its rows in `audit_flags` (no bid
+    /// bounds) and is reported from them, even when its bids are gone.
+    @Test func aRunWithFlagsStoredPerBidIsReportedFromThem() throws {
+        let database = try AuditTestDatabase("report_stored_flags")
+        let run = try database.runner().run(AuditParameters(asOf: AuditTestDatabase.legacyAsOf))
+        try database.session.execute(
+            "UPDATE audit_runs SET bids_reviewed = 3, bids_flagged = 2 WHERE id = $1", [String(run.id)])
+        try database.session.execute(
+            """
+            INSERT INTO audit_flags VALUES ($1, 41, 2, 2.00, 3.30, 1.30, 65.00), ($1, 43, 4, 5.00, 7.00, 2.00, 40.00)
+            """, [String(run.id)])
+        #expect(
+            try report(database, run: run.id, .csv) == """
+                run_id,bid_id,product_id,current_cpc,adjusted_cpc,deviation,deviation_pct,allowed_deviation,competitor_price,competitor_observed_at
+                \(run.id),41,2,2.00,3.30,1.30,65.00,0.40,,
+                \(run.id),43,4,5.00,7.00,2.00,40.00,1.00,,
+
+                """)
+        let text = try report(database, run: run.id, .text)
+        #expect(text.contains("Bids flagged:   2\n"), "\(text)")
+        #expect(text.contains("Flagged bids, largest difference first:\nBid  Product"), "\(text)")
+        #expect(text.contains(" 43        4         5.00          7.00       +2.00    +40.00%"), "\(text)")
+    }
+
     @Test func jsonCarriesTheRunBandsProductsAndEveryFlag() throws {
         let (database, run, ids) = try legacyRun("report_json")
         let text = try report(database, run: run.id, .json)

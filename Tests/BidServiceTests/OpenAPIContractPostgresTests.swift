@@ -5,7 +5,7 @@ import Testing
 
 /// `openapi.yaml` names exactly the routes a default `bidengine serve` answers: a route added to a
 /// router without a line in the contract fails here, and so does a documented route nobody serves.
-/// (What each route answers is Schemathesis's job: `scripts/schemathesis.sh`.)
+/// (What each route answers is Schemathesis's job: `scripts/ci/schemathesis.sh`.)
 @Suite(.serialized) struct OpenAPIContractPostgresTests {
     struct Operation: Hashable, CustomStringConvertible {
         let method: String

@@ -10,7 +10,7 @@ import Testing
 
 /// `PostgresReadRouter` on a real event loop against real PostgreSQL: which server answers is told
 /// by `application_name`, set differently on the two connections. (The hot-standby behaviour —
-/// lag, paused replay — is checked against a real standby by scripts/scaleout.)
+/// lag, paused replay — is checked against a real standby by scripts/integration/scaleout.)
 @Suite struct ReadRouterPostgresTests {
     /// Runs `body` on a fresh loop with a router over `primary` and `replica` and returns what it reports.
     private func withRouter(
@@ -37,7 +37,7 @@ import Testing
                 switch event {
                 case .fellBack(let reason): events.withLock { $0.append("fell back: \(reason.rawValue)") }
                 case .replicaUsable(let usable, _): events.withLock { $0.append("usable: \(usable)") }
-                case .lagMeasured: break
+                case .lagMeasured, .readFailed: break
                 }
             }
             keepAlive.objects = [primaryConnection, router]

@@ -59,6 +59,21 @@ struct SettingsValidationTests {
             arguments: ["migrate"], environment: ["LOG_LEVEL": "verbose"],
             message: "LOG_LEVEL must be one of trace"),
         Case(
+            arguments: ["serve"], environment: ["DATABASE_POOLER": "session"],
+            message:
+                "DATABASE_POOLER must be none or transaction (a transaction pooler such as PgBouncer in transaction mode), got 'session'"
+        ),
+        Case(
+            arguments: ["migrate"],
+            environment: ["DATABASE_URL": "host=/nonexistent dbname=x", "DATABASE_POOLER": "transaction"],
+            message:
+                "Migrating needs a PostgreSQL session, which a transaction pooler (DATABASE_POOLER=transaction) does not keep: set DATABASE_DIRECT_URL to a connection that bypasses the pooler"
+        ),
+        Case(
+            arguments: ["schedule"],
+            environment: ["DATABASE_URL": "host=/nonexistent dbname=x", "DATABASE_POOLER": "transaction"],
+            message: "The scheduler's leader lock needs a PostgreSQL session, which a transaction pooler"),
+        Case(
             arguments: ["serve"], environment: ["READ_MAX_LAG": "fast"],
             message: "READ_MAX_LAG must be seconds (5) or milliseconds (500ms), got 'fast'"),
     ]

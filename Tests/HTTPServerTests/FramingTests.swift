@@ -1,9 +1,10 @@
+import Foundation
 import HTTPServer
 import HTTPTestSupport
 import Synchronization
 import Testing
 
-/// Message framing over real sockets (issue 18): every message a strict parser would frame
+/// Message framing over real sockets: every message a strict parser would frame
 /// differently is refused with BidEngine's JSON, `X-Request-ID`, an exchange for the access log
 /// and metrics, and `Connection: close`; the valid request sent right after it on the same
 /// connection is never served.
@@ -33,6 +34,11 @@ struct FramingTests {
                         responder.respond(
                             status: 200, headers: [("Content-Type", "text/plain")], body: Array(request.body))
                     }
+                }
+                router.add(.POST, "/bulk", bodyLimit: RouteBodyLimit(bytes: 4_096, setting: "BULK_LIMIT")) {
+                    request, responder in
+                    seen.served.add(1, ordering: .relaxed)
+                    responder.respond(status: 200, body: Array("\(request.body.count)".utf8))
                 }
                 return router
             }
@@ -66,7 +72,7 @@ struct FramingTests {
         try expectRefused(Array(bad.utf8), status: status, message: message)
     }
 
-    // MARK: Smuggling (issue 18, "What was found" 1-4)
+    // MARK: Smuggling
 
     @Test func twoContentLengthsAre400() throws {
         try Self.expectRefused(
@@ -109,7 +115,7 @@ struct FramingTests {
         }
     }
 
-    // MARK: What libevent answered with HTML (issue 18, 5)
+    // MARK: Limits and malformed messages
 
     @Test func longURIIs414() throws {
         try Self.expectRefused(
@@ -143,11 +149,78 @@ struct FramingTests {
         // Decided from Content-Length before the body is read: the client is still sending it.
         try Self.expectRefused(
             Array("POST /count HTTP/1.1\r\nHost: h\r\nContent-Length: 200000\r\n\r\n".utf8)
+                + [UInt8](repeating: 0x41, count: 200_000), status: 413,
+            message: "request body is larger than MAX_BODY_SIZE (1024 bytes)")
+        try Self.expectRefused(
+            Array("POST /nowhere HTTP/1.1\r\nHost: h\r\nContent-Length: 200000\r\n\r\n".utf8)
                 + [UInt8](repeating: 0x41, count: 200_000), status: 413, message: "request body too large")
         let chunk = "200\r\n" + String(repeating: "b", count: 512) + "\r\n"
         try Self.expectRefused(
             "POST /count HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + chunk + chunk,
-            status: 413, message: "request body too large")
+            status: 413, message: "request body is larger than MAX_BODY_SIZE (1024 bytes)")
+    }
+
+    @Test func aRouteLimitGives413FromTheHeadBeforeAnyBodyIsSent() throws {
+        for (path, length, message) in [
+            ("/bulk", 4_097, "request body is larger than BULK_LIMIT (4096 bytes)"),
+            ("/count", 1_025, "request body is larger than MAX_BODY_SIZE (1024 bytes)"),
+        ] {
+            try Self.withServer { port, seen in
+                let client = try TestHTTPClient(port: port)
+                // The head alone: the reply must come without a byte of the body.
+                try client.send("POST \(path) HTTP/1.1\r\nHost: h\r\nContent-Length: \(length)\r\n\r\n")
+                let response = try client.readResponse()
+                #expect(response.status == 413)
+                #expect(response.text == #"{"error":"\#(message)"}"#)
+                #expect(response.header("Connection") == "close")
+                #expect(client.readToClose() == [])
+                #expect(seen.served.load(ordering: .relaxed) == 0)
+            }
+        }
+        // Within the route's own limit, above the general one: served.
+        try Self.withServer { port, seen in
+            let client = try TestHTTPClient(port: port)
+            let response = try client.request("POST", "/bulk", body: [UInt8](repeating: 0x61, count: 4_096))
+            #expect(response.status == 200)
+            #expect(response.text == "4096")
+            #expect(seen.served.load(ordering: .relaxed) == 1)
+        }
+    }
+
+    @Test func anHTTP09RequestIsRefusedAtItsFirstLine() throws {
+        // Nothing else is sent: the 400 must not wait for a head that never comes.
+        try Self.withServer { port, seen in
+            let client = try TestHTTPClient(port: port)
+            try client.send("GET /\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == 400)
+            #expect(response.text == #"{"error":"malformed request line"}"#)
+            #expect(response.header("Connection") == "close")
+            #expect(client.readToClose() == [])
+            #expect(seen.served.load(ordering: .relaxed) == 0)
+        }
+    }
+
+    @Test(arguments: [1_024, 100_000])
+    func aLongChunkLineIs400WhetherItArrivesWholeOrInPieces(pieceSize: Int) throws {
+        let request = Array(
+            ("POST /count HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;x="
+                + String(repeating: "e", count: 2_000) + "\r\na\r\n0\r\n\r\n").utf8)
+        try Self.withServer { port, seen in
+            let client = try TestHTTPClient(port: port)
+            var offset = 0
+            while offset < request.count {
+                let end = min(request.count, offset + pieceSize)
+                // A peer that has refused early may reset the rest: only the reply matters.
+                guard (try? client.send(Array(request[offset..<end]))) != nil else { break }
+                offset = end
+                if offset < request.count { Thread.sleep(forTimeInterval: 0.05) }
+            }
+            let response = try client.readResponse()
+            #expect(response.status == 400)
+            #expect(response.text == #"{"error":"chunk line too long"}"#)
+            #expect(seen.served.load(ordering: .relaxed) == 0)
+        }
     }
 
     // MARK: What keeps working

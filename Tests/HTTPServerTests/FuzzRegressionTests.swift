@@ -1,14 +1,13 @@
 import HTTPServer
 import Testing
 
-/// Inputs found by the `http-request` fuzzer (scripts/fuzz.sh), replayed byte for byte through the
+/// Inputs found by the `http-request` fuzzer (scripts/ci/fuzz.sh), replayed byte for byte through the
 /// real server on an in-process loop. Each input is also in Tests/Fuzz/http-request/corpus.
 @Suite(.serialized)
 struct FuzzRegressionTests {
-    /// evhttp wrote a reply's body even for HEAD, leaving out only `Content-Length`; the 405 body
-    /// then became the start of the next response on the kept-alive connection
-    /// (`{"error":"method not allowed"}HTTP/1.1 404 Not Found…`). A reply to HEAD ends at its
-    /// headers, and its `Content-Length` is the one a GET would get (RFC 9110 §8.6).
+    /// A reply to HEAD ends at its headers, and its `Content-Length` is the one a GET would get
+    /// (RFC 9110 §8.6); a body written anyway would become the start of the next response on the
+    /// kept-alive connection (`{"error":"method not allowed"}HTTP/1.1 404 Not Found…`).
     /// (Tests/Fuzz/http-request/corpus/regression-head-body)
     @Test func headReplyEndsAtItsHeaders() throws {
         let server = try InProcessHTTPServer { _ in

@@ -16,8 +16,8 @@ struct HTTPRequestParserTests {
         return whole
     }
 
-    static func run(_ pieces: [[UInt8]]) -> [String] {
-        var parser = HTTPRequestParser(limits: limits)
+    static func run(_ pieces: [[UInt8]], parser: HTTPRequestParser = HTTPRequestParser(limits: limits)) -> [String] {
+        var parser = parser
         var events: [String] = []
         for piece in pieces {
             parser.append(piece)
@@ -151,10 +151,132 @@ struct HTTPRequestParserTests {
                 "400 chunk data not followed by CRLF"
             ),
             ("POST / HTTP/1.1\r\nHost: h\r\nExpect: magic\r\n\r\n", "417 unsupported Expect"),
+            // A chunk line over 1,024 bytes, whether it arrives whole or in pieces.
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;x="
+                    + String(repeating: "e", count: 2_000) + "\r\na\r\n0\r\n\r\n",
+                "400 chunk line too long"
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: "
+                    + String(repeating: "t", count: 300) + "\r\n\r\n",
+                "431 trailer fields too large"
+            ),
         ])
     func refusedWithTheRightStatusAndNothingAfter(input: String, expected: String) {
         // A valid request after the bad one must never come out.
         #expect(Self.events(input + "GET /after HTTP/1.1\r\nHost: h\r\n\r\n") == [expected])
+    }
+
+    @Test func aChunkLineOfExactlyTheLimitIsAccepted() {
+        let extensions = ";x=" + String(repeating: "e", count: HTTPRequestParser.maxChunkLineLength - 4)
+        #expect(("1" + extensions).utf8.count == HTTPRequestParser.maxChunkLineLength)
+        #expect(
+            Self.events(
+                "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\(extensions)\r\na\r\n0\r\n\r\n")
+                == ["POST /c ? [a] keep"])
+        #expect(
+            Self.events(
+                "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\(extensions)e\r\na\r\n0\r\n\r\n")
+                == ["400 chunk line too long"])
+    }
+
+    @Test func anHTTP09RequestLineIsRefusedAtItsEnd() {
+        // Nothing follows such a line: waiting for the rest of a head would wait for the timeout.
+        #expect(Self.events("GET /\r\n") == ["400 malformed request line"])
+        #expect(Self.events("GET\r\n") == ["400 malformed request line"])
+        #expect(Self.events("GET / HTTP/1.1\r\n") == [])
+    }
+
+    /// Routes with their own body limits: `/small` 16 bytes, `/large` 64; the general limit is 32.
+    static func routeLimitEvents(_ input: String) -> [String] {
+        var limits = Self.limits
+        limits.smallestRouteBodyLimit = 16
+        func parser() -> HTTPRequestParser {
+            HTTPRequestParser(limits: limits) { message in
+                switch message.path {
+                case "/small": return RouteBodyLimit(bytes: 16, setting: "SMALL")
+                case "/large": return RouteBodyLimit(bytes: 64, setting: "LARGE")
+                default: return nil
+                }
+            }
+        }
+        let whole = run([Array(input.utf8)], parser: parser())
+        let split = run(Array(input.utf8).map { [$0] }, parser: parser())
+        #expect(whole == split, "split input framed differently")
+        return whole
+    }
+
+    /// How many times the parser asked for a route's limit.
+    final class LookupCount {
+        var count = 0
+    }
+
+    @Test func aRouteBodyLimitIsAppliedFromTheHeadBeforeTheBody() {
+        let body40 = String(repeating: "b", count: 40)
+        #expect(
+            Self.routeLimitEvents("POST /large HTTP/1.1\r\nHost: h\r\nContent-Length: 40\r\n\r\n\(body40)")
+                == ["POST /large ? [\(body40)] keep"])
+        // No body follows: the 413 comes from the head alone.
+        #expect(
+            Self.routeLimitEvents("POST /large HTTP/1.1\r\nHost: h\r\nContent-Length: 65\r\n\r\n")
+                == ["413 request body is larger than LARGE (64 bytes)"])
+        #expect(
+            Self.routeLimitEvents("POST /small HTTP/1.1\r\nHost: h\r\nContent-Length: 17\r\n\r\n")
+                == ["413 request body is larger than SMALL (16 bytes)"])
+        #expect(
+            Self.routeLimitEvents("POST /other HTTP/1.1\r\nHost: h\r\nContent-Length: 33\r\n\r\n")
+                == ["413 request body too large"])
+        #expect(
+            Self.routeLimitEvents(
+                "POST /small HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n1\r\n")
+                == ["413 request body is larger than SMALL (16 bytes)"])
+    }
+
+    @Test func bodiesWithinEveryLimitNeedNoRouteLookup() {
+        var limits = Self.limits
+        limits.smallestRouteBodyLimit = 16
+        let lookups = LookupCount()
+        var parser = HTTPRequestParser(limits: limits) { _ in
+            lookups.count += 1
+            return nil
+        }
+        parser.append(Array("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 16\r\n\r\n0123456789abcdef".utf8))
+        guard case .request? = parser.next() else {
+            Issue.record("no request")
+            return
+        }
+        #expect(lookups.count == 0)
+        parser.append(Array("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 17\r\n\r\n0123456789abcdefg".utf8))
+        guard case .request? = parser.next() else {
+            Issue.record("no request")
+            return
+        }
+        #expect(lookups.count == 1)
+    }
+
+    @Test func theBufferOfALargeRequestIsReleasedAfterIt() {
+        var limits = Self.limits
+        limits.maxBodySize = 100_000
+        var parser = HTTPRequestParser(limits: limits)
+        parser.append(Array("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 50000\r\n\r\n".utf8))
+        #expect(parser.next() == nil)
+        parser.append([UInt8](repeating: 0x62, count: 50_000))
+        #expect(parser.bufferCapacity >= 50_000)
+        guard case .request(let message)? = parser.next() else {
+            Issue.record("no request")
+            return
+        }
+        #expect(message.body.count == 50_000)
+        #expect(parser.bufferCapacity == 0)
+        // A small request keeps its buffer for the next one.
+        parser.append(Array("GET / HTTP/1.1\r\nHost: h\r\n\r\n".utf8))
+        guard case .request? = parser.next() else {
+            Issue.record("no request")
+            return
+        }
+        #expect(parser.bufferCapacity > 0)
+        #expect(parser.bufferCapacity <= HTTPRequestParser.retainedCapacity)
     }
 
     @Test func aFailureIsFinal() {

@@ -93,6 +93,26 @@ public final class TestHTTPClient {
         return sent
     }
 
+    /// Sends as much of `bytes` as the connection takes now, without blocking: the count taken
+    /// (0 when its buffers are full), or nil once the server has closed or reset it.
+    public func sendWithoutBlocking(_ bytes: [UInt8]) -> Int? {
+        let written = bytes.withUnsafeBytes {
+            Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        }
+        if written >= 0 { return written }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : nil
+    }
+
+    /// Reads and discards up to `count` bytes of what has arrived, without blocking: how many
+    /// (0 when nothing waits), or nil once the server has closed or reset the connection.
+    public func discardAvailable(upTo count: Int) -> Int? {
+        var scratch = [UInt8](repeating: 0, count: count)
+        let read = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if read > 0 { return read }
+        if read < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return 0 }
+        return nil
+    }
+
     /// Sends one request (HTTP/1.1, keep-alive unless a header says otherwise) and reads the reply.
     public func request(
         _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []

@@ -222,33 +222,182 @@ import Testing
         let report = try Self.maintainer(MaintenanceSettings(bids: try RetentionPeriod.parse("400d", key: "x")))
             .run(session: session, dryRun: true, now: Self.now)
         #expect(report.dryRun)
-        #expect(report.actions.contains(MaintenanceAction(.moved, table: "bids_p2031_05", rows: 1)))
+        // Older than the retention's month: it would be deleted from bids_default, not moved.
+        #expect(report.actions.first == MaintenanceAction(.deleted, table: "bids_default", rows: 1))
         #expect(report.actions.contains { $0.kind == .dropped && $0.table == "bids_legacy" })
         #expect(try Self.names(session) == before)
         #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "1")
         #expect(report.text.contains("would created"))
-        #expect(report.json.hasPrefix(#"{"dry_run":true,"skipped":false,"actions":[{"action":"created""#))
+        #expect(report.json.hasPrefix(#"{"dry_run":true,"skipped":false,"actions":[{"action":"deleted""#))
     }
 
     @Test func bidRetentionDropsOnlyPartitionsWhollyOlderThanTheCutoff() throws {
         let session = try Self.database("maintain_bids_retention")
         let existing = try Self.names(session).filter { $0 != "bids_default" }
-        // Cutoff: 2040-01-15 - 400 days = 2038-12-11.
+        // 2040-01-15 - 400 days = 2038-12-11: the cutoff is that month's start, 2038-12-01.
         let ids = try Self.insertBids(
             session,
             at: ["2020-01-05T00:00:00Z", "2038-11-30T00:00:00Z", "2038-12-05T00:00:00Z", "2039-06-01T00:00:00Z"])
         let retention = try RetentionPeriod.parse("400d", key: "BIDS_RETENTION")
         let report = try Self.maintainer(MaintenanceSettings(bids: retention))
             .run(session: session, dryRun: false, now: Self.now)
+        // 2038-11-30 waited in bids_default: deleted there, no partition made for it.
+        #expect(report.actions.first == MaintenanceAction(.deleted, table: "bids_default", rows: 1))
         let dropped = report.actions.filter { $0.kind == .dropped }.map(\.table)
-        #expect(Set(dropped) == Set(existing + ["bids_p2038_11"]))
+        #expect(Set(dropped) == Set(existing))
         #expect(report.actions.filter { $0.kind == .detached }.map(\.table) == dropped)
-        // 2038-12-05 is older than the cutoff but shares its partition with younger days: kept.
+        // 2038-12-05 is older than 400 days, but its month is not: kept, as in a monthly partition.
         #expect(try session.execute("SELECT id::text FROM bids ORDER BY id").rows == [[ids[2]], [ids[3]]])
         #expect(
             try Self.names(session) == [
                 "bids_default", "bids_p2038_12", "bids_p2039_06", "bids_p2040_01", "bids_p2040_02", "bids_p2040_03",
             ])
+    }
+
+    /// A backfill after the install, when `bids_legacy` is gone: the old bids wait in
+    /// `bids_default`. One pass deletes those of months before the cutoff and moves the others.
+    @Test func bidRetentionDeletesOldBidsWaitingInTheDefaultPartition() throws {
+        let session = try Self.database("maintain_bids_backfill")
+        let existing = try Self.names(session).filter { $0 != "bids_default" }
+        let legacy = try Self.insertBids(session, at: ["2026-01-01T00:00:00Z"])
+        // 400, 200, 100, 95, 80 and 10 days before 2040-01-15; 90 days back is 2039-10-17, so
+        // the cutoff is 2039-10-01.
+        let backfill = try Self.insertBids(
+            session,
+            at: [
+                "2038-12-11T00:00:00Z", "2039-06-29T00:00:00Z", "2039-10-07T00:00:00Z", "2039-10-12T00:00:00Z",
+                "2039-10-27T00:00:00Z", "2040-01-05T00:00:00Z",
+            ])
+        #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "6")
+        let retention = try RetentionPeriod.parse("90d", key: "BIDS_RETENTION")
+        let dryRun = try Self.maintainer(MaintenanceSettings(bids: retention))
+            .run(session: session, dryRun: true, now: Self.now)
+        #expect(
+            dryRun.actions.prefix(5) == [
+                MaintenanceAction(.deleted, table: "bids_default", rows: 2),
+                MaintenanceAction(.created, table: "bids_p2039_10", rows: 3),
+                MaintenanceAction(.moved, table: "bids_p2039_10", rows: 3),
+                MaintenanceAction(.created, table: "bids_p2040_01", rows: 1),
+                MaintenanceAction(.moved, table: "bids_p2040_01", rows: 1),
+            ])
+        #expect(try session.execute("SELECT count(*) FROM bids").scalar == "7")
+
+        let report = try Self.maintainer(MaintenanceSettings(bids: retention))
+            .run(session: session, dryRun: false, now: Self.now)
+        #expect(report.actions == dryRun.actions)
+        #expect(Set(report.actions.filter { $0.kind == .dropped }.map(\.table)) == Set(existing))
+        #expect(!legacy.isEmpty)
+        let placed = try session.execute("SELECT id::text, tableoid::regclass::text FROM bids ORDER BY id").rows
+        #expect(
+            placed == [
+                [backfill[2], "bids_p2039_10"], [backfill[3], "bids_p2039_10"], [backfill[4], "bids_p2039_10"],
+                [backfill[5], "bids_p2040_01"],
+            ])
+    }
+
+    /// `bidengine maintain` on a fresh install, with the real clock: `bids_legacy` holds every bid
+    /// before next month, so the bids of the last 400 days all sit in it, and a backfill after
+    /// the install lands there too. A dry run counts and changes nothing; one pass leaves no bid
+    /// before the month start at or before now - 90 days, in any partition.
+    @Test func maintainCommandDeletesOldBidsFromTheLegacyPartition() throws {
+        let url = try TestDatabase.fresh("maintain_legacy_retention")
+        let environment = ["DATABASE_URL": url, "BIDS_RETENTION": "90d"]
+        let migrated = try BidengineProcess.run(BidengineProcess.binary, ["migrate"], environment: environment)
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        let session = try PostgresSession(connectionString: url)
+        defer { session.close() }
+        let insert = """
+            INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+            SELECT d, 1.00, 100, 1.20, now() - d * interval '1 day' FROM unnest($1::int[]) d
+            """
+        try session.execute(insert, ["{400,200,130,100,85,10,0}"])
+        // In the future beyond the partitions made ahead: bids_default.
+        try session.execute(insert, ["{-200}"])
+        let placement = "SELECT product_id::text, tableoid::regclass::text FROM bids ORDER BY calculated_at"
+        let before = try session.execute(placement).rows
+        #expect(before.filter { $0[1] == "bids_legacy" }.count == 7)
+        #expect(before.last?[1] == "bids_default")
+        // What the month rule removes: 400, 200, 130 always; 100 when its month is wholly past.
+        let old =
+            "calculated_at < date_trunc('month', (now() - interval '90 days') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+        let expectedOld = try session.execute("SELECT product_id::text FROM bids WHERE \(old) ORDER BY 1").rows
+        #expect(expectedOld.count >= 3 && expectedOld.count <= 4)
+        #expect(Set(expectedOld.compactMap { $0[0] }).isSuperset(of: ["400", "200", "130"]))
+
+        let dry = try BidengineProcess.run(
+            BidengineProcess.binary, ["maintain", "--dry-run", "--format", "json", "--no-migrate"],
+            environment: environment)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(
+            Self.actions(dry.stdout).contains {
+                $0["action"] as? String == "deleted" && $0["table"] as? String == "bids_legacy"
+                    && $0["rows"] as? Int == expectedOld.count
+            }, "\(dry.stdout)")
+        #expect(try session.execute(placement).rows == before)
+
+        let pass = try BidengineProcess.run(
+            BidengineProcess.binary, ["maintain", "--format", "json", "--no-migrate"], environment: environment)
+        #expect(pass.status == 0, "\(pass.stderr)")
+        #expect(
+            Self.actions(pass.stdout).contains {
+                $0["action"] as? String == "deleted" && $0["table"] as? String == "bids_legacy"
+                    && $0["rows"] as? Int == expectedOld.count
+            }, "\(pass.stdout)")
+        #expect(pass.stderr.contains(#""step":"deleting""#) && pass.stderr.contains(#""table":"bids_legacy""#))
+        let kept = before.filter { row in !expectedOld.contains([row[0]]) }.map { $0[0] }
+        #expect(try session.execute(placement).rows.map { $0[0] } == kept)
+        #expect(try session.execute("SELECT count(*) FROM bids WHERE \(old)").scalar == "0")
+        #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "0")
+
+        // A backfill of old and recent dates after that pass: the next pass takes the old one.
+        try session.execute(insert, ["{300,5}"])
+        let again = try BidengineProcess.run(
+            BidengineProcess.binary, ["maintain", "--format", "json", "--no-migrate"], environment: environment)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(
+            Self.actions(again.stdout).contains {
+                $0["action"] as? String == "deleted" && $0["table"] as? String == "bids_legacy"
+                    && $0["rows"] as? Int == 1
+            }, "\(again.stdout)")
+        #expect(try session.execute("SELECT count(*) FROM bids WHERE product_id = 300").scalar == "0")
+        #expect(try session.execute("SELECT count(*) FROM bids WHERE product_id = 5").scalar == "1")
+    }
+
+    /// Thousands of old bids in `bids_legacy`, 6,000 of them at one instant (a batch boundary
+    /// falls among them): every one deleted, 5,000 a batch, with a progress report after each.
+    @Test func oldBidsOfTheLegacyPartitionAreDeletedInBatchesAcrossTiedInstants() throws {
+        let session = try Self.database("maintain_legacy_batches")
+        try session.execute(
+            """
+            INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+            SELECT 7, 1.00, 100, 1.20,
+                   CASE WHEN g <= 6000 THEN now() - interval '400 days' ELSE now() - interval '300 days' - g * interval '1 second' END
+            FROM generate_series(1, 12001) g
+            """)
+        try session.execute(
+            """
+            INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at)
+            VALUES (8, 1.00, 100, 1.20, now() - interval '1 day')
+            """)
+        #expect(try session.execute("SELECT count(*) FROM bids_legacy").scalar == "12002")
+        let reports = Mutex<[MaintenanceProgress]>([])
+        var maintainer = Self.maintainer(MaintenanceSettings(bids: try RetentionPeriod.parse("90d", key: "x")))
+        maintainer.progress = { progress in
+            if progress.table == "bids_legacy" { reports.withLock { $0.append(progress) } }
+        }
+        let report = try maintainer.run(session: session, dryRun: false)
+        #expect(report.actions.contains(MaintenanceAction(.deleted, table: "bids_legacy", rows: 12_001)))
+        #expect(
+            reports.withLock { $0 }
+                == [0, 5_000, 10_000, 12_001].map {
+                    MaintenanceProgress(.deleting, table: "bids_legacy", rows: $0)
+                })
+        #expect(try session.execute("SELECT product_id::text FROM bids").rows == [["8"]])
+    }
+
+    private static func actions(_ json: String) -> [[String: Any]] {
+        let report = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        return report?["actions"] as? [[String: Any]] ?? []
     }
 
     @Test func competitorAndAuditRetentionDeleteOnlyOlderRows() throws {
@@ -288,17 +437,53 @@ import Testing
             .run(session: session, dryRun: false, now: Self.now)
         #expect(
             report.actions.filter { $0.kind == .deleted } == [
-                MaintenanceAction(.deleted, table: "competitor_prices", rows: 12001),
-                MaintenanceAction(.deleted, table: "poll_runs", rows: 1),
                 MaintenanceAction(.deleted, table: "audit_flags", rows: 7000),
+                MaintenanceAction(.deleted, table: "audit_flag_pairs", rows: 0),
                 MaintenanceAction(.deleted, table: "audit_products", rows: 1),
                 MaintenanceAction(.deleted, table: "audit_deviation_bands", rows: 1),
                 MaintenanceAction(.deleted, table: "audit_runs", rows: 1),
+                MaintenanceAction(.deleted, table: "competitor_prices", rows: 12001),
+                MaintenanceAction(.deleted, table: "poll_runs", rows: 1),
             ])
         #expect(try session.execute("SELECT count(*) FROM competitor_prices").scalar == "0")
         #expect(try session.execute("SELECT count(*) FROM poll_runs").scalar == "2")
         #expect(try session.execute("SELECT count(*) FROM audit_flags").scalar == "3")
         #expect(try session.execute("SELECT as_of = '2040-01-14T02:00:00Z' FROM audit_runs").rows == [["t"]])
+    }
+
+    /// A run whose flags are read from its window's bids (stored per price pair) goes with the
+    /// first of those bids, even with no audit retention; a run with its flags stored per bid
+    /// stays, as does a run whose window starts at or after the bid cutoff.
+    @Test func bidRetentionRemovesTheAuditRunsThatReadItsBids() throws {
+        let session = try Self.database("maintain_audit_with_bids")
+        // 90 days before 2040-01-15: the cutoff is 2039-10-01. Windows are 7 days.
+        for (asOf, first) in [
+            ("2039-10-05T00:00:00Z", "1"), ("2039-10-08T00:00:00Z", "1"), ("2039-10-05T01:00:00Z", nil),
+        ] {
+            let run =
+                try session.execute(
+                    """
+                    INSERT INTO audit_runs (as_of, window_seconds, threshold, triggered_by, status, started_at,
+                                            finished_at, bids_reviewed, bids_flagged, first_bid_id, last_bid_id)
+                    VALUES ($1, 604800, 0.20, 'manual', 'succeeded', $1, $1, 5, 5, $2, $2) RETURNING id
+                    """, [asOf, first]
+                ).scalar ?? ""
+            try session.execute("INSERT INTO audit_flag_pairs VALUES ($1::bigint, 1, 2, 100, 5)", [run])
+        }
+        let report = try Self.maintainer(MaintenanceSettings(bids: try RetentionPeriod.parse("90d", key: "x")))
+            .run(session: session, dryRun: false, now: Self.now)
+        #expect(
+            report.actions.prefix(5) == [
+                MaintenanceAction(.deleted, table: "audit_flags", rows: 0),
+                MaintenanceAction(.deleted, table: "audit_flag_pairs", rows: 1),
+                MaintenanceAction(.deleted, table: "audit_products", rows: 0),
+                MaintenanceAction(.deleted, table: "audit_deviation_bands", rows: 0),
+                MaintenanceAction(.deleted, table: "audit_runs", rows: 1),
+            ])
+        #expect(
+            try session.execute("SELECT to_char(as_of AT TIME ZONE 'UTC', 'MM-DD HH24') FROM audit_runs ORDER BY 1")
+                .rows
+                == [["10-05 01"], ["10-08 00"]])
     }
 
     @Test func aSecondMaintainerSkipsWhileTheFirstHoldsTheLock() throws {

@@ -3,11 +3,13 @@ public import Foundation
 public import Postgres
 import PostgresTestSupport
 
-/// A fresh PostgreSQL database with the bids and audit schema (migrations 0001 and 0002 only, so
-/// these tests do not depend on later migrations), and helpers to seed bids.
+/// A fresh PostgreSQL database with the bids and audit schema (migrations 0001, 0002 and 0010 only,
+/// so these tests do not depend on other migrations), and helpers to seed bids.
 public final class AuditTestDatabase {
     public let connectionString: String
     public let session: PostgresSession
+    /// The migration that stores a run's flags per price pair.
+    public static let flagPairsVersion = 10
 
     /// `partitioned`: every migration but the competitor poller's (0004) and the NaN checks of
     /// 0005 (which also cover its tables), so `bids` is the partitioned table of 0008.
@@ -15,7 +17,7 @@ public final class AuditTestDatabase {
         connectionString = try TestDatabase.fresh(name)
         session = try PostgresSession(connectionString: connectionString)
         let migrations = try MigrationRunner.load(directory: ServiceHarness.migrationsDirectory).filter {
-            partitioned ? $0.version != 4 && $0.version != 5 : $0.version <= 2
+            partitioned ? $0.version != 4 && $0.version != 5 : $0.version <= 2 || $0.version == Self.flagPairsVersion
         }
         try MigrationRunner.migrate(migrations, session: session)
     }
@@ -50,6 +52,20 @@ public final class AuditTestDatabase {
     public func rows(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
         try session.execute(sql, parameters).rows
     }
+
+    /// Every run's flags with `audit_flags`' columns, wherever each run keeps them: rows of
+    /// `audit_flags`, or the bids of its window and flagged id range whose price pair is one of
+    /// its `audit_flag_pairs`. Stated here apart from the reports' statements, as a cross-check.
+    public static let flags = """
+        (SELECT * FROM audit_flags
+         UNION ALL
+         SELECT r.id, b.id, b.product_id, b.current_cpc, b.adjusted_cpc, b.adjusted_cpc - b.current_cpc, p.deviation_pct
+         FROM audit_runs r
+         JOIN audit_flag_pairs p ON p.run_id = r.id
+         JOIN bids b ON b.current_cpc = p.current_cpc AND b.adjusted_cpc = p.adjusted_cpc
+          AND b.calculated_at >= r.as_of - r.window_seconds * interval '1 second' AND b.calculated_at < r.as_of
+          AND b.id BETWEEN r.first_bid_id AND r.last_bid_id) flags
+        """
 
     public func count(_ table: String) throws -> Int {
         Int(try session.execute("SELECT count(*) FROM \(table)").scalar ?? "") ?? -1

@@ -2,7 +2,7 @@ public import BidCore
 public import BidService
 import Foundation
 public import HTTPTestSupport
-import Logging
+public import Logging
 public import Postgres
 import PostgresTestSupport
 
@@ -17,7 +17,7 @@ public final class ServiceHarness {
         .deletingLastPathComponent().appendingPathComponent("../../Migrations").standardized.path
 
     public init(
-        database: String, threads: Int = 2, connectionString: String? = nil,
+        database: String, threads: Int = 2, connectionString: String? = nil, logger: Logger? = nil,
         configure: (inout ServiceConfiguration) -> Void = { _ in }
     ) throws {
         let url = try connectionString ?? TestDatabase.fresh(database)
@@ -27,9 +27,9 @@ public final class ServiceHarness {
         configuration.databaseURL = url
         configuration.migrationsDirectory = Self.migrationsDirectory
         configure(&configuration)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        server = BidServer(configuration: configuration, logger: logger)
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        server = BidServer(configuration: configuration, logger: logger ?? quiet)
         try server.start()
         self.connectionString = url
         session = try PostgresSession(connectionString: url)

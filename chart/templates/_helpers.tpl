@@ -117,6 +117,11 @@ when the pre-install hook runs, so the Job uses it only if it was made outside t
 {{- if .Values.existingSecret.name }}{{ .Values.existingSecret.readUrlKey }}{{ else if .Values.database.readUrl }}read-database-url{{ end }}
 {{- end }}
 
+{{/* Key of DATABASE_DIRECT_URL in the Secret; empty when there is none. */}}
+{{- define "bidengine.directUrlKey" -}}
+{{- if .Values.existingSecret.name }}{{ .Values.existingSecret.directUrlKey }}{{ else if .Values.database.directUrl }}direct-database-url{{ end }}
+{{- end }}
+
 {{/* Hook weight of the migrations Job; what it needs is created one step earlier. */}}
 {{- define "bidengine.migrations.hookWeight" -}}
 {{- .Values.migrations.hookWeight | int }}
@@ -184,6 +189,15 @@ Usage: include "bidengine.env" (dict "ctx" $ "secretName" "..." "apiKeys" true "
     secretKeyRef:
       name: {{ .secretName }}
       key: {{ include "bidengine.databaseUrlKey" $ctx }}
+- name: DATABASE_POOLER
+  value: {{ $ctx.Values.database.pooler | quote }}
+{{- if include "bidengine.directUrlKey" $ctx }}
+- name: DATABASE_DIRECT_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ include "bidengine.directUrlKey" $ctx }}
+{{- end }}
 {{- if and .reads (include "bidengine.readUrlKey" $ctx) }}
 - name: DATABASE_READ_URL
   valueFrom:
@@ -273,7 +287,7 @@ Operator names a PodMonitor's job (prometheusRule.schedulerJob overrides it).
 
 {{/*
 checkov findings this chart accepts on purpose, as checkov's inline skips (annotations on the
-workload); scripts/chart-check.sh runs checkov on every rendered case. One reason each.
+workload); scripts/ci/chart-check.sh runs checkov on every rendered case. One reason each.
 Usage: include "bidengine.checkovSkips" (dict "component" "scheduler") | nindent 4
 */}}
 {{- define "bidengine.checkovSkips" -}}

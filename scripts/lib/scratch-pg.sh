@@ -1,11 +1,12 @@
 # shellcheck shell=bash
-# A throwaway PostgreSQL cluster for the measurement scripts (statement-costs.sh, audit-ab.sh).
-# Source it, then `scratch_pg_start NAME PORT [postgresql.conf line ...]`: initdb's a cluster in a
-# new /tmp/NAME.XXXXXX (unix socket only; as root the server runs as `postgres`, since initdb
-# refuses root), starts it, applies Migrations/*.sql each in its own transaction (as
-# MigrationRunner does: 0008 locks a table), and stops and deletes it on exit, also on error or
-# Ctrl-C. Sets SCRATCH_DIR (the socket directory), SCRATCH_URL and the PSQL command array.
-# Needs ROOT (the repository) and PG_BIN.
+# The throwaway PostgreSQL cluster of the shell scripts (statement-costs.sh, audit-ab.sh,
+# explain-plans.sh). Source it, then `scratch_pg_cluster NAME PORT [postgresql.conf line ...]`:
+# initdb's a cluster in a new /tmp/NAME.XXXXXX (unix socket only; as root the server runs as
+# `postgres`, since initdb refuses root), starts it, and stops and deletes it on exit, also on
+# error or Ctrl-C. `scratch_pg_start` does the same and then applies Migrations/*.sql each in its
+# own transaction (as MigrationRunner does: 0008 locks a table). Both set SCRATCH_DIR (the socket
+# directory), SCRATCH_URL and the PSQL command array. Needs ROOT (the repository) and PG_BIN.
+# (The Python tools use bidengine's own embedded cluster through scripts/lib/loadmix/cluster.py.)
 
 as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -19,7 +20,7 @@ scratch_pg_cleanup() {
     exit "$rc"
 }
 
-scratch_pg_start() {  # scratch_pg_start NAME PORT [conf line ...]
+scratch_pg_cluster() {  # scratch_pg_cluster NAME PORT [conf line ...]
     local name=$1 port=$2 line
     shift 2
     SCRATCH_DIR=$(mktemp -d "/tmp/$name.XXXXXX")
@@ -38,6 +39,10 @@ scratch_pg_start() {  # scratch_pg_start NAME PORT [conf line ...]
     PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$SCRATCH_DIR" -p "$port" -U postgres -d postgres)
     # shellcheck disable=SC2034  # read by the scripts that source this file
     SCRATCH_URL="postgresql:///postgres?host=$SCRATCH_DIR&port=$port&user=postgres"
+}
+
+scratch_pg_start() {  # scratch_pg_start NAME PORT [conf line ...]: the cluster, then the migrations
+    scratch_pg_cluster "$@"
     local migration
     for migration in "$ROOT"/Migrations/*.sql; do "${PSQL[@]}" -1 -f "$migration" >/dev/null; done
 }

@@ -1,4 +1,5 @@
 public import Logging
+public import Postgres
 
 /// Every setting of every command, in one table: environment variable, flag, what it accepts,
 /// default. Commands read them with `SettingReader` in `validate()`, so a bad value is refused,
@@ -12,6 +13,11 @@ public enum Settings {
     public static let logLevel = Setting.logLevel("LOG_LEVEL", default: .info)
     public static let connectTimeout = Setting.integer(
         "CONNECT_TIMEOUT", 1...3600, default: 5, unit: "seconds to wait for PostgreSQL to answer a connection")
+    /// What is between `DATABASE_URL` and PostgreSQL (docs/scaling.md).
+    public static let databasePooler = Setting<ConnectionPooler>(
+        "DATABASE_POOLER", accepts: "none or transaction (a transaction pooler such as PgBouncer in transaction mode)",
+        default: .none
+    ) { ConnectionPooler(rawValue: $0.lowercased()) }
     /// Where the embedded cluster lives (under `postgres/`) when `DATABASE_URL` is not set.
     public static let stateDirectory = Setting.text(
         "BIDENGINE_STATE_DIR", flag: "--state-dir", accepts: "a directory path", default: ".bidengine")

@@ -1,4 +1,4 @@
-// Compiled into every fuzzer by scripts/fuzz.sh (not a SwiftPM target: see Tests/Fuzz/README.md).
+// Compiled into every fuzzer by scripts/ci/fuzz.sh (not a SwiftPM target: see Tests/Fuzz/README.md).
 
 /// A property every input must satisfy; a violation traps, so libFuzzer saves the input as a crash.
 ///

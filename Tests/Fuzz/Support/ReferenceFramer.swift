@@ -135,6 +135,8 @@ struct ReferenceFramer {
             case .line(let taken): line = taken
             case .failed(let ending): return ending
             }
+            // RFC 9112 sets no limit; the server refuses chunk lines over 1,024 bytes.
+            if line.count > 1_024 { return .refused }
             let digits = line.prefix { hex($0) != nil }
             let extensions = line.dropFirst(digits.count).drop { $0 == 32 || $0 == 9 }
             guard (1...15).contains(digits.count),

@@ -1,0 +1,103 @@
+import Logging
+import Postgres
+
+/// Says why requests failed on the database: one `warning` line per failed statement or lost
+/// connection, with PostgreSQL's SQLSTATE and message (passwords of the connection string masked)
+/// and how many bids it failed, so that the 503 lines of the access log at that moment have a
+/// cause. An outage fails every statement of every loop, so each loop logs at most
+/// `Limit.lines` such lines per `Limit.interval`; the failures beyond are counted, and one
+/// "suppressed" line with their number follows when the interval ends.
+///
+/// One per event loop; use it only on that loop's thread.
+final class DatabaseFailureLog {
+    struct Limit {
+        var lines = 10
+        var interval: Duration = .seconds(10)
+    }
+
+    private let logger: Logger
+    private let loop: String
+    private let connectionString: String
+    private let limit: Limit
+    private let reactor: any PostgresReactor
+    private let now: () -> ContinuousClock.Instant
+    private var intervalStart: ContinuousClock.Instant?
+    private var linesThisInterval = 0
+    private var suppressed = 0
+    private var suppressedBids = 0
+    private var summaryTimer: (any PostgresTimer)?
+
+    /// `connectionString` is only read for the passwords to mask in messages.
+    init(
+        logger: Logger, loop: String, connectionString: String, reactor: any PostgresReactor, limit: Limit = Limit(),
+        now: @escaping () -> ContinuousClock.Instant = { .now }
+    ) {
+        self.logger = logger
+        self.loop = loop
+        self.connectionString = connectionString
+        self.reactor = reactor
+        self.limit = limit
+        self.now = now
+    }
+
+    /// A loop that stops within an interval still says what it did not log.
+    deinit {
+        reportSuppressed()
+    }
+
+    /// A statement failed: `bids` bids (0 for a read) got no acknowledgement because of it.
+    func statementFailed(_ error: PostgresError, statement: String, bids: Int) {
+        log("database statement failed", error, ["statement": "\(statement)", "bids": "\(bids)"], bids: bids)
+    }
+
+    /// The connection could not be made, or broke; everything on it failed.
+    func connectionFailed(_ error: PostgresError) {
+        log("database connection failed", error, [:], bids: 0)
+    }
+
+    private func log(_ message: Logger.Message, _ error: PostgresError, _ extra: Logger.Metadata, bids: Int) {
+        let instant = now()
+        if let start = intervalStart, start.duration(to: instant) < limit.interval {
+            guard linesThisInterval < limit.lines else {
+                suppressed += 1
+                suppressedBids += bids
+                armSummary(at: start + limit.interval)
+                return
+            }
+        } else {
+            reportSuppressed()
+            intervalStart = instant
+            linesThisInterval = 0
+        }
+        linesThisInterval += 1
+        var metadata = extra
+        metadata["loop"] = "\(loop)"
+        metadata["kind"] = "\(error.kind)"
+        metadata["sqlstate"] = "\(error.sqlState ?? "")"
+        metadata["error"] = "\(ConnectionString.redacting(error.message, connectionString: connectionString))"
+        logger.warning(message, metadata: metadata)
+    }
+
+    private func armSummary(at end: ContinuousClock.Instant) {
+        guard summaryTimer == nil else { return }
+        summaryTimer = reactor.after(max(now().duration(to: end), .zero)) { [weak self] in
+            self?.summaryTimer = nil
+            self?.reportSuppressed()
+        }
+    }
+
+    /// The line that says how many failures went unlogged in the interval that ended.
+    private func reportSuppressed() {
+        summaryTimer?.cancel()
+        summaryTimer = nil
+        guard suppressed > 0 else { return }
+        logger.warning(
+            "database failures suppressed",
+            metadata: [
+                "loop": "\(loop)", "suppressed": "\(suppressed)", "bids": "\(suppressedBids)",
+                "interval_s": "\(limit.interval.components.seconds)", "logged": "\(linesThisInterval)",
+            ])
+        suppressed = 0
+        suppressedBids = 0
+    }
+}
