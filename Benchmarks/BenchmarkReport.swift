@@ -12,6 +12,7 @@ struct BenchmarkReport: Codable, Sendable {
     var audit: AuditBenchmark.Outcome?
     var slowloris: [SlowlorisBenchmark.Outcome] = []
     var bulk: BulkBenchmark.Outcome?
+    var isolation: IsolationBenchmark.Outcome?
     var targets: [TargetCheck] = []
     var notes: [String] = []
     var durationSeconds = 0.0

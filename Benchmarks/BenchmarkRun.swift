@@ -40,7 +40,8 @@ final class BenchmarkRun {
                 .run()
             ReportPrinter.micro(report.micro, settings: settings)
         }
-        if settings.sections.contains(where: { ["http", "db", "audit", "slowloris", "bulk"].contains($0) }) {
+        if settings.sections.contains(where: { ["http", "db", "audit", "slowloris", "bulk", "isolation"].contains($0) })
+        {
             try withServer { server, database in try runServerSections(server, database) }
         }
         report.machine.loadAverageAtEnd = MachineDescription.loadAverage()
@@ -114,6 +115,13 @@ final class BenchmarkRun {
         ReportPrinter.baseline(report)
         if settings.sections.contains("slowloris") { try runSlowloris(server, database) }
         if settings.sections.contains("bulk") { try runBulk(server, database) }
+        if settings.sections.contains("isolation") {
+            let bulk = BulkBenchmark(settings: settings, server: server, database: database)
+            let outcome = try IsolationBenchmark(settings: settings, server: server, database: database, bulk: bulk)
+                .run()
+            report.isolation = outcome
+            ReportPrinter.isolation(outcome, settings: settings)
+        }
     }
 
     private func runBulk(_ server: ServerProcess, _ database: BenchDatabase) throws {

@@ -60,6 +60,11 @@ struct BenchmarksCommand: ParsableCommand {
                      alone, then beside 100-bid bulk requests offered at
                      half of theirs: their p99 shows whether bulk starves
                      them.
+              isolation  single bids at 10 % of their closed-loop rate
+                     (open loop, 16 connections) alone, beside bulk that
+                     saturates (100-bid requests, closed loop), and beside
+                     a key sending at 10× its quota: p99, p99.9, ratios,
+                     the share of the excess refused with 429.
 
             Database: a throwaway cluster under --state-dir (unix socket,
             --postgres-port, default durability), deleted afterwards; with
@@ -82,7 +87,7 @@ struct BenchmarksCommand: ParsableCommand {
     @Flag(help: "Short run (under a minute): 1 round of 3 s, 2 s per rate, 100,000 audit rows.")
     var quick = false
 
-    @Option(help: "Sections to skip, comma-separated: micro, http, db, audit, slowloris, bulk.")
+    @Option(help: "Sections to skip, comma-separated: micro, http, db, audit, slowloris, bulk, isolation.")
     var skip: String = ""
 
     @Option(
@@ -207,7 +212,7 @@ struct BenchmarksCommand: ParsableCommand {
     var current: String?
 
     mutating func validate() throws {
-        let known: Set = ["micro", "http", "db", "audit", "slowloris", "bulk"]
+        let known: Set = ["micro", "http", "db", "audit", "slowloris", "bulk", "isolation"]
         let unknown = skippedSections.subtracting(known)
         guard unknown.isEmpty else {
             throw ValidationError("unknown section(s) in --skip: \(unknown.sorted().joined(separator: ", "))")
@@ -281,7 +286,9 @@ struct BenchmarksCommand: ParsableCommand {
     private var settings: BenchmarkSettings {
         BenchmarkSettings(
             quick: quick,
-            sections: ["micro", "http", "db", "audit", "slowloris", "bulk"].filter { !skippedSections.contains($0) },
+            sections: ["micro", "http", "db", "audit", "slowloris", "bulk", "isolation"].filter {
+                !skippedSections.contains($0)
+            },
             connections: connectionSweep.contains(64) ? 64 : connectionSweep.first ?? 64,
             connectionSweep: connectionSweep,
             rounds: rounds ?? (quick ? 1 : 3),

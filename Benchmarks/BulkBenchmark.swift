@@ -152,7 +152,7 @@ struct BulkBenchmark {
 }
 
 /// A load run on a thread of its own, for two loads at once.
-private final class BulkLoadThread: @unchecked Sendable {
+final class BulkLoadThread: @unchecked Sendable {
     private let target: HTTPTarget
     private let plan: LoadPlan
     private let done = DispatchSemaphore(value: 0)

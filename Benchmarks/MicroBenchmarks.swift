@@ -1,4 +1,5 @@
 import BidCore
+import BidService
 import HTTPServer
 
 /// Timed loops over the pure hot path, with no I/O: what one bid costs the CPU before HTTP and
@@ -41,6 +42,8 @@ struct MicroBenchmarks {
     func run() throws -> [MicroResult] {
         let bodies = Self.bodies.map { Array($0.utf8) }
         try Self.checkHotPath()
+        // A quota far above what the loop can take: every take is admitted, as for a key under quota.
+        let quotaBucket = QuotaBucket(quota: Quota(rate: Quota.maximum, burst: Quota.maximum))
         let decimals = ["1.50", "150", "0.75", "120.5", "12.345", "99.9", "3", "0.05"].map { Array($0.utf8) }
         let operands = try zip(["1.50", "0.75", "12.345", "9.99"], ["150", "120.5", "99.9", "300"]).map {
             (try FixedDecimal(parsing: $0), try FixedDecimal(parsing: $1))
@@ -89,6 +92,16 @@ struct MicroBenchmarks {
                     let (cpc, roas) = operands[index & 3]
                     guard let value = try? cpc.multiplied(by: roas, shiftedRightBy: 2, roundedTo: 2) else { return -1 }
                     checksum &+= Int(truncatingIfNeeded: value.significand)
+                }
+                return checksum
+            },
+            measure(
+                name: "quota_take",
+                summary: "QuotaBucket.take(1): a key's shared token bucket (clock read, lock, integer refill)"
+            ) { count in
+                var checksum = 0
+                for _ in 0..<count {
+                    if case .admitted(let remaining, _) = quotaBucket.take(1) { checksum &+= remaining }
                 }
                 return checksum
             },

@@ -13,8 +13,12 @@ final class ServerProcess {
     let binary: String
     let host = "127.0.0.1"
     let port: Int
-    /// Sent as `Authorization: Bearer` on `/api/*`; the server is started with only this key.
+    /// Sent as `Authorization: Bearer` on `/api/*`; unlimited.
     let apiKey: String
+    /// A second key, with the quota `limitedQuota` (the isolation section sends it over quota).
+    /// A server that does not know quotas reads its line as a key that nobody sends.
+    let limitedKey: String
+    let limitedQuota = (rate: 100, burst: 100)
     let logPath: String
     private let child: Subprocess
 
@@ -26,12 +30,17 @@ final class ServerProcess {
         port = try Self.freePort()
         // pragma: allowlist nextline secret (a random key for this benchmark run only)
         apiKey = "bench-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        // pragma: allowlist nextline secret (a random key for this benchmark run only)
+        limitedKey = "limited-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let keyFile = logPath + ".keys"
+        try "\(apiKey)\n\(limitedKey) name=limited rate=\(limitedQuota.rate) burst=\(limitedQuota.burst)\n"
+            .write(toFile: keyFile, atomically: true, encoding: .utf8)
         var arguments = ["serve", "--host", host, "--port", String(port), "--bench-endpoints"]
         if threads > 0 { arguments += ["--threads", String(threads)] }
         if let maxBatchSize { arguments += ["--max-batch-size", String(maxBatchSize)] }
         child = try Subprocess(
             executable: binary, arguments: arguments,
-            environment: ["DATABASE_URL": databaseURL, "LOG_LEVEL": "warning", "BIDENGINE_API_KEYS": apiKey],
+            environment: ["DATABASE_URL": databaseURL, "LOG_LEVEL": "warning", "BIDENGINE_API_KEYS_FILE": keyFile],
             outputPath: logPath)
     }
 

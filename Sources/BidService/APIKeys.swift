@@ -2,66 +2,115 @@ import Foundation
 import HTTPServer
 import ServiceSupport
 
-/// Bearer keys for `/api/*`, from `BIDENGINE_API_KEYS` (comma-separated) or the file named by
-/// `BIDENGINE_API_KEYS_FILE` (comma- or newline-separated, for Kubernetes secrets).
+/// Bearer keys for `/api/*`, from `BIDENGINE_API_KEYS` (comma-separated, default quota) and the
+/// file named by `BIDENGINE_API_KEYS_FILE` (`APIKeyFile`: one key per line, with an optional
+/// name and quota).
 ///
-/// Keys are compared in constant time against every configured key, so neither the position of
-/// the first wrong byte nor which key matched shows in the timing. Keys are never logged.
+/// A source that is configured but yields no key is an error, not an open API: the operator
+/// meant to protect it. Keys are compared in constant time against every configured key, so
+/// neither the position of the first wrong byte nor which key matched shows in the timing. Keys
+/// are never logged.
 public struct APIKeys: Sendable {
-    private let keys: [[UInt8]]
+    public let keys: [APIKey]
 
-    public init(_ keys: [String]) {
-        self.keys = keys.map { Array($0.utf8) }.filter { !$0.isEmpty }
+    public init(_ keys: [APIKey]) {
+        self.keys = keys.filter { !$0.secret.isEmpty }
+    }
+
+    /// Keys without a name, under the default quota.
+    public init(_ secrets: [String], quota: Quota? = nil) {
+        self.init(secrets.map { APIKey(secret: $0, quota: quota) })
     }
 
     public var isEmpty: Bool { keys.isEmpty }
     public var count: Int { keys.count }
 
-    public static func load(environment: [String: String]) throws -> APIKeys {
-        var text = environment["BIDENGINE_API_KEYS"] ?? ""
+    /// The keys of `environment`; `defaultQuota` for those that name none.
+    public static func load(environment: [String: String], defaultQuota: Quota? = nil) throws -> APIKeys {
+        var keys: [APIKey] = []
+        if let list = environment["BIDENGINE_API_KEYS"], !list.isEmpty {
+            let secrets = list.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+            guard !secrets.isEmpty else {
+                throw ConfigurationError(
+                    "BIDENGINE_API_KEYS is set but holds no key: refusing to start with /api/* open to anyone (unset it to run without keys)"
+                )
+            }
+            keys += secrets.map { APIKey(secret: $0, quota: defaultQuota) }
+        }
         if let path = environment["BIDENGINE_API_KEYS_FILE"], !path.isEmpty {
             guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ConfigurationError("cannot read BIDENGINE_API_KEYS_FILE \(path)")
             }
-            text += "," + contents
+            let fromFile = try APIKeyFile.parse(
+                contents, source: "BIDENGINE_API_KEYS_FILE \(path)", defaultQuota: defaultQuota)
+            guard !fromFile.isEmpty else {
+                throw ConfigurationError(
+                    "BIDENGINE_API_KEYS_FILE \(path) holds no key: refusing to start with /api/* open to anyone (unset it to run without keys)"
+                )
+            }
+            keys += fromFile
         }
-        let keys = text.split(whereSeparator: { $0 == "," || $0 == "\n" || $0 == "\r" })
-            .map { String($0).trimmingWhitespace() }
+        var names: Set<String> = []
+        var secrets: Set<[UInt8]> = []
+        for key in keys {
+            guard secrets.insert(key.secret).inserted else {
+                throw ConfigurationError("the key named '\(key.name)' is configured twice")
+            }
+            guard names.insert(key.name).inserted else {
+                throw ConfigurationError("two keys are named '\(key.name)'")
+            }
+        }
         return APIKeys(keys)
+    }
+
+    /// The key that `authorization` (`Bearer <key>`) presents, or nil.
+    public func caller(authorization: String?) -> APIKey? {
+        guard let authorization, authorization.utf8.count > 7,
+            authorization.prefix(7).lowercased() == "bearer "
+        else { return nil }
+        let presented = Array(authorization.utf8.dropFirst(7))
+        var matched: Int?
+        for (position, key) in keys.enumerated() {
+            // Constant time for a given key length: every byte is compared whatever the outcome.
+            // The lengths are compared whole: the low byte of their XOR alone let a key followed
+            // by 256 more bytes through (found by the http-request fuzzer).
+            let secret = key.secret
+            var difference: UInt8 = secret.count == presented.count ? 0 : 1
+            for index in 0..<secret.count {
+                difference |= secret[index] ^ (index < presented.count ? presented[index] : 0)
+            }
+            if difference == 0 { matched = position }
+        }
+        return matched.map { keys[$0] }
     }
 
     /// True when `authorization` is `Bearer <one of the keys>`.
     func accepts(authorization: String?) -> Bool {
-        guard let authorization, authorization.count > 7,
-            authorization.prefix(7).lowercased() == "bearer "
-        else { return false }
-        let presented = Array(authorization.utf8.dropFirst(7))
-        var matched = false
-        for key in keys {
-            // Constant time for a given key length: every byte is compared whatever the outcome.
-            // The lengths are compared whole: the low byte of their XOR alone let a key followed
-            // by 256 more bytes through (found by the http-request fuzzer).
-            var difference: UInt8 = key.count == presented.count ? 0 : 1
-            for index in 0..<key.count {
-                difference |= key[index] ^ (index < presented.count ? presented[index] : 0)
-            }
-            matched = matched || difference == 0
-        }
-        return matched
+        caller(authorization: authorization) != nil
     }
 
     /// Wraps a handler: 401 with `WWW-Authenticate` unless the request carries a valid key.
     func guarding(_ handler: @escaping HTTPHandler) -> HTTPHandler {
+        authenticating(admitted: { _ in })(handler)
+    }
+
+    /// A wrapper like `guarding` that also tells `admitted` which key each admitted request
+    /// carried; the key's name goes to the access log.
+    func authenticating(admitted: @escaping (APIKey) -> Void) -> (@escaping HTTPHandler) -> HTTPHandler {
         let keys = self
-        return { request, responder in
-            guard keys.accepts(authorization: request.headers["Authorization"]) else {
-                responder.respond(
-                    JSONResponse.error(
-                        401, "missing or invalid API key (Authorization: Bearer <key>)",
-                        headers: [("WWW-Authenticate", #"Bearer realm="bidengine""#)]))
-                return
+        return { handler in
+            { request, responder in
+                guard let caller = keys.caller(authorization: request.headers["Authorization"]) else {
+                    responder.respond(
+                        JSONResponse.error(
+                            401, "missing or invalid API key (Authorization: Bearer <key>)",
+                            headers: [("WWW-Authenticate", #"Bearer realm="bidengine""#)]))
+                    return
+                }
+                responder.addLogFields([("key", caller.name)])
+                admitted(caller)
+                handler(request, responder)
             }
-            handler(request, responder)
         }
     }
 }

@@ -8,6 +8,8 @@ struct BidRoutes {
     let recorder: any BidRecorder
     /// Seconds a client should wait before retrying after a 503.
     let retryAfterSeconds: Int
+    /// Per-key quotas; nil when no key is configured.
+    var quotas: QuotaGate? = nil
     /// Answers carry `Server-Timing` (`SERVER_TIMING`).
     var serverTiming = true
     /// Where sampled requests' queue spans go; nil while tracing is off.
@@ -31,24 +33,31 @@ struct BidRoutes {
                     JSONResponse.error(400, "Idempotency-Key must be 1 to 255 printable ASCII characters"))
                 return
             }
+            let admission = quotas?.admit(request, bids: 1) ?? .open
+            if let refusal = admission.refusal {
+                responder.respond(refusal)
+                return
+            }
+            let quotas = self.quotas
             recorder.submit(bid, idempotencyKey: key, trace: request.trace) { outcome, timing in
-                let timingField = serverTiming ? ServerTiming.field(timing, since: started) : nil
+                let timingFields = serverTiming ? [ServerTiming.field(timing, since: started)] : []
                 spans?.recordQueue(
                     trace: request.trace, timing: timing, bids: 1, loop: responder.loop.name,
                     outcome: Self.outcomeName(outcome))
                 switch outcome {
                 case .success(.stored(let id)):
+                    quotas?.stored(1, admission)
                     responder.respond(
-                        JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC)).adding(timingField))
+                        JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC)).adding(
+                            admission.headers + timingFields))
                 case .success(.replayed(let id, let adjusted)):
-                    var response = JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: adjusted))
-                    response = HTTPResponse(
-                        status: 200, headers: response.headers + [("Idempotent-Replayed", "true")], body: response.body)
-                    responder.respond(response.adding(timingField))
+                    let response = JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: adjusted))
+                    responder.respond(
+                        response.adding([("Idempotent-Replayed", "true")] + admission.headers + timingFields))
                 case .failure(let error):
                     responder.respond(
                         Self.writeFailure(error, notAcknowledged: "the bid was", retryAfterSeconds: retryAfterSeconds)
-                            .adding(timingField))
+                            .adding(timingFields))
                 }
             }
         }

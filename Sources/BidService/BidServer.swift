@@ -62,12 +62,18 @@ public final class BidServer: @unchecked Sendable {
         let loopSpans = spans
         let logger = self.logger
         let setup = LoopSetup()
+        if !configuration.apiKeys.isEmpty {
+            _ = ServiceMetrics.shared
+            let keyMetrics = KeyMetrics(keys: configuration.apiKeys)
+            setup.keyMetrics = keyMetrics
+            setup.quotas = QuotaGate(keys: configuration.apiKeys, metrics: keyMetrics)
+        }
         let httpServer = ServerReference()
         let server = HTTPServer(configuration: httpConfiguration) { loop in
             LoopServices(
                 loop: loop, connection: setup.connection!, replica: setup.replica, configuration: configuration,
                 expectedSchemaVersion: setup.expectedSchemaVersion, logger: logger, server: httpServer,
-                spans: loopSpans, exporter: exporter
+                quotas: setup.quotas, keyMetrics: setup.keyMetrics, spans: loopSpans, exporter: exporter
             ).router()
         }
         httpServer.server = server
@@ -201,6 +207,9 @@ struct LoopServices {
     let expectedSchemaVersion: Int
     let logger: Logger
     let server: ServerReference
+    /// Per-key quotas and counters, shared by the loops; nil when no key is configured.
+    let quotas: QuotaGate?
+    let keyMetrics: KeyMetrics?
     /// Where sampled requests' spans go; nil while tracing is off.
     let spans: WritePathSpans?
     let exporter: OTLPExporter?
@@ -233,6 +242,7 @@ struct LoopServices {
             metrics.batchRoundTrip.recordNanoseconds(roundTrip.nanoseconds)
             if !succeeded { metrics.batchFailures.increment() }
         }
+        writer.onQueueWait = { lane, waited in metrics.queueWait[lane.rawValue].recordNanoseconds(waited.nanoseconds) }
         if let spans {
             let loopName = loop.name
             writer.onTracedStatementFinished = { statement, timing, rows, succeeded in
@@ -241,12 +251,14 @@ struct LoopServices {
         }
         let reader = readRouter(primary: connection, failures: failures)
         var router = Router()
-        BidRoutes(recorder: writer, retryAfterSeconds: 1, serverTiming: configuration.serverTiming, spans: spans)
-            .register(into: &router)
+        BidRoutes(
+            recorder: writer, retryAfterSeconds: 1, quotas: quotas, serverTiming: configuration.serverTiming,
+            spans: spans
+        ).register(into: &router)
         BulkBidRoutes(
             recorder: writer, retryAfterSeconds: 1, maxItems: configuration.maxBulkItems,
-            maxBodySize: configuration.maxBulkBodySize, metrics: metrics.bulk, serverTiming: configuration.serverTiming,
-            spans: spans
+            maxBodySize: configuration.maxBulkBodySize, metrics: metrics.bulk, quotas: quotas,
+            serverTiming: configuration.serverTiming, spans: spans
         ).register(into: &router)
         BidHistoryRoutes(connection: reader, logger: logger).register(into: &router)
         AuditRoutes(connection: reader, logger: logger).register(into: &router)
@@ -279,8 +291,10 @@ struct LoopServices {
             router.add(.POST, "/bench/ceiling") { _, responder in responder.respond(fixed) }
         }
         if !configuration.apiKeys.isEmpty {
-            let keys = configuration.apiKeys
-            router.wrapHandlers(where: { $0.hasPrefix("/api/") }, keys.guarding)
+            let keyMetrics = self.keyMetrics
+            router.wrapHandlers(
+                where: { $0.hasPrefix("/api/") },
+                configuration.apiKeys.authenticating(admitted: { keyMetrics?.admitted($0) }))
         }
         return router
     }
@@ -336,6 +350,8 @@ final class LoopSetup: @unchecked Sendable {
     /// The read replica's connection, when `DATABASE_READ_URL` is set.
     var replica: PostgresConnection.Configuration?
     var expectedSchemaVersion = 0
+    var quotas: QuotaGate?
+    var keyMetrics: KeyMetrics?
 }
 
 final class ServerReference: @unchecked Sendable {

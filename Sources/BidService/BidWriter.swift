@@ -11,14 +11,13 @@ import ServiceSupport
 /// bound is reached, arriving bids wait and go together in the next statement, one commit for
 /// all: batches still form under load, and a lone request pays a single round trip. A bid is
 /// acknowledged only when the statement that carries it has committed. Each statement is its
-/// own transaction, so a failed statement fails only its own bids. (Deferring the first bid of a
-/// burst to the end of the loop's pass, so that the bids read together share a statement, was
-/// measured on 2026-11-25: +3–5 % durable bids/s, within noise, against +25 % p50 and +50 % p99
-/// at half load. Not kept.)
+/// own transaction, so a failed statement fails only its own bids.
 ///
 /// The unit of the queue is a group: bids that must commit together (one bid from `POST
 /// /api/bid`; several from a bulk request). A group is never split across statements, so it is
-/// stored all or nothing, and it is answered once, after its statement commits.
+/// stored all or nothing, and it is answered once, after its statement commits. Single bids and
+/// bulk groups wait in separate lanes served in turn (`BidWriter+Lanes.swift`), so a bulk
+/// backlog does not stand in front of single bids.
 ///
 /// Every bid is answered within the connection's statement timeout of its own arrival: a group
 /// that waited behind slow writes and has no time left is failed without being sent, and a
@@ -49,6 +48,8 @@ public final class BidWriter {
     public var onBatchFinished: ((_ size: Int, _ roundTrip: Duration, _ succeeded: Bool) -> Void)?
     /// Observes statements that carried a sampled request (for their spans), as they finish.
     public var onTracedStatementFinished: ((TracedStatement, WriteTiming, _ rows: Int, _ succeeded: Bool) -> Void)?
+    /// Observes each group as its statement starts: its lane and how long it waited in the writer.
+    public var onQueueWait: ((_ lane: Lane, _ waited: Duration) -> Void)?
     /// Observes why bids were not acknowledged (for the log): the database's error, which
     /// statement it failed, and how many bids that statement carried.
     var onStatementFailed: ((_ error: PostgresError, _ statement: String, _ bids: Int) -> Void)?
@@ -68,12 +69,20 @@ public final class BidWriter {
         /// What "the same request" means for the key when the caller knows more than the bids (a
         /// bulk request's mode and rejected items); nil: the bids' fields (`BidInsert.canonicalRequest`).
         let request: String?
+        /// When it entered the writer's queue.
+        let enqueued: ContinuousClock.Instant
         /// The latest moment its answer may be given: arrival plus the statement timeout.
         let deadline: ContinuousClock.Instant
-        let enqueued: ContinuousClock.Instant
         /// The request's trace: a sampled one gets its statement's span.
         let trace: TraceContext
         let answer: Answer
+
+        var lane: Lane {
+            switch answer {
+            case .single: .single
+            case .group: .bulk
+            }
+        }
 
         var count: Int { 1 + rest.count }
 
@@ -101,13 +110,18 @@ public final class BidWriter {
     }
 
     let connection: PostgresConnection
-    private let maxBatch: Int
+    let maxBatch: Int
+    /// Bids that may wait in each lane; beyond it a group is refused at once (503).
     private let maxPending: Int
     /// The writer's statements in flight at once on the connection (measured: docs/performance.md).
     let maxInFlight: Int
-    private var waiting: [Pending] = []
-    private var waitingHead = 0
-    private var waitingBids = 0
+    /// Waiting groups by lane (`Lane.rawValue`), and the lane whose turn is next.
+    var lanes = [BidWriteQueue](repeating: BidWriteQueue(), count: Lane.allCases.count)
+    var nextLane = 0
+    /// When the last single bid entered the queue (bulk statements stay short for a while after).
+    var lastSingleArrival: ContinuousClock.Instant?
+    /// The most bids in a bulk statement while single bids are arriving.
+    let sharedBulkBatch: Int
     private var statementsInFlight = 0
 
     public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192, maxInFlight: Int = 1) {
@@ -115,10 +129,11 @@ public final class BidWriter {
         self.maxBatch = maxBatch
         self.maxPending = maxPending
         self.maxInFlight = max(1, maxInFlight)
+        sharedBulkBatch = max(1, maxBatch / 2)
     }
 
     /// Bids accepted and not yet sent.
-    public var pendingCount: Int { waitingBids }
+    public var pendingCount: Int { lanes.reduce(0) { $0 + $1.bids } }
 
     /// Records `bid`; with an idempotency key, at most once per key.
     public func submit(
@@ -151,38 +166,31 @@ public final class BidWriter {
     ) {
         let now = ContinuousClock.now
         let pending = Pending(
-            bid: bid, rest: rest, idempotencyKey: idempotencyKey, request: request,
-            deadline: now + connection.statementTimeout, enqueued: now, trace: trace, answer: answer)
-        guard waitingBids + pending.count <= maxPending else {
+            bid: bid, rest: rest, idempotencyKey: idempotencyKey, request: request, enqueued: now,
+            deadline: now + connection.statementTimeout, trace: trace, answer: answer)
+        let lane = pending.lane.rawValue
+        guard lanes[lane].bids + pending.count <= maxPending else {
             pending.fail(.overloaded)
             return
         }
-        waiting.append(pending)
-        waitingBids += pending.count
+        lanes[lane].append(pending)
+        if lane == Lane.single.rawValue { lastSingleArrival = now }
         if statementsInFlight < maxInFlight { writeNextBatch() }
     }
 
     private func writeNextBatch() {
         failExpired()
-        guard waitingHead < waiting.count else { return }
-        // Whole groups only, up to maxBatch bids (a larger group goes alone).
-        var end = waitingHead
-        var bids = 0
-        while end < waiting.count, bids == 0 || bids + waiting[end].count <= maxBatch {
-            bids += waiting[end].count
-            end += 1
-        }
-        let batch = Array(waiting[waitingHead..<end])
-        waitingHead = end
-        waitingBids -= bids
-        compactWaiting()
+        guard let (lane, batch, bids) = nextStatement() else { return }
         statementsInFlight += 1
         let started = ContinuousClock.now
+        if let onQueueWait {
+            for pending in batch { onQueueWait(lane, pending.enqueued.duration(to: started)) }
+        }
         let statement = BidInsert.statement(for: batch, bids: bids)
         let traced =
             onTracedStatementFinished == nil
             ? nil : TracedStatement.make(traces: batch.lazy.map(\.trace), bids: bids, groups: batch.count)
-        // Groups queue in arrival order, so the first one's deadline is the batch's.
+        // Groups queue in arrival order within a lane, so the first one's deadline is the batch's.
         connection.query(
             statement.sql, statement.parameters, preparedAs: statement.name, deadline: batch[0].deadline
         ) { [weak self] outcome in
@@ -231,25 +239,12 @@ public final class BidWriter {
     /// Bids that waited behind a slow write until no time was left: never sent, so not stored.
     private func failExpired() {
         let now = ContinuousClock.now
-        while waitingHead < waiting.count, waiting[waitingHead].deadline <= now {
-            let expired = waiting[waitingHead]
-            waitingHead += 1
-            waitingBids -= expired.count
-            onStatementFailed?(Self.notSent, "bid insert", expired.count)
-            expired.fail(.databaseUnavailable("no time left for the bid after waiting for the database"))
-        }
-        compactWaiting()
-    }
-
-    /// Drops the sent prefix of `waiting`: at once when it is all sent, otherwise once it is the
-    /// larger half, so that a queue that never empties under overload does not grow for ever.
-    private func compactWaiting() {
-        if waitingHead == waiting.count {
-            waiting.removeAll(keepingCapacity: true)
-            waitingHead = 0
-        } else if waitingHead >= 1024, waitingHead * 2 >= waiting.count {
-            waiting.removeFirst(waitingHead)
-            waitingHead = 0
+        for lane in lanes.indices {
+            while let first = lanes[lane].first, first.deadline <= now {
+                let expired = lanes[lane].removeFirst()
+                onStatementFailed?(Self.notSent, "bid insert", expired.count)
+                expired.fail(.databaseUnavailable("no time left for the bid after waiting for the database"))
+            }
         }
     }
 

@@ -16,6 +16,8 @@ struct BulkBidRoutes {
     let maxItems: Int
     let maxBodySize: Int
     let metrics: BulkMetrics?
+    /// Per-key quotas; nil when no key is configured.
+    var quotas: QuotaGate? = nil
     /// Answers carry `Server-Timing` (`SERVER_TIMING`).
     var serverTiming = true
     /// Where sampled requests' queue spans go; nil while tracing is off.
@@ -60,10 +62,17 @@ struct BulkBidRoutes {
                 JSONResponse.ok(Self.resultsBody(batch, ids: nil, prices: nil), status: status), logFields: counts(0))
             return
         }
+        // The valid items count against the key's quota, all or none: a refused request stores nothing.
+        let admission = quotas?.admit(request, bids: valid.count) ?? .open
+        if let refusal = admission.refusal {
+            responder.respond(refusal, logFields: counts(0))
+            return
+        }
+        let quotas = self.quotas
         recorder.submit(
             group: valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch), trace: request.trace
         ) { outcome, timing in
-            let timingField = serverTiming ? ServerTiming.field(timing, since: started) : nil
+            let timingFields = serverTiming ? [ServerTiming.field(timing, since: started)] : []
             spans?.recordQueue(
                 trace: request.trace, timing: timing, bids: valid.count, loop: responder.loop.name,
                 outcome: BidRoutes.outcomeName(outcome))
@@ -89,23 +98,22 @@ struct BulkBidRoutes {
                 }
                 guard replayed else {
                     metrics?.stored(ids.count)
+                    quotas?.stored(ids.count, admission)
                     responder.respond(
-                        JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)).adding(timingField),
+                        JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)).adding(
+                            admission.headers + timingFields),
                         logFields: counts(ids.count))
                     return
                 }
                 let response = JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: prices))
                 responder.respond(
-                    HTTPResponse(
-                        status: 200, headers: response.headers + [("Idempotent-Replayed", "true")],
-                        body: response.body
-                    ).adding(timingField),
+                    response.adding([("Idempotent-Replayed", "true")] + admission.headers + timingFields),
                     logFields: counts(ids.count))
             case .failure(let error):
                 responder.respond(
                     BidRoutes.writeFailure(
                         error, notAcknowledged: "the bids were", retryAfterSeconds: retryAfterSeconds
-                    ).adding(timingField),
+                    ).adding(timingFields),
                     logFields: counts(0))
             }
         }

@@ -23,11 +23,3 @@ enum ServerTiming {
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }
-
-extension HTTPResponse {
-    /// The same response with one more header field.
-    func adding(_ field: (String, String)?) -> HTTPResponse {
-        guard let field else { return self }
-        return HTTPResponse(status: status, headers: headers + [field], body: body)
-    }
-}

@@ -35,7 +35,7 @@ public struct ServiceConfiguration: Sendable {
     public var maxBatchSize = 512
     /// Bid statements pipelined at once on each loop's connection (measured: docs/performance.md).
     public var maxWritesInFlight = 1
-    /// Bids waiting per loop beyond which new ones get 503 at once.
+    /// Bids waiting per loop in each of the writer's lanes (single, bulk) beyond which new ones get 503 at once.
     public var maxPendingPerLoop = 8192
     public var shutdownTimeout: Duration = .seconds(10)
     /// libpq `connect_timeout` for every connection, unless `databaseURL` sets its own (`CONNECT_TIMEOUT`).
@@ -44,7 +44,7 @@ public struct ServiceConfiguration: Sendable {
     /// HTTP layer's ceiling with the same build. Off in production.
     public var benchEndpoints = false
     /// When not empty, every `/api/*` route requires `Authorization: Bearer <key>`.
-    public var apiKeys = APIKeys([])
+    public var apiKeys = APIKeys([APIKey]())
     /// One JSON line per request (method, path, status, duration, request id).
     public var accessLog = true
     /// Bid and bulk answers carry `Server-Timing` (queue, db, total).

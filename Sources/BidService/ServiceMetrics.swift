@@ -16,6 +16,8 @@ final class ServiceMetrics: Sendable {
     let batchSize: Metrics.Recorder
     let batchRoundTrip: Metrics.Timer
     let batchFailures: Metrics.Counter
+    /// How long groups waited in the writer before their statement started, by lane (`class`).
+    let queueWait: [Metrics.Timer]
     let reconnects: Metrics.Counter
     let bulk: BulkMetrics
     let inFlightRequests: Metrics.Gauge
@@ -36,6 +38,11 @@ final class ServiceMetrics: Sendable {
         batchSize = Metrics.Recorder(label: "bidengine_bid_batch_size", aggregate: true)
         batchRoundTrip = Metrics.Timer(label: "bidengine_db_batch_duration_seconds", preferredDisplayUnit: .seconds)
         batchFailures = Metrics.Counter(label: "bidengine_db_batch_failures_total")
+        queueWait = BidWriter.Lane.allCases.map {
+            Metrics.Timer(
+                label: "bidengine_bid_queue_wait_seconds", dimensions: [("class", $0.name)],
+                preferredDisplayUnit: .seconds)
+        }
         reconnects = Metrics.Counter(label: "bidengine_db_connection_failures_total")
         bulk = BulkMetrics()
         inFlightRequests = Metrics.Gauge(label: "bidengine_http_requests_in_flight")

@@ -11,6 +11,8 @@ public final class HTTPResponder: @unchecked Sendable {
     public let loop: EventLoop
     private let sink: ResponseSink
     private let claimed = Atomic<Bool>(false)
+    /// Access-log fields added before the reply (by a wrapper such as authentication).
+    private let addedLogFields = Mutex<[(String, String)]>([])
 
     init(loop: EventLoop, sink: ResponseSink) {
         self.loop = loop
@@ -26,7 +28,14 @@ public final class HTTPResponder: @unchecked Sendable {
     deinit {
         guard !claimed.load(ordering: .acquiring) else { return }
         Self.deliver(
-            sink, on: loop, status: 500, headers: Router.jsonContentType, body: Self.missingReplyBody)
+            sink, on: loop, status: 500, headers: Router.jsonContentType, body: Self.missingReplyBody,
+            logFields: addedLogFields.withLock { $0 })
+    }
+
+    /// Fields for the access log line of this request, ahead of those given with the reply: what
+    /// a wrapper knows before the handler runs (the caller's key name, say).
+    public func addLogFields(_ fields: [(String, String)]) {
+        addedLogFields.withLock { $0 += fields }
     }
 
     /// Whether a reply has been claimed (it may still be on its way to the loop thread).
@@ -41,7 +50,8 @@ public final class HTTPResponder: @unchecked Sendable {
     ) {
         guard claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
-        Self.deliver(sink, on: loop, status: status, headers: headers, body: body, logFields: logFields)
+        let fields = addedLogFields.withLock { $0 } + logFields
+        Self.deliver(sink, on: loop, status: status, headers: headers, body: body, logFields: fields)
     }
 
     private static let missingReplyBody = Array(#"{"error":"internal server error"}"#.utf8)

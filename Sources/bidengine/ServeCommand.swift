@@ -46,8 +46,11 @@ struct ServeCommand: ParsableCommand {
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace, debug, info, notice, \
             warning, error, critical), ACCESS_LOG (true/false, 1/0, on/off, yes/no; default on), \
             SERVER_TIMING (the same; default on), \
-            BIDENGINE_API_KEYS (comma-separated bearer keys), BIDENGINE_API_KEYS_FILE (a file of \
-            keys, comma- or newline-separated).
+            BIDENGINE_API_KEYS (comma-separated bearer keys), BIDENGINE_API_KEYS_FILE (one key a \
+            line: KEY, or KEY name=NAME rate=R burst=B; # starts a comment; a bad line, or a file \
+            with no key, stops start-up with exit 64), API_KEY_RATE and API_KEY_BURST (the quota \
+            in bids per second and bids of keys without their own; default unlimited; over \
+            quota, 429 with Retry-After and RateLimit fields).
 
             Tracing: OpenTelemetry spans exported as OTLP/HTTP JSON when OTEL_EXPORTER_OTLP_ENDPOINT \
             (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, \
@@ -201,7 +204,17 @@ struct ServeCommand: ParsableCommand {
         configuration.migrateOnStart = !database.noMigrate
         configuration.benchEndpoints = benchEndpoints
         do {
-            configuration.apiKeys = try APIKeys.load(environment: environment)
+            let rate = try settings.value(Settings.apiKeyRate)
+            let burst = try settings.value(Settings.apiKeyBurst)
+            guard rate > 0 || burst == 0 else {
+                throw ValidationError("API_KEY_BURST needs API_KEY_RATE (a burst without a rate limits nothing)")
+            }
+            let quota = rate > 0 ? Quota(rate: rate, burst: burst > 0 ? burst : rate) : nil
+            configuration.apiKeys = try APIKeys.load(environment: environment, defaultQuota: quota)
+        } catch let error as SettingError {
+            throw ValidationError(error.description)
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("\(error)")
         }

@@ -108,6 +108,20 @@ when the pre-install hook runs, so the Job uses it only if it was made outside t
 {{- end }}
 
 {{/* Key of the API keys in the Secret; empty when there are none. */}}
+{{- /*
+The key file (BIDENGINE_API_KEYS_FILE) from .Values.apiKeys: one line per entry, a bare key for a
+string, "KEY name=NAME rate=R burst=B" for a map with those fields (each but key optional).
+*/ -}}
+{{- define "bidengine.apiKeyFile" -}}
+{{- range . }}
+{{- if kindIs "string" . }}
+{{- . }}
+{{- else }}
+{{- .key }}{{ with .name }} name={{ . }}{{ end }}{{ with .rate }} rate={{ int64 . }}{{ end }}{{ with .burst }} burst={{ int64 . }}{{ end }}
+{{- end }}
+{{ end }}
+{{- end }}
+
 {{- define "bidengine.apiKeysKey" -}}
 {{- if .Values.existingSecret.name }}{{ .Values.existingSecret.apiKeysKey }}{{ else if .Values.apiKeys }}api-keys{{ end }}
 {{- end }}

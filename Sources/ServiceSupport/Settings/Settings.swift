@@ -55,6 +55,10 @@ public enum Settings {
         "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
     public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)
     public static let serverTiming = Setting.boolean("SERVER_TIMING", default: true)
+    public static let apiKeyRate = Setting.integer(
+        "API_KEY_RATE", 0...1_000_000_000, default: 0, unit: "bids per second per key", zero: "unlimited")
+    public static let apiKeyBurst = Setting.integer(
+        "API_KEY_BURST", 0...1_000_000_000, default: 0, unit: "bids", zero: "API_KEY_RATE (one second's worth)")
     /// A read replica further behind than this gets no reads until it catches up.
     public static let readMaxLag = Setting<Duration>(
         "READ_MAX_LAG", accepts: "seconds (5) or milliseconds (500ms)", default: .seconds(5)

@@ -1,0 +1,60 @@
+/// Fair share between single bids and bulk groups: each has its own queue (lane), and the
+/// writer's statements go to the lanes in turn, by bid count (deficit round robin). A turn gives
+/// a lane `maxBatch` more bids of credit; it sends whole groups, oldest first, while they fit its
+/// credit and one statement. A statement carries one lane's groups only, so a single bid never
+/// rides in (and waits for) a bulk statement, and a bulk group is never split. With one lane
+/// busy it has every turn; with both busy each gets the same bids per turn, and a single bid
+/// waits at most for the statement in flight and one bulk statement. While single bids are
+/// arriving (one in the last `sharedWindow`), bulk statements are kept short (`sharedBulkBatch`
+/// bids, or one group when a group is larger), so that the statement a single bid waits for is
+/// short too; bulk alone still gets full batches (docs/performance.md, "Isolation").
+extension BidWriter {
+    /// How long after the last single bid bulk statements stay short.
+    static let sharedWindow: Duration = .seconds(1)
+    public enum Lane: Int, CaseIterable, Sendable {
+        /// `POST /api/bid`: one bid, usually waited for by a person or a bidder.
+        case single = 0
+        /// `POST /api/bids/batch`: groups that commit together.
+        case bulk = 1
+
+        public var name: String {
+            switch self {
+            case .single: "single"
+            case .bulk: "bulk"
+            }
+        }
+    }
+
+    /// Whether a single bid arrived within `sharedWindow`.
+    private var singlesAreArriving: Bool {
+        guard let lastSingleArrival else { return false }
+        return lastSingleArrival.duration(to: .now) < Self.sharedWindow
+    }
+
+    /// The next statement's groups (one lane's), or nil when every lane is empty.
+    func nextStatement() -> (lane: Lane, batch: [Pending], bids: Int)? {
+        guard lanes.contains(where: { !$0.isEmpty }) else { return nil }
+        while true {
+            let index = nextLane
+            nextLane = (nextLane + 1) % lanes.count
+            guard !lanes[index].isEmpty else {
+                lanes[index].deficit = 0
+                continue
+            }
+            lanes[index].deficit += maxBatch
+            let limit = index == Lane.bulk.rawValue && singlesAreArriving ? sharedBulkBatch : maxBatch
+            var batch: [Pending] = []
+            var bids = 0
+            // Whole groups only, up to `limit` bids (a larger group goes alone once its credit allows).
+            while let next = lanes[index].first, next.count <= lanes[index].deficit,
+                bids == 0 || bids + next.count <= limit
+            {
+                batch.append(lanes[index].removeFirst())
+                bids += next.count
+                lanes[index].deficit -= next.count
+            }
+            if lanes[index].isEmpty { lanes[index].deficit = 0 }
+            if !batch.isEmpty { return (Lane(rawValue: index)!, batch, bids) }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import BidCore
+import Dispatch
+import HTTPServer
+import Postgres
+import Synchronization
+import Testing
+
+@testable import BidService
+@testable import ServiceSupport
+
+/// The writer's turn-taking between single bids and bulk groups (deficit round robin by bid
+/// count), on queued groups without a database: which lane each statement serves, and how many
+/// bids it carries.
+@Suite struct BidWriterLanesTests {
+    /// Runs `body` with a writer on a standalone loop whose connection never starts.
+    static func withWriter(maxBatch: Int, _ body: @escaping @Sendable (BidWriter) -> Void) throws {
+        let loop = try EventLoop.startStandalone(name: "writer-lanes")
+        defer { loop.stopStandalone() }
+        let done = DispatchSemaphore(value: 0)
+        loop.execute {
+            let connection = PostgresConnection(
+                configuration: PostgresConnection.Configuration(connectionString: "host=127.0.0.1 port=1"),
+                reactor: LoopReactor(loop: loop))
+            body(BidWriter(connection: connection, maxBatch: maxBatch))
+            done.signal()
+        }
+        #expect(done.wait(timeout: .now() + 10) == .success)
+    }
+
+    private static let bid: BidRequest = {
+        guard
+            case .success(let bid) = BidRequest.parse(
+                body: Array(#"{"product_id":1,"current_cpc":"1.50","target_roas":"150"}"#.utf8))
+        else { fatalError("test bid must be valid") }
+        return bid
+    }()
+
+    static func queue(_ writer: BidWriter, single count: Int) {
+        for _ in 0..<count { writer.lanes[BidWriter.Lane.single.rawValue].append(pending(1)) }
+    }
+
+    static func queue(_ writer: BidWriter, groups sizes: [Int]) {
+        for size in sizes { writer.lanes[BidWriter.Lane.bulk.rawValue].append(pending(size)) }
+    }
+
+    private static func pending(_ size: Int) -> BidWriter.Pending {
+        let now = ContinuousClock.now
+        return BidWriter.Pending(
+            bid: bid, rest: Array(repeating: bid, count: size - 1), idempotencyKey: nil, request: nil, enqueued: now,
+            deadline: now + .seconds(60), trace: .untraced,
+            answer: size == 1 ? .single({ _, _ in }) : .group({ _, _ in }))
+    }
+
+    /// Every statement until the lanes are empty, as `lane:bids`.
+    private static func drain(_ writer: BidWriter) -> [String] {
+        var statements: [String] = []
+        while let next = writer.nextStatement() { statements.append("\(next.lane.name):\(next.bids)") }
+        return statements
+    }
+
+    @Test func singlesAndBulkTakeTurnsAndBulkGroupsStayWhole() throws {
+        let statements = Mutex<[String]>([])
+        try Self.withWriter(maxBatch: 256) { writer in
+            Self.queue(writer, groups: [100, 100, 100, 100, 100])
+            Self.queue(writer, single: 300)
+            statements.withLock { $0 = Self.drain(writer) }
+        }
+        // Singles first (their turn is next), 256 at most; then two whole 100-bid groups (a third
+        // would pass 256); singles again; bulk's leftover credit (56) plus a turn's 256 sends two
+        // more; then the last group.
+        #expect(
+            statements.withLock { $0 } == ["single:256", "bulk:200", "single:44", "bulk:200", "bulk:100"])
+    }
+
+    @Test func aSingleArrivingBehindABulkBacklogGoesInTheNextStatement() throws {
+        let statements = Mutex<[String]>([])
+        try Self.withWriter(maxBatch: 512) { writer in
+            Self.queue(writer, groups: Array(repeating: 100, count: 20))
+            var order: [String] = []
+            writer.nextLane = BidWriter.Lane.bulk.rawValue
+            if let first = writer.nextStatement() { order.append("\(first.lane.name):\(first.bids)") }
+            Self.queue(writer, single: 1)
+            if let second = writer.nextStatement() { order.append("\(second.lane.name):\(second.bids)") }
+            statements.withLock { $0 = order }
+        }
+        #expect(statements.withLock { $0 } == ["bulk:500", "single:1"])
+    }
+
+    @Test func aGroupLargerThanABatchGoesAloneOnceItsCreditAllows() throws {
+        let statements = Mutex<[String]>([])
+        try Self.withWriter(maxBatch: 256) { writer in
+            Self.queue(writer, groups: [600, 10])
+            Self.queue(writer, single: 2)
+            statements.withLock { $0 = Self.drain(writer) }
+        }
+        // Bulk's credit grows 256 a turn: 600 passes on its third turn, alone.
+        #expect(statements.withLock { $0 } == ["single:2", "bulk:600", "bulk:10"])
+    }
+}
+
+/// While single bids arrive, bulk statements are short; with none for a while, full.
+@Suite struct BidWriterSharedBatchTests {
+    @Test func bulkStatementsAreShortWhileSingleBidsArrive() throws {
+        let statements = Mutex<[String]>([])
+        try BidWriterLanesTests.withWriter(maxBatch: 512) { writer in
+            BidWriterLanesTests.queue(writer, groups: Array(repeating: 10, count: 100))
+            writer.nextLane = BidWriter.Lane.bulk.rawValue
+            var order: [String] = []
+            writer.lastSingleArrival = .now - .seconds(2)
+            if let next = writer.nextStatement() { order.append("\(next.lane.name):\(next.bids)") }
+            writer.lastSingleArrival = .now
+            if let next = writer.nextStatement() { order.append("\(next.lane.name):\(next.bids)") }
+            statements.withLock { $0 = order }
+        }
+        // No single bid for 2 s: a full batch (51 groups of 10); one just now: 256 at most (25 groups).
+        #expect(statements.withLock { $0 } == ["bulk:510", "bulk:250"])
+    }
+}
