@@ -42,12 +42,12 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]),
 
         // MARK: Modules
-        .target(name: "BidCore", swiftSettings: swiftSettings),
-        .target(name: "HTTPServer", dependencies: ["CLibevent"], swiftSettings: swiftSettings),
-        .target(name: "Postgres", dependencies: ["CLibpq"], swiftSettings: swiftSettings),
+        .target(name: "BidCore", exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "HTTPServer", dependencies: ["CLibevent"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "Postgres", dependencies: ["CLibpq"], exclude: ["README.md"], swiftSettings: swiftSettings),
         // Spans recorded by the loops and exported as OTLP/HTTP JSON from a thread of its own
-        // (docs/decisions/0014-otlp-json-exporter.md: why not swift-otel).
-        .target(name: "Telemetry", swiftSettings: swiftSettings),
+        // (docs/decisions/0017-otlp-json-exporter.md: why not swift-otel).
+        .target(name: "Telemetry", exclude: ["README.md"], swiftSettings: swiftSettings),
         // The application, split by job; arrows point toward BidCore, Postgres and HTTPServer
         // (scripts/ci/import-rules.txt holds the rules, `make imports` checks them).
         .target(
@@ -58,7 +58,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Scheduler",
             dependencies: [
@@ -66,19 +66,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Audit",
             dependencies: subsystemDependencies,
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "CompetitorPrices",
             dependencies: subsystemDependencies,
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Maintenance",
             dependencies: subsystemDependencies,
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "BidService",
             dependencies: [
@@ -87,7 +87,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "bidengine",
             dependencies: [
@@ -95,7 +95,7 @@ let package = Package(
                 "Telemetry", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings),
+            exclude: ["README.md"], swiftSettings: swiftSettings),
 
         .executableTarget(
             name: "Benchmarks",
@@ -150,7 +150,8 @@ let package = Package(
                 "Audit", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport",
                 "ServiceTestSupport",
             ],
-            swiftSettings: swiftSettings),
+            // Read from the source tree by path (#filePath), not bundled.
+            exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CompetitorPricesTests",
             dependencies: [

@@ -84,7 +84,7 @@ struct BenchmarksCommand: ParsableCommand {
 
     // MARK: Shape
 
-    @Flag(help: "Short run (under a minute): 1 round of 3 s, 2 s per rate, 100,000 audit rows.")
+    @Flag(help: "Short run (about 2 minutes): 1 round of 3 s, 2 s per rate, 100,000 audit rows.")
     var quick = false
 
     @Option(help: "Sections to skip, comma-separated: micro, http, db, audit, slowloris, bulk, isolation.")

@@ -152,9 +152,13 @@ public struct AuditReadSource: Sendable {
             } ?? 0
         guard remaining > 0 else { return .zero }
         let wait = Duration.microseconds(remaining)
-        logger.info(
+        // Notice, the command line's default level: a wait must never look like a hang.
+        logger.notice(
             "waiting for bids stamped before as_of to commit before the audit's snapshot",
-            metadata: ["wait": "\(wait)", "settle": "\(settle)"])
+            metadata: [
+                "wait": "\(wait)", "settle": "\(settle)",
+                "until": "\(AuditTime.text(AuditTime.microseconds(asOf) + settleMicroseconds))",
+            ])
         if let cancellation {
             if !cancellation.wait(until: Date().addingTimeInterval(Self.seconds(wait))) { throw AuditError.cancelled }
         } else {

@@ -67,6 +67,12 @@ public struct AuditRunner: Sendable {
             try session.execute("SET application_name = 'bidengine audit'")
             let startedAt = try session.execute(AuditSQL.clock).scalar
             let runID = try claim(parameters, session: session)
+            try session.execute(AuditSQL.holdRun, [String(runID)])
+            let abandoned = try session.execute(AuditSQL.abandonDeadRuns, [String(runID)]).rows.count
+            if abandoned > 0 {
+                logger.notice(
+                    "runs left running by a process that ended are marked failed", metadata: ["runs": "\(abandoned)"])
+            }
             do {
                 let source = try readSource.choose(
                     asOf: parameters.asOf, primary: session, primaryConnectionString: connectionString,
@@ -141,6 +147,7 @@ public struct AuditRunner: Sendable {
                     run: run, parameters: parameters, byPair: search == .byPair, session: session,
                     cancellation: cancellation, progress: reporter)
             }
+        reporter?.enter(.summarising)
         let reviewed = found.bands.reduce(0, +)
         logger.debug(
             "audit scanned",
@@ -200,6 +207,7 @@ public struct AuditRunner: Sendable {
             bands = try AuditSetScan.bandCounts(session: session, start: start, end: end)
         }
         progress?.add(Int(bands.reduce(0, +)))
+        progress?.enter(.writingFlags)
         if cancellation?.isCancelled == true { throw AuditError.cancelled }
         let threshold = parameters.rule.threshold.description
         guard byPair else {
@@ -261,6 +269,7 @@ public struct AuditRunner: Sendable {
             if queued.isEmpty { break }
             try session.copyIn(AuditSQL.copyFlags, chunks: queued)
         }
+        progress?.enter(.summarising)
         var tally = AuditTally(runID: run)
         for slice in queue.workerTallies { tally.merge(slice) }
         let bands = try bandCounts(

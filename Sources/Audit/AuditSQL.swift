@@ -15,6 +15,18 @@ enum AuditSQL {
         RETURNING id
         """
     static let runIDByAsOf = "SELECT id FROM audit_runs WHERE as_of = $1"
+    /// Held by the session that runs an audit, for as long as it lives: a run left `running` whose
+    /// lock is free belongs to a process that died (or was interrupted while waiting to settle).
+    static let holdRun = "SELECT pg_advisory_lock(1635083369, ($1::bigint & 2147483647)::int)"  // 1635083369 = "audi"
+    /// Marks the runs of dead processes failed, so that a `running` row always means a live run.
+    /// The transaction-level probe of each run's lock is released when the statement ends.
+    static let abandonDeadRuns = """
+        UPDATE audit_runs SET status = 'failed', finished_at = clock_timestamp(),
+            error = 'abandoned: the process running it ended before it finished'
+        WHERE status = 'running' AND id <> $1
+          AND pg_try_advisory_xact_lock(1635083369, (id & 2147483647)::int)
+        RETURNING id
+        """
     static let clock = "SELECT clock_timestamp()"
     /// Serialises attempts on the same `as_of`: a second one waits here until the first commits,
     /// then deletes what the first wrote and writes its own, so flags are never doubled.

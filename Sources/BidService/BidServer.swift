@@ -17,6 +17,10 @@ public final class BidServer: @unchecked Sendable {
     private var database: DatabaseLocator.Resolved?
     private var exporter: OTLPExporter?
 
+    /// Asked before each start-up retry is logged: true once a signal is ending the process, so
+    /// that its last line is the signal's, not a retry that will never happen.
+    public var isStopping: @Sendable () -> Bool = { false }
+
     public init(configuration: ServiceConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
@@ -27,9 +31,10 @@ public final class BidServer: @unchecked Sendable {
 
     public var httpServer: HTTPServer? { http }
 
-    /// Binds the port, then resolves and migrates the database (retrying while it cannot be
-    /// reached), then starts serving. A busy port fails first and fast; blocking work happens here,
-    /// before any event loop exists.
+    /// Binds the port and starts the loops with the `StartupGate` closed (`/healthz` answers, `/readyz`
+    /// and `/api/*` answer 503), then resolves and migrates the database (retrying while it cannot
+    /// be reached), then opens the gate: the loops connect and serve. A busy port fails first and
+    /// fast; the blocking database work runs on the calling thread, never on a loop.
     public func start() throws {
         var httpConfiguration = HTTPServerConfiguration()
         httpConfiguration.host = configuration.host
@@ -73,7 +78,8 @@ public final class BidServer: @unchecked Sendable {
             LoopServices(
                 loop: loop, connection: setup.connection!, replica: setup.replica, configuration: configuration,
                 expectedSchemaVersion: setup.expectedSchemaVersion, logger: logger, server: httpServer,
-                quotas: setup.quotas, keyMetrics: setup.keyMetrics, spans: loopSpans, exporter: exporter
+                quotas: setup.quotas, keyMetrics: setup.keyMetrics,
+                gate: setup.gate, spans: loopSpans, exporter: exporter
             ).router()
         }
         httpServer.server = server
@@ -83,7 +89,18 @@ public final class BidServer: @unchecked Sendable {
 
         let migrationsDirectory = try DatabaseLocator.migrationsDirectory(explicit: configuration.migrationsDirectory)
         let migrations = try MigrationRunner.load(directory: migrationsDirectory)
-        let database = try StartupRetry().run(logger: logger) {
+        setup.expectedSchemaVersion = migrations.last?.version ?? 0
+        try prepareConnections(
+            setup,
+            databaseConnectionString: try DatabaseLocator.connectionString(
+                databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory,
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds))
+        try server.start()
+        logger.notice(
+            "listening; waiting for the database (/healthz answers, /readyz and /api/* answer 503 until it is ready)",
+            metadata: ["address": "\(httpConfiguration.host):\(server.boundPort)"])
+
+        let database = try StartupRetry(isStopping: isStopping).run(logger: logger) {
             let database = try DatabaseLocator.resolve(
                 databaseURL: configuration.databaseURL, stateDirectory: configuration.stateDirectory,
                 connectTimeoutSeconds: configuration.connectTimeoutSeconds, pooler: configuration.databasePooler,
@@ -102,30 +119,34 @@ public final class BidServer: @unchecked Sendable {
             return database
         }
         self.database = database
-        if let cluster = database.embedded {
-            logger.notice(
-                "embedded PostgreSQL running",
-                metadata: [
-                    "data": "\(cluster.dataDirectory)", "log": "\(cluster.logFile)",
-                    "connection": "\(cluster.connectionString)",
-                ])
-        }
-        setup.expectedSchemaVersion = migrations.last?.version ?? 0
-
         if configuration.apiKeys.isEmpty {
             logger.warning(
                 "NO API KEYS CONFIGURED: /api/* is open to anyone who can reach this port (set BIDENGINE_API_KEYS or BIDENGINE_API_KEYS_FILE)"
             )
         }
 
+        setup.gate.open()
+        logger.notice(
+            "serving",
+            metadata: [
+                "address": "\(httpConfiguration.host):\(server.boundPort)", "threads": "\(httpConfiguration.threads)",
+            ])
+    }
+
+    /// The loops' connection settings, known before the database is reachable: the connection
+    /// string does not depend on it (an embedded cluster's socket path follows its state directory).
+    private func prepareConnections(_ setup: LoopSetup, databaseConnectionString: String) throws {
+        let configuration = self.configuration
         // Without incremental sort the history statement keeps to the (product_id, calculated_at) index
         // even for a product with no bids in the asked window; with it, PostgreSQL 15 may walk the
         // calculated_at index over the whole window instead (300 ms against 0.01 ms: docs/query-plans.md).
         // A transaction pooler refuses startup `options` and keeps no session: there the setting
         // belongs to the database (`ALTER DATABASE … SET enable_incremental_sort = off`, docs/scaling.md).
-        let pooled = !database.pooler.keepsSessions
+        // The embedded cluster is never behind a pooler (as `DatabaseLocator.resolve` decides).
+        let pooler = (configuration.databaseURL ?? "").isEmpty ? ConnectionPooler.none : configuration.databasePooler
+        let pooled = !pooler.keepsSessions
         let servingConnectionString = try ConnectionString.addingSessionDefaults(
-            to: database.connectionString, applicationName: "bidengine",
+            to: databaseConnectionString, applicationName: "bidengine",
             settings: pooled ? [] : [(name: "enable_incremental_sort", value: "off")])
         var connectionConfiguration = PostgresConnection.Configuration(connectionString: servingConnectionString)
         connectionConfiguration.namedStatements = !pooled
@@ -154,12 +175,6 @@ public final class BidServer: @unchecked Sendable {
                     "replica": "\(ConnectionStringMask.mask(readURL))", "read_max_lag": "\(configuration.readMaxLag)",
                 ])
         }
-        try server.start()
-        logger.notice(
-            "serving",
-            metadata: [
-                "address": "\(httpConfiguration.host):\(server.boundPort)", "threads": "\(httpConfiguration.threads)",
-            ])
     }
 
     /// Metrics for every answered request, and the access log line when enabled.
@@ -210,6 +225,7 @@ struct LoopServices {
     /// Per-key quotas and counters, shared by the loops; nil when no key is configured.
     let quotas: QuotaGate?
     let keyMetrics: KeyMetrics?
+    let gate: StartupGate
     /// Where sampled requests' spans go; nil while tracing is off.
     let spans: WritePathSpans?
     let exporter: OTLPExporter?
@@ -230,7 +246,7 @@ struct LoopServices {
                 logger.debug("database reconnect scheduled", metadata: ["after": "\(delay)"])
             }
         }
-        connection.start()
+        gate.whenOpen(on: loop) { connection.start() }
         let writer = BidWriter(
             connection: connection, maxBatch: configuration.maxBatchSize,
             maxPending: configuration.maxPendingPerLoop, maxInFlight: configuration.maxWritesInFlight)
@@ -272,7 +288,7 @@ struct LoopServices {
             sweeper.onSweep = { deleted in
                 if deleted > 0 { logger.info("expired idempotency keys deleted", metadata: ["count": "\(deleted)"]) }
             }
-            sweeper.start()
+            gate.whenOpen(on: loop) { sweeper.start() }
             router.retain(sweeper)
         }
         let server = self.server
@@ -282,14 +298,16 @@ struct LoopServices {
                 PrometheusBackend.exposition(
                     metrics.render(server: server.server) + TraceExportMetrics.exposition(exporter)))
         }
-        HealthRoutes(connection: connection, reader: reader, expectedSchemaVersion: expectedSchemaVersion).register(
-            into: &router)
+        HealthRoutes(
+            connection: connection, reader: reader, expectedSchemaVersion: expectedSchemaVersion, startup: gate
+        ).register(into: &router)
         if configuration.benchEndpoints {
             // The same response size as a bid answer, built once: what the HTTP layer alone can do.
             let fixed = JSONResponse.ok(Array(#"{"bid_id":1,"adjusted_cpc":2.25}"#.utf8))
             router.add(.GET, "/bench/ceiling") { _, responder in responder.respond(fixed) }
             router.add(.POST, "/bench/ceiling") { _, responder in responder.respond(fixed) }
         }
+        router.wrapHandlers(where: { $0.hasPrefix("/api/") }, gate.guarding)
         if !configuration.apiKeys.isEmpty {
             let keyMetrics = self.keyMetrics
             router.wrapHandlers(
@@ -352,6 +370,7 @@ final class LoopSetup: @unchecked Sendable {
     var expectedSchemaVersion = 0
     var quotas: QuotaGate?
     var keyMetrics: KeyMetrics?
+    let gate = StartupGate()
 }
 
 final class ServerReference: @unchecked Sendable {

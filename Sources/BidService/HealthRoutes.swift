@@ -3,7 +3,8 @@ import HTTPServer
 import Postgres
 import ServiceSupport
 
-/// `/healthz` (alive, no database) and `/readyz` (this loop's database connection is up and the
+/// `/healthz` (alive, no database: it answers from the moment the port listens, also while start-up
+/// waits for the database) and `/readyz` (this loop's database connection is up and the
 /// schema is at the version this binary expects), cheap enough to probe every second: readiness
 /// asks PostgreSQL at most once per second per loop and answers from that.
 ///
@@ -15,12 +16,17 @@ final class HealthRoutes {
     private let connection: PostgresConnection
     private let reader: PostgresReadRouter?
     private let expectedSchemaVersion: Int
+    private let startup: StartupGate?
     private var lastCheck: ContinuousClock.Instant?
     private var lastVerdict: (ready: Bool, reason: String) = (false, "not checked yet")
     private var checkInFlight: [HTTPResponder] = []
 
-    init(connection: PostgresConnection, reader: PostgresReadRouter? = nil, expectedSchemaVersion: Int) {
+    init(
+        connection: PostgresConnection, reader: PostgresReadRouter? = nil, expectedSchemaVersion: Int,
+        startup: StartupGate? = nil
+    ) {
         self.connection = connection
+        self.startup = startup
         self.reader = reader
         self.expectedSchemaVersion = expectedSchemaVersion
     }
@@ -36,6 +42,10 @@ final class HealthRoutes {
     }
 
     private func ready(_ responder: HTTPResponder) {
+        if let startup, !startup.isOpen {
+            answer(responder, ready: false, reason: StartupGate.reason)
+            return
+        }
         guard connection.isConnected else {
             answer(responder, ready: false, reason: "database unreachable")
             return

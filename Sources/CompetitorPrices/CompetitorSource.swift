@@ -49,6 +49,13 @@ public struct CompetitorSource: Sendable, Hashable, CustomStringConvertible {
     public static func list(parsing text: String) throws(PollerConfigurationError) -> [CompetitorSource] {
         var sources: [CompetitorSource] = []
         for entry in text.split(separator: ",") where !String(entry).trimmedOfSpaces().isEmpty {
+            // A URL would take "a;b" whole, as one source with a strange path.
+            if entry.contains(";") {
+                throw .invalidSource(
+                    String(String(entry).trimmedOfSpaces()),
+                    "separate sources with commas, not semicolons: \(entry.split(separator: ";").joined(separator: ","))"
+                )
+            }
             let source = try CompetitorSource(parsing: String(entry))
             if !sources.contains(source) { sources.append(source) }
         }

@@ -11,6 +11,17 @@ public struct MaintenanceAction: Sendable, Equatable {
         case dropped
         /// Rows of an unpartitioned table past the retention were deleted in batches.
         case deleted
+
+        /// The verb for a dry run's "would …" line.
+        public var infinitive: String {
+            switch self {
+            case .created: "create"
+            case .moved: "move"
+            case .detached: "detach"
+            case .dropped: "drop"
+            case .deleted: "delete"
+            }
+        }
     }
 
     public let kind: Kind

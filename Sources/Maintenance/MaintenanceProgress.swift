@@ -43,12 +43,12 @@ public struct MaintenanceProgress: Sendable, Equatable {
         to logger: Logger, level: Logger.Level = .notice
     ) -> @Sendable (MaintenanceProgress) -> Void {
         { progress in
-            logger.log(
-                level: level, "maintenance progress",
-                metadata: [
-                    "step": "\(progress.step.rawValue)", "table": "\(progress.table)", "rows": "\(progress.rows)",
-                    "rows_expected": "\(progress.expected ?? -1)",
-                ])
+            var metadata: Logger.Metadata = [
+                "step": "\(progress.step.rawValue)", "table": "\(progress.table)", "rows": "\(progress.rows)",
+            ]
+            // Absent, not a sentinel, when the step does not count ahead (deletes).
+            if let expected = progress.expected { metadata["rows_expected"] = "\(expected)" }
+            logger.log(level: level, "maintenance progress", metadata: metadata)
         }
     }
 }

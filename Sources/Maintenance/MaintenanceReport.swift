@@ -1,4 +1,4 @@
-public import BidCore
+import BidCore
 
 /// What one maintenance pass did, for `bidengine maintain` to print.
 public struct MaintenanceReport: Sendable, Equatable {
@@ -14,10 +14,10 @@ public struct MaintenanceReport: Sendable, Equatable {
         let width = actions.map(\.table.count).max() ?? 0
         var text = ""
         for action in actions {
-            let verb = dryRun ? "would \(action.kind.rawValue)" : action.kind.rawValue
+            let verb = dryRun ? "would \(action.kind.infinitive)" : action.kind.rawValue
             let rows = action.estimated ? "~\(action.rows) rows (estimate)" : "\(action.rows) rows"
             let pad = String(repeating: " ", count: width - action.table.count)
-            text += verb.padding(dryRun ? 15 : 9) + action.table + pad + "  " + rows + "\n"
+            text += verb.padding(dryRun ? 14 : 9) + action.table + pad + "  " + rows + "\n"
         }
         return text
     }

@@ -66,7 +66,7 @@ struct ClusterUsers {
         get { access(ownedMarker, F_OK) == 0 }
         nonmutating set {
             if newValue {
-                FileManager.default.createFile(atPath: ownedMarker, contents: Data())
+                _ = FileManager.default.createFile(atPath: ownedMarker, contents: Data())
             } else {
                 unlink(ownedMarker)
             }

@@ -134,7 +134,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         try? users.locked {
             users.leave()
             guard users.live().isEmpty, users.owned else { return }
-            try? run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"])
+            _ = try? run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"])
             users.owned = false
         }
     }

@@ -52,7 +52,7 @@ extension String {
 
 /// Calls `body` with C strings for `parameters` (nil → SQL NULL) that live for the call.
 func withCParameters<R>(_ parameters: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-    var storage: [UnsafeMutablePointer<CChar>?] = parameters.map { value in value.map { strdup($0) } }
+    let storage: [UnsafeMutablePointer<CChar>?] = parameters.map { value in value.map { strdup($0) } }
     defer { for pointer in storage { free(pointer) } }
     return body(storage.map { $0.map { UnsafePointer($0) } })
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 public import Postgres
 
 /// Finds the database and the migrations every subcommand uses: `DATABASE_URL` when given,
@@ -72,10 +73,37 @@ public enum DatabaseLocator {
                 connectionString: try ConnectionString.addingConnectTimeout(to: url, seconds: connectTimeoutSeconds),
                 embedded: nil)
         }
+        let cluster = try embeddedCluster(stateDirectory: stateDirectory, connectTimeoutSeconds: connectTimeoutSeconds)
+        let existed = FileManager.default.fileExists(atPath: cluster.dataDirectory + "/PG_VERSION")
+        try cluster.start()
+        // Said at notice level with the absolute path: run from another directory, the default
+        // relative state directory is a different (new, empty) database.
+        Logger(label: "bidengine.database").notice(
+            existed ? "using the embedded PostgreSQL cluster" : "created a new embedded PostgreSQL cluster",
+            metadata: [
+                "state_dir": "\(URL(fileURLWithPath: cluster.stateDirectory).standardized.path)",
+                "log": "\(URL(fileURLWithPath: cluster.logFile).standardized.path)",
+                "hint": "no DATABASE_URL; set it, or --state-dir / BIDENGINE_STATE_DIR, to use another database",
+            ])
+        return Resolved(connectionString: cluster.connectionString, embedded: cluster)
+    }
+
+    /// The connection string `resolve` will return, without starting or reaching anything: what
+    /// `serve` gives its loops before the database is up.
+    public static func connectionString(databaseURL: String?, stateDirectory: String, connectTimeoutSeconds: Int = 5)
+        throws -> String
+    {
+        if let url = databaseURL, !url.isEmpty {
+            return try ConnectionString.addingConnectTimeout(to: url, seconds: connectTimeoutSeconds)
+        }
+        return try embeddedCluster(stateDirectory: stateDirectory, connectTimeoutSeconds: connectTimeoutSeconds)
+            .connectionString
+    }
+
+    private static func embeddedCluster(stateDirectory: String, connectTimeoutSeconds: Int) throws -> EmbeddedPostgres {
         let cluster = try EmbeddedPostgres(stateDirectory: stateDirectory + "/postgres")
         cluster.connectTimeoutSeconds = connectTimeoutSeconds
-        try cluster.start()
-        return Resolved(connectionString: cluster.connectionString, embedded: cluster)
+        return cluster
     }
 
     /// `DATABASE_URL` checked by libpq's own parser (nil when unset or empty), so a malformed one
@@ -87,7 +115,9 @@ public enum DatabaseLocator {
         do {
             options = try ConnectionString.parse(text)
         } catch {
-            throw SettingError(setting: name, value: ConnectionString.masked(text), accepts: accepts)
+            throw SettingError(
+                setting: name, value: maskedUnparseable(text),
+                accepts: accepts + why(unparseable: text, libpqSays: maskedUnparseable(libpqReason(error.message))))
         }
         // libpq's parser takes any text for these and refuses it only when connecting, which the
         // start-up retry cannot tell from an unreachable server: it would retry a typo forever.
@@ -97,6 +127,33 @@ public enum DatabaseLocator {
                 accepts: accepts + " with a valid \(option.key) (got '\(option.value)')")
         }
         return text
+    }
+
+    /// A string libpq cannot parse, with its passwords masked the simple way (user-info after the
+    /// first `:`, any `password=` value): the operator sees what was actually given.
+    private static func maskedUnparseable(_ text: String) -> String {
+        let redacted = ConnectionString.redacting(text, connectionString: text)
+        // Without "://" (a mistyped scheme) a `user:password@host` is not recognised as a URI.
+        return redacted.replacingOccurrences(of: #":[^:@\s/]+@"#, with: ":****@", options: .regularExpression)
+    }
+
+    /// What is wrong, in the words an operator needs: a URI's scheme other than libpq's two, or a
+    /// key=value string (no scheme) that libpq could not read.
+    /// libpq's own words, without the prefix the parser adds (which names `DATABASE_URL` whatever was checked).
+    private static func libpqReason(_ message: String) -> String {
+        let prefix = "invalid DATABASE_URL: "
+        return message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
+    }
+
+    private static func why(unparseable text: String, libpqSays reason: String) -> String {
+        if let separator = text.range(of: "://") {
+            let scheme = text[..<separator.lowerBound]
+            if scheme != "postgresql", scheme != "postgres" {
+                return " (the URI scheme must be postgresql:// or postgres://, not \(scheme)://)"
+            }
+            return " (\(reason))"
+        }
+        return " (no postgresql:// scheme, and not key=value pairs: \(reason))"
     }
 
     private static let sslModes: Set = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]

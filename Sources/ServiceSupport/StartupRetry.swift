@@ -10,8 +10,13 @@ import Postgres
 public struct StartupRetry: Sendable {
     public var initialDelay: Duration = .milliseconds(500)
     public var maximumDelay: Duration = .seconds(30)
+    /// True once a signal is ending the process: a failure caused by that (the embedded cluster
+    /// stopping under the attempt) is then neither logged nor retried; the caller just waits for the exit.
+    public var isStopping: @Sendable () -> Bool
 
-    public init() {}
+    public init(isStopping: @escaping @Sendable () -> Bool = { false }) {
+        self.isStopping = isStopping
+    }
 
     public func run<T>(logger: Logger, _ body: () throws -> T) throws -> T {
         var delay = initialDelay
@@ -20,6 +25,7 @@ public struct StartupRetry: Sendable {
             do {
                 return try body()
             } catch let error as PostgresError where error.isTransient {
+                while isStopping() { Thread.sleep(forTimeInterval: 1) }
                 logger.warning(
                     "database unavailable at startup; retrying",
                     metadata: [

@@ -17,20 +17,28 @@ struct AuditCommand: ParsableCommand {
         commandName: "audit",
         abstract: "Audit the bids of one window now and print or write the report.",
         discussion: """
-            Flags every bid with calculated_at in [as-of - window, as-of) whose adjusted CPC differs from its
-            current CPC by more than threshold x current CPC (exact decimal comparison), records the run in
-            audit_runs / audit_flags (auditing the same --as-of again replaces that run), and writes the report.
+            Flags every bid with calculated_at in [as-of - window, as-of) whose adjusted CPC differs from its \
+            current CPC by more than threshold x current CPC (exact decimal comparison), records the run in \
+            audit_runs / audit_flags (auditing the same --as-of again replaces that run), and writes the report. \
             text and html list the worst --max-rows flags and products; json and csv carry every flag.
-            Exit status: 0 when the audit ran (whatever it flagged), 3 with --fail-on-flags when anything was
-            flagged, 1 when it could not run.
-            Database: DATABASE_URL, or the embedded cluster under --state-dir. Environment: AUDIT_WINDOW,
-            AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, CONNECT_TIMEOUT,
+
+            Exit status: 0 when the audit ran (whatever it flagged), 3 with --fail-on-flags when anything was \
+            flagged, 1 when it could not run, 64 for a bad flag or setting: among them a bare --threshold above 1 \
+            (20 would mean 2,000 %: write 20% or 0.20) and an --as-of further ahead than the settle time.
+
+            Database: DATABASE_URL, or the embedded cluster under --state-dir. Environment: AUDIT_WINDOW, \
+            AUDIT_THRESHOLD, BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, CONNECT_TIMEOUT, \
             LOG_LEVEL (default notice: a progress line every 5 s; a bar instead when stderr is a terminal).
-            Completeness: the scan starts once as-of + AUDIT_SETTLE_MS (default DATABASE_TIMEOUT_MS + 1000) has
-            passed on the database's clock, so bids stamped before as-of have committed. With DATABASE_READ_URL
-            the window is scanned on that replica after it has replayed up to the primary's WAL position; if it
-            does not within AUDIT_REPLICA_WAIT (default 60 s) the scan runs on the primary, or the run fails
-            with AUDIT_REPLICA_BEHIND=fail. Results are always written to the primary.
+
+            Completeness: the scan starts once as-of + AUDIT_SETTLE_MS (default DATABASE_TIMEOUT_MS + 1000) has \
+            passed on the database's clock, so bids stamped before as-of have committed. With DATABASE_READ_URL \
+            the window is scanned on that replica after it has replayed up to the primary's WAL position; if it \
+            does not within AUDIT_REPLICA_WAIT (default 60 s) the scan runs on the primary, or the run fails \
+            with AUDIT_REPLICA_BEHIND=fail. Results are always written to the primary. The wait is announced \
+            (notice, "waiting for bids stamped before as_of to commit", with the instant it waits for).
+
+            A run left running by a process that ended (killed, interrupted) is marked failed, "abandoned", by \
+            the next audit.
             """)
 
     @Option(
@@ -64,7 +72,11 @@ struct AuditCommand: ParsableCommand {
         _ = try parameters(environment: ProcessInfo.processInfo.environment)
         _ = try Self.readSource(ProcessInfo.processInfo.environment)
         guard maxRows >= 1 else { throw ValidationError("--max-rows must be at least 1") }
+        if let output { try Self.checkOutputDirectory(output) }
         guard (1...16).contains(streams) else { throw ValidationError("--streams must be from 1 to 16") }
+        try Self.refuseFutureAsOf(
+            try parameters(environment: ProcessInfo.processInfo.environment).asOf,
+            settle: try Self.readSource(ProcessInfo.processInfo.environment).settle, now: Date())
         _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
     }
 
@@ -80,6 +92,14 @@ struct AuditCommand: ParsableCommand {
         let format = try reportFormat()
         let parameters = try parameters(environment: environment)
 
+        // Opened before the audit: a report that cannot be written fails now, not after the whole run.
+        let sink: AuditOutput
+        do {
+            sink = try output.map { try AuditOutput(path: $0) } ?? AuditOutput(fileDescriptor: 1)
+        } catch {
+            FileHandle.standardError.write(Data("bidengine audit: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         let database = try self.database.open(
             environment: environment, common: try CommonSettings.read(environment))
         defer { database.embedded?.stop() }
@@ -112,7 +132,6 @@ struct AuditCommand: ParsableCommand {
         }
 
         do {
-            let sink = try output.map { try AuditOutput(path: $0) } ?? AuditOutput(fileDescriptor: 1)
             try AuditExporter(connectionString: database.connectionString, rowLimit: maxRows).export(
                 runID: runID, format: format, to: sink)
         } catch let failure as AuditOutput.Failure where failure.isBrokenPipe {
@@ -137,18 +156,22 @@ struct AuditCommand: ParsableCommand {
                 let width = 30
                 let filled = Int((progress.fraction ?? 0) * Double(width))
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-                let of = progress.expected.map { " of ~\($0)" } ?? ""
-                TerminalProgress.update("audit [\(bar)] \(progress.reviewed)\(of) bids, \(progress.rate)/s")
+                let of = progress.expectedAhead.map { " of ~\($0)" } ?? ""
+                let line =
+                    progress.stage == .reviewing
+                    ? "\(progress.reviewed)\(of) bids, \(progress.rate)/s"
+                    : "\(progress.reviewed) bids reviewed; \(progress.stage.rawValue)…"
+                TerminalProgress.update("audit [\(bar)] \(line)")
             }
         } else {
             runner.progressInterval = .seconds(5)
             runner.progress = { progress in
-                logger.notice(
-                    "audit progress",
-                    metadata: [
-                        "bids_reviewed": "\(progress.reviewed)", "bids_expected": "\(progress.expected ?? -1)",
-                        "rate_per_s": "\(progress.rate)", "elapsed_s": "\(progress.elapsed.components.seconds)",
-                    ])
+                var metadata: Logger.Metadata = [
+                    "stage": "\(progress.stage.rawValue)", "bids_reviewed": "\(progress.reviewed)",
+                    "rate_per_s": "\(progress.rate)", "elapsed_s": "\(progress.elapsed.components.seconds)",
+                ]
+                if let expected = progress.expected { metadata["bids_expected"] = "\(expected)" }
+                logger.notice("audit progress", metadata: metadata)
             }
         }
     }
@@ -165,6 +188,33 @@ struct AuditCommand: ParsableCommand {
         let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
         _ = mallopt(-1, 64 << 20)  // M_TRIM_THRESHOLD
         _ = mallopt(-3, 16 << 20)  // M_MMAP_THRESHOLD (also stops glibc from raising the trim threshold itself)
+    }
+
+    /// The audit scans once `as_of + settle` has passed, so an `--as-of` in the future waits until
+    /// then: refused (exit 64) when that wait would be longer than the settle time itself, which
+    /// catches a mistyped year instead of waiting for it silently.
+    static func refuseFutureAsOf(_ asOf: Date, settle: Duration, now: Date) throws {
+        let settleSeconds = Double(settle.components.seconds) + Double(settle.components.attoseconds) / 1e18
+        let ahead = asOf.timeIntervalSince(now)
+        guard ahead > settleSeconds else { return }
+        let distance =
+            ahead >= 2 * 86_400
+            ? "\(Int(ahead / 86_400)) days" : ahead >= 7_200 ? "\(Int(ahead / 3_600)) hours" : "\(Int(ahead)) s"
+        throw ValidationError(
+            "--as-of \(AuditTime.text(AuditTime.microseconds(asOf))) is \(distance) in the future: the audit would wait until then (plus AUDIT_SETTLE_MS) for its bids to commit. Give a past instant, or leave --as-of out for now"
+        )
+    }
+
+    /// `--output`'s directory must exist and be writable: checked with the other arguments (exit 64).
+    static func checkOutputDirectory(_ path: String) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--output \(path): the directory \(directory) does not exist")
+        }
+        guard access(directory, W_OK) == 0 else {
+            throw ValidationError("--output \(path): the directory \(directory) is not writable")
+        }
     }
 
     private func reportFormat() throws -> AuditReportFormat {
@@ -212,7 +262,7 @@ struct AuditCommand: ParsableCommand {
         @Option(
             parsing: .unconditional,
             help:
-                "Allowed deviation as a fraction of the current CPC, 0.20, or a percentage, 20% (env AUDIT_THRESHOLD; default 0.20)."
+                "Allowed deviation as a fraction of the current CPC, 0.20, or a percentage, 20% (env AUDIT_THRESHOLD; default 0.20; a bare number above 1 is refused as ambiguous)."
         )
         var threshold: String?
 
@@ -227,6 +277,14 @@ struct AuditCommand: ParsableCommand {
             guard let rule = AuditParameters.parseThreshold(thresholdText) else {
                 throw ValidationError(
                     "--threshold / AUDIT_THRESHOLD must be a fraction such as 0.20 or a percentage such as 20%, between 0 and 1000000, got '\(thresholdText)'"
+                )
+            }
+            // "20" meant as 20 % would silently be 2,000 %: a bare number above 1 must say which it is.
+            let bare = thresholdText.trimmingCharacters(in: .whitespaces)
+            if !bare.hasSuffix("%"), rule.threshold > FixedDecimal(1) {
+                let asPercentage = (Decimal(string: bare) ?? 0) * 100
+                throw ValidationError(
+                    "--threshold / AUDIT_THRESHOLD '\(bare)' is ambiguous: a bare number is a fraction of the current CPC, so it would mean \(asPercentage)%. Write \(bare)% for \(bare) percent, or a fraction such as 0.20; a deviation above 100% must be written as a percentage (\(asPercentage)%)"
                 )
             }
             return (window, rule)

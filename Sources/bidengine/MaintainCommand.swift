@@ -11,19 +11,22 @@ struct MaintainCommand: ParsableCommand {
         commandName: "maintain",
         abstract: "Create bid partitions ahead, empty bids_default, and apply the retention settings once.",
         discussion: """
-            Creates the monthly partitions of bids for this month and the next two, moves rows waiting in
-            bids_default into the partition of their month, then removes what is older than the retention
-            settings: bids by whole UTC months (monthly partitions detached and dropped, older rows of
-            bids_legacy and bids_default deleted in batches), competitor_prices and finished poll_runs,
-            finished audit runs with their flags, products and bands (deleted in batches of 5,000). Prints one
-            line per action: created, moved, detached, dropped, deleted, with row counts. An advisory lock
+            Creates the monthly partitions of bids for this month and the next two, moves rows waiting in \
+            bids_default into the partition of their month, then removes what is older than the retention \
+            settings: bids by whole UTC months (monthly partitions detached and dropped, older rows of \
+            bids_legacy and bids_default deleted in batches), competitor_prices and finished poll_runs, \
+            finished audit runs with their flags, products and bands (deleted in batches of 5,000). Prints one \
+            line per action: created, moved, detached, dropped, deleted, with row counts (with --dry-run: would \
+            create, would move …, and nothing changes). An advisory lock \
             admits one pass at a time; a second one prints that it was skipped and exits 0.
-            Environment: BIDS_RETENTION, COMPETITOR_PRICES_RETENTION, AUDIT_RETENTION (36h, 400d, 13w, or
-            forever; default forever: keep everything), DATABASE_URL, BIDENGINE_STATE_DIR,
+
+            Environment: BIDS_RETENTION, COMPETITOR_PRICES_RETENTION, AUDIT_RETENTION (36h, 400d, 13w, or \
+            forever; default forever: keep everything), DATABASE_URL, BIDENGINE_STATE_DIR, \
             BIDENGINE_MIGRATIONS_DIR, CONNECT_TIMEOUT, LOG_LEVEL (default notice; warning when stderr is a terminal).
-            Progress goes to stderr, never into the report on stdout: the step (creating, moving, detaching,
-            dropping, deleting) with its table and row counts, updated after each batch on a terminal, and as
-            JSON log lines ("maintenance progress", at notice) otherwise: one when a step starts and one every
+
+            Progress goes to stderr, never into the report on stdout: the step (creating, moving, detaching, \
+            dropping, deleting) with its table and row counts, updated after each batch on a terminal, and as \
+            JSON log lines ("maintenance progress", at notice) otherwise: one when a step starts and one every \
             5 s while it works through batches.
             """)
 

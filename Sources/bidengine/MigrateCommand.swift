@@ -10,8 +10,8 @@ struct MigrateCommand: ParsableCommand {
         commandName: "migrate",
         abstract: "Apply pending database migrations and exit.",
         discussion: """
-            Uses DATABASE_URL, or the embedded cluster under --state-dir. Each file runs in its own transaction,
-            recorded with its checksum in schema_migrations, under an advisory lock so concurrent migrators
+            Uses DATABASE_URL, or the embedded cluster under --state-dir. Each file runs in its own transaction, \
+            recorded with its checksum in schema_migrations, under an advisory lock so concurrent migrators \
             take turns. A changed, already-applied file stops with an error.
             """)
 

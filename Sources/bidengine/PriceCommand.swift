@@ -13,8 +13,9 @@ struct PriceCommand: ParsableCommand {
         discussion: """
             With flags, prices one bid and prints the JSON the API answers (without bid_id):
               bidengine price --product-id 123 --current-cpc 1.5 --target-roas 150
-            Without flags, reads JSON lines {"product_id":…,"current_cpc":…,"target_roas":…} on
-            stdin and writes one line per input: {"adjusted_cpc":2.25} or {"errors":[…]}.
+
+            Without flags, reads JSON lines {"product_id":…,"current_cpc":…,"target_roas":…} on \
+            stdin and writes one line per input: {"adjusted_cpc":2.25} or {"errors":[…]}. \
             Exits 0 even when lines are invalid; non-zero only when the input cannot be read.
             """)
 

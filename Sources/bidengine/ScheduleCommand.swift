@@ -21,15 +21,16 @@ struct ScheduleCommand: ParsableCommand {
         commandName: "schedule",
         abstract: "Run the nightly audit, daily maintenance and the competitor-price poller on one replica at a time.",
         discussion: """
-            Every replica competes for a PostgreSQL advisory lock on a dedicated connection; the holder runs the
-            jobs, the others poll and take over when its connection ends. On becoming active, a missed nightly
-            audit (no succeeded run at the latest scheduled instant) runs at once. SIGTERM/SIGINT cancel the
+            Every replica competes for a PostgreSQL advisory lock on a dedicated connection; the holder runs the \
+            jobs, the others poll and take over when its connection ends. On becoming active, a missed nightly \
+            audit (no succeeded run at the latest scheduled instant) runs at once. SIGTERM/SIGINT cancel the \
             running job at its next safe point, release the lock and exit 0.
-            Environment: AUDIT_AT (HH:MM, default 02:00), AUDIT_TZ (IANA name, default UTC), AUDIT_WINDOW (default
-            7d), AUDIT_THRESHOLD (default 0.20), MAINTENANCE_AT (HH:MM in UTC, default 01:00; see bidengine maintain
-            --help for BIDS_RETENTION, COMPETITOR_PRICES_RETENTION, AUDIT_RETENTION), SHUTDOWN_TIMEOUT (seconds, default 10), DATABASE_URL,
-            BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL, METRICS_HOST, METRICS_PORT; the poller runs when COMPETITOR_SOURCES is set
-            (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables). DATABASE_READ_URL,
+
+            Environment: AUDIT_AT (HH:MM, default 02:00), AUDIT_TZ (IANA name, default UTC), AUDIT_WINDOW (default \
+            7d), AUDIT_THRESHOLD (default 0.20), MAINTENANCE_AT (HH:MM in UTC, default 01:00; see bidengine maintain \
+            --help for BIDS_RETENTION, COMPETITOR_PRICES_RETENTION, AUDIT_RETENTION), SHUTDOWN_TIMEOUT (seconds, default 10), DATABASE_URL, \
+            BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL, METRICS_HOST, METRICS_PORT; the poller runs when COMPETITOR_SOURCES is set \
+            (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables). DATABASE_READ_URL, \
             AUDIT_SETTLE_MS, AUDIT_REPLICA_WAIT and AUDIT_REPLICA_BEHIND: where the audit scans, as for bidengine audit.
             """)
 
@@ -83,7 +84,7 @@ struct ScheduleCommand: ParsableCommand {
         }
         defer { metricsEndpoint?.shutdown() }
 
-        let database = try StartupRetry().run(logger: logger) {
+        let database = try StartupRetry(isStopping: { shutdownSignals.isExiting }).run(logger: logger) {
             try self.database.open(environment: environment, common: settings.common)
         }
         defer { database.embedded?.stop() }

@@ -37,8 +37,8 @@ struct ServeCommand: ParsableCommand {
             Without it, a private PostgreSQL cluster is started under <state-dir>/postgres \
             (unix socket only); the last bidengine process using it stops it. Migrations are \
             applied at start unless --no-migrate. While the database cannot be reached, start-up \
-            retries with backoff (0.5 s doubling to 30 s) and logs each attempt; SIGTERM/SIGINT \
-            during start-up exit 0 at once.
+            retries with backoff (0.5 s doubling to 30 s) and logs each attempt; meanwhile the port \
+            answers: /healthz 200, /readyz and /api/* 503. SIGTERM/SIGINT during start-up exit 0 at once.
 
             Environment: HOST, PORT, THREADS, DATABASE_URL, CONNECT_TIMEOUT (seconds, default 5; \
             connect_timeout in DATABASE_URL wins), MAX_BODY_SIZE, MAX_BULK_ITEMS, MAX_BULK_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, \
@@ -138,6 +138,7 @@ struct ServeCommand: ParsableCommand {
             logger.notice("signal during startup; exiting", metadata: ["signal": "\(received)"])
         }
         let server = BidServer(configuration: configuration, logger: logger)
+        server.isStopping = { shutdownSignals.isExiting }
         do {
             try server.start()
         } catch {

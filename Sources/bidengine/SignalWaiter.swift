@@ -76,6 +76,9 @@ final class SignalWaiter: Sendable {
         }
     }
 
+    /// True once a signal during start-up is ending the process.
+    var isExiting: Bool { exitingOnSignal.load(ordering: .sequentiallyConsistent) }
+
     /// Start-up is over: from now on signals are returned by `wait()`.
     func started() {
         running.store(true, ordering: .releasing)

@@ -1,5 +1,6 @@
 import BidCore
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Audit
@@ -30,6 +31,37 @@ import Testing
         for bad in ["", "-0.1", "abc", "20%%", "1000001", "%"] {
             #expect(AuditParameters.parseThreshold(bad) == nil, "\(bad)")
         }
+    }
+
+    /// The count may pass the planner's estimate: the estimate is then no longer shown, and the
+    /// bar stays short of full until the run ends.
+    @Test func progressDropsAnEstimateTheCountHasPassed() {
+        let early = AuditProgress(reviewed: 500, expected: 1000, elapsed: .seconds(1))
+        #expect(early.expectedAhead == 1000)
+        #expect(early.fraction == 0.5)
+        let past = AuditProgress(reviewed: 1_666_666, expected: 1_641_160, elapsed: .seconds(1))
+        #expect(past.expectedAhead == nil)
+        #expect(past.fraction == 0.99)
+        #expect(AuditProgress(reviewed: 5, expected: nil, elapsed: .seconds(1)).expectedAhead == nil)
+    }
+
+    /// After the review the reports say what the run does next instead of sitting on a full bar.
+    @Test func progressReportsTheStageTheRunIsIn() {
+        let reports = Mutex<[AuditProgress]>([])
+        let reporter = AuditProgressReporter()
+        reporter.start(expected: 10, interval: .milliseconds(1)) { progress in reports.withLock { $0.append(progress) }
+        }
+        defer { reporter.stop() }
+        reporter.add(20)
+        reporter.enter(.writingFlags)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline, !reports.withLock({ $0.contains { $0.stage == .writingFlags } }) {
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+        let writing = reports.withLock { $0.first { $0.stage == .writingFlags } }
+        #expect(writing?.reviewed == 20)
+        #expect(writing?.stage.rawValue == "writing flags")
+        #expect(writing?.expectedAhead == nil)
     }
 
     @Test func timestamps() {

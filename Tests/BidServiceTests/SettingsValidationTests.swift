@@ -46,6 +46,40 @@ struct SettingsValidationTests {
             arguments: ["audit", "--window", "-1d"], environment: [:],
             message: "--window / AUDIT_WINDOW must be a length such as 7d, 36h or 1d12h (at most 3650d), got '-1d'"),
         Case(
+            arguments: ["audit", "--threshold", "20"], environment: [:],
+            message:
+                "--threshold / AUDIT_THRESHOLD '20' is ambiguous: a bare number is a fraction of the current CPC, so it would mean 2000%. Write 20% for 20 percent, or a fraction such as 0.20; a deviation above 100% must be written as a percentage (2000%)"
+        ),
+        Case(
+            arguments: ["schedule"], environment: ["AUDIT_THRESHOLD": "1.5"],
+            message:
+                "--threshold / AUDIT_THRESHOLD '1.5' is ambiguous: a bare number is a fraction of the current CPC, so it would mean 150%."
+        ),
+        Case(
+            arguments: ["audit", "--output", "/missing/dir/x"], environment: [:],
+            message: "--output /missing/dir/x: the directory /missing/dir does not exist"),
+        Case(
+            arguments: ["audit", "--as-of", "2099-01-01T00:00:00Z"], environment: [:],
+            message: "--as-of 2099-01-01T00:00:00Z is "),
+        Case(
+            arguments: ["poll"], environment: ["COMPETITOR_SOURCES": "http://a.example;http://b.example"],
+            message:
+                "invalid competitor source 'http://a.example;http://b.example': separate sources with commas, not semicolons: http://a.example,http://b.example"
+        ),
+        Case(
+            arguments: ["schedule"], environment: ["COMPETITOR_SOURCES": "a;b"],
+            message: "invalid competitor source 'a;b': separate sources with commas, not semicolons: a,b"),
+        Case(
+            arguments: ["migrate"], environment: ["DATABASE_URL": "mysql://app:secret@db/bids"],
+            message:
+                "DATABASE_URL must be a libpq connection URI (postgresql://user@host:5432/db) or key=value string (the URI scheme must be postgresql:// or postgres://, not mysql://), got 'mysql://app:****@db/bids'"
+        ),
+        Case(
+            arguments: ["serve"], environment: ["DATABASE_URL": "postgres//app:secret@db/bids"],
+            message:
+                "DATABASE_URL must be a libpq connection URI (postgresql://user@host:5432/db) or key=value string (no postgresql:// scheme, and not key=value pairs: missing \"=\" after \"postgres//app:****@db/bids\" in connection info string), got 'postgres//app:****@db/bids'"
+        ),
+        Case(
             arguments: ["poll", "--source", "notaurl"], environment: [:],
             message: "invalid competitor source 'notaurl'"),
         Case(
@@ -149,5 +183,25 @@ struct ServeHelpTests {
         let help = try String(contentsOfFile: command.stdoutPath, encoding: .utf8)
         for path in paths { #expect(help.contains(" \(path) "), "serve --help does not list \(path)") }
         #expect(help.contains("openapi.yaml"))
+    }
+}
+
+/// Every subcommand's help reads as paragraphs wrapped once, below 80 columns: no line ends early
+/// because the text itself had a line break where the wrapper would have gone on.
+struct HelpWrappingTests {
+    @Test(arguments: ["serve", "audit", "schedule", "maintain", "migrate", "poll", "price"])
+    func helpParagraphsAreWrappedEvenly(subcommand: String) throws {
+        let command = try CommandProcess([subcommand, "--help"], environment: ["COLUMNS": "80"])
+        #expect(command.waitForExit(within: .seconds(10)) == 0)
+        let help = try String(contentsOfFile: command.stdoutPath, encoding: .utf8)
+        let lines = help.components(separatedBy: "\n").prefix { !$0.hasPrefix("USAGE:") }
+        for (line, next) in zip(lines, lines.dropFirst()) {
+            guard !line.isEmpty, !next.isEmpty, !line.hasPrefix(" "), !next.hasPrefix(" "), !line.hasSuffix(":")
+            else { continue }
+            let nextWord = next.prefix { $0 != " " }
+            #expect(
+                line.count + 1 + nextWord.count >= 80,
+                "\(subcommand) --help breaks early: '\(line)' could have taken '\(nextWord)'")
+        }
     }
 }

@@ -55,6 +55,31 @@ import Testing
         #expect(try cluster.users().isEmpty)
     }
 
+    /// A command run from another directory with the default (relative) state directory uses
+    /// another cluster: every command that starts or creates one says which, with its absolute path.
+    @Test func everyCommandSaysWhereTheEmbeddedClusterIsWithItsAbsolutePath() throws {
+        let state = "/var/tmp/bidengine-where-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let cluster = try EmbeddedPostgres(stateDirectory: state + "/postgres")
+        defer {
+            if (try? cluster.isRunning()) == true { try? cluster.forceStop(mode: "immediate") }
+            try? FileManager.default.removeItem(atPath: state)
+        }
+        // The same directory, written relative to the working directory the command inherits.
+        let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
+        let relative = String(repeating: "../", count: depth) + String(state.dropFirst())
+        let common = ["--state-dir", relative, "--migrations-dir", ServiceHarness.migrationsDirectory]
+        let first = try CommandProcess(["migrate"] + common, environment: [:])
+        #expect(first.waitForExit(within: .seconds(90)) == 0, "\(first.stderr)")
+        #expect(first.stderr.contains(#""msg":"created a new embedded PostgreSQL cluster""#), "\(first.stderr)")
+        #expect(first.stderr.contains(#""state_dir":"\#(state)/postgres""#), "\(first.stderr)")
+        let audit = try CommandProcess(
+            ["audit", "--format", "json"] + common, environment: ["AUDIT_SETTLE_MS": "0"])
+        #expect(audit.waitForExit(within: .seconds(60)) == 0, "\(audit.stderr)")
+        #expect(audit.stderr.contains(#""level":"notice""#), "\(audit.stderr)")
+        #expect(audit.stderr.contains(#""msg":"using the embedded PostgreSQL cluster""#), "\(audit.stderr)")
+        #expect(audit.stderr.contains(#""state_dir":"\#(state)/postgres""#), "\(audit.stderr)")
+    }
+
     // MARK: A signal during start-up
 
     /// The real migrations and a last one that sleeps: it holds a process in start-up, registered
@@ -124,6 +149,12 @@ import Testing
             #expect(command.waitForExit(within: .seconds(10)) == status, "\(command.stderr)")
             #expect(!FileManager.default.fileExists(atPath: state + "/postgres/users/\(command.pid)"))
             #expect(try !cluster.isRunning(), "the cluster outlived its only user")
+            if status == 0 {
+                // Stopping the cluster breaks the migration's session: that is not announced as a retry.
+                let parts = command.stderr.components(separatedBy: "signal during startup; exiting")
+                #expect(parts.count == 2, "\(command.stderr)")
+                #expect(parts.last?.contains("retrying") == false, "\(command.stderr)")
+            }
         }
     }
 

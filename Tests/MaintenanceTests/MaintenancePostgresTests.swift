@@ -212,6 +212,9 @@ import Testing
         #expect(lines.contains { $0.contains(#""step":"moving""#) && $0.contains(#""rows_expected":"6000""#) })
         #expect(lines.contains { $0.contains(#""step":"creating""#) && $0.contains(#""table":"bids_p2031_05""#) })
         #expect(lines.contains { $0.contains(#""step":"deleting""#) && $0.contains(#""table":"competitor_prices""#) })
+        // A delete does not count ahead: no expected total rather than a -1.
+        #expect(lines.contains { $0.contains(#""step":"deleting""#) && !$0.contains("rows_expected") })
+        #expect(!outcome.stderr.contains(#""rows_expected":"-1""#))
         #expect(!outcome.stdout.contains("maintenance progress"))
     }
 
@@ -227,7 +230,10 @@ import Testing
         #expect(report.actions.contains { $0.kind == .dropped && $0.table == "bids_legacy" })
         #expect(try Self.names(session) == before)
         #expect(try session.execute("SELECT count(*) FROM bids_default").scalar == "1")
-        #expect(report.text.contains("would created"))
+        #expect(report.text.hasPrefix("would delete  bids_default   1 rows\nwould create  bids_p2040_01  0 rows\n"))
+        #expect(report.text.contains("would detach  bids_legacy    ~0 rows (estimate)\n"), "\(report.text)")
+        #expect(report.text.contains("would drop    bids_legacy    ~0 rows (estimate)\n"), "\(report.text)")
+        #expect(!report.text.contains("would deleted") && !report.text.contains("would created"))
         #expect(report.json.hasPrefix(#"{"dry_run":true,"skipped":false,"actions":[{"action":"deleted""#))
     }
 

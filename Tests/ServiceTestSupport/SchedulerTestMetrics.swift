@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Metrics
 
 /// A metrics backend that remembers values by label and dimensions, to check what the scheduler

@@ -74,7 +74,8 @@ class FinalStage:
                 stages[-1].append(instruction.strip())
         self.build_stage = stages[0]
         final = stages[-1]
-        self.base = final[0].split(None, 1)[1]
+        # FROM debian:${DEBIAN_RELEASE}-slim, with the ARG defaults the Dockerfile declares before it.
+        self.base = re.sub(r"\$\{(\w+)\}", lambda m: self.args.get(m.group(1), m.group(0)), final[0].split(None, 1)[1])
         self.packages: list[str] = []
         self.setup: list[str] = []  # groupadd / useradd commands, run as they are
         self.copies: list[tuple[str, str]] = []

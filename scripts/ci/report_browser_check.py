@@ -15,7 +15,8 @@ machine, and the rows all share two templates); the report is opened in headless
   * the report carries competitor prices;
   * print media (A4 width): tables fit the page with a readable font size, charts stay on the page.
 
---screenshot writes a 1280 px wide screenshot of the page (make test writes docs/audit-report.png).
+--screenshot writes a 1280 px wide screenshot of the page (make test writes it under .build/;
+make report-browser-check REPORT_SCREENSHOT=docs/audit-report.png refreshes the docs' one).
 Prints one PASS/FAIL line per check; exit status 0 when all passed, 1 otherwise, 2 on set-up errors.
 """
 
