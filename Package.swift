@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CLibevent"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(name: "Postgres", dependencies: ["CLibpq"], exclude: ["README.md"], swiftSettings: swiftSettings),
         // Spans recorded by the loops and exported as OTLP/HTTP JSON from a thread of its own
-        // (docs/decisions/0017-otlp-json-exporter.md: why not swift-otel).
+        // (docs/decisions/0018-otlp-json-exporter.md: why not swift-otel).
         .target(name: "Telemetry", exclude: ["README.md"], swiftSettings: swiftSettings),
         // The application, split by job; arrows point toward BidCore, Postgres and HTTPServer
         // (scripts/ci/import-rules.txt holds the rules, `make imports` checks them).

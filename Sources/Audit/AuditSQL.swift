@@ -186,15 +186,46 @@ enum AuditSQL {
         }
     }
 
-    /// The worst flags first (largest absolute difference, then bid id): a bounded top-N sort over
-    /// the run's flags. `$1` run id, `$2` limit, then `source.parameters`.
+    /// The worst flags first (largest absolute difference, then bid id). `$1` run id, `$2` limit,
+    /// then `source.parameters`.
     static func worstFlags(competitor: Bool, source: FlagSource) -> String {
         """
         SELECT \(AuditFlagRecord.columns(competitor: competitor))
-        FROM (SELECT * FROM \(source.table(first: 3)) s ORDER BY abs(deviation) DESC, bid_id LIMIT $2) f
+        FROM (\(worstFlagsFirst(source))) f
         \(competitorJoin("f", competitor))
         ORDER BY abs(f.deviation) DESC, f.bid_id
         """
+    }
+
+    /// The `$2` worst of the run's flags, unordered.
+    ///
+    /// Stored per bid: a bounded top-N sort over them. Stored per pair: a flag's difference is
+    /// its pair's, so the run's pairs tell how many bids share the largest difference. When those
+    /// are at least `$2`, the worst are the first `$2` of them by bid id: the window read in id
+    /// order from the run's first flagged bid, keeping the bids with that difference (each one's
+    /// pair probed once, memoized), stops after `$2` of them, about `$2` ÷ their share of the
+    /// window rows instead of the whole window. Otherwise (fewer bids share the largest
+    /// difference) the window is hash-joined to the pairs and top-N sorted, as for any flags.
+    /// Only one of the two branches runs: each starts with a one-time filter on the pairs' count.
+    private static func worstFlagsFirst(_ source: FlagSource) -> String {
+        switch source {
+        case .stored:
+            return "SELECT * FROM \(source.table(first: 3)) s ORDER BY abs(deviation) DESC, bid_id LIMIT $2"
+        case .pairs:
+            return """
+                WITH largest AS (
+                    SELECT abs(adjusted_cpc - current_cpc) AS difference, sum(bids) >= $2 AS enough
+                    FROM audit_flag_pairs WHERE run_id = $1 GROUP BY 1 ORDER BY 1 DESC LIMIT 1)
+                (SELECT * FROM \(source.table(first: 3, inBidOrder: true)) s
+                 WHERE coalesce((SELECT enough FROM largest), false)
+                   AND abs(deviation) = (SELECT difference FROM largest)
+                 ORDER BY bid_id LIMIT $2)
+                UNION ALL
+                (SELECT * FROM \(source.table(first: 3)) s
+                 WHERE NOT coalesce((SELECT enough FROM largest), false)
+                 ORDER BY abs(deviation) DESC, bid_id LIMIT $2)
+                """
+        }
     }
     /// Flags in bid order after `$2` (keyset on the bid id), `$3` rows; `$1` run id, then
     /// `source.parameters`.

@@ -132,6 +132,44 @@ import Testing
         }
     }
 
+    /// The text report's worst flags of a run stored per pair, at each row limit: read among the
+    /// bids of the largest difference alone while those are enough (limits 2 and 3), else from
+    /// every flag (limit 4). Neither a bid of that difference at an unflagged pair (20.00 -> 22.00,
+    /// the lowest id), nor one outside the window, nor one written after the run is listed.
+    @Test func theWorstFlagsOfARunStoredPerPairAreTheLargestDifferencesAtEveryLimit() throws {
+        let database = try AuditTestDatabase("report_worst_pairs")
+        let ids = try database.insertBids([
+            ("1", "20.00", "22.00", "2026-06-09T10:00:00Z"),
+            ("2", "2.00", "3.30", "2026-06-13T10:00:00Z"),
+            ("3", "5.00", "7.00", "2026-06-10T10:00:00Z"),
+            ("4", "4.00", "6.00", "2026-06-11T10:00:00Z"),
+            ("5", "5.0", "7.00", "2026-06-12T10:00:00Z"),
+            ("6", "1.00", "3.00", "2026-06-07T01:00:00Z"),
+        ])
+        var runner = database.runner()
+        runner.flagSearch = .byPair
+        let run = try runner.run(AuditParameters(asOf: AuditTestDatabase.legacyAsOf))
+        #expect(run.bidsFlagged == 4)
+        try database.insertBids([("7", "4.00", "6.00", "2026-06-09T10:00:00Z")])
+        func listed(rowLimit: Int) throws -> [String] {
+            let text = try report(database, run: run.id, .text, rowLimit: rowLimit)
+            let flags = text.components(separatedBy: "Flagged bids, largest difference first:\n")[1]
+                .components(separatedBy: "\n\n")[0].split(separator: "\n").dropFirst()
+            return flags.filter { !$0.hasPrefix("...") }.map { line in
+                let fields = line.split(separator: " ")
+                return [fields[0], fields[2], fields[3], fields[4], fields[5]].joined(separator: " ")
+            }
+        }
+        let worst = [
+            "\(ids[2]) 5.00 7.00 +2.00 +40.00%", "\(ids[3]) 4.00 6.00 +2.00 +50.00%",
+            "\(ids[4]) 5.0 7.00 +2.00 +40.00%", "\(ids[1]) 2.00 3.30 +1.30 +65.00%",
+        ]
+        #expect(try listed(rowLimit: 2) == Array(worst.prefix(2)))
+        #expect(try listed(rowLimit: 3) == Array(worst.prefix(3)))
+        #expect(try listed(rowLimit: 4) == worst)
+        #expect(try listed(rowLimit: 1000) == worst)
+    }
+
     /// Found by bid (the way for windows where nearly every bid is a pair of its own), the flags
     /// are stored one row per bid, with their values, and the reports read them from there.
     @Test func flagsFoundByBidAreStoredPerBid() throws {
