@@ -9,7 +9,7 @@ RELEASE_BIN := .build/release/bidengine
 # __pycache__ in the source tree.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos scale-test pooler-test clean install
+.PHONY: help deps test-deps build release run test unit-test parity contract chart-check monitoring-check trace-check report-browser-check image-check lint imports fuzz fuzz-smoke leaks soak chaos scale-test pooler-test clean install
 
 help:
 	@echo "make run    install missing system packages, build (release), serve on :8080"
@@ -68,7 +68,7 @@ install: release
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/bidengine"
 
 ## test: style gate and import rules, unit and integration tests (real sockets, real PostgreSQL), fuzz smoke runs,
-## leak check, PHP parity, OpenAPI contract, chart checks.
+## leak check, PHP parity, OpenAPI contract, chart checks, traces against an OTLP receiver.
 test: deps test-deps
 	$(MAKE) --no-print-directory lint
 	$(SWIFT) build --build-tests
@@ -81,6 +81,7 @@ test: deps test-deps
 	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory chart-check
 	$(MAKE) --no-print-directory monitoring-check
+	$(MAKE) --no-print-directory trace-check
 	$(MAKE) --no-print-directory report-browser-check
 
 unit-test: deps
@@ -145,6 +146,11 @@ chaos: deps
 
 chart-check:
 	bash scripts/ci/chart-check.sh
+
+## trace-check: a real serve exports OpenTelemetry spans to an OTLP/HTTP receiver on loopback (decoded with
+## opentelemetry-proto); spans, parents, trace ids, access log and Server-Timing checked (scripts/ci/trace_check.py).
+trace-check: build
+	bash scripts/ci/trace-check.sh --binary $(DEBUG_BIN)
 
 ## monitoring-check: promtool tests of the chart's alerts, then a live Prometheus scraping serve and
 ## schedule through a database outage (docs/operations.md).

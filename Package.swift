@@ -45,6 +45,9 @@ let package = Package(
         .target(name: "BidCore", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: ["CLibevent"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(name: "Postgres", dependencies: ["CLibpq"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        // Spans recorded by the loops and exported as OTLP/HTTP JSON from a thread of its own
+        // (docs/decisions/0018-otlp-json-exporter.md: why not swift-otel).
+        .target(name: "Telemetry", exclude: ["README.md"], swiftSettings: swiftSettings),
         // The application, split by job; arrows point toward BidCore, Postgres and HTTPServer
         // (scripts/ci/import-rules.txt holds the rules, `make imports` checks them).
         .target(
@@ -79,7 +82,7 @@ let package = Package(
         .target(
             name: "BidService",
             dependencies: [
-                "ServiceSupport", "Audit", "CompetitorPrices", "BidCore", "HTTPServer", "Postgres",
+                "ServiceSupport", "Audit", "CompetitorPrices", "BidCore", "HTTPServer", "Postgres", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -89,7 +92,7 @@ let package = Package(
             name: "bidengine",
             dependencies: [
                 "BidCore", "BidService", "ServiceSupport", "Audit", "CompetitorPrices", "Maintenance", "Scheduler",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Telemetry", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"], swiftSettings: swiftSettings),
@@ -106,6 +109,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "BidCoreTests", dependencies: ["BidCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"], swiftSettings: swiftSettings),
         // A blocking raw-socket HTTP client shared by the tests that go over real sockets, and an
         // in-process server on a Unix-domain socket for the tests and the HTTP fuzzer.
         .target(
@@ -132,7 +136,8 @@ let package = Package(
             name: "BidServiceTests",
             dependencies: [
                 "BidService", "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres", "PostgresTestSupport",
-                "HTTPTestSupport", "ServiceTestSupport", .product(name: "Metrics", package: "swift-metrics"),
+                "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

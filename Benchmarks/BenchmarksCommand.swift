@@ -16,7 +16,7 @@ struct BenchmarksCommand: ParsableCommand {
             Sections (all by default; --skip leaves some out):
               micro  BidRequest.parse (validated, priced) and the response JSON;
                      FixedDecimal parsing; the pricing multiplication with
-                     rounding. Median ns/op of --micro-runs runs after a
+                     rounding; a request's trace context. Median ns/op of --micro-runs runs after a
                      warm-up; heap allocations per op (malloc-family calls).
               http   `bidengine serve --bench-endpoints` as a child process on
                      a free loopback port, with its own API key and the

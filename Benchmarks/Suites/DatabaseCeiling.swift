@@ -157,7 +157,7 @@ extension DatabaseCeiling {
             guard let writer else { return }
             let bid = bids[sequence % bids.count]
             sequence &+= 1
-            writer.submit(bid) { [self] outcome in
+            writer.submit(bid) { [self] outcome, _ in
                 let now = MonotonicClock.now()
                 if case .success = outcome {
                     acknowledgedTotal += 1

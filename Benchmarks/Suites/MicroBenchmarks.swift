@@ -1,5 +1,6 @@
 import BidCore
 import BidService
+import HTTPServer
 
 /// Timed loops over the pure hot path, with no I/O: what one bid costs the CPU before HTTP and
 /// PostgreSQL.
@@ -26,6 +27,18 @@ struct MicroBenchmarks {
             : #"{"product_id":\#(1000 + index),"current_cpc":\#(cpc),"target_roas":\#(roas)}"#
     }
 
+    /// A bid request's header fields as clients send them, without and with a `traceparent`.
+    static let headerSets: [HTTPHeaders] = {
+        let common = [
+            ("Host", "bids.example"), ("User-Agent", "bidder/2.1"), ("Content-Type", "application/json"),
+            ("Content-Length", "58"), ("Authorization", "Bearer k1"), ("Idempotency-Key", "order-42-bid-7"),
+        ]
+        return [
+            HTTPHeaders(common),
+            HTTPHeaders(common + [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]),
+        ]
+    }()
+
     func run() throws -> [MicroResult] {
         let bodies = Self.bodies.map { Array($0.utf8) }
         try Self.checkHotPath()
@@ -45,6 +58,18 @@ struct MicroBenchmarks {
                 var writer = JSONWriter(capacity: 64)
                 for index in 0..<count {
                     checksum &+= Self.answer(body: bodies[index & 63], bidID: Int64(index), into: &writer)
+                }
+                return checksum
+            },
+            measure(
+                name: "trace_context",
+                summary: "a request's W3C trace context from its header fields, tracing off (half with a traceparent)"
+            ) { count in
+                var checksum = 0
+                var reader = TraceContextReader(sampler: .off)
+                for index in 0..<count {
+                    let trace = reader.context(for: Self.headerSets[index & 1])
+                    checksum &+= Int(truncatingIfNeeded: trace.traceIDLow ^ trace.spanID)
                 }
                 return checksum
             },

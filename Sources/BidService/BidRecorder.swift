@@ -1,4 +1,5 @@
 import BidCore
+import HTTPServer
 
 /// Where `BidRoutes` sends a priced bid to be stored: the batching `BidWriter` in the server.
 ///
@@ -7,8 +8,10 @@ import BidCore
 /// that picks any outcome, including the failures a live database rarely produces on demand.
 /// Loop-thread only, like `BidWriter`: `submit` and `completion` run on the route's loop.
 protocol BidRecorder: AnyObject {
-    /// Records `bid` (at most once per `idempotencyKey`) and calls `completion` exactly once.
-    func submit(_ bid: BidRequest, idempotencyKey: String?, completion: @escaping BidWriter.Completion)
+    /// Records `bid` (at most once per `idempotencyKey`) and calls `completion` exactly once;
+    /// `trace` is the request's, for the statement's span.
+    func submit(
+        _ bid: BidRequest, idempotencyKey: String?, trace: TraceContext, completion: @escaping BidWriter.Completion)
 }
 
 extension BidWriter: BidRecorder {}
@@ -19,6 +22,6 @@ protocol BidGroupRecorder: AnyObject {
     /// Records `bids` in one commit (at most once per `idempotencyKey`, which must come with the
     /// same `request`) and calls `completion` exactly once, with one `Recorded` per bid.
     func submit(
-        group bids: [BidRequest], idempotencyKey: String?, request: String?,
+        group bids: [BidRequest], idempotencyKey: String?, request: String?, trace: TraceContext,
         completion: @escaping BidWriter.GroupCompletion)
 }

@@ -10,6 +10,10 @@ struct BidRoutes {
     let retryAfterSeconds: Int
     /// Per-key quotas; nil when no key is configured.
     var quotas: QuotaGate? = nil
+    /// Answers carry `Server-Timing` (`SERVER_TIMING`).
+    var serverTiming = true
+    /// Where sampled requests' queue spans go; nil while tracing is off.
+    var spans: WritePathSpans?
 
     func register(into router: inout Router) {
         let handler: HTTPHandler = { request, responder in self.createBid(request, responder) }
@@ -18,6 +22,7 @@ struct BidRoutes {
     }
 
     func createBid(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let started = ContinuousClock.now
         switch Self.price(request) {
         case .rejected(let response):
             responder.respond(response)
@@ -34,21 +39,37 @@ struct BidRoutes {
                 return
             }
             let quotas = self.quotas
-            recorder.submit(bid, idempotencyKey: key) { outcome in
+            recorder.submit(bid, idempotencyKey: key, trace: request.trace) { outcome, timing in
+                let timingFields = serverTiming ? [ServerTiming.field(timing, since: started)] : []
+                spans?.recordQueue(
+                    trace: request.trace, timing: timing, bids: 1, loop: responder.loop.name,
+                    outcome: Self.outcomeName(outcome))
                 switch outcome {
                 case .success(.stored(let id)):
                     quotas?.stored(1, admission)
                     responder.respond(
                         JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC)).adding(
-                            admission.headers))
+                            admission.headers + timingFields))
                 case .success(.replayed(let id, let adjusted)):
                     let response = JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: adjusted))
-                    responder.respond(response.adding([("Idempotent-Replayed", "true")] + admission.headers))
+                    responder.respond(
+                        response.adding([("Idempotent-Replayed", "true")] + admission.headers + timingFields))
                 case .failure(let error):
                     responder.respond(
-                        Self.writeFailure(error, notAcknowledged: "the bid was", retryAfterSeconds: retryAfterSeconds))
+                        Self.writeFailure(error, notAcknowledged: "the bid was", retryAfterSeconds: retryAfterSeconds)
+                            .adding(timingFields))
                 }
             }
+        }
+    }
+
+    /// What became of a write, as a span attribute.
+    static func outcomeName<Value>(_ outcome: Result<Value, BidWriter.WriteError>) -> String {
+        switch outcome {
+        case .success: "stored"
+        case .failure(.overloaded): "overloaded"
+        case .failure(.databaseUnavailable): "database_unavailable"
+        case .failure(.keyReusedWithDifferentRequest): "key_reused"
         }
     }
 

@@ -6,6 +6,7 @@ public import Logging
 import Postgres
 import ServiceSupport
 import Synchronization
+import Telemetry
 
 /// `bidengine serve`: database first (embedded or `DATABASE_URL`, migrated), then one HTTP event
 /// loop per core, each with its own PostgreSQL connection and bid writer.
@@ -14,6 +15,7 @@ public final class BidServer: @unchecked Sendable {
     private let logger: Logger
     private var http: HTTPServer?
     private var database: DatabaseLocator.Resolved?
+    private var exporter: OTLPExporter?
 
     /// Asked before each start-up retry is logged: true once a signal is ending the process, so
     /// that its last line is the signal's, not a retry that will never happen.
@@ -42,8 +44,27 @@ public final class BidServer: @unchecked Sendable {
         httpConfiguration.requestTimeout = configuration.requestTimeout
         httpConfiguration.idleTimeout = configuration.idleTimeout
         httpConfiguration.firstByteTimeout = configuration.firstByteTimeout
-        httpConfiguration.exchangeObserver = Self.observer(accessLog: configuration.accessLog, logger: logger)
+        var spans: WritePathSpans?
+        if let tracing = configuration.tracing {
+            let buffer = SpanBuffer(capacity: tracing.maxQueueSize)
+            let exporter = OTLPExporter(
+                configuration: tracing.exporter, buffer: buffer, encoder: OTLPJSONEncoder(resource: tracing.resource))
+            httpConfiguration.traceSampler = try Self.traceSampler(for: tracing)
+            spans = WritePathSpans(buffer: buffer)
+            self.exporter = exporter
+            exporter.start()
+            logger.notice(
+                "tracing on",
+                metadata: [
+                    "endpoint": "\(tracing.exporter.endpoint.absoluteString)", "sampler": "\(tracing.samplerName)",
+                    "sampler_arg": "\(tracing.samplerArgument ?? "")", "service": "\(tracing.serviceName)",
+                ])
+        }
+        httpConfiguration.exchangeObserver = Self.observer(
+            accessLog: configuration.accessLog, logger: logger, spans: spans)
         let configuration = self.configuration
+        let exporter = self.exporter
+        let loopSpans = spans
         let logger = self.logger
         let setup = LoopSetup()
         if !configuration.apiKeys.isEmpty {
@@ -58,7 +79,7 @@ public final class BidServer: @unchecked Sendable {
                 loop: loop, connection: setup.connection!, replica: setup.replica, configuration: configuration,
                 expectedSchemaVersion: setup.expectedSchemaVersion, logger: logger, server: httpServer,
                 quotas: setup.quotas, keyMetrics: setup.keyMetrics,
-                gate: setup.gate
+                gate: setup.gate, spans: loopSpans, exporter: exporter
             ).router()
         }
         httpServer.server = server
@@ -157,18 +178,22 @@ public final class BidServer: @unchecked Sendable {
     }
 
     /// Metrics for every answered request, and the access log line when enabled.
-    private static func observer(accessLog: Bool, logger: Logger) -> @Sendable (HTTPExchange) -> Void {
+    private static func observer(accessLog: Bool, logger: Logger, spans: WritePathSpans?)
+        -> @Sendable (HTTPExchange) -> Void
+    {
         let metrics = ServiceMetrics.shared
         var accessLogger = logger
         accessLogger[metadataKey: "type"] = "access"
         let access = accessLogger
         return { exchange in
             metrics.record(exchange)
+            spans?.recordRequest(exchange)
             guard accessLog else { return }
             var metadata: Logger.Metadata = [
                 "method": "\(exchange.method.rawValue)", "path": "\(exchange.path)", "status": "\(exchange.status)",
                 "duration_ms": "\(exchange.duration.milliseconds)", "request_id": "\(exchange.requestID)",
             ]
+            metadata.merge(exchange.trace.logMetadata) { _, trace in trace }
             // A bulk request's item counts (items, stored, rejected).
             for (key, value) in exchange.logFields { metadata[key] = "\(value)" }
             access.info("request", metadata: metadata)
@@ -180,6 +205,8 @@ public final class BidServer: @unchecked Sendable {
     public func shutdown() {
         http?.shutdown(deadline: configuration.shutdownTimeout)
         http = nil
+        exporter?.shutdown()
+        exporter = nil
         database?.embedded?.stop()
         database = nil
     }
@@ -199,6 +226,9 @@ struct LoopServices {
     let quotas: QuotaGate?
     let keyMetrics: KeyMetrics?
     let gate: StartupGate
+    /// Where sampled requests' spans go; nil while tracing is off.
+    let spans: WritePathSpans?
+    let exporter: OTLPExporter?
 
     func router() -> Router {
         let logger = self.logger
@@ -229,12 +259,22 @@ struct LoopServices {
             if !succeeded { metrics.batchFailures.increment() }
         }
         writer.onQueueWait = { lane, waited in metrics.queueWait[lane.rawValue].recordNanoseconds(waited.nanoseconds) }
+        if let spans {
+            let loopName = loop.name
+            writer.onTracedStatementFinished = { statement, timing, rows, succeeded in
+                spans.recordStatement(statement, timing: timing, rows: rows, succeeded: succeeded, loop: loopName)
+            }
+        }
         let reader = readRouter(primary: connection, failures: failures)
         var router = Router()
-        BidRoutes(recorder: writer, retryAfterSeconds: 1, quotas: quotas).register(into: &router)
+        BidRoutes(
+            recorder: writer, retryAfterSeconds: 1, quotas: quotas, serverTiming: configuration.serverTiming,
+            spans: spans
+        ).register(into: &router)
         BulkBidRoutes(
             recorder: writer, retryAfterSeconds: 1, maxItems: configuration.maxBulkItems,
-            maxBodySize: configuration.maxBulkBodySize, metrics: metrics.bulk, quotas: quotas
+            maxBodySize: configuration.maxBulkBodySize, metrics: metrics.bulk, quotas: quotas,
+            serverTiming: configuration.serverTiming, spans: spans
         ).register(into: &router)
         BidHistoryRoutes(connection: reader, logger: logger).register(into: &router)
         AuditRoutes(connection: reader, logger: logger).register(into: &router)
@@ -252,8 +292,11 @@ struct LoopServices {
             router.retain(sweeper)
         }
         let server = self.server
+        let exporter = self.exporter
         router.add(.GET, "/metrics") { _, responder in
-            responder.respond(PrometheusBackend.exposition(metrics.render(server: server.server)))
+            responder.respond(
+                PrometheusBackend.exposition(
+                    metrics.render(server: server.server) + TraceExportMetrics.exposition(exporter)))
         }
         HealthRoutes(
             connection: connection, reader: reader, expectedSchemaVersion: expectedSchemaVersion, startup: gate

@@ -1,4 +1,5 @@
 public import BidCore
+public import HTTPServer
 public import Postgres
 import ServiceSupport
 
@@ -38,12 +39,15 @@ public final class BidWriter {
         case replayed(bidID: Int64, adjustedCPC: String)
     }
 
-    public typealias Completion = (Result<Recorded, WriteError>) -> Void
+    /// The outcome, and when its moments happened (for Server-Timing and spans).
+    public typealias Completion = (Result<Recorded, WriteError>, WriteTiming) -> Void
     /// For a group: one `Recorded` per bid, in the group's order, or one error for all.
-    public typealias GroupCompletion = (Result<[Recorded], WriteError>) -> Void
+    public typealias GroupCompletion = (Result<[Recorded], WriteError>, WriteTiming) -> Void
 
     /// Observes batches (for metrics): size, and the round-trip time of the statement.
     public var onBatchFinished: ((_ size: Int, _ roundTrip: Duration, _ succeeded: Bool) -> Void)?
+    /// Observes statements that carried a sampled request (for their spans), as they finish.
+    public var onTracedStatementFinished: ((TracedStatement, WriteTiming, _ rows: Int, _ succeeded: Bool) -> Void)?
     /// Observes each group as its statement starts: its lane and how long it waited in the writer.
     public var onQueueWait: ((_ lane: Lane, _ waited: Duration) -> Void)?
     /// Observes why bids were not acknowledged (for the log): the database's error, which
@@ -69,6 +73,8 @@ public final class BidWriter {
         let enqueued: ContinuousClock.Instant
         /// The latest moment its answer may be given: arrival plus the statement timeout.
         let deadline: ContinuousClock.Instant
+        /// The request's trace: a sampled one gets its statement's span.
+        let trace: TraceContext
         let answer: Answer
 
         var lane: Lane {
@@ -80,18 +86,25 @@ public final class BidWriter {
 
         var count: Int { 1 + rest.count }
 
-        func fail(_ error: WriteError) {
+        /// `sent`: when the statement that carried it went out, if one did.
+        func fail(_ error: WriteError, sent: ContinuousClock.Instant? = nil, statement: TracedStatement? = nil) {
+            let timing = WriteTiming(enqueued: enqueued, sent: sent, finished: .now, statement: statement)
             switch answer {
-            case .single(let completion): completion(.failure(error))
-            case .group(let completion): completion(.failure(error))
+            case .single(let completion): completion(.failure(error), timing)
+            case .group(let completion): completion(.failure(error), timing)
             }
         }
 
         /// `rows` are the group's rows (the first is `first`'s); empty for a replay.
-        func succeed(first: Recorded, rows: ArraySlice<BidInsert.Row>) {
+        func succeed(
+            first: Recorded, rows: ArraySlice<BidInsert.Row>, sent: ContinuousClock.Instant,
+            statement: TracedStatement? = nil
+        ) {
+            let timing = WriteTiming(enqueued: enqueued, sent: sent, finished: .now, statement: statement)
             switch answer {
-            case .single(let completion): completion(.success(first))
-            case .group(let completion): completion(.success([first] + rows.dropFirst().map { .stored(bidID: $0.id) }))
+            case .single(let completion): completion(.success(first), timing)
+            case .group(let completion):
+                completion(.success([first] + rows.dropFirst().map { .stored(bidID: $0.id) }), timing)
             }
         }
     }
@@ -123,8 +136,11 @@ public final class BidWriter {
     public var pendingCount: Int { lanes.reduce(0) { $0 + $1.bids } }
 
     /// Records `bid`; with an idempotency key, at most once per key.
-    public func submit(_ bid: BidRequest, idempotencyKey: String? = nil, completion: @escaping Completion) {
-        enqueue(bid, rest: [], idempotencyKey: idempotencyKey, request: nil, answer: .single(completion))
+    public func submit(
+        _ bid: BidRequest, idempotencyKey: String? = nil, trace: TraceContext = .untraced,
+        completion: @escaping Completion
+    ) {
+        enqueue(bid, rest: [], idempotencyKey: idempotencyKey, request: nil, trace: trace, answer: .single(completion))
     }
 
     /// Records `bids` together: one statement, one transaction, all or none; answered once after
@@ -133,24 +149,25 @@ public final class BidWriter {
     /// `request`, when given, is what a repeat must match instead of the bids' fields.
     public func submit(
         group bids: [BidRequest], idempotencyKey: String? = nil, request: String? = nil,
-        completion: @escaping GroupCompletion
+        trace: TraceContext = .untraced, completion: @escaping GroupCompletion
     ) {
         guard let first = bids.first else {
-            completion(.success([]))
+            completion(.success([]), .immediate())
             return
         }
         enqueue(
-            first, rest: Array(bids.dropFirst()), idempotencyKey: idempotencyKey, request: request,
+            first, rest: Array(bids.dropFirst()), idempotencyKey: idempotencyKey, request: request, trace: trace,
             answer: .group(completion))
     }
 
     private func enqueue(
-        _ bid: BidRequest, rest: [BidRequest], idempotencyKey: String?, request: String?, answer: Pending.Answer
+        _ bid: BidRequest, rest: [BidRequest], idempotencyKey: String?, request: String?, trace: TraceContext,
+        answer: Pending.Answer
     ) {
         let now = ContinuousClock.now
         let pending = Pending(
             bid: bid, rest: rest, idempotencyKey: idempotencyKey, request: request, enqueued: now,
-            deadline: now + connection.statementTimeout, answer: answer)
+            deadline: now + connection.statementTimeout, trace: trace, answer: answer)
         let lane = pending.lane.rawValue
         guard lanes[lane].bids + pending.count <= maxPending else {
             pending.fail(.overloaded)
@@ -170,20 +187,28 @@ public final class BidWriter {
             for pending in batch { onQueueWait(lane, pending.enqueued.duration(to: started)) }
         }
         let statement = BidInsert.statement(for: batch, bids: bids)
+        let traced =
+            onTracedStatementFinished == nil
+            ? nil : TracedStatement.make(traces: batch.lazy.map(\.trace), bids: bids, groups: batch.count)
         // Groups queue in arrival order within a lane, so the first one's deadline is the batch's.
         connection.query(
             statement.sql, statement.parameters, preparedAs: statement.name, deadline: batch[0].deadline
         ) { [weak self] outcome in
-            self?.finish(batch, bids: bids, outcome: outcome, started: started)
+            self?.finish(batch, bids: bids, outcome: outcome, started: started, traced: traced)
         }
     }
 
     private func finish(
-        _ batch: [Pending], bids: Int, outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant
+        _ batch: [Pending], bids: Int, outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant,
+        traced: TracedStatement?
     ) {
         statementsInFlight -= 1
         let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: bids) }
         onBatchFinished?(bids, started.duration(to: .now), (try? rows.get()) != nil)
+        if let traced {
+            let timing = WriteTiming(enqueued: batch[0].enqueued, sent: started, finished: .now, statement: traced)
+            onTracedStatementFinished?(traced, timing, (try? rows.get())?.count ?? 0, (try? rows.get()) != nil)
+        }
         switch rows {
         case .success(let rows):
             var repeated: [Pending] = []
@@ -191,16 +216,20 @@ public final class BidWriter {
             for pending in batch {
                 let head = rows[index]
                 if head.fresh {
-                    pending.succeed(first: .stored(bidID: head.id), rows: rows[index..<index + pending.count])
+                    pending.succeed(
+                        first: .stored(bidID: head.id), rows: rows[index..<index + pending.count], sent: started,
+                        statement: traced)
                 } else {
                     repeated.append(pending)
                 }
                 index += pending.count
             }
-            if !repeated.isEmpty { answerRepeats(repeated) }
+            if !repeated.isEmpty { answerRepeats(repeated, sent: started) }
         case .failure(let error):
             onStatementFailed?(error, "bid insert", bids)
-            for pending in batch { pending.fail(.databaseUnavailable(error.description)) }
+            for pending in batch {
+                pending.fail(.databaseUnavailable(error.description), sent: started, statement: traced)
+            }
         }
         if statementsInFlight < maxInFlight { writeNextBatch() }
     }
@@ -222,12 +251,12 @@ public final class BidWriter {
     /// Keys that were already claimed (by an earlier request, another loop, or another replica):
     /// look up what they recorded. The claim committed before this statement could skip it, so
     /// a fresh statement sees it.
-    private func answerRepeats(_ repeated: [Pending]) {
+    private func answerRepeats(_ repeated: [Pending], sent: ContinuousClock.Instant) {
         // A group's repeat is answered with all its ids (`BidWriter+Groups.swift`).
         var repeated = repeated
         repeated.removeAll { pending in
             guard case .group = pending.answer else { return false }
-            answerGroupRepeat(pending)
+            answerGroupRepeat(pending, sent: sent)
             return true
         }
         guard !repeated.isEmpty else { return }
@@ -247,18 +276,19 @@ public final class BidWriter {
                 for pending in repeated {
                     guard let key = pending.idempotencyKey, let first = original[key] else {
                         // Expired and swept between the two statements: the outcome is unknown to us.
-                        pending.fail(.databaseUnavailable("idempotency key vanished during lookup"))
+                        pending.fail(.databaseUnavailable("idempotency key vanished during lookup"), sent: sent)
                         continue
                     }
                     if first.request == BidInsert.canonicalRequest(pending) {
-                        pending.succeed(first: .replayed(bidID: first.id, adjustedCPC: first.adjusted), rows: [])
+                        pending.succeed(
+                            first: .replayed(bidID: first.id, adjustedCPC: first.adjusted), rows: [], sent: sent)
                     } else {
-                        pending.fail(.keyReusedWithDifferentRequest)
+                        pending.fail(.keyReusedWithDifferentRequest, sent: sent)
                     }
                 }
             case .failure(let error):
                 self?.onStatementFailed?(error, "idempotency lookup", repeated.reduce(0) { $0 + $1.count })
-                for pending in repeated { pending.fail(.databaseUnavailable(error.description)) }
+                for pending in repeated { pending.fail(.databaseUnavailable(error.description), sent: sent) }
             }
         }
     }

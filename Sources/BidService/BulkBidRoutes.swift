@@ -18,6 +18,10 @@ struct BulkBidRoutes {
     let metrics: BulkMetrics?
     /// Per-key quotas; nil when no key is configured.
     var quotas: QuotaGate? = nil
+    /// Answers carry `Server-Timing` (`SERVER_TIMING`).
+    var serverTiming = true
+    /// Where sampled requests' queue spans go; nil while tracing is off.
+    var spans: WritePathSpans?
 
     static let path = "/api/bids/batch"
 
@@ -28,6 +32,7 @@ struct BulkBidRoutes {
     }
 
     func createBids(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let started = ContinuousClock.now
         if let refused = BidRoutes.refuseBeforeParsing(request) {
             responder.respond(refused)
             return
@@ -64,7 +69,13 @@ struct BulkBidRoutes {
             return
         }
         let quotas = self.quotas
-        recorder.submit(group: valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch)) { outcome in
+        recorder.submit(
+            group: valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch), trace: request.trace
+        ) { outcome, timing in
+            let timingFields = serverTiming ? [ServerTiming.field(timing, since: started)] : []
+            spans?.recordQueue(
+                trace: request.trace, timing: timing, bids: valid.count, loop: responder.loop.name,
+                outcome: BidRoutes.outcomeName(outcome))
             switch outcome {
             case .success(let recorded):
                 var ids: [Int64] = []
@@ -89,18 +100,20 @@ struct BulkBidRoutes {
                     metrics?.stored(ids.count)
                     quotas?.stored(ids.count, admission)
                     responder.respond(
-                        JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)).adding(admission.headers),
+                        JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)).adding(
+                            admission.headers + timingFields),
                         logFields: counts(ids.count))
                     return
                 }
                 let response = JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: prices))
                 responder.respond(
-                    response.adding([("Idempotent-Replayed", "true")] + admission.headers),
+                    response.adding([("Idempotent-Replayed", "true")] + admission.headers + timingFields),
                     logFields: counts(ids.count))
             case .failure(let error):
                 responder.respond(
                     BidRoutes.writeFailure(
-                        error, notAcknowledged: "the bids were", retryAfterSeconds: retryAfterSeconds),
+                        error, notAcknowledged: "the bids were", retryAfterSeconds: retryAfterSeconds
+                    ).adding(timingFields),
                     logFields: counts(0))
             }
         }

@@ -1,5 +1,6 @@
 public import Postgres
 import ServiceSupport
+public import Telemetry
 
 /// Everything `bidengine serve` can be told, with the defaults documented in the README.
 public struct ServiceConfiguration: Sendable {
@@ -46,6 +47,10 @@ public struct ServiceConfiguration: Sendable {
     public var apiKeys = APIKeys([APIKey]())
     /// One JSON line per request (method, path, status, duration, request id).
     public var accessLog = true
+    /// Bid and bulk answers carry `Server-Timing` (queue, db, total).
+    public var serverTiming = true
+    /// OpenTelemetry export (the `OTEL_*` variables); nil: off.
+    public var tracing: TracingSettings?
     /// How long an Idempotency-Key is remembered.
     public var idempotencyRetention: Duration = .seconds(24 * 3600)
     /// How often expired keys are swept.
@@ -71,7 +76,13 @@ public struct ServiceConfiguration: Sendable {
             ("max_writes_in_flight", String(maxWritesInFlight)), ("max_pending_per_loop", String(maxPendingPerLoop)),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
             ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"),
-            ("access_log", String(accessLog)),
+            ("access_log", String(accessLog)), ("server_timing", String(serverTiming)),
+            (
+                "tracing",
+                tracing.map {
+                    "\($0.exporter.endpoint.absoluteString) sampler \($0.samplerName) \($0.samplerArgument ?? "")"
+                } ?? "off"
+            ),
             ("idempotency_retention", idempotencyRetention.description),
         ]
     }

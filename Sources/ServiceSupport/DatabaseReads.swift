@@ -23,26 +23,30 @@ public struct DatabaseReads {
 
     /// Connection trouble, deadlines and overload are worth retrying (503); any other query
     /// error is a bug here (500), since every parameter was validated before it was bound.
-    public func failureResponse(_ error: PostgresError) -> HTTPResponse {
-        JSONResponse.readFailure(error, reading: subject, retryAfterSeconds: retryAfterSeconds, logger: logger)
+    public func failureResponse(_ error: PostgresError, _ trace: TraceContext) -> HTTPResponse {
+        JSONResponse.readFailure(
+            error, reading: subject, retryAfterSeconds: retryAfterSeconds, logger: logger.tracing(trace))
     }
 
     /// A stored row that cannot be written as JSON (`what` names it in the log): a 500, logged
     /// with the row.
-    public func unrepresentable(_ row: [String?], as what: String) -> HTTPResponse {
-        logger.error("\(what) cannot be represented in JSON", metadata: ["row": "\(row.map { $0 ?? "NULL" })"])
+    public func unrepresentable(_ row: [String?], as what: String, _ trace: TraceContext) -> HTTPResponse {
+        logger.tracing(trace).error(
+            "\(what) cannot be represented in JSON", metadata: ["row": "\(row.map { $0 ?? "NULL" })"])
         return JSONResponse.error(500, "internal error reading \(subject)")
     }
 
     /// `{"<member>":[…],"next":"…"|null}` from up to `limit + 1` rows: the extra row only says that
     /// a next page exists; the cursor points at the last row shown.
-    public func page<Row: KeysetRow>(of _: Row.Type, _ rows: [[String?]], limit: Int, member: String) -> HTTPResponse {
+    public func page<Row: KeysetRow>(
+        of _: Row.Type, _ rows: [[String?]], limit: Int, member: String, trace: TraceContext
+    ) -> HTTPResponse {
         var writer = JSONWriter(capacity: 64 + Row.jsonSizeEstimate * min(rows.count, limit))
         writer.beginObject()
         writer.beginArray(member)
         var last: Row?
         for row in rows.prefix(limit) {
-            guard let item = Row(row: row) else { return unrepresentable(row, as: Row.rowName) }
+            guard let item = Row(row: row) else { return unrepresentable(row, as: Row.rowName, trace) }
             item.write(to: &writer)
             last = item
         }

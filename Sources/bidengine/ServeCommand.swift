@@ -3,6 +3,7 @@ import BidService
 import Foundation
 import Logging
 import ServiceSupport
+import Telemetry
 
 #if canImport(Glibc)
     import Glibc
@@ -44,11 +45,16 @@ struct ServeCommand: ParsableCommand {
             FIRST_BYTE_TIMEOUT, DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, MAX_WRITES_IN_FLIGHT, SHUTDOWN_TIMEOUT, \
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace, debug, info, notice, \
             warning, error, critical), ACCESS_LOG (true/false, 1/0, on/off, yes/no; default on), \
+            SERVER_TIMING (the same; default on), \
             BIDENGINE_API_KEYS (comma-separated bearer keys), BIDENGINE_API_KEYS_FILE (one key a \
             line: KEY, or KEY name=NAME rate=R burst=B; # starts a comment; a bad line, or a file \
             with no key, stops start-up with exit 64), API_KEY_RATE and API_KEY_BURST (the quota \
             in bids per second and bids of keys without their own; default unlimited; over \
             quota, 429 with Retry-After and RateLimit fields).
+
+            Tracing: OpenTelemetry spans exported as OTLP/HTTP JSON when OTEL_EXPORTER_OTLP_ENDPOINT \
+            (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, \
+            OTEL_TRACES_SAMPLER_ARG and the other OTEL_* variables of docs/operations.md apply.
 
             DATABASE_READ_URL: a hot-standby replica for reads (bid history, competitor prices, audit \
             listings and reports); reads fall back to the primary while it is down or lags by more than \
@@ -175,6 +181,7 @@ struct ServeCommand: ParsableCommand {
             configuration.shutdownTimeout = .seconds(
                 try settings.value(Settings.shutdownTimeout, flag: shutdownTimeout))
             configuration.accessLog = try settings.value(Settings.accessLog)
+            configuration.serverTiming = try settings.value(Settings.serverTiming)
             configuration.connectTimeoutSeconds = try settings.value(Settings.connectTimeout)
             _ = try settings.value(Settings.logLevel)
             configuration.databaseURL = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
@@ -186,6 +193,12 @@ struct ServeCommand: ParsableCommand {
             configuration.readMaxLag = try settings.value(Settings.readMaxLag)
         } catch let error as SettingError {
             throw ValidationError(error.description)
+        }
+        do {
+            configuration.tracing = try TracingSettings.fromEnvironment(environment)
+            if let tracing = configuration.tracing { _ = try BidServer.traceSampler(for: tracing) }
+        } catch {
+            throw ValidationError("\(error)")
         }
         configuration.stateDirectory = try database.location.resolvedStateDirectory(environment)
         configuration.migrationsDirectory = database.location.migrationsDirectory

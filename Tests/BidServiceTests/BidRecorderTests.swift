@@ -12,15 +12,19 @@ struct BidRecorderTests {
     /// Answers every bid with one fixed outcome.
     final class FixedRecorder: BidRecorder {
         let result: Result<BidWriter.Recorded, BidWriter.WriteError>
+        let timing: WriteTiming?
         private(set) var keys: [String?] = []
 
-        init(_ result: Result<BidWriter.Recorded, BidWriter.WriteError>) {
+        init(_ result: Result<BidWriter.Recorded, BidWriter.WriteError>, timing: WriteTiming? = nil) {
             self.result = result
+            self.timing = timing
         }
 
-        func submit(_ bid: BidRequest, idempotencyKey: String?, completion: @escaping BidWriter.Completion) {
+        func submit(
+            _ bid: BidRequest, idempotencyKey: String?, trace: TraceContext, completion: @escaping BidWriter.Completion
+        ) {
             keys.append(idempotencyKey)
-            completion(result)
+            completion(result, timing ?? .immediate())
         }
     }
 
@@ -28,11 +32,16 @@ struct BidRecorderTests {
         ("POST /api/bid HTTP/1.1\r\nHost: x\r\nX-Request-ID: r1\r\nContent-Type: application/json\r\nIdempotency-Key: k1\r\n"
             + "Content-Length: 54\r\n\r\n" + #"{"product_id":123,"current_cpc":1.5,"target_roas":150}"#).utf8)
 
-    /// The reply for one outcome, without the `Date` header.
-    static func reply(to result: Result<BidWriter.Recorded, BidWriter.WriteError>) throws -> [String] {
+    /// The reply for one outcome, without the `Date` header (and without `Server-Timing` unless asked).
+    static func reply(
+        to result: Result<BidWriter.Recorded, BidWriter.WriteError>, timing: WriteTiming? = nil,
+        serverTiming: Bool = false
+    ) throws -> [String] {
         let server = try InProcessHTTPServer { _ in
             var router = Router()
-            BidRoutes(recorder: FixedRecorder(result), retryAfterSeconds: 1).register(into: &router)
+            BidRoutes(
+                recorder: FixedRecorder(result, timing: timing), retryAfterSeconds: 1, serverTiming: serverTiming
+            ).register(into: &router)
             return router
         }
         defer { server.shutdown() }
@@ -51,6 +60,35 @@ struct BidRecorderTests {
                 "X-Content-Type-Options: nosniff", "Content-Length: 33", "",
                 #"{"bid_id":41,"adjusted_cpc":2.25}"#,
             ])
+    }
+
+    /// The wait for a statement, the statement's round trip and the whole, in milliseconds.
+    @Test func serverTimingNamesTheQueueTheDatabaseAndTheWhole() throws {
+        let finished = ContinuousClock.now
+        let timing = WriteTiming(
+            enqueued: finished - .microseconds(1_234), sent: finished - .microseconds(620), finished: finished)
+        for result: Result<BidWriter.Recorded, BidWriter.WriteError> in [
+            .success(.stored(bidID: 41)), .failure(.databaseUnavailable("down")),
+        ] {
+            let lines = try Self.reply(to: result, timing: timing, serverTiming: true)
+            let field = try #require(lines.first { $0.hasPrefix("Server-Timing: ") })
+            #expect(field.hasPrefix("Server-Timing: queue;dur=0.61, db;dur=0.62, total;dur="), "\(field)")
+            let total = try #require(Double(field.split(separator: "=").last.map(String.init) ?? ""))
+            #expect(total >= 0 && total < 10_000)
+        }
+        #expect(
+            try Self.reply(to: .success(.stored(bidID: 41)), timing: timing).allSatisfy {
+                !$0.hasPrefix("Server-Timing")
+            })
+    }
+
+    @Test func serverTimingMillisecondsHaveTwoDecimals() {
+        #expect(ServerTiming.milliseconds(.microseconds(410)) == "0.41")
+        #expect(ServerTiming.milliseconds(.microseconds(1_150)) == "1.15")
+        #expect(ServerTiming.milliseconds(.microseconds(5)) == "0.00")
+        #expect(ServerTiming.milliseconds(.milliseconds(12)) == "12.00")
+        #expect(ServerTiming.milliseconds(.microseconds(1_009)) == "1.00")
+        #expect(ServerTiming.milliseconds(.microseconds(1_090)) == "1.09")
     }
 
     @Test func replayedCarriesTheOriginalAnswer() throws {

@@ -38,7 +38,7 @@ import Testing
             keepAlive.objects = [connection, writer]  // as the server's router keeps them
             func submit(_ name: String, productID: Int) {
                 let submitted = ContinuousClock.now
-                writer.submit(Self.bid(productID: productID)) { outcome in
+                writer.submit(Self.bid(productID: productID)) { outcome, _ in
                     answered.withLock { $0[name] = (submitted.duration(to: .now), outcome) }
                     done.signal()
                 }

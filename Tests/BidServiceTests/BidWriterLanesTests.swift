@@ -47,8 +47,8 @@ import Testing
         let now = ContinuousClock.now
         return BidWriter.Pending(
             bid: bid, rest: Array(repeating: bid, count: size - 1), idempotencyKey: nil, request: nil, enqueued: now,
-            deadline: now + .seconds(60),
-            answer: size == 1 ? .single({ _ in }) : .group({ _ in }))
+            deadline: now + .seconds(60), trace: .untraced,
+            answer: size == 1 ? .single({ _, _ in }) : .group({ _, _ in }))
     }
 
     /// Every statement until the lanes are empty, as `lane:bids`.

@@ -22,24 +22,26 @@ struct BulkBidRoutesTests {
         }
 
         func submit(
-            group bids: [BidRequest], idempotencyKey: String?, request: String?,
+            group bids: [BidRequest], idempotencyKey: String?, request: String?, trace: TraceContext,
             completion: @escaping BidWriter.GroupCompletion
         ) {
-            if let failure { return completion(.failure(failure)) }
+            if let failure { return completion(.failure(failure), .immediate()) }
             completion(
                 .success(
                     bids.indices.map { index in
                         replay
                             ? .replayed(bidID: Int64(7 + index), adjustedCPC: "2.25")
                             : .stored(bidID: Int64(41 + index))
-                    }))
+                    }), .immediate())
         }
     }
 
     static let body = #"{"bids":[{"product_id":123,"current_cpc":1.5,"target_roas":150},{"product_id":0},7]}"#
 
     /// The reply (without `Date`) and the log fields the exchange observer saw.
-    static func reply(_ recorder: FixedGroupRecorder) throws -> (lines: [String], logFields: [String]) {
+    static func reply(_ recorder: FixedGroupRecorder, serverTiming: Bool = false) throws -> (
+        lines: [String], logFields: [String]
+    ) {
         let observed = Mutex<[String]>([])
         var configuration = HTTPServerConfiguration()
         configuration.exchangeObserver = { exchange in
@@ -47,8 +49,10 @@ struct BulkBidRoutesTests {
         }
         let server = try InProcessHTTPServer(configuration: configuration) { _ in
             var router = Router()
-            BulkBidRoutes(recorder: recorder, retryAfterSeconds: 1, maxItems: 10, maxBodySize: 4096, metrics: nil)
-                .register(into: &router)
+            BulkBidRoutes(
+                recorder: recorder, retryAfterSeconds: 1, maxItems: 10, maxBodySize: 4096, metrics: nil,
+                serverTiming: serverTiming
+            ).register(into: &router)
             return router
         }
         defer { server.shutdown() }
@@ -67,6 +71,12 @@ struct BulkBidRoutesTests {
     static let rejected =
         #"{"errors":["Invalid product ID","Invalid current CPC","Invalid target ROAS"]},"#
         + #"{"error":"request body must be a JSON object"}"#
+
+    @Test func aStoredBatchCarriesServerTiming() throws {
+        let (lines, _) = try Self.reply(FixedGroupRecorder(), serverTiming: true)
+        let field = try #require(lines.first { $0.hasPrefix("Server-Timing: ") })
+        #expect(field.hasPrefix("Server-Timing: queue;dur=0.00, db;dur=0.00, total;dur="), "\(field)")
+    }
 
     @Test func storedItemsGetTheirIdsAndTheLogCountsItems() throws {
         let (lines, fields) = try Self.reply(FixedGroupRecorder())

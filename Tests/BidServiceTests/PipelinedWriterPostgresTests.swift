@@ -79,13 +79,13 @@ import Testing
             let writer = BidWriter(connection: connection, maxBatch: 4, maxInFlight: 2)
             keep.objects.append(writer)
             let record = { (name: String) in
-                { (result: Result<[BidWriter.Recorded], BidWriter.WriteError>) in
+                { (result: Result<[BidWriter.Recorded], BidWriter.WriteError>, _: WriteTiming) in
                     outcomes.withLock { $0[name] = result }
                     done.signal()
                 }
             }
             writer.submit(group: group, idempotencyKey: "bulk-1", completion: record("first"))
-            writer.submit(Self.bid(9)) { result in
+            writer.submit(Self.bid(9)) { result, _ in
                 singles.withLock { $0.append(result) }
                 done.signal()
             }

@@ -64,7 +64,7 @@ public struct AuditRoutes {
         connection.query(AuditSQL.runsPage, [before, String(limit + 1)]) { outcome in
             switch outcome {
             case .failure(let error):
-                responder.respond(self.failureResponse(error))
+                responder.respond(self.failureResponse(error, request.trace))
             case .success(let result):
                 var writer = JSONWriter(capacity: 64 + 320 * min(result.rows.count, limit))
                 writer.beginObject()
@@ -72,7 +72,7 @@ public struct AuditRoutes {
                 var last: AuditRunRecord?
                 for row in result.rows.prefix(limit) {
                     guard let run = AuditRunRecord(row: row) else {
-                        return responder.respond(self.failureResponse(AuditSQL.unreadable("audit_runs")))
+                        return responder.respond(self.failureResponse(AuditSQL.unreadable("audit_runs"), request.trace))
                     }
                     AuditJSON.writeRun(run, to: &writer)
                     last = run
@@ -99,9 +99,9 @@ public struct AuditRoutes {
             switch outcome.flatMap({ result in
                 Result { () throws(PostgresError) in try AuditRunRecord.first(of: result) }
             }) {
-            case .failure(let error): responder.respond(self.failureResponse(error))
+            case .failure(let error): responder.respond(self.failureResponse(error, request.trace))
             case .success(nil): responder.respond(JSONResponse.error(404, "no audit run has succeeded yet"))
-            case .success(let run?): self.respondWithRun(run, page: page, responder)
+            case .success(let run?): self.respondWithRun(run, page: page, trace: request.trace, responder)
             }
         }
     }
@@ -117,22 +117,24 @@ public struct AuditRoutes {
             switch outcome.flatMap({ result in
                 Result { () throws(PostgresError) in try AuditRunRecord.first(of: result) }
             }) {
-            case .failure(let error): responder.respond(self.failureResponse(error))
+            case .failure(let error): responder.respond(self.failureResponse(error, request.trace))
             case .success(nil): responder.respond(JSONResponse.error(404, "audit run \(id) not found"))
-            case .success(let run?): self.respondWithRun(run, page: page, responder)
+            case .success(let run?): self.respondWithRun(run, page: page, trace: request.trace, responder)
             }
         }
     }
 
     /// `{"run":…,"bands":[…],"top_products":[…],"flags":[…],"next_after":…}`.
-    private func respondWithRun(_ run: AuditRunRecord, page: (limit: Int, after: Int64), _ responder: HTTPResponder) {
+    private func respondWithRun(
+        _ run: AuditRunRecord, page: (limit: Int, after: Int64), trace: TraceContext, _ responder: HTTPResponder
+    ) {
         let id = String(run.id)
         let loader = AuditReportLoader(database: LoopAuditDatabase(querying: connection), rowLimit: Self.topProducts)
         loader.competitorPricesAvailable { available in
             let competitor: Bool
             switch available {
             case .success(let value): competitor = value
-            case .failure(let error): return responder.respond(self.failureResponse(error))
+            case .failure(let error): return responder.respond(self.failureResponse(error, trace))
             }
             connection.query(AuditSQL.bands, [id]) { bands in
                 connection.query(AuditSQL.products(competitor: competitor), [id, String(Self.topProducts)]) {
@@ -156,7 +158,7 @@ public struct AuditRoutes {
                                         run, bands: bandCounts, products: top, flags: pageFlags,
                                         hasMore: flagRows.count > page.limit)))
                         } catch {
-                            responder.respond(self.failureResponse(error))
+                            responder.respond(self.failureResponse(error, trace))
                         }
                     }
                 }
@@ -198,7 +200,7 @@ public struct AuditRoutes {
         AuditReportLoader(database: LoopAuditDatabase(querying: connection), rowLimit: reportRowLimit).load(runID: id) {
             outcome in
             switch outcome {
-            case .failure(let error): responder.respond(self.failureResponse(error))
+            case .failure(let error): responder.respond(self.failureResponse(error, request.trace))
             case .success(nil): responder.respond(JSONResponse.error(404, "audit run \(id) not found"))
             case .success(let report?):
                 responder.respond(
@@ -247,12 +249,12 @@ public struct AuditRoutes {
 
     /// Connection trouble and deadlines are worth retrying (503); anything else is a bug or an
     /// unmigrated database (500), logged.
-    func failureResponse(_ error: any Error) -> HTTPResponse {
+    func failureResponse(_ error: any Error, _ trace: TraceContext) -> HTTPResponse {
         if let error = error as? PostgresError, error.kind != .query {
             return JSONResponse.error(
                 503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
         }
-        logger.error("audit API query failed", metadata: ["error": "\(error)"])
+        logger.tracing(trace).error("audit API query failed", metadata: ["error": "\(error)"])
         return JSONResponse.error(500, "internal error reading audits")
     }
 }

@@ -34,14 +34,14 @@ public struct BidHistoryRoutes: DatabaseReadRoutes {
         reads.connection.query(Self.bidSQL, [String(id)]) { outcome in
             switch outcome {
             case .failure(let error):
-                responder.respond(self.reads.failureResponse(error))
+                responder.respond(self.reads.failureResponse(error, request.trace))
             case .success(let result):
                 guard let row = result.rows.first else {
                     responder.respond(JSONResponse.error(404, "bid not found"))
                     return
                 }
                 guard let bid = StoredBid(row: row) else {
-                    responder.respond(self.reads.unrepresentable(row, as: StoredBid.rowName))
+                    responder.respond(self.reads.unrepresentable(row, as: StoredBid.rowName, request.trace))
                     return
                 }
                 var writer = JSONWriter(capacity: 192)
@@ -65,9 +65,11 @@ public struct BidHistoryRoutes: DatabaseReadRoutes {
         reads.connection.query(BidHistoryQuery.sql, query.parameters) { outcome in
             switch outcome {
             case .failure(let error):
-                responder.respond(self.reads.failureResponse(error))
+                responder.respond(self.reads.failureResponse(error, request.trace))
             case .success(let result):
-                responder.respond(self.reads.page(of: StoredBid.self, result.rows, limit: query.limit, member: "bids"))
+                responder.respond(
+                    self.reads.page(
+                        of: StoredBid.self, result.rows, limit: query.limit, member: "bids", trace: request.trace))
             }
         }
     }

@@ -33,10 +33,12 @@ public struct CompetitorPriceRoutes: DatabaseReadRoutes {
         }
         reads.connection.query(query.sql, query.parameters) { outcome in
             switch outcome {
-            case .failure(let error): responder.respond(self.reads.failureResponse(error))
+            case .failure(let error): responder.respond(self.reads.failureResponse(error, request.trace))
             case .success(let result):
                 responder.respond(
-                    self.reads.page(of: StoredCompetitorPrice.self, result.rows, limit: query.limit, member: "prices"))
+                    self.reads.page(
+                        of: StoredCompetitorPrice.self, result.rows, limit: query.limit, member: "prices",
+                        trace: request.trace))
             }
         }
     }
@@ -55,7 +57,7 @@ public struct CompetitorPriceRoutes: DatabaseReadRoutes {
         reads.connection.query(CompetitorPriceQuery.latestSQL, [productID.description]) { outcome in
             switch outcome {
             case .failure(let error):
-                responder.respond(self.reads.failureResponse(error))
+                responder.respond(self.reads.failureResponse(error, request.trace))
             case .success(let result):
                 var writer = JSONWriter(capacity: 64 + 256 * result.rows.count)
                 writer.beginObject()
@@ -63,7 +65,8 @@ public struct CompetitorPriceRoutes: DatabaseReadRoutes {
                 writer.beginArray("prices")
                 for row in result.rows {
                     guard let price = StoredCompetitorPrice(row: row) else {
-                        responder.respond(self.reads.unrepresentable(row, as: StoredCompetitorPrice.rowName))
+                        responder.respond(
+                            self.reads.unrepresentable(row, as: StoredCompetitorPrice.rowName, request.trace))
                         return
                     }
                     price.write(to: &writer)

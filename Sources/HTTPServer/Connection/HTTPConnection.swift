@@ -228,7 +228,8 @@ final class HTTPConnection {
         perform(machine.requestFailed())
         let exchange = HTTPExchangeStart(
             method: failure.method ?? .other, path: failure.path, route: nil,
-            requestID: server.requestIDs.accept(failure.requestIDHeader), started: .now)
+            requestID: server.requestIDs.accept(failure.requestIDHeader),
+            trace: .fresh(sampler: .off, random: &server.requestIDs), started: .now)
         server.observer?(exchange.finished(status: failure.status))
         var headers = Router.jsonContentType
         if failure.status == 405 { headers.append(("Allow", server.allowedMethods(for: failure.path))) }

@@ -8,6 +8,8 @@ public struct HTTPExchange: Sendable {
     public let status: Int
     public let duration: Duration
     public let requestID: String
+    /// The request's trace context; the access log names its trace and span.
+    public let trace: TraceContext
     /// What the handler added for the access log (a bulk request's item counts, say).
     public let logFields: [(String, String)]
 }
@@ -18,11 +20,13 @@ struct HTTPExchangeStart: Sendable {
     let path: String
     let route: String?
     let requestID: String
+    let trace: TraceContext
     let started: ContinuousClock.Instant
 
     func finished(status: Int, logFields: [(String, String)] = []) -> HTTPExchange {
         HTTPExchange(
             method: method, path: path, route: route, status: status,
-            duration: started.duration(to: .now), requestID: requestID, logFields: logFields)
+            duration: started.duration(to: .now), requestID: requestID, trace: trace,
+            logFields: logFields)
     }
 }

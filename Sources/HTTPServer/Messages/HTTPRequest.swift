@@ -15,14 +15,17 @@ public struct HTTPRequest: Sendable {
     /// The client's `X-Request-ID` when it is a sane token, otherwise one generated here; the
     /// server echoes it in the reply so both sides' logs can be joined.
     public let requestID: String
+    /// The W3C trace context: the caller's trace from `traceparent`, or a new one.
+    public let trace: TraceContext
 
     /// Also the way to build requests for handlers in tests, without a socket.
     public init(
         method: HTTPMethod, path: String, query: [String: String] = [:], headers: HTTPHeaders = HTTPHeaders(),
         body: [UInt8] = [], pathParameters: [String: String] = [:], remoteAddress: String = "127.0.0.1",
-        requestID: String = ""
+        requestID: String = "", trace: TraceContext = .untraced
     ) {
         self.requestID = requestID
+        self.trace = trace
         self.method = method
         self.path = path
         self.query = query
@@ -36,6 +39,6 @@ public struct HTTPRequest: Sendable {
     func with(pathParameters: [String: String]) -> HTTPRequest {
         HTTPRequest(
             method: method, path: path, query: query, headers: headers, body: body,
-            pathParameters: pathParameters, remoteAddress: remoteAddress, requestID: requestID)
+            pathParameters: pathParameters, remoteAddress: remoteAddress, requestID: requestID, trace: trace)
     }
 }

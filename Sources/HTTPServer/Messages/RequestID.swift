@@ -4,6 +4,8 @@ internal import Glibc
 /// so that a hostile header cannot inject into logs; otherwise a fresh random one, 128 bits from
 /// the kernel's CSPRNG as 32 hex digits.
 ///
+/// The same pool supplies the random bits of new trace and span ids (`next64`).
+///
 /// One per loop, loop-thread only. The random bytes are read 4 KiB (256 ids) at a time: a
 /// `getrandom` call per id cost about 8 % of the server's CPU per bid (docs/performance.md); the
 /// bits are the same kernel randomness either way.
@@ -49,6 +51,23 @@ struct RequestID {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// 64 fresh random bits from the same pool, for trace and span ids.
+    mutating func next64() -> UInt64 {
+        if used + 8 > pool.count { refill() }
+        var value: UInt64 = 0
+        for index in used..<used + 8 { value = value << 8 | UInt64(pool[index]) }
+        used += 8
+        return value
+    }
+
+    /// 64 random bits that are not all zero (an all-zero trace or span id is invalid).
+    mutating func nonZero64() -> UInt64 {
+        while true {
+            let value = next64()
+            if value != 0 { return value }
+        }
+    }
 
     /// From `/dev/urandom` (`getrandom` is not in Swift's Glibc module); the standard library's
     /// generator, which reads the same source, if it cannot be read.

@@ -22,11 +22,13 @@ extension HTTPLoopServer {
         let started = ContinuousClock.now
         let headers = HTTPHeaders(message.headers)
         let requestID = requestIDs.accept(headers["X-Request-ID"])
+        let trace = TraceContext.begin(headers: headers, sampler: configuration.traceSampler, random: &requestIDs)
         let resolution = router.resolve(method: message.method, path: message.path, isPercentEncoded: true)
         var route: String?
         if case .found(let endpoint, _) = resolution { route = endpoint.pattern }
         let exchange = HTTPExchangeStart(
-            method: message.method, path: message.path, route: route, requestID: requestID, started: started)
+            method: message.method, path: message.path, route: route, requestID: requestID, trace: trace,
+            started: started)
         let responder = HTTPResponder(loop: loop, sink: .connection(connection, exchange: exchange))
         switch resolution {
         case .notFound:
@@ -43,7 +45,8 @@ extension HTTPLoopServer {
                 body: message.body,
                 pathParameters: parameters,
                 remoteAddress: connection.peerAddress,
-                requestID: requestID)
+                requestID: requestID,
+                trace: trace)
             endpoint.handler(request, responder)
         }
     }

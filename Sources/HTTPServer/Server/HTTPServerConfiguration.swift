@@ -43,6 +43,9 @@ public struct HTTPServerConfiguration: Sendable {
     /// Called on the loop thread as each reply is sent (access logs, metrics). Must be cheap and
     /// must not block: it runs on the hot path.
     public var exchangeObserver: (@Sendable (HTTPExchange) -> Void)?
+    /// Which requests' traces are recorded (`HTTPRequest.trace.isSampled`); `.off` while no
+    /// exporter is configured. Every request gets a trace context either way.
+    public var traceSampler: TraceSampler = .off
     public init() {}
 
     static var processorCount: Int {

@@ -54,6 +54,7 @@ public enum Settings {
     public static let shutdownTimeout = Setting.integer(
         "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
     public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)
+    public static let serverTiming = Setting.boolean("SERVER_TIMING", default: true)
     public static let apiKeyRate = Setting.integer(
         "API_KEY_RATE", 0...1_000_000_000, default: 0, unit: "bids per second per key", zero: "unlimited")
     public static let apiKeyBurst = Setting.integer(

@@ -253,7 +253,9 @@ final class StubRecorder: BidRecorder {
         self.log = log
     }
 
-    func submit(_ bid: BidRequest, idempotencyKey: String?, completion: @escaping BidWriter.Completion) {
+    func submit(
+        _ bid: BidRequest, idempotencyKey: String?, trace: TraceContext, completion: @escaping BidWriter.Completion
+    ) {
         let selector = Int(bid.productID.significand.magnitude % 10)
         let id = Int64(selector) + 1
         let outcome: Outcome
@@ -278,10 +280,10 @@ final class StubRecorder: BidRecorder {
         }
         log.append(outcome)
         if selector < 5 {
-            completion(result)
+            completion(result, .immediate())
         } else {
             let deferred = Deferred(completion: completion)
-            loop.execute { deferred.completion(result) }
+            loop.execute { deferred.completion(result, .immediate()) }
         }
     }
 }
