@@ -113,6 +113,26 @@ class Database:
     def stop(self) -> None:
         self.cluster.force_stop()
 
+    def hold_share_lock(self, table: str) -> subprocess.Popen:
+        """An open psql session holding a SHARE lock on `table` until `release_lock`: writers of it
+        wait, readers do not."""
+        session = subprocess.Popen(
+            ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", self.cluster.conninfo()],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert session.stdin and session.stdout
+        session.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN SHARE MODE;\nSELECT 'locked';\n")
+        session.stdin.flush()
+        if session.stdout.readline().strip() != "locked":
+            raise RuntimeError(f"could not lock {table}")
+        return session
+
+    @staticmethod
+    def release_lock(session: subprocess.Popen) -> None:
+        assert session.stdin
+        session.stdin.write("COMMIT;\n")
+        session.stdin.close()
+        session.wait(timeout=30)
+
 
 def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     full_env = dict(os.environ)
@@ -371,7 +391,7 @@ def part_replica(binary: Path, work: Path, primary: Database) -> None:
 def part_processes(binary: Path, work: Path, primary: Database, audit_rows: int) -> None:
     processes: list[Process] = []
     try:
-        # Enough old bids that the audit takes a few seconds: time to kill its scheduler mid-run.
+        # Old bids for the audit to review: its window holds a quarter of a million.
         primary.psql(
             "INSERT INTO bids (product_id, current_cpc, target_roas, adjusted_cpc, calculated_at) "
             "SELECT g % 997 + 1, (g % 500 + 1) / 100.0, 100 + g % 50, "
@@ -386,6 +406,9 @@ def part_processes(binary: Path, work: Path, primary: Database, audit_rows: int)
         for port in ports:
             check(f"server on {port} ready", wait_ready(port))
 
+        # The audit's first write (emptying its results for a re-run) waits behind this lock, so
+        # the run is certainly still running when its scheduler is killed, however fast the scan.
+        results_lock = primary.hold_share_lock("audit_deviation_bands")
         minute = time.strftime("%H:%M", time.gmtime())
         sched_env = dict(env, AUDIT_AT=minute, AUDIT_TZ="UTC", METRICS_PORT="0")
         active = Process(binary, work, "schedule-a", ["schedule", "--no-migrate"], sched_env)
@@ -422,6 +445,7 @@ def part_processes(binary: Path, work: Path, primary: Database, audit_rows: int)
         check("the audit is still running when its scheduler is killed", status == "running", status)
         active.kill9()
         killed = time.monotonic()
+        Database.release_lock(results_lock)
         took_over = standby.wait_for("now the active scheduler", 30)
         check("the standby takes over within 15 s", took_over is not None and took_over <= 15,
               f"{took_over:.1f} s" if took_over is not None else "never")
