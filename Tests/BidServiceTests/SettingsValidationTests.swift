@@ -70,6 +70,7 @@ struct SettingsValidationTests {
             arguments: ["schedule"], environment: ["COMPETITOR_SOURCES": "a;b"],
             message: "invalid competitor source 'a;b': separate sources with commas, not semicolons: a,b"),
         Case(
+            // pragma: allowlist nextline secret (a fake URL)
             arguments: ["migrate"], environment: ["DATABASE_URL": "mysql://app:secret@db/bids"],
             message:
                 "DATABASE_URL must be a libpq connection URI (postgresql://user@host:5432/db) or key=value string (the URI scheme must be postgresql:// or postgres://, not mysql://), got 'mysql://app:****@db/bids'"

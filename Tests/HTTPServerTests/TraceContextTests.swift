@@ -49,6 +49,7 @@ struct TraceContextTests {
                 ("tracestate", "rojo=00f067aa0ba902b7"),
             ]),
             sampler: .parentBasedAlwaysOn, random: &random)
+        // pragma: allowlist nextline secret (W3C example trace id)
         #expect(trace.traceIDHex == "4bf92f3577b34da6a3ce929d0e0e4736")
         #expect(trace.parentSpanID == 0x00f0_67aa_0ba9_02b7)
         #expect(trace.spanID != 0 && trace.spanID != trace.parentSpanID)
@@ -66,6 +67,7 @@ struct TraceContextTests {
         ] {
             let trace = TraceContext.begin(
                 headers: HTTPHeaders(headers), sampler: .parentBasedAlwaysOn, random: &random)
+            // pragma: allowlist nextline secret (W3C example trace id)
             #expect(trace.traceIDHex != "4bf92f3577b34da6a3ce929d0e0e4736")
             #expect(trace.traceIDHigh != 0 || trace.traceIDLow != 0)
             #expect(trace.traceIDHex.utf8.count == 32)
@@ -83,6 +85,7 @@ struct TraceContextTests {
             let trace = TraceContext.begin(
                 headers: HTTPHeaders([("traceparent", Self.valid), ("tracestate", state)]), sampler: .off,
                 random: &random)
+            // pragma: allowlist nextline secret (W3C example trace id)
             #expect(trace.traceIDHex == "4bf92f3577b34da6a3ce929d0e0e4736")
             #expect(trace.traceState == nil, "\(state)")
         }

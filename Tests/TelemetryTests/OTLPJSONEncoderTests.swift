@@ -17,6 +17,7 @@ struct OTLPJSONEncoderTests {
         #expect(
             text
                 == #"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"bidengine"}}]},"#
+                // pragma: allowlist nextline secret (W3C example trace id)
                 + #""scopeSpans":[{"scope":{"name":"bidengine"},"spans":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","#
                 + #""spanId":"00f067aa0ba902b7","parentSpanId":"0000000000000001","traceState":"a=b","name":"POST /api/bid","#
                 + #""kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000001150000","#

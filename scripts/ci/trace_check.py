@@ -190,8 +190,8 @@ def check_traced(report: Report, binary: Path, receiver: Receiver) -> None:
            "THREADS": "1"}
     with Service(binary, env=env) as service:
         service.start_or_exit()
-        bid_trace, bid_parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-        bulk_trace, bulk_parent = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+        bid_trace, bid_parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"  # pragma: allowlist secret (W3C example ids)
+        bulk_trace, bulk_parent = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"  # pragma: allowlist secret (W3C example ids)
         quiet_trace = "11111111111111111111111111111111"
         status, headers, _ = post(service, "/api/bid", BID,
                                   {"traceparent": f"00-{bid_trace}-{bid_parent}-01", "tracestate": "vendor=opaque"})
