@@ -141,6 +141,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "SettingsTests",
+            dependencies: [
+                "ServiceSupport", "Audit", "Maintenance", "CompetitorPrices", "Scheduler", "BidCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "SchedulerTests",
             dependencies: [
                 "Scheduler", "Audit", "ServiceSupport", "BidCore", "Postgres", "ServiceTestSupport",

@@ -64,7 +64,7 @@ struct PollCommand: ParsableCommand {
         var (configuration, common) = try configuration(environment)
         configuration.progressOnTerminal = true
         configuration.pooler = common.pooler
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        JSONLogHandler.bootstrap(level: try CommonSettings.logLevel(environment) ?? .info)
         let logger = Logger(label: "bidengine.poll")
         // Installed before the database work: a signal while connecting or migrating exits at once.
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT]) { received in
