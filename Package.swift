@@ -132,6 +132,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Tests/ServiceTestSupport", swiftSettings: swiftSettings),
+        // The bid API: routes, the writer, quotas, history, outages, in process and over sockets.
         .testTarget(
             name: "BidServiceTests",
             dependencies: [
@@ -140,12 +141,18 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings),
+        // Every setting: the table's parsing, and each command refusing a bad value before it starts.
         .testTarget(
             name: "SettingsTests",
             dependencies: [
                 "ServiceSupport", "Audit", "Maintenance", "CompetitorPrices", "Scheduler", "BidCore",
-                .product(name: "Logging", package: "swift-log"),
+                "ServiceTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings),
+        // `bidengine` run as a process: exit statuses, start-up, the shared cluster, what reaches stderr.
+        .testTarget(
+            name: "ExecutableTests",
+            dependencies: ["Postgres", "PostgresTestSupport", "HTTPTestSupport", "ServiceTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SchedulerTests",

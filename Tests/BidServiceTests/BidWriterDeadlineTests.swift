@@ -2,6 +2,7 @@ import BidCore
 import Foundation
 import HTTPServer
 import Postgres
+import ServiceTestSupport
 import Synchronization
 import Testing
 

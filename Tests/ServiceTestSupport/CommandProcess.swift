@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -6,21 +6,21 @@ import Foundation
 
 /// A real `bidengine` process for the daemon tests: its stderr goes to a file the test reads while
 /// it runs. `BIDENGINE_TEST_BINARY` points the tests at another build (to show they fail on it).
-final class CommandProcess {
-    static var binary: String {
+public final class CommandProcess {
+    public static var binary: String {
         ProcessInfo.processInfo.environment["BIDENGINE_TEST_BINARY"]
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("bidengine").path
     }
 
-    let pid: pid_t
-    let stderrPath: String
-    let stdoutPath: String
+    public let pid: pid_t
+    public let stderrPath: String
+    public let stdoutPath: String
     private var status: Int32?
 
     /// Spawned with `posix_spawn` and reaped with `waitpid` on its pid: Foundation's `Process` was
     /// seen to miss the exit of a child whose own child (the PostgreSQL it started) outlives it.
-    init(_ arguments: [String], environment: [String: String]) throws {
+    public init(_ arguments: [String], environment: [String: String]) throws {
         stderrPath = NSTemporaryDirectory() + "bidengine-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
         stdoutPath = stderrPath + ".out"
         var merged = ProcessInfo.processInfo.environment
@@ -53,7 +53,7 @@ final class CommandProcess {
         unlink(stdoutPath)
     }
 
-    var isRunning: Bool {
+    public var isRunning: Bool {
         guard status == nil else { return false }
         var raw: Int32 = 0
         guard waitpid(pid, &raw, WNOHANG) == pid else { return true }
@@ -62,10 +62,10 @@ final class CommandProcess {
         return false
     }
 
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Waits until stderr contains `text`; false at the deadline or when the process ended first.
-    func waitForOutput(_ text: String, within limit: Duration) -> Bool {
+    public func waitForOutput(_ text: String, within limit: Duration) -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if stderr.contains(text) { return true }
@@ -76,11 +76,11 @@ final class CommandProcess {
     }
 
     /// Waits for the process to end; its status, or nil if it still runs at the deadline (then it is killed).
-    func waitForExit(within limit: Duration) -> Int32? {
+    public func waitForExit(within limit: Duration) -> Int32? {
         let deadline = ContinuousClock.now + limit
         while isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
         return isRunning ? nil : status
     }
 
-    func signal(_ number: Int32) { kill(pid, number) }
+    public func signal(_ number: Int32) { kill(pid, number) }
 }
