@@ -1,32 +1,44 @@
-/// The life of one non-blocking connection, without sockets: what to do next for each event.
+import DequeModule
+
+/// The life of one non-blocking connection and of its pipeline, without sockets: what to do next
+/// for each event.
 ///
-/// Kept pure so every transition — failures, reconnect backoff, shutdown, the pipeline's depth —
-/// is unit-tested without a database. `PostgresConnection` feeds it events and performs its actions.
+/// Kept pure so every transition — failures, reconnect backoff, shutdown, the pipeline's depth,
+/// which statement a result belongs to and what it ends with — is unit-tested without a database.
+/// `PostgresConnection` feeds it events and performs its actions; the actions carry the
+/// statements they concern.
 ///
 /// The connection runs in libpq's pipeline mode: up to `maxInFlight` statements may be sent
 /// before the first one's results arrive (each followed by its own sync, so each is its own
-/// transaction). Results come back in the order the statements went out.
-struct ConnectionStateMachine {
+/// transaction). Results come back in the order the statements went out: a statement's own
+/// results, then its sync, which ends it with its first error or else its last result.
+struct ConnectionStateMachine<Statement> {
     enum State: Equatable {
         case disconnected
         case connecting(attempt: Int)
         case idle
-        /// `inFlight` statements sent and not yet finished (1...maxInFlight).
-        case executing(inFlight: Int)
+        /// Statements sent and not yet finished (1...maxInFlight of them, in `inFlightStatements`).
+        case executing
         case waitingToReconnect(attempt: Int)
         case closed
     }
 
-    enum Action: Equatable {
+    enum Action {
         case none
         case startConnecting
         /// Send queued statements, if any, while `canSend` holds.
         case sendNext
-        /// Drop the socket, fail the in-flight statement and everything queued, and retry after `delay`.
-        case failAllAndScheduleReconnect(delay: Duration)
+        /// Drop the socket, fail `inFlight` and everything queued with `error`, and retry after `delay`.
+        case failAllAndScheduleReconnect(delay: Duration, error: PostgresError, inFlight: [Statement])
         /// Refuse new work at once: the database is known to be unreachable right now.
         case failImmediately
-        case failAllAndClose
+        /// Drop the socket and fail `inFlight` and everything queued: the connection is closed.
+        case failAllAndClose(inFlight: [Statement])
+        /// The oldest statement's sync arrived: complete it with `outcome`, then send what waits.
+        case completeAndSendNext(Statement, outcome: Result<PostgresResult, PostgresError>)
+        /// The statement's first result, its prepare, failed: the name is not prepared on this
+        /// connection, and the next statement using it must prepare it again.
+        case forgetPreparedName(of: Statement)
     }
 
     struct Backoff: Equatable {
@@ -40,10 +52,22 @@ struct ConnectionStateMachine {
         }
     }
 
+    /// A statement sent and not yet finished, with what it has produced so far. A result can be
+    /// complete before its sync arrives (in a later read), so this outlives one readiness callback.
+    private struct InFlight {
+        let statement: Statement
+        /// Its first result is a prepare's (sent in the same pipeline segment as the execution).
+        let prepares: Bool
+        var results = 0
+        var outcome: Result<PostgresResult, PostgresError>?
+    }
+
     private(set) var state: State = .disconnected
     let backoff: Backoff
     /// Statements in flight at once on the connection (1: one at a time, as without a pipeline).
     let maxInFlight: Int
+    /// Sent and not finished, oldest first: results arrive in this order.
+    private var pipeline: Deque<InFlight> = []
 
     init(backoff: Backoff = Backoff(), maxInFlight: Int = 1) {
         self.backoff = backoff
@@ -51,24 +75,17 @@ struct ConnectionStateMachine {
     }
 
     /// Statements sent and not yet finished.
-    var inFlight: Int {
-        if case .executing(let count) = state { return count }
-        return 0
-    }
+    var inFlight: Int { pipeline.count }
+
+    /// The statements sent and not yet finished, oldest first.
+    var inFlightStatements: some Collection<Statement> { pipeline.lazy.map(\.statement) }
 
     /// True when connected with room in the pipeline for one more statement.
     var canSend: Bool {
         switch state {
         case .idle: return true
-        case .executing(let count): return count < maxInFlight
+        case .executing: return pipeline.count < maxInFlight
         default: return false
-        }
-    }
-
-    var acceptsWork: Bool {
-        switch state {
-        case .connecting, .idle, .executing: return true
-        case .disconnected, .waitingToReconnect, .closed: return false
         }
     }
 
@@ -85,15 +102,16 @@ struct ConnectionStateMachine {
     }
 
     /// A connection attempt failed, or an established connection broke or timed out.
-    mutating func connectionFailed() -> Action {
+    mutating func connectionFailed(_ error: PostgresError) -> Action {
         switch state {
         case .connecting(let attempt):
             state = .waitingToReconnect(attempt: attempt + 1)
-            return .failAllAndScheduleReconnect(delay: backoff.delay(attempt: attempt))
+            return .failAllAndScheduleReconnect(
+                delay: backoff.delay(attempt: attempt), error: error, inFlight: takePipeline())
         case .idle, .executing:
             state = .waitingToReconnect(attempt: 0)
             // Reconnect at once after a drop: the usual cause (a restart, a killed backend) is over.
-            return .failAllAndScheduleReconnect(delay: .zero)
+            return .failAllAndScheduleReconnect(delay: .zero, error: error, inFlight: takePipeline())
         case .disconnected, .waitingToReconnect, .closed:
             return .none
         }
@@ -108,31 +126,52 @@ struct ConnectionStateMachine {
     mutating func queryEnqueued() -> Action {
         switch state {
         case .idle: return .sendNext
-        case .executing(let count): return count < maxInFlight ? .sendNext : .none
+        case .executing: return pipeline.count < maxInFlight ? .sendNext : .none
         case .connecting: return .none
         case .disconnected, .waitingToReconnect, .closed: return .failImmediately
         }
     }
 
-    /// One more statement went out. Only valid while `canSend`.
-    mutating func querySent() {
-        switch state {
-        case .idle: state = .executing(inFlight: 1)
-        case .executing(let count) where count < maxInFlight: state = .executing(inFlight: count + 1)
-        default: break
-        }
+    /// `statement` went out (its prepare first when `prepares`). Only while `canSend`: the
+    /// connection sends nothing otherwise, so no statement is ever lost here.
+    mutating func querySent(_ statement: Statement, prepares: Bool = false) {
+        assert(canSend, "a statement sent without room in the pipeline")
+        pipeline.append(InFlight(statement: statement, prepares: prepares))
+        state = .executing
     }
 
-    /// The oldest statement in flight finished (its sync arrived): room for the next one.
-    mutating func queryFinished() -> Action {
-        guard case .executing(let count) = state else { return .none }
-        state = count == 1 ? .idle : .executing(inFlight: count - 1)
-        return .sendNext
+    /// One result of the oldest statement in flight (before its sync). The statement keeps its
+    /// first error, otherwise its last result.
+    mutating func resultReceived(_ outcome: Result<PostgresResult, PostgresError>) -> Action {
+        guard case .executing = state, !pipeline.isEmpty else { return .none }
+        let head = pipeline.startIndex
+        let failed: Bool
+        if case .failure = outcome { failed = true } else { failed = false }
+        let isFailedPrepare = failed && pipeline[head].prepares && pipeline[head].results == 0
+        pipeline[head].results += 1
+        if case .failure? = pipeline[head].outcome {} else { pipeline[head].outcome = outcome }
+        return isFailedPrepare ? .forgetPreparedName(of: pipeline[head].statement) : .none
+    }
+
+    /// The oldest statement's sync arrived: it is finished, and its slot is free for the next one.
+    mutating func syncReceived() -> Action {
+        guard case .executing = state, let head = pipeline.popFirst() else { return .none }
+        if pipeline.isEmpty { state = .idle }
+        return .completeAndSendNext(
+            head.statement,
+            outcome: head.outcome ?? .failure(PostgresError(.query, "statement returned no result")))
     }
 
     mutating func closeRequested() -> Action {
         guard state != .closed else { return .none }
         state = .closed
-        return .failAllAndClose
+        return .failAllAndClose(inFlight: takePipeline())
+    }
+
+    private mutating func takePipeline() -> [Statement] {
+        defer { pipeline.removeAll() }
+        return pipeline.map(\.statement)
     }
 }
+
+extension ConnectionStateMachine.Action: Equatable where Statement: Equatable {}
