@@ -20,7 +20,10 @@ public final class CommandProcess {
 
     /// Spawned with `posix_spawn` and reaped with `waitpid` on its pid: Foundation's `Process` was
     /// seen to miss the exit of a child whose own child (the PostgreSQL it started) outlives it.
-    public init(_ arguments: [String], environment: [String: String]) throws {
+    ///
+    /// With `stdoutReaderGone`, stdout is a pipe nobody reads and SIGPIPE has its default action,
+    /// as for `bidengine … | head` after `head` has exited: the first write raises SIGPIPE.
+    public init(_ arguments: [String], environment: [String: String], stdoutReaderGone: Bool = false) throws {
         stderrPath = NSTemporaryDirectory() + "bidengine-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
         stdoutPath = stderrPath + ".out"
         var merged = ProcessInfo.processInfo.environment
@@ -31,14 +34,31 @@ public final class CommandProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var pipeEnds: [Int32] = [-1, -1]
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if stdoutReaderGone {
+            guard pipe(&pipeEnds) == 0 else { throw POSIXError(.EMFILE) }
+            close(pipeEnds[0])
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+            posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            sigaddset(&defaults, SIGPIPE)
+            posix_spawnattr_setsigdefault(&attributes, &defaults)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
+        defer { if pipeEnds[1] >= 0 { close(pipeEnds[1]) } }
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = ([Self.binary] + arguments).map { strdup($0) } + [nil]
         let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, Self.binary, &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, Self.binary, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
         self.pid = pid
     }
