@@ -54,7 +54,7 @@ public final class PostgresConnection {
     private let configuration: Configuration
     private let reactor: any PostgresReactor
     private let onEvent: (Event) -> Void
-    private var machine: ConnectionStateMachine<Statement>
+    private var machine: PostgresConnectionStateMachine<Statement>
     private var connection: OpaquePointer?
     private var watch: (any PostgresSocketWatch)?
     private var watchedSocket: Int32 = -1
@@ -76,7 +76,7 @@ public final class PostgresConnection {
         self.configuration = configuration
         self.reactor = reactor
         self.onEvent = onEvent
-        self.machine = ConnectionStateMachine(
+        self.machine = PostgresConnectionStateMachine(
             backoff: .init(initial: configuration.initialBackoff, maximum: configuration.maximumBackoff),
             maxInFlight: configuration.maxInFlight)
     }
@@ -134,7 +134,7 @@ public final class PostgresConnection {
 
     // MARK: Actions
 
-    private func perform(_ action: ConnectionStateMachine<Statement>.Action) {
+    private func perform(_ action: PostgresConnectionStateMachine<Statement>.Action) {
         switch action {
         case .none, .failImmediately:
             break
@@ -316,7 +316,7 @@ public final class PostgresConnection {
                 perform(machine.syncReceived())
                 continue
             }
-            perform(machine.resultReceived(PGResultReader.consume(result)))
+            perform(machine.resultReceived(PostgresResultReader.consume(result)))
         }
         // A notice or an unsolicited error while idle needs no answer; a broken socket does.
         if let connection = self.connection, PQstatus(connection) == CONNECTION_BAD {

@@ -2,8 +2,8 @@ import Testing
 
 @testable import Postgres
 
-@Suite struct ConnectionStateMachineTests {
-    typealias Machine = ConnectionStateMachine<String>
+@Suite struct PostgresConnectionStateMachineTests {
+    typealias Machine = PostgresConnectionStateMachine<String>
 
     static let rows = PostgresResult(columns: ["id"], rows: [["7"]], affectedRows: nil)
     static let inserted = PostgresResult(columns: [], rows: [], affectedRows: 1)

@@ -12,7 +12,7 @@ import DequeModule
 /// before the first one's results arrive (each followed by its own sync, so each is its own
 /// transaction). Results come back in the order the statements went out: a statement's own
 /// results, then its sync, which ends it with its first error or else its last result.
-struct ConnectionStateMachine<Statement> {
+struct PostgresConnectionStateMachine<Statement> {
     enum State: Equatable {
         case disconnected
         case connecting(attempt: Int)
@@ -174,4 +174,4 @@ struct ConnectionStateMachine<Statement> {
     }
 }
 
-extension ConnectionStateMachine.Action: Equatable where Statement: Equatable {}
+extension PostgresConnectionStateMachine.Action: Equatable where Statement: Equatable {}
