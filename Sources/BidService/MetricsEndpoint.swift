@@ -1,5 +1,6 @@
 import HTTPServer
-import ServiceSupport
+import JSONRoutes
+import Observability
 
 /// `GET /metrics` (Prometheus text) and `GET /healthz` for processes that do not serve the API,
 /// such as `bidengine schedule`: its job runs, durations, last successes and leadership would

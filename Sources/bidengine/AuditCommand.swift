@@ -4,8 +4,10 @@ import BidCore
 import BidService
 import Foundation
 import Logging
+import Observability
 import Postgres
-import ServiceSupport
+import ServiceSettings
+import TextFormats
 
 #if canImport(Glibc)
     import Glibc

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import Maintenance
+import Observability
 import Postgres
-import ServiceSupport
 
 /// `bidengine maintain`: one maintenance pass now (the scheduler runs the same pass daily).
 struct MaintainCommand: ParsableCommand {

@@ -3,7 +3,7 @@ import BidService
 import CompetitorPrices
 import Foundation
 import Logging
-import ServiceSupport
+import Observability
 
 #if canImport(Glibc)
     import Glibc

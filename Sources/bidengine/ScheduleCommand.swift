@@ -6,8 +6,9 @@ import CompetitorPrices
 import Foundation
 import Logging
 import Maintenance
+import Observability
 import Scheduler
-import ServiceSupport
+import ServiceSettings
 
 #if canImport(Glibc)
     import Glibc
@@ -140,12 +141,12 @@ struct ScheduleCommand: ParsableCommand {
         let zone: TimeZone
         let maintenanceTime: WallClockTime
         do {
-            time = try reader.value(ServiceSupport.Settings.auditAt, flag: auditAt)
+            time = try reader.value(ServiceSettings.Settings.auditAt, flag: auditAt)
         } catch {
             throw ValidationError(error.naming("AUDIT_AT / --audit-at").description)
         }
         do {
-            zone = try reader.value(ServiceSupport.Settings.auditTimeZone, flag: auditTimeZone)
+            zone = try reader.value(ServiceSettings.Settings.auditTimeZone, flag: auditTimeZone)
         } catch {
             throw ValidationError(error.naming("AUDIT_TZ / --audit-tz").description)
         }
@@ -156,11 +157,11 @@ struct ScheduleCommand: ParsableCommand {
         let common = try CommonSettings.read(environment)
         try common.requireSession(for: "The scheduler's leader lock")
         do {
-            timeout = try reader.value(ServiceSupport.Settings.shutdownTimeout, flag: shutdownTimeout)
-            metricsPort = try reader.optional(ServiceSupport.Settings.metricsPort, flag: self.metricsPort)
-            metricsHost = try reader.value(ServiceSupport.Settings.metricsHost, flag: self.metricsHost)
+            timeout = try reader.value(ServiceSettings.Settings.shutdownTimeout, flag: shutdownTimeout)
+            metricsPort = try reader.optional(ServiceSettings.Settings.metricsPort, flag: self.metricsPort)
+            metricsHost = try reader.value(ServiceSettings.Settings.metricsHost, flag: self.metricsHost)
             _ = try PollerConfiguration.fromEnvironment(environment)
-            maintenanceTime = try reader.value(ServiceSupport.Settings.maintenanceAt)
+            maintenanceTime = try reader.value(ServiceSettings.Settings.maintenanceAt)
         } catch {
             throw ValidationError("\(error)")
         }

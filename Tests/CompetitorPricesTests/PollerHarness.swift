@@ -5,7 +5,7 @@ import PostgresTestSupport
 import ServiceTestSupport
 
 @testable import CompetitorPrices
-@testable import ServiceSupport
+@testable import ServiceSettings
 
 /// A fresh migrated database and pollers configured to be fast: small pages, a generous bucket,
 /// millisecond backoffs and one-second timeouts, so that faults cost little.

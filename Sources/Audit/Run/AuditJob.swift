@@ -4,7 +4,7 @@ public import Logging
 public import Metrics
 import Postgres
 public import Scheduler
-import ServiceSupport
+import TextFormats
 
 /// The nightly audit as a scheduled job: audits the window ending at the scheduled instant.
 ///

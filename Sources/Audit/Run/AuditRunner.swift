@@ -2,7 +2,7 @@ import BidCore
 public import Logging
 import Postgres
 public import Scheduler
-import ServiceSupport
+import TextFormats
 
 /// Runs one audit where the bids are (`AuditSetScan`). When the window is read on the primary,
 /// the primary does everything in the run's transaction (`AuditFlagSearch`): by pair, one

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import ServiceSupport
+import Observability
 
 /// One run over one source: lock, page through, store, count, finish the `poll_runs` row.
 /// Whatever the source does, this returns a summary; it never throws and never traps.
