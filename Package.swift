@@ -10,7 +10,7 @@ let swiftSettings: [SwiftSetting] = [
 
 /// What the audit and the competitor-price poller build on; neither imports the other.
 let subsystemDependencies: [Target.Dependency] = [
-    "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres",
+    "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres", "Telemetry",
     .product(name: "Logging", package: "swift-log"),
     .product(name: "Metrics", package: "swift-metrics"),
 ]
@@ -151,7 +151,7 @@ let package = Package(
             name: "AuditTests",
             dependencies: [
                 "Audit", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport",
-                "ServiceTestSupport",
+                "ServiceTestSupport", "Telemetry",
             ],
             // Read from the source tree by path (#filePath), not bundled.
             exclude: ["Golden"], swiftSettings: swiftSettings),
@@ -159,14 +159,14 @@ let package = Package(
             name: "CompetitorPricesTests",
             dependencies: [
                 "CompetitorPrices", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres",
-                "PostgresTestSupport", "HTTPTestSupport", "ServiceTestSupport",
+                "PostgresTestSupport", "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MaintenanceTests",
             dependencies: [
-                "Maintenance", "Scheduler", "Postgres", "PostgresTestSupport", "ServiceTestSupport",
+                "Maintenance", "Scheduler", "Postgres", "PostgresTestSupport", "ServiceTestSupport", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

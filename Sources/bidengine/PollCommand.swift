@@ -56,6 +56,7 @@ struct PollCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        _ = try CommandTracing.settings(environment)
         return (configuration, common)
     }
 
@@ -74,6 +75,8 @@ struct PollCommand: ParsableCommand {
             logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"])
         }
 
+        let tracing = try CommandTracing.start(environment, logger: logger)
+        defer { tracing.finish(logger: logger) }
         let database = try self.database.open(environment: environment, common: common)
         defer { database.embedded?.stop() }
 
@@ -87,7 +90,8 @@ struct PollCommand: ParsableCommand {
         }
 
         let poller = CompetitorPricePoller(
-            configuration: configuration, connectionString: database.connectionString, logger: logger)
+            configuration: configuration, connectionString: database.connectionString, logger: logger,
+            tracer: tracing.tracer)
         let summaries = poller.pollAll(cancellation: cancellation)
         TerminalProgress.finish()
         for summary in summaries { print(summary.line) }

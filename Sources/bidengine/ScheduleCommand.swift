@@ -76,8 +76,12 @@ struct ScheduleCommand: ParsableCommand {
             logger.notice("signal during startup; exiting", metadata: ["signal": "\(received)"])
         }
 
+        let tracing = try CommandTracing.start(environment, logger: logger)
+        defer { tracing.finish(logger: logger) }
         // Before the jobs exist: they take their metrics handles from the backend this installs.
-        let metricsEndpoint = settings.metricsPort.map { MetricsEndpoint(host: settings.metricsHost, port: $0) }
+        let metricsEndpoint = settings.metricsPort.map {
+            MetricsEndpoint(host: settings.metricsHost, port: $0, traceExporter: tracing.exporter)
+        }
         if let metricsEndpoint {
             let port = try metricsEndpoint.start()
             logger.notice("metrics endpoint serving", metadata: ["address": "\(settings.metricsHost):\(port)"])
@@ -95,12 +99,13 @@ struct ScheduleCommand: ParsableCommand {
         let audit = AuditJob(
             connectionString: connectionString, schedule: settings.schedule, window: settings.window,
             rule: settings.rule, readSource: settings.readSource,
-            logger: Logger(label: "bidengine.audit"))
+            logger: Logger(label: "bidengine.audit"), tracer: tracing.tracer)
         // Checked in validate(): it cannot fail here.
         let maintenance = MaintenanceJob(
             connectionString: connectionString, schedule: settings.maintenanceSchedule,
-            settings: settings.maintenance)
-        let poller = try PollerJob.scheduled(environment: environment, connectionString: connectionString)
+            settings: settings.maintenance, tracer: tracing.tracer)
+        let poller = try PollerJob.scheduled(
+            environment: environment, connectionString: connectionString, tracer: tracing.tracer)
         let scheduler = Scheduler(
             configuration: SchedulerConfiguration(connectionString: connectionString),
             jobs: [audit, maintenance] + poller,
@@ -159,6 +164,9 @@ struct ScheduleCommand: ParsableCommand {
             metricsPort = try reader.optional(ServiceSupport.Settings.metricsPort, flag: self.metricsPort)
             metricsHost = try reader.value(ServiceSupport.Settings.metricsHost, flag: self.metricsHost)
             _ = try PollerConfiguration.fromEnvironment(environment)
+            _ = try CommandTracing.settings(environment)
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("\(error)")
         }
