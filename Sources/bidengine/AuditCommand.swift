@@ -39,6 +39,9 @@ struct AuditCommand: ParsableCommand {
 
             A run left running by a process that ended (killed, interrupted) is marked failed, "abandoned", by \
             the next audit.
+
+            Tracing: the OTEL_* variables of serve (docs/operations.md, "Traces of the audit, maintenance and the \
+            poller"); TRACEPARENT continues a caller's trace.
             """)
 
     @Option(

@@ -28,6 +28,9 @@ struct MaintainCommand: ParsableCommand {
             dropping, deleting) with its table and row counts, updated after each batch on a terminal, and as \
             JSON log lines ("maintenance progress", at notice) otherwise: one when a step starts and one every \
             5 s while it works through batches.
+
+            Tracing: the OTEL_* variables of serve (docs/operations.md, "Traces of the audit, maintenance and the \
+            poller"); TRACEPARENT continues a caller's trace.
             """)
 
     @Flag(name: .customLong("dry-run"), help: "Print what would be done; change nothing.")

@@ -30,6 +30,9 @@ struct PollCommand: ParsableCommand {
 
             Exit status 1 when a source failed (nothing could be stored), else 0. SIGINT/SIGTERM stop the poll \
             between requests; those runs are recorded as cancelled.
+
+            Tracing: the OTEL_* variables of serve (docs/operations.md, "Traces of the audit, maintenance and the \
+            poller"); TRACEPARENT continues a caller's trace.
             """)
 
     @Option(

@@ -31,7 +31,8 @@ struct ScheduleCommand: ParsableCommand {
             --help for BIDS_RETENTION, COMPETITOR_PRICES_RETENTION, AUDIT_RETENTION), SHUTDOWN_TIMEOUT (seconds, default 10), DATABASE_URL, \
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL, METRICS_HOST, METRICS_PORT; the poller runs when COMPETITOR_SOURCES is set \
             (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables). DATABASE_READ_URL, \
-            AUDIT_SETTLE_MS, AUDIT_REPLICA_WAIT and AUDIT_REPLICA_BEHIND: where the audit scans, as for bidengine audit.
+            AUDIT_SETTLE_MS, AUDIT_REPLICA_WAIT and AUDIT_REPLICA_BEHIND: where the audit scans, as for bidengine audit. \
+            Tracing: the OTEL_* variables of serve; every job run is a trace (docs/operations.md).
             """)
 
     @Option(
