@@ -219,6 +219,16 @@ import Testing
         #expect(!outcome.stdout.contains("maintenance progress"))
     }
 
+    /// A tracing setting that cannot be used is refused before anything runs, as `serve` does.
+    @Test func maintainRefusesABadTracingSetting() throws {
+        let outcome = try BidengineProcess.run(
+            BidengineProcess.binary, ["maintain", "--dry-run"],
+            environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_TRACES_EXPORTER": "zipkin"])
+        #expect(outcome.status == 64)
+        #expect(outcome.stderr.contains("Error: OTEL_TRACES_EXPORTER=zipkin: only otlp and none are supported"))
+        #expect(outcome.stdout.isEmpty)
+    }
+
     @Test func aDryRunReportsTheSameActionsAndChangesNothing() throws {
         let session = try Self.database("maintain_dry")
         try Self.insertBids(session, at: ["2031-05-10T00:00:00Z"])
