@@ -1,4 +1,4 @@
-public import Telemetry
+import Telemetry
 
 /// The names of a maintenance pass's spans and attributes, written once for the pass, the docs
 /// and the tests.

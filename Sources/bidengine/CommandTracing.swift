@@ -33,7 +33,7 @@ struct CommandTracing {
         let exporter = OTLPExporter(
             configuration: settings.exporter, buffer: buffer, encoder: OTLPJSONEncoder(resource: settings.resource))
         exporter.start()
-        let parent = environment["TRACEPARENT"].flatMap { TraceParent($0) }.map {
+        let parent = settings.traceParent.flatMap { TraceParent($0) }.map {
             Tracer.Parent(
                 traceIDHigh: $0.traceIDHigh, traceIDLow: $0.traceIDLow, spanID: $0.parentSpanID, isSampled: $0.isSampled
             )

@@ -1,5 +1,5 @@
 import ServiceSupport
-public import Telemetry
+import Telemetry
 
 /// The names of an audit run's spans and attributes, written once for the runner, the docs and
 /// the tests.
