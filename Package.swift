@@ -11,6 +11,7 @@ let swiftSettings: [SwiftSetting] = [
 /// What the audit and the competitor-price poller build on; neither imports the other.
 let subsystemDependencies: [Target.Dependency] = [
     "TextFormats", "JSONRoutes", "Observability", "ServiceSettings", "Scheduler", "BidCore", "HTTPServer", "Postgres",
+    "Telemetry",
     .product(name: "Logging", package: "swift-log"),
     .product(name: "Metrics", package: "swift-metrics"),
 ]
@@ -189,7 +190,7 @@ let package = Package(
             name: "AuditTests",
             dependencies: [
                 "Audit", "Scheduler", "TextFormats", "JSONRoutes", "ServiceSettings", "BidCore", "HTTPServer", "Postgres",
-                "HTTPTestSupport", "ServiceTestSupport",
+                "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
             ],
             // Read from the source tree by path (#filePath), not bundled.
             exclude: ["Golden"], swiftSettings: swiftSettings),
@@ -197,14 +198,14 @@ let package = Package(
             name: "CompetitorPricesTests",
             dependencies: [
                 "CompetitorPrices", "Scheduler", "TextFormats", "JSONRoutes", "ServiceSettings", "BidCore", "HTTPServer",
-                "Postgres", "PostgresTestSupport", "HTTPTestSupport", "ServiceTestSupport",
+                "Postgres", "PostgresTestSupport", "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MaintenanceTests",
             dependencies: [
-                "Maintenance", "Scheduler", "Postgres", "PostgresTestSupport", "ServiceTestSupport",
+                "Maintenance", "Scheduler", "Postgres", "PostgresTestSupport", "ServiceTestSupport", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
