@@ -24,6 +24,7 @@ let package = Package(
     dependencies: [
         // Command-line parsing for `bidengine` and `Benchmarks`; the only way to get --help right cheaply.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         // Structured logs (JSON lines) and metrics: the server-side Swift standard APIs.
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
@@ -86,6 +87,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ],
             exclude: ["README.md"], swiftSettings: swiftSettings),
         .executableTarget(

@@ -109,7 +109,11 @@ public final class BidWriter {
         }
     }
 
-    let connection: PostgresConnection
+    /// The connections the writer's statements go on (`plan` says which lane uses which).
+    let connections: [PostgresConnection]
+    let plan: WriterConnectionPlan
+    /// The connection of bulk groups and idempotency lookups.
+    var connection: PostgresConnection { connections[0] }
     let maxBatch: Int
     /// Bids that may wait in each lane; beyond it a group is refused at once (503).
     private let maxPending: Int
@@ -122,14 +126,32 @@ public final class BidWriter {
     var lastSingleArrival: ContinuousClock.Instant?
     /// The most bids in a bulk statement while single bids are arriving.
     let sharedBulkBatch: Int
-    private var statementsInFlight = 0
+    /// Bulk's share of its connection's time while single bids arrive, in percent (100: no pause).
+    let bulkShare: Int
+    /// Schedules the end of a bulk pause; nil: bulk is never paused.
+    let reactor: (any PostgresReactor)?
+    /// While single bids arrive, bulk sends no statement before this moment.
+    var bulkPausedUntil: ContinuousClock.Instant?
+    var bulkResume: (any PostgresTimer)?
+    /// Statements in flight on each connection.
+    var statementsInFlight: [Int]
 
-    public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192, maxInFlight: Int = 1) {
-        self.connection = connection
+    /// `singleBidConnection`: a connection for single bids alone; without it both lanes share
+    /// `connection`. `bulkShare` (percent) and `reactor`: while single bids arrive, a bulk
+    /// statement that took `d` is followed by a pause of `d × (100 − bulkShare) / bulkShare`.
+    public init(
+        connection: PostgresConnection, singleBidConnection: PostgresConnection? = nil, maxBatch: Int = 512,
+        maxPending: Int = 8192, maxInFlight: Int = 1, bulkShare: Int = 100, reactor: (any PostgresReactor)? = nil
+    ) {
+        connections = [connection] + (singleBidConnection.map { [$0] } ?? [])
+        plan = WriterConnectionPlan(singleBidConnection: singleBidConnection != nil)
+        statementsInFlight = Array(repeating: 0, count: plan.connectionCount)
         self.maxBatch = maxBatch
         self.maxPending = maxPending
         self.maxInFlight = max(1, maxInFlight)
         sharedBulkBatch = max(1, maxBatch / 2)
+        self.bulkShare = min(100, max(1, bulkShare))
+        self.reactor = reactor
     }
 
     /// Bids accepted and not yet sent.
@@ -175,13 +197,14 @@ public final class BidWriter {
         }
         lanes[lane].append(pending)
         if lane == Lane.single.rawValue { lastSingleArrival = now }
-        if statementsInFlight < maxInFlight { writeNextBatch() }
+        let index = plan.connection(for: pending.lane)
+        if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
     }
 
-    private func writeNextBatch() {
+    func writeNextBatch(on index: Int) {
         failExpired()
-        guard let (lane, batch, bids) = nextStatement() else { return }
-        statementsInFlight += 1
+        guard let (lane, batch, bids) = nextStatement(serving: plan.lanes(on: index)) else { return }
+        statementsInFlight[index] += 1
         let started = ContinuousClock.now
         if let onQueueWait {
             for pending in batch { onQueueWait(lane, pending.enqueued.duration(to: started)) }
@@ -191,18 +214,19 @@ public final class BidWriter {
             onTracedStatementFinished == nil
             ? nil : TracedStatement.make(traces: batch.lazy.map(\.trace), bids: bids, groups: batch.count)
         // Groups queue in arrival order within a lane, so the first one's deadline is the batch's.
-        connection.query(
+        connections[index].query(
             statement.sql, statement.parameters, preparedAs: statement.name, deadline: batch[0].deadline
         ) { [weak self] outcome in
-            self?.finish(batch, bids: bids, outcome: outcome, started: started, traced: traced)
+            self?.finish(batch, lane: lane, on: index, bids: bids, outcome: outcome, started: started, traced: traced)
         }
     }
 
     private func finish(
-        _ batch: [Pending], bids: Int, outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant,
-        traced: TracedStatement?
+        _ batch: [Pending], lane: Lane, on index: Int, bids: Int, outcome: Result<PostgresResult, PostgresError>,
+        started: ContinuousClock.Instant, traced: TracedStatement?
     ) {
-        statementsInFlight -= 1
+        statementsInFlight[index] -= 1
+        if lane == .bulk { pauseBulk(after: started.duration(to: .now)) }
         let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: bids) }
         onBatchFinished?(bids, started.duration(to: .now), (try? rows.get()) != nil)
         if let traced {
@@ -231,7 +255,7 @@ public final class BidWriter {
                 pending.fail(.databaseUnavailable(error.description), sent: started, statement: traced)
             }
         }
-        if statementsInFlight < maxInFlight { writeNextBatch() }
+        if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
     }
 
     static let notSent = PostgresError(.timeout, "bids waited behind slower writes until no time was left; not sent")

@@ -116,3 +116,63 @@ import Testing
         #expect(statements.withLock { $0 } == ["bulk:510", "bulk:250"])
     }
 }
+
+/// Single bids on a connection of their own: which lane each connection serves.
+@Suite struct WriterConnectionPlanTests {
+    @Test func withASingleBidConnectionEachLaneHasItsOwn() {
+        let plan = WriterConnectionPlan(singleBidConnection: true)
+        #expect(plan.connectionCount == 2)
+        #expect(plan.connection(for: .bulk) == 0)
+        #expect(plan.connection(for: .single) == 1)
+        #expect(plan.lanes(on: 0) == [.bulk])
+        #expect(plan.lanes(on: 1) == [.single])
+    }
+
+    @Test func withOneConnectionBothLanesShareIt() {
+        let plan = WriterConnectionPlan(singleBidConnection: false)
+        #expect(plan.connectionCount == 1)
+        #expect(plan.connection(for: .bulk) == 0)
+        #expect(plan.connection(for: .single) == 0)
+        #expect(plan.lanes(on: 0) == [.single, .bulk])
+    }
+
+    @Test func aConnectionTakesOnlyItsOwnLanesStatements() throws {
+        let statements = Mutex<[String]>([])
+        try BidWriterLanesTests.withWriter(maxBatch: 512) { writer in
+            BidWriterLanesTests.queue(writer, groups: [100, 100])
+            BidWriterLanesTests.queue(writer, single: 3)
+            var order: [String] = []
+            writer.nextLane = BidWriter.Lane.single.rawValue
+            while let next = writer.nextStatement(serving: [.bulk]) { order.append("\(next.lane.name):\(next.bids)") }
+            while let next = writer.nextStatement(serving: [.single]) { order.append("\(next.lane.name):\(next.bids)") }
+            statements.withLock { $0 = order }
+        }
+        // Bulk's connection passes over the singles even on their turn; theirs then takes all three.
+        #expect(statements.withLock { $0 } == ["bulk:200", "single:3"])
+    }
+}
+
+/// While single bids arrive, bulk pauses between statements so that it keeps its share of time.
+@Suite struct BidWriterBulkShareTests {
+    @Test func thePauseLeavesBulkItsShare() {
+        #expect(BidWriter.bulkPause(after: .milliseconds(30), share: 60) == .milliseconds(20))
+        #expect(BidWriter.bulkPause(after: .milliseconds(8), share: 50) == .milliseconds(8))
+        #expect(BidWriter.bulkPause(after: .milliseconds(8), share: 100) == .zero)
+    }
+
+    @Test func pausedBulkSendsNothingWhileSinglesArriveAndResumesWhenTheyStop() throws {
+        let statements = Mutex<[String]>([])
+        try BidWriterLanesTests.withWriter(maxBatch: 512) { writer in
+            BidWriterLanesTests.queue(writer, groups: [100, 100])
+            writer.bulkPausedUntil = .now + .seconds(60)
+            var order: [String] = []
+            writer.lastSingleArrival = .now
+            order.append(writer.nextStatement().map { "\($0.lane.name):\($0.bids)" } ?? "none")
+            writer.lastSingleArrival = .now - .seconds(2)
+            order.append(writer.nextStatement().map { "\($0.lane.name):\($0.bids)" } ?? "none")
+            statements.withLock { $0 = order }
+        }
+        // Singles arriving: the pause holds; none for 2 s: bulk sends both groups at once.
+        #expect(statements.withLock { $0 } == ["none", "bulk:200"])
+    }
+}
