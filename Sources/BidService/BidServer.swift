@@ -257,8 +257,7 @@ struct LoopServices {
         if let singleBidConnection { gate.whenOpen(on: loop) { singleBidConnection.start() } }
         let writer = BidWriter(
             connection: connection, singleBidConnection: singleBidConnection, maxBatch: configuration.maxBatchSize,
-            maxPending: configuration.maxPendingPerLoop, maxInFlight: configuration.maxWritesInFlight,
-            bulkShare: configuration.bulkShare, reactor: LoopReactor(loop: loop))
+            maxPending: configuration.maxPendingPerLoop, maxInFlight: configuration.maxWritesInFlight)
         writer.onStatementFailed = { error, statement, bids in
             failures.statementFailed(error, statement: statement, bids: bids)
         }

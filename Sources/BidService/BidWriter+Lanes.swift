@@ -4,10 +4,12 @@
 /// credit and one statement. A statement carries one lane's groups only, so a single bid never
 /// rides in (and waits for) a bulk statement, and a bulk group is never split. With one lane
 /// busy it has every turn; with both busy each gets the same bids per turn, and a single bid
-/// waits at most for the statement in flight and one bulk statement. While single bids are
-/// arriving (one in the last `sharedWindow`), bulk statements are kept short (`sharedBulkBatch`
-/// bids, or one group when a group is larger), so that the statement a single bid waits for is
-/// short too; bulk alone still gets full batches (docs/performance.md, "Isolation").
+/// waits at most for the statement in flight and one bulk statement. With a connection of their
+/// own (`WriterConnectionPlan`), each connection serves only its lane, and a single bid waits for
+/// single bids' statements only. While single bids are arriving (one in the last
+/// `sharedWindow`), bulk statements are kept short (`sharedBulkBatch` bids, or one group when a
+/// group is larger), so that the statement a single bid may wait for is short too; bulk alone
+/// still gets full batches (docs/performance.md, "Isolation").
 extension BidWriter {
     /// How long after the last single bid bulk statements stay short.
     static let sharedWindow: Duration = .seconds(1)
@@ -31,46 +33,15 @@ extension BidWriter {
         return lastSingleArrival.duration(to: .now) < Self.sharedWindow
     }
 
-    /// Whether bulk sends nothing now: it is pausing between statements while single bids arrive.
-    private var bulkIsPaused: Bool {
-        guard let bulkPausedUntil else { return false }
-        return ContinuousClock.now < bulkPausedUntil && singlesAreArriving
-    }
-
-    /// Keeps bulk to `bulkShare` percent of its connection's time while single bids arrive: after
-    /// a bulk statement that took `roundTrip`, bulk waits `roundTrip × (100 − bulkShare) /
-    /// bulkShare`, then its connection takes the next statement.
-    func pauseBulk(after roundTrip: Duration) {
-        guard bulkShare < 100, singlesAreArriving, let reactor else { return }
-        let pause = Self.bulkPause(after: roundTrip, share: bulkShare)
-        bulkPausedUntil = .now + pause
-        bulkResume?.cancel()
-        bulkResume = reactor.after(pause) { [weak self] in
-            guard let self else { return }
-            // The loop's timers run on a coarse clock and may fire a little before the pause ends.
-            bulkResume = nil
-            bulkPausedUntil = nil
-            let index = plan.connection(for: .bulk)
-            if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
-        }
-    }
-
-    /// The pause after a bulk statement of `roundTrip` that leaves bulk `share` percent of the time.
-    static func bulkPause(after roundTrip: Duration, share: Int) -> Duration {
-        roundTrip * (100 - share) / share
-    }
-
     /// The next statement's groups (one lane's, among `served`), or nil when none of them has a
     /// group to send.
     func nextStatement(serving served: [Lane] = Lane.allCases) -> (lane: Lane, batch: [Pending], bids: Int)? {
-        let paused = bulkIsPaused
-        let ready = served.filter { !lanes[$0.rawValue].isEmpty && !($0 == .bulk && paused) }
-        guard !ready.isEmpty else { return nil }
+        guard served.contains(where: { !lanes[$0.rawValue].isEmpty }) else { return nil }
         while true {
             let index = nextLane
             nextLane = (nextLane + 1) % lanes.count
             guard let lane = Lane(rawValue: index), served.contains(lane) else { continue }
-            guard ready.contains(lane) else {
+            guard !lanes[index].isEmpty else {
                 lanes[index].deficit = 0
                 continue
             }

@@ -17,7 +17,8 @@ import ServiceSupport
 /// /api/bid`; several from a bulk request). A group is never split across statements, so it is
 /// stored all or nothing, and it is answered once, after its statement commits. Single bids and
 /// bulk groups wait in separate lanes served in turn (`BidWriter+Lanes.swift`), so a bulk
-/// backlog does not stand in front of single bids.
+/// backlog does not stand in front of single bids; with a second connection, single bids'
+/// statements go there and never wait for a bulk statement in flight.
 ///
 /// Every bid is answered within the connection's statement timeout of its own arrival: a group
 /// that waited behind slow writes and has no time left is failed without being sent, and a
@@ -126,22 +127,14 @@ public final class BidWriter {
     var lastSingleArrival: ContinuousClock.Instant?
     /// The most bids in a bulk statement while single bids are arriving.
     let sharedBulkBatch: Int
-    /// Bulk's share of its connection's time while single bids arrive, in percent (100: no pause).
-    let bulkShare: Int
-    /// Schedules the end of a bulk pause; nil: bulk is never paused.
-    let reactor: (any PostgresReactor)?
-    /// While single bids arrive, bulk sends no statement before this moment.
-    var bulkPausedUntil: ContinuousClock.Instant?
-    var bulkResume: (any PostgresTimer)?
     /// Statements in flight on each connection.
-    var statementsInFlight: [Int]
+    private var statementsInFlight: [Int]
 
     /// `singleBidConnection`: a connection for single bids alone; without it both lanes share
-    /// `connection`. `bulkShare` (percent) and `reactor`: while single bids arrive, a bulk
-    /// statement that took `d` is followed by a pause of `d × (100 − bulkShare) / bulkShare`.
+    /// `connection`.
     public init(
         connection: PostgresConnection, singleBidConnection: PostgresConnection? = nil, maxBatch: Int = 512,
-        maxPending: Int = 8192, maxInFlight: Int = 1, bulkShare: Int = 100, reactor: (any PostgresReactor)? = nil
+        maxPending: Int = 8192, maxInFlight: Int = 1
     ) {
         connections = [connection] + (singleBidConnection.map { [$0] } ?? [])
         plan = WriterConnectionPlan(singleBidConnection: singleBidConnection != nil)
@@ -150,8 +143,6 @@ public final class BidWriter {
         self.maxPending = maxPending
         self.maxInFlight = max(1, maxInFlight)
         sharedBulkBatch = max(1, maxBatch / 2)
-        self.bulkShare = min(100, max(1, bulkShare))
-        self.reactor = reactor
     }
 
     /// Bids accepted and not yet sent.
@@ -201,7 +192,7 @@ public final class BidWriter {
         if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
     }
 
-    func writeNextBatch(on index: Int) {
+    private func writeNextBatch(on index: Int) {
         failExpired()
         guard let (lane, batch, bids) = nextStatement(serving: plan.lanes(on: index)) else { return }
         statementsInFlight[index] += 1
@@ -217,16 +208,15 @@ public final class BidWriter {
         connections[index].query(
             statement.sql, statement.parameters, preparedAs: statement.name, deadline: batch[0].deadline
         ) { [weak self] outcome in
-            self?.finish(batch, lane: lane, on: index, bids: bids, outcome: outcome, started: started, traced: traced)
+            self?.finish(batch, on: index, bids: bids, outcome: outcome, started: started, traced: traced)
         }
     }
 
     private func finish(
-        _ batch: [Pending], lane: Lane, on index: Int, bids: Int, outcome: Result<PostgresResult, PostgresError>,
+        _ batch: [Pending], on index: Int, bids: Int, outcome: Result<PostgresResult, PostgresError>,
         started: ContinuousClock.Instant, traced: TracedStatement?
     ) {
         statementsInFlight[index] -= 1
-        if lane == .bulk { pauseBulk(after: started.duration(to: .now)) }
         let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: bids) }
         onBatchFinished?(bids, started.duration(to: .now), (try? rows.get()) != nil)
         if let traced {

@@ -37,8 +37,6 @@ public struct ServiceConfiguration: Sendable {
     public var maxWritesInFlight = 1
     /// Each loop writes single bids on a connection of their own, apart from bulk groups.
     public var singleBidConnection = true
-    /// While single bids arrive, bulk statements may use this percentage of their connection's time.
-    public var bulkShare = 100
     /// Bids waiting per loop in each of the writer's lanes (single, bulk) beyond which new ones get 503 at once.
     public var maxPendingPerLoop = 8192
     public var shutdownTimeout: Duration = .seconds(10)
@@ -78,7 +76,7 @@ public struct ServiceConfiguration: Sendable {
             ("database_timeout", databaseTimeout.description), ("connect_timeout", "\(connectTimeoutSeconds) seconds"),
             ("max_batch_size", String(maxBatchSize)),
             ("max_writes_in_flight", String(maxWritesInFlight)), ("max_pending_per_loop", String(maxPendingPerLoop)),
-            ("single_bid_connection", String(singleBidConnection)), ("bulk_share", "\(bulkShare) %"),
+            ("single_bid_connection", String(singleBidConnection)),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
             ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"),
             ("access_log", String(accessLog)), ("server_timing", String(serverTiming)),

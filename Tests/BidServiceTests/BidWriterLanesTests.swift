@@ -151,28 +151,3 @@ import Testing
         #expect(statements.withLock { $0 } == ["bulk:200", "single:3"])
     }
 }
-
-/// While single bids arrive, bulk pauses between statements so that it keeps its share of time.
-@Suite struct BidWriterBulkShareTests {
-    @Test func thePauseLeavesBulkItsShare() {
-        #expect(BidWriter.bulkPause(after: .milliseconds(30), share: 60) == .milliseconds(20))
-        #expect(BidWriter.bulkPause(after: .milliseconds(8), share: 50) == .milliseconds(8))
-        #expect(BidWriter.bulkPause(after: .milliseconds(8), share: 100) == .zero)
-    }
-
-    @Test func pausedBulkSendsNothingWhileSinglesArriveAndResumesWhenTheyStop() throws {
-        let statements = Mutex<[String]>([])
-        try BidWriterLanesTests.withWriter(maxBatch: 512) { writer in
-            BidWriterLanesTests.queue(writer, groups: [100, 100])
-            writer.bulkPausedUntil = .now + .seconds(60)
-            var order: [String] = []
-            writer.lastSingleArrival = .now
-            order.append(writer.nextStatement().map { "\($0.lane.name):\($0.bids)" } ?? "none")
-            writer.lastSingleArrival = .now - .seconds(2)
-            order.append(writer.nextStatement().map { "\($0.lane.name):\($0.bids)" } ?? "none")
-            statements.withLock { $0 = order }
-        }
-        // Singles arriving: the pause holds; none for 2 s: bulk sends both groups at once.
-        #expect(statements.withLock { $0 } == ["none", "bulk:200"])
-    }
-}

@@ -53,8 +53,6 @@ public enum Settings {
         "MAX_WRITES_IN_FLIGHT", flag: "--max-writes-in-flight", 1...64, default: 1, unit: "statements per event loop")
     /// A second database connection per event loop for single bids (docs/decisions/0019-single-bid-connection.md).
     public static let singleBidConnection = Setting.boolean("SINGLE_BID_CONNECTION", default: true)
-    public static let bulkShare = Setting.integer(
-        "BULK_SHARE", 1...100, default: 100, unit: "percent of a loop's bulk connection time while single bids arrive")
     public static let shutdownTimeout = Setting.integer(
         "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
     public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)
