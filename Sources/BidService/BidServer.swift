@@ -238,7 +238,7 @@ struct LoopServices {
         let failures = DatabaseFailureLog(
             logger: logger, loop: loop.name, connectionString: self.connection.connectionString,
             reactor: LoopReactor(loop: loop))
-        let connection = PostgresConnection(configuration: self.connection, reactor: LoopReactor(loop: loop)) { event in
+        let onEvent: (PostgresConnection.Event) -> Void = { event in
             switch event {
             case .connected: logger.info("database connected", metadata: ["loop": "\(loop.name)"])
             case .connectionFailed(let error):
@@ -248,9 +248,17 @@ struct LoopServices {
                 logger.debug("database reconnect scheduled", metadata: ["after": "\(delay)"])
             }
         }
+        let connection = PostgresConnection(
+            configuration: self.connection, reactor: LoopReactor(loop: loop), onEvent: onEvent)
         gate.whenOpen(on: loop) { connection.start() }
+        // Single bids' own connection: they never wait for a bulk statement in flight.
+        let singleBidConnection =
+            configuration.singleBidConnection
+            ? PostgresConnection(configuration: self.connection, reactor: LoopReactor(loop: loop), onEvent: onEvent)
+            : nil
+        if let singleBidConnection { gate.whenOpen(on: loop) { singleBidConnection.start() } }
         let writer = BidWriter(
-            connection: connection, maxBatch: configuration.maxBatchSize,
+            connection: connection, singleBidConnection: singleBidConnection, maxBatch: configuration.maxBatchSize,
             maxPending: configuration.maxPendingPerLoop, maxInFlight: configuration.maxWritesInFlight)
         writer.onStatementFailed = { error, statement, bids in
             failures.statementFailed(error, statement: statement, bids: bids)

@@ -4,10 +4,12 @@
 /// credit and one statement. A statement carries one lane's groups only, so a single bid never
 /// rides in (and waits for) a bulk statement, and a bulk group is never split. With one lane
 /// busy it has every turn; with both busy each gets the same bids per turn, and a single bid
-/// waits at most for the statement in flight and one bulk statement. While single bids are
-/// arriving (one in the last `sharedWindow`), bulk statements are kept short (`sharedBulkBatch`
-/// bids, or one group when a group is larger), so that the statement a single bid waits for is
-/// short too; bulk alone still gets full batches (docs/performance.md, "Isolation").
+/// waits at most for the statement in flight and one bulk statement. With a connection of their
+/// own (`WriterConnectionPlan`), each connection serves only its lane, and a single bid waits for
+/// single bids' statements only. While single bids are arriving (one in the last
+/// `sharedWindow`), bulk statements are kept short (`sharedBulkBatch` bids, or one group when a
+/// group is larger), so that the statement a single bid may wait for is short too; bulk alone
+/// still gets full batches (docs/performance.md, "Isolation").
 extension BidWriter {
     /// How long after the last single bid bulk statements stay short.
     static let sharedWindow: Duration = .seconds(1)
@@ -31,12 +33,14 @@ extension BidWriter {
         return lastSingleArrival.duration(to: .now) < Self.sharedWindow
     }
 
-    /// The next statement's groups (one lane's), or nil when every lane is empty.
-    func nextStatement() -> (lane: Lane, batch: [Pending], bids: Int)? {
-        guard lanes.contains(where: { !$0.isEmpty }) else { return nil }
+    /// The next statement's groups (one lane's, among `served`), or nil when none of them has a
+    /// group to send.
+    func nextStatement(serving served: [Lane] = Lane.allCases) -> (lane: Lane, batch: [Pending], bids: Int)? {
+        guard served.contains(where: { !lanes[$0.rawValue].isEmpty }) else { return nil }
         while true {
             let index = nextLane
             nextLane = (nextLane + 1) % lanes.count
+            guard let lane = Lane(rawValue: index), served.contains(lane) else { continue }
             guard !lanes[index].isEmpty else {
                 lanes[index].deficit = 0
                 continue

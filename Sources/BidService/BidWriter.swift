@@ -17,7 +17,8 @@ import TextFormats
 /// /api/bid`; several from a bulk request). A group is never split across statements, so it is
 /// stored all or nothing, and it is answered once, after its statement commits. Single bids and
 /// bulk groups wait in separate lanes served in turn (`BidWriter+Lanes.swift`), so a bulk
-/// backlog does not stand in front of single bids.
+/// backlog does not stand in front of single bids; with a second connection, single bids'
+/// statements go there and never wait for a bulk statement in flight.
 ///
 /// Every bid is answered within the connection's statement timeout of its own arrival: a group
 /// that waited behind slow writes and has no time left is failed without being sent, and a
@@ -109,7 +110,11 @@ public final class BidWriter {
         }
     }
 
-    let connection: PostgresConnection
+    /// The connections the writer's statements go on (`plan` says which lane uses which).
+    let connections: [PostgresConnection]
+    let plan: WriterConnectionPlan
+    /// The connection of bulk groups and idempotency lookups.
+    var connection: PostgresConnection { connections[0] }
     let maxBatch: Int
     /// Bids that may wait in each lane; beyond it a group is refused at once (503).
     private let maxPending: Int
@@ -122,10 +127,18 @@ public final class BidWriter {
     var lastSingleArrival: ContinuousClock.Instant?
     /// The most bids in a bulk statement while single bids are arriving.
     let sharedBulkBatch: Int
-    private var statementsInFlight = 0
+    /// Statements in flight on each connection.
+    private var statementsInFlight: [Int]
 
-    public init(connection: PostgresConnection, maxBatch: Int = 512, maxPending: Int = 8192, maxInFlight: Int = 1) {
-        self.connection = connection
+    /// `singleBidConnection`: a connection for single bids alone; without it both lanes share
+    /// `connection`.
+    public init(
+        connection: PostgresConnection, singleBidConnection: PostgresConnection? = nil, maxBatch: Int = 512,
+        maxPending: Int = 8192, maxInFlight: Int = 1
+    ) {
+        connections = [connection] + (singleBidConnection.map { [$0] } ?? [])
+        plan = WriterConnectionPlan(singleBidConnection: singleBidConnection != nil)
+        statementsInFlight = Array(repeating: 0, count: plan.connectionCount)
         self.maxBatch = maxBatch
         self.maxPending = maxPending
         self.maxInFlight = max(1, maxInFlight)
@@ -175,13 +188,14 @@ public final class BidWriter {
         }
         lanes[lane].append(pending)
         if lane == Lane.single.rawValue { lastSingleArrival = now }
-        if statementsInFlight < maxInFlight { writeNextBatch() }
+        let index = plan.connection(for: pending.lane)
+        if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
     }
 
-    private func writeNextBatch() {
+    private func writeNextBatch(on index: Int) {
         failExpired()
-        guard let (lane, batch, bids) = nextStatement() else { return }
-        statementsInFlight += 1
+        guard let (lane, batch, bids) = nextStatement(serving: plan.lanes(on: index)) else { return }
+        statementsInFlight[index] += 1
         let started = ContinuousClock.now
         if let onQueueWait {
             for pending in batch { onQueueWait(lane, pending.enqueued.duration(to: started)) }
@@ -191,18 +205,18 @@ public final class BidWriter {
             onTracedStatementFinished == nil
             ? nil : TracedStatement.make(traces: batch.lazy.map(\.trace), bids: bids, groups: batch.count)
         // Groups queue in arrival order within a lane, so the first one's deadline is the batch's.
-        connection.query(
+        connections[index].query(
             statement.sql, statement.parameters, preparedAs: statement.name, deadline: batch[0].deadline
         ) { [weak self] outcome in
-            self?.finish(batch, bids: bids, outcome: outcome, started: started, traced: traced)
+            self?.finish(batch, on: index, bids: bids, outcome: outcome, started: started, traced: traced)
         }
     }
 
     private func finish(
-        _ batch: [Pending], bids: Int, outcome: Result<PostgresResult, PostgresError>, started: ContinuousClock.Instant,
-        traced: TracedStatement?
+        _ batch: [Pending], on index: Int, bids: Int, outcome: Result<PostgresResult, PostgresError>,
+        started: ContinuousClock.Instant, traced: TracedStatement?
     ) {
-        statementsInFlight -= 1
+        statementsInFlight[index] -= 1
         let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: bids) }
         onBatchFinished?(bids, started.duration(to: .now), (try? rows.get()) != nil)
         if let traced {
@@ -231,7 +245,7 @@ public final class BidWriter {
                 pending.fail(.databaseUnavailable(error.description), sent: started, statement: traced)
             }
         }
-        if statementsInFlight < maxInFlight { writeNextBatch() }
+        if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
     }
 
     static let notSent = PostgresError(.timeout, "bids waited behind slower writes until no time was left; not sent")

@@ -35,6 +35,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxBatchSize = 512
     /// Bid statements pipelined at once on each loop's connection (measured: docs/performance.md).
     public var maxWritesInFlight = 1
+    /// Each loop writes single bids on a connection of their own, apart from bulk groups.
+    public var singleBidConnection = true
     /// Bids waiting per loop in each of the writer's lanes (single, bulk) beyond which new ones get 503 at once.
     public var maxPendingPerLoop = 8192
     public var shutdownTimeout: Duration = .seconds(10)
@@ -74,6 +76,7 @@ public struct ServiceConfiguration: Sendable {
             ("database_timeout", databaseTimeout.description), ("connect_timeout", "\(connectTimeoutSeconds) seconds"),
             ("max_batch_size", String(maxBatchSize)),
             ("max_writes_in_flight", String(maxWritesInFlight)), ("max_pending_per_loop", String(maxPendingPerLoop)),
+            ("single_bid_connection", String(singleBidConnection)),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
             ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"),
             ("access_log", String(accessLog)), ("server_timing", String(serverTiming)),

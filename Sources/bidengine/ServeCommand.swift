@@ -44,6 +44,8 @@ struct ServeCommand: ParsableCommand {
             Environment: HOST, PORT, THREADS, DATABASE_URL, CONNECT_TIMEOUT (seconds, default 5; \
             connect_timeout in DATABASE_URL wins), MAX_BODY_SIZE, MAX_BULK_ITEMS, MAX_BULK_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, \
             FIRST_BYTE_TIMEOUT, DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, MAX_WRITES_IN_FLIGHT, SHUTDOWN_TIMEOUT, \
+            SINGLE_BID_CONNECTION (true/false; default on: single bids get a database connection per \
+            event loop of their own), \
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace, debug, info, notice, \
             warning, error, critical), ACCESS_LOG (true/false, 1/0, on/off, yes/no; default on), \
             SERVER_TIMING (the same; default on), \
@@ -179,6 +181,7 @@ struct ServeCommand: ParsableCommand {
                 try settings.value(Settings.databaseTimeout, flag: databaseTimeoutMilliseconds))
             configuration.maxBatchSize = try settings.value(Settings.maxBatchSize, flag: maxBatchSize)
             configuration.maxWritesInFlight = try settings.value(Settings.maxWritesInFlight, flag: maxWritesInFlight)
+            configuration.singleBidConnection = try settings.value(Settings.singleBidConnection)
             configuration.shutdownTimeout = .seconds(
                 try settings.value(Settings.shutdownTimeout, flag: shutdownTimeout))
             configuration.accessLog = try settings.value(Settings.accessLog)

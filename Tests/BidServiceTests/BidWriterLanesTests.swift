@@ -116,3 +116,38 @@ import Testing
         #expect(statements.withLock { $0 } == ["bulk:510", "bulk:250"])
     }
 }
+
+/// Single bids on a connection of their own: which lane each connection serves.
+@Suite struct WriterConnectionPlanTests {
+    @Test func withASingleBidConnectionEachLaneHasItsOwn() {
+        let plan = WriterConnectionPlan(singleBidConnection: true)
+        #expect(plan.connectionCount == 2)
+        #expect(plan.connection(for: .bulk) == 0)
+        #expect(plan.connection(for: .single) == 1)
+        #expect(plan.lanes(on: 0) == [.bulk])
+        #expect(plan.lanes(on: 1) == [.single])
+    }
+
+    @Test func withOneConnectionBothLanesShareIt() {
+        let plan = WriterConnectionPlan(singleBidConnection: false)
+        #expect(plan.connectionCount == 1)
+        #expect(plan.connection(for: .bulk) == 0)
+        #expect(plan.connection(for: .single) == 0)
+        #expect(plan.lanes(on: 0) == [.single, .bulk])
+    }
+
+    @Test func aConnectionTakesOnlyItsOwnLanesStatements() throws {
+        let statements = Mutex<[String]>([])
+        try BidWriterLanesTests.withWriter(maxBatch: 512) { writer in
+            BidWriterLanesTests.queue(writer, groups: [100, 100])
+            BidWriterLanesTests.queue(writer, single: 3)
+            var order: [String] = []
+            writer.nextLane = BidWriter.Lane.single.rawValue
+            while let next = writer.nextStatement(serving: [.bulk]) { order.append("\(next.lane.name):\(next.bids)") }
+            while let next = writer.nextStatement(serving: [.single]) { order.append("\(next.lane.name):\(next.bids)") }
+            statements.withLock { $0 = order }
+        }
+        // Bulk's connection passes over the singles even on their turn; theirs then takes all three.
+        #expect(statements.withLock { $0 } == ["bulk:200", "single:3"])
+    }
+}

@@ -47,7 +47,7 @@ import Testing
             ) AS service
             """
         ).scalar
-        #expect(terminated == "2")  // the loop's connection and the idempotency-key sweeper's
+        #expect(terminated == "3")  // the loop's two (bulk groups, single bids) and the idempotency-key sweeper's
         let deadline = ContinuousClock.now + .seconds(10)
         var lost: CapturedLog.Record?
         while lost == nil, ContinuousClock.now < deadline {

@@ -57,6 +57,8 @@ public enum Settings {
         "MAX_BATCH_SIZE", flag: "--max-batch-size", 1...65_535, default: 512, unit: "bids")
     public static let maxWritesInFlight = Setting.integer(
         "MAX_WRITES_IN_FLIGHT", flag: "--max-writes-in-flight", 1...64, default: 1, unit: "statements per event loop")
+    /// A second database connection per event loop for single bids (docs/decisions/0019-single-bid-connection.md).
+    public static let singleBidConnection = Setting.boolean("SINGLE_BID_CONNECTION", default: true)
     public static let shutdownTimeout = Setting.integer(
         "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
     public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)
