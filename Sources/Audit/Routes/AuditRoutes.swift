@@ -2,7 +2,7 @@ import BidCore
 public import HTTPServer
 public import Logging
 public import Postgres
-import ServiceSupport
+public import ServiceSupport
 
 /// The audit API, read through the loop's non-blocking connection (handlers never block the loop):
 ///
@@ -20,6 +20,9 @@ public struct AuditRoutes {
     let reportRowLimit: Int
     let retryAfterSeconds: Int
     let logger: Logger
+    /// The loop's rate-limited log of database failures (`DatabaseReads.failures`); without one,
+    /// failed reads go to `logger` unlimited.
+    let failures: DatabaseFailureLog?
 
     static let pageLimits = 1...1000
     static let defaultRunsLimit = 50
@@ -28,12 +31,13 @@ public struct AuditRoutes {
 
     public init(
         connection: any PostgresQuerying, reportRowLimit: Int = 1000, retryAfterSeconds: Int = 1,
-        logger: Logger = Logger(label: "bidengine.audit.api")
+        logger: Logger = Logger(label: "bidengine.audit.api"), failures: DatabaseFailureLog? = nil
     ) {
         self.connection = connection
         self.reportRowLimit = reportRowLimit
         self.retryAfterSeconds = retryAfterSeconds
         self.logger = logger
+        self.failures = failures
     }
 
     public func register(into router: inout Router) {
@@ -254,7 +258,11 @@ public struct AuditRoutes {
             return JSONResponse.error(
                 503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
         }
-        logger.tracing(trace).error("audit API query failed", metadata: ["error": "\(error)"])
-        return JSONResponse.error(500, "internal error reading audits")
+        if let error = error as? PostgresError, let failures {
+            failures.readFailed(error, reading: "audits", request: trace.logMetadata)
+        } else {
+            logger.tracing(trace).error("audit API query failed", metadata: ["error": "\(error)"])
+        }
+        return JSONResponse.error(500, JSONResponse.readFailureMessage(reading: "audits"))
     }
 }
