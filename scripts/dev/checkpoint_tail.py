@@ -4,6 +4,7 @@
   python3 -m scripts.dev.checkpoint_tail [--binary .build/release/bidengine] [--seconds 150] [--rounds 2]
                                      [--rows 1000000] [--connections 16] [--delay-ms 10]
                                      [--config NAME='setting=value setting=value' ...] [--output FILE]
+                                     [--lock FILE]
 
 A template cluster is made once (initdb, the migrations, `--rows` bids over 2^20 products, VACUUM ANALYZE:
 indexes large enough that the first change to a page after a checkpoint writes a full-page image). Each run
@@ -17,12 +18,16 @@ each round (A B C, A B C, …), so a noisy neighbour hits them alike; the median
 Default configurations: the launcher's settings with a checkpoint every minute (`ckpt60`: at a
 thousand bids per second the launcher's own checkpoint_timeout=5min and max_wal_size=1GB put no
 checkpoint in a 2-minute window), and the same with wal_compression=lz4 (`ckpt60-lz4`). `--config
-embedded=''` measures the launcher's settings as they are.
+embedded=''` measures the launcher's settings as they are (`EmbeddedPostgres.serverSettings`).
+`--lock FILE` takes an exclusive flock on FILE for each run only (not while the template is made), so that a
+long comparison shares a measurement lock with other people in slices of one run each.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -132,6 +137,20 @@ def make_template(work: Path, rows: int) -> Path:
     return root
 
 
+@contextlib.contextmanager
+def locked(path: str | None):
+    """Holds an exclusive flock on `path` (when given) for the body."""
+    if not path:
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def one_run(binary: Path, template: Path, work: Path, name: str, settings: str, seconds: float, connections: int,
             delay_ms: int, index: int) -> dict:
     root = work / f"run-{index}-{name}"
@@ -200,6 +219,7 @@ def main() -> int:
     parser.add_argument("--delay-ms", type=int, default=10)
     parser.add_argument("--config", action="append", default=[], help="NAME='setting=value …' (repeatable)")
     parser.add_argument("--output")
+    parser.add_argument("--lock", help="flock this file around each run (a shared measurement lock)")
     args = parser.parse_args()
     configs = dict(c.split("=", 1) for c in args.config) if args.config else DEFAULT_CONFIGS
     work = Path(tempfile.mkdtemp(prefix="ckpt-tail-", dir="/tmp"))
@@ -211,8 +231,9 @@ def main() -> int:
         log(f"template with {args.rows} bids in {time.monotonic() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
         for round_number in range(args.rounds):
             for index, (name, settings) in enumerate(configs.items()):
-                result = one_run(Path(args.binary), template, work, name, settings, args.seconds, args.connections,
-                                 args.delay_ms, round_number * 100 + index)
+                with locked(args.lock):
+                    result = one_run(Path(args.binary), template, work, name, settings, args.seconds,
+                                     args.connections, args.delay_ms, round_number * 100 + index)
                 result["round"] = round_number + 1
                 results.append(result)
                 log(json.dumps(result))
