@@ -24,6 +24,7 @@ let package = Package(
     dependencies: [
         // Command-line parsing for `bidengine` and `Benchmarks`; the only way to get --help right cheaply.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         // Structured logs (JSON lines) and metrics: the server-side Swift standard APIs.
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
@@ -44,7 +45,9 @@ let package = Package(
         // MARK: Modules
         .target(name: "BidCore", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: ["CLibevent"], exclude: ["README.md"], swiftSettings: swiftSettings),
-        .target(name: "Postgres", dependencies: ["CLibpq"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(
+            name: "Postgres", dependencies: ["CLibpq", .product(name: "DequeModule", package: "swift-collections")],
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         // Spans recorded by the loops and exported as OTLP/HTTP JSON from a thread of its own
         // (docs/decisions/0018-otlp-json-exporter.md: why not swift-otel).
         .target(name: "Telemetry", exclude: ["README.md"], swiftSettings: swiftSettings),
@@ -132,6 +135,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Tests/ServiceTestSupport", swiftSettings: swiftSettings),
+        // The bid API: routes, the writer, quotas, history, outages, in process and over sockets.
         .testTarget(
             name: "BidServiceTests",
             dependencies: [
@@ -139,6 +143,19 @@ let package = Package(
                 "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
+            swiftSettings: swiftSettings),
+        // Every setting: the table's parsing, and each command refusing a bad value before it starts.
+        .testTarget(
+            name: "SettingsTests",
+            dependencies: [
+                "ServiceSupport", "Audit", "Maintenance", "CompetitorPrices", "Scheduler", "BidCore",
+                "ServiceTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        // `bidengine` run as a process: exit statuses, start-up, the shared cluster, what reaches stderr.
+        .testTarget(
+            name: "ExecutableTests",
+            dependencies: ["Postgres", "PostgresTestSupport", "HTTPTestSupport", "ServiceTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SchedulerTests",

@@ -14,7 +14,7 @@ struct BenchmarksCommand: ParsableCommand {
             "Measures BidEngine's hot path: pure pricing, HTTP throughput and latency against a real server with PostgreSQL, the database alone, the audit, and latency during a slowloris attack.",
         discussion: """
             Sections (all by default; --skip leaves some out):
-              micro  BidRequest.parse (validated, priced) and the response JSON;
+              micro  PricedBid.parse (validated, priced) and the response JSON;
                      FixedDecimal parsing; the pricing multiplication with
                      rounding; a request's trace context. Median ns/op of --micro-runs runs after a
                      warm-up; heap allocations per op (malloc-family calls).

@@ -177,8 +177,8 @@ final class BenchmarkRun {
 
     private func runDatabaseCeiling(_ database: BenchDatabase) throws {
         let loops = settings.serverThreads > 0 ? settings.serverThreads : report.machine.cores
-        let bids = MicroBenchmarks.bodies.compactMap { body -> BidRequest? in
-            if case .success(let bid) = BidRequest.parse(body: Array(body.utf8)) { return bid }
+        let bids = MicroBenchmarks.bodies.compactMap { body -> PricedBid? in
+            if case .success(let bid) = PricedBid.parse(body: Array(body.utf8)) { return bid }
             return nil
         }
         ReportPrinter.databaseHeader()

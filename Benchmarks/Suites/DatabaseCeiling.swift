@@ -38,7 +38,7 @@ enum DatabaseCeiling {
 
     static func run(
         name: String, connectionString: String, loops: Int, clientsPerLoop: Int, maxBatch: Int,
-        warmup: Double, duration: Double, bids: [BidRequest], database: BenchDatabase
+        warmup: Double, duration: Double, bids: [PricedBid], database: BenchDatabase
     ) throws -> Outcome {
         try database.truncateBids()
         var drivers: [Driver] = []
@@ -89,7 +89,7 @@ extension DatabaseCeiling {
         let loop: EventLoop
         private let connectionString: String
         private let maxBatch: Int
-        private let bids: [BidRequest]
+        private let bids: [PricedBid]
         private var connection: PostgresConnection?
         private var writer: BidWriter?
         private let connected = DispatchSemaphore(value: 0)
@@ -104,7 +104,7 @@ extension DatabaseCeiling {
         private(set) var failures = 0
         private(set) var batchCounts: [Int: Int] = [:]
 
-        init(loop: EventLoop, connectionString: String, maxBatch: Int, bids: [BidRequest]) {
+        init(loop: EventLoop, connectionString: String, maxBatch: Int, bids: [PricedBid]) {
             self.loop = loop
             self.connectionString = connectionString
             self.maxBatch = maxBatch

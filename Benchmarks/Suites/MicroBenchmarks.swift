@@ -52,7 +52,7 @@ struct MicroBenchmarks {
             measure(
                 name: "hot_path",
                 summary:
-                    "JSON body → BidRequest.parse (validated, priced) → response JSON into a reused JSONWriter"
+                    "JSON body → PricedBid.parse (validated, priced) → response JSON into a reused JSONWriter"
             ) { count in
                 var checksum = 0
                 var writer = JSONWriter(capacity: 64)
@@ -112,7 +112,7 @@ struct MicroBenchmarks {
     /// (the database's id stands in as `bidID`): the byte count, for the checksum.
     @inline(never)
     static func answer(body: [UInt8], bidID: Int64, into writer: inout JSONWriter) -> Int {
-        switch BidRequest.parse(body: body) {
+        switch PricedBid.parse(body: body) {
         case .success(let bid):
             writeResponse(bidID: bidID, bid: bid, into: &writer)
             return writer.bytes.count
@@ -123,7 +123,7 @@ struct MicroBenchmarks {
 
     /// `{"bid_id":N,"adjusted_cpc":X}`, built as `BidRoutes.acceptedBody` builds the 200 answer
     /// (internal to BidService, so mirrored here): the price's exact text as a raw JSON number.
-    static func writeResponse(bidID: Int64, bid: BidRequest, into writer: inout JSONWriter) {
+    static func writeResponse(bidID: Int64, bid: PricedBid, into writer: inout JSONWriter) {
         writer.reset()
         writer.beginObject()
         writer.member(plainKey: "bid_id", bidID)
@@ -134,11 +134,11 @@ struct MicroBenchmarks {
     /// The loop measures the right thing only if every body is valid and priced as expected.
     static func checkHotPath() throws {
         for body in bodies {
-            guard case .success = BidRequest.parse(body: Array(body.utf8)) else {
+            guard case .success = PricedBid.parse(body: Array(body.utf8)) else {
                 throw Check(description: "benchmark body rejected: \(body)")
             }
         }
-        guard case .success(let bid) = BidRequest.parse(body: Array(bodies[1].utf8)) else { return }
+        guard case .success(let bid) = PricedBid.parse(body: Array(bodies[1].utf8)) else { return }
         var writer = JSONWriter()
         writeResponse(bidID: 7, bid: bid, into: &writer)
         let text = String(decoding: writer.bytes, as: UTF8.self)

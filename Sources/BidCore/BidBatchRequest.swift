@@ -1,23 +1,23 @@
 /// The body of `POST /api/bids/batch`: `{"bids": [bid, …], "atomic": false}`, each bid judged alone.
 ///
 /// Only the envelope can fail as a whole; every item gets its own verdict from
-/// `BidRequest.judge`, the same function that judges a single bid's body, so an item's messages
+/// `PricedBid.judge`, the same function that judges a single bid's body, so an item's messages
 /// and their order are those of `POST /api/bid` by construction. Unknown members are ignored,
 /// as they are in a single bid; a repeated member counts by its last occurrence (PHP's
 /// `json_decode`).
 public struct BidBatchRequest: Sendable, Equatable {
     /// One verdict per item, in request order: a priced bid, `.notAnObject` or `.invalid`.
-    public let items: [Result<BidRequest, BidRejection>]
+    public let items: [Result<PricedBid, BidRejection>]
     /// All items or none: any invalid item means nothing is stored.
     public let atomic: Bool
 
-    public init(items: [Result<BidRequest, BidRejection>], atomic: Bool) {
+    public init(items: [Result<PricedBid, BidRejection>], atomic: Bool) {
         self.items = items
         self.atomic = atomic
     }
 
     /// Items that passed the rules, in request order.
-    public var validBids: [BidRequest] {
+    public var validBids: [PricedBid] {
         items.compactMap { try? $0.get() }
     }
 
@@ -51,7 +51,7 @@ public struct BidBatchRequest: Sendable, Equatable {
         guard elements.count <= maxItems else {
             return .failure(.tooManyItems(count: elements.count, limit: maxItems))
         }
-        return .success(BidBatchRequest(items: elements.map(BidRequest.judge), atomic: atomic))
+        return .success(BidBatchRequest(items: elements.map(PricedBid.judge), atomic: atomic))
     }
 
     public static func parse(body: [UInt8], maxItems: Int) -> Result<BidBatchRequest, BidBatchRejection> {

@@ -26,11 +26,11 @@ public enum FastBidParser {
     }
 
     /// The priced bid or the rejection, or nil when the body needs the general parser.
-    public static func parse(_ body: UnsafeBufferPointer<UInt8>) -> Result<BidRequest, BidRejection>? {
+    public static func parse(_ body: UnsafeBufferPointer<UInt8>) -> Result<PricedBid, BidRejection>? {
         var scanner = Scanner(bytes: body)
         guard let fields = scanner.scanObject() else { return nil }
         let product = numeric(fields.productID, body)
-        return BidRequest.priced(
+        return PricedBid.priced(
             productIDIsEmpty: isEmptyInPHP(fields.productID, product, body), productID: product,
             currentCPC: numeric(fields.currentCPC, body), targetROAS: numeric(fields.targetROAS, body))
     }

@@ -24,10 +24,10 @@ public enum PricedLine {
     }
 
     public static func answer(productID: LegacyValue, currentCPC: LegacyValue, targetROAS: LegacyValue) -> [UInt8] {
-        render(BidRequest.priced(productID: productID, currentCPC: currentCPC, targetROAS: targetROAS))
+        render(PricedBid.priced(productID: productID, currentCPC: currentCPC, targetROAS: targetROAS))
     }
 
-    private static func render(_ result: Result<BidRequest, BidRejection>) -> [UInt8] {
+    private static func render(_ result: Result<PricedBid, BidRejection>) -> [UInt8] {
         switch result {
         case .success(let bid):
             var writer = JSONWriter(capacity: 32)

@@ -27,8 +27,9 @@ public struct APIKeys: Sendable {
 
     /// The keys of `environment`; `defaultQuota` for those that name none.
     public static func load(environment: [String: String], defaultQuota: Quota? = nil) throws -> APIKeys {
+        let reader = SettingReader(environment: environment)
         var keys: [APIKey] = []
-        if let list = environment["BIDENGINE_API_KEYS"], !list.isEmpty {
+        if let list = try reader.optional(Settings.apiKeys) {
             let secrets = list.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
             guard !secrets.isEmpty else {
                 throw ConfigurationError(
@@ -37,7 +38,7 @@ public struct APIKeys: Sendable {
             }
             keys += secrets.map { APIKey(secret: $0, quota: defaultQuota) }
         }
-        if let path = environment["BIDENGINE_API_KEYS_FILE"], !path.isEmpty {
+        if let path = try reader.optional(Settings.apiKeysFile) {
             guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ConfigurationError("cannot read BIDENGINE_API_KEYS_FILE \(path)")
             }

@@ -88,7 +88,7 @@ enum BidInsert {
     /// The plain statement unless some group in the batch carries an idempotency key. `bids` is
     /// the number of bids in `batch` (groups flattened in order).
     static func statement(for batch: [BidWriter.Pending], bids count: Int) -> Statement {
-        var bids: [BidRequest] = []
+        var bids: [PricedBid] = []
         bids.reserveCapacity(count)
         for pending in batch {
             bids.append(pending.bid)
@@ -133,7 +133,7 @@ enum BidInsert {
         return text
     }
 
-    static func canonicalRequest(_ bid: BidRequest) -> String {
+    static func canonicalRequest(_ bid: PricedBid) -> String {
         "\(bid.productID)|\(bid.currentCPC)|\(bid.targetROAS)"
     }
 

@@ -11,7 +11,7 @@ protocol BidRecorder: AnyObject {
     /// Records `bid` (at most once per `idempotencyKey`) and calls `completion` exactly once;
     /// `trace` is the request's, for the statement's span.
     func submit(
-        _ bid: BidRequest, idempotencyKey: String?, trace: TraceContext, completion: @escaping BidWriter.Completion)
+        _ bid: PricedBid, idempotencyKey: String?, trace: TraceContext, completion: @escaping BidWriter.Completion)
 }
 
 extension BidWriter: BidRecorder {}
@@ -22,6 +22,6 @@ protocol BidGroupRecorder: AnyObject {
     /// Records `bids` in one commit (at most once per `idempotencyKey`, which must come with the
     /// same `request`) and calls `completion` exactly once, with one `Recorded` per bid.
     func submit(
-        group bids: [BidRequest], idempotencyKey: String?, request: String?, trace: TraceContext,
+        group bids: [PricedBid], idempotencyKey: String?, request: String?, trace: TraceContext,
         completion: @escaping BidWriter.GroupCompletion)
 }

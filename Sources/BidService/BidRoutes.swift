@@ -95,13 +95,13 @@ struct BidRoutes {
 
     /// Everything before the database: content type, body, JSON, legacy rules, price.
     enum Pricing {
-        case bid(BidRequest)
+        case bid(PricedBid)
         case rejected(HTTPResponse)
     }
 
     static func price(_ request: HTTPRequest) -> Pricing {
         if let refused = refuseBeforeParsing(request) { return .rejected(refused) }
-        switch BidRequest.parse(body: request.body) {
+        switch PricedBid.parse(body: request.body) {
         case .success(let bid):
             return .bid(bid)
         case .failure(let rejection):

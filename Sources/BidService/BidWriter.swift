@@ -61,9 +61,9 @@ public final class BidWriter {
             case group(GroupCompletion)
         }
 
-        let bid: BidRequest
+        let bid: PricedBid
         /// The group's other bids (empty for a single bid: no allocation).
-        let rest: [BidRequest]
+        let rest: [PricedBid]
         /// Claimed for the whole group, on its first bid's row.
         let idempotencyKey: String?
         /// What "the same request" means for the key when the caller knows more than the bids (a
@@ -137,7 +137,7 @@ public final class BidWriter {
 
     /// Records `bid`; with an idempotency key, at most once per key.
     public func submit(
-        _ bid: BidRequest, idempotencyKey: String? = nil, trace: TraceContext = .untraced,
+        _ bid: PricedBid, idempotencyKey: String? = nil, trace: TraceContext = .untraced,
         completion: @escaping Completion
     ) {
         enqueue(bid, rest: [], idempotencyKey: idempotencyKey, request: nil, trace: trace, answer: .single(completion))
@@ -148,7 +148,7 @@ public final class BidWriter {
     /// answered with every bid's original id and price as `.replayed`, and nothing is stored);
     /// `request`, when given, is what a repeat must match instead of the bids' fields.
     public func submit(
-        group bids: [BidRequest], idempotencyKey: String? = nil, request: String? = nil,
+        group bids: [PricedBid], idempotencyKey: String? = nil, request: String? = nil,
         trace: TraceContext = .untraced, completion: @escaping GroupCompletion
     ) {
         guard let first = bids.first else {
@@ -161,7 +161,7 @@ public final class BidWriter {
     }
 
     private func enqueue(
-        _ bid: BidRequest, rest: [BidRequest], idempotencyKey: String?, request: String?, trace: TraceContext,
+        _ bid: PricedBid, rest: [PricedBid], idempotencyKey: String?, request: String?, trace: TraceContext,
         answer: Pending.Answer
     ) {
         let now = ContinuousClock.now

@@ -1,3 +1,5 @@
+import ServiceSupport
+
 /// What maintenance keeps: one retention per kind of data; nil keeps everything.
 public struct MaintenanceSettings: Sendable, Equatable {
     /// `bids`, by whole UTC months: monthly partitions wholly before the cutoff (the month start at
@@ -15,11 +17,15 @@ public struct MaintenanceSettings: Sendable, Equatable {
         self.audit = audit
     }
 
-    /// BIDS_RETENTION, COMPETITOR_PRICES_RETENTION and AUDIT_RETENTION.
+    /// BIDS_RETENTION, COMPETITOR_PRICES_RETENTION and AUDIT_RETENTION, through the settings table.
     public init(environment: [String: String]) throws(RetentionError) {
-        bids = try RetentionPeriod.parse(environment["BIDS_RETENTION"], key: "BIDS_RETENTION")
-        competitorPrices = try RetentionPeriod.parse(
-            environment["COMPETITOR_PRICES_RETENTION"], key: "COMPETITOR_PRICES_RETENTION")
-        audit = try RetentionPeriod.parse(environment["AUDIT_RETENTION"], key: "AUDIT_RETENTION")
+        let reader = SettingReader(environment: environment)
+        do {
+            bids = try reader.value(Settings.bidsRetention)
+            competitorPrices = try reader.value(Settings.competitorPricesRetention)
+            audit = try reader.value(Settings.auditRetention)
+        } catch {
+            throw RetentionError(message: error.description)
+        }
     }
 }

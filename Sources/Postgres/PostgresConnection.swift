@@ -1,4 +1,5 @@
 internal import CLibpq
+import DequeModule
 
 /// One non-blocking libpq connection owned by one event loop.
 ///
@@ -46,8 +47,6 @@ public final class PostgresConnection {
         let parameters: [String?]
         /// Prepared once per connection under this name, then executed by name.
         let preparedName: String?
-        /// Set when sent: this execution carries the prepare, whose result comes first.
-        var preparesName = false
         let deadline: ContinuousClock.Instant
         let completion: Completion
     }
@@ -55,25 +54,17 @@ public final class PostgresConnection {
     private let configuration: Configuration
     private let reactor: any PostgresReactor
     private let onEvent: (Event) -> Void
-    private var machine: ConnectionStateMachine
+    private var machine: PostgresConnectionStateMachine<Statement>
     private var connection: OpaquePointer?
     private var watch: (any PostgresSocketWatch)?
     private var watchedSocket: Int32 = -1
     private var timer: (any PostgresTimer)?
     /// Fails queued statements whose deadline passes while no statement can be sent (connecting).
     private var queueTimer: (any PostgresTimer)?
-    private var queue: [Statement] = []
-    private var queueHead = 0
+    /// Waiting to be sent, oldest first; what is in flight the state machine holds.
+    private var queue: Deque<Statement> = []
     /// Names prepared on the current socket (sent; a failed prepare is forgotten again).
     private var prepared: Set<String> = []
-    /// Sent and not finished, oldest first: results arrive in this order.
-    private var inFlight: [Statement] = []
-    /// What the oldest in-flight statement produced so far. A result can be complete before its
-    /// sync arrives (in a later read), so it must outlive one readiness callback. Nil whenever
-    /// `inFlight` is empty: cleared wherever a statement ends.
-    private var inFlightOutcome: Result<PostgresResult, PostgresError>?
-    /// Results read so far for the oldest statement in flight (before its sync).
-    private var headResults = 0
     /// The deadline the statement timer is armed for (it may be earlier than the oldest remaining
     /// deadline: when it fires early it re-arms instead of failing).
     private var armedDeadline: ContinuousClock.Instant?
@@ -85,7 +76,7 @@ public final class PostgresConnection {
         self.configuration = configuration
         self.reactor = reactor
         self.onEvent = onEvent
-        self.machine = ConnectionStateMachine(
+        self.machine = PostgresConnectionStateMachine(
             backoff: .init(initial: configuration.initialBackoff, maximum: configuration.maximumBackoff),
             maxInFlight: configuration.maxInFlight)
     }
@@ -103,10 +94,7 @@ public final class PostgresConnection {
     }
 
     /// Statements queued or in flight.
-    public var pendingCount: Int { queue.count - queueHead + inFlight.count }
-
-    /// Statements sent and not yet answered.
-    public var inFlightCount: Int { inFlight.count }
+    public var pendingCount: Int { queue.count + machine.inFlight }
 
     /// How long a statement may take, from the moment it is queued, unless `query` is given a deadline.
     public var statementTimeout: Duration { configuration.statementTimeout }
@@ -130,13 +118,13 @@ public final class PostgresConnection {
             sql: sql, parameters: parameters, preparedName: preparedName,
             deadline: deadline ?? .now + configuration.statementTimeout, completion: completion)
         let action = machine.queryEnqueued()
-        if action == .failImmediately {
+        if case .failImmediately = action {
             completion(.failure(PostgresError(.connection, "database unavailable (reconnecting)")))
             return
         }
         queue.append(statement)
         perform(action)
-        if inFlight.isEmpty, queueHead < queue.count, queueTimer == nil { armQueueTimer() }
+        if machine.inFlight == 0, !queue.isEmpty, queueTimer == nil { armQueueTimer() }
     }
 
     /// Fails everything pending and closes the connection; the object takes no more work.
@@ -146,7 +134,7 @@ public final class PostgresConnection {
 
     // MARK: Actions
 
-    private func perform(_ action: ConnectionStateMachine.Action) {
+    private func perform(_ action: PostgresConnectionStateMachine<Statement>.Action) {
         switch action {
         case .none, .failImmediately:
             break
@@ -154,29 +142,34 @@ public final class PostgresConnection {
             startConnecting()
         case .sendNext:
             sendNext()
-        case .failAllAndScheduleReconnect(let delay):
-            let error = lastError ?? PostgresError(.connection, "connection lost")
+        case .failAllAndScheduleReconnect(let delay, let error, let inFlight):
             dropSocket()
-            failAll(error)
+            failAll(inFlight, error)
             let jittered = jitter(delay)
             onEvent(.reconnectScheduled(after: jittered))
             armTimer(after: jittered) { [weak self] in
                 guard let self else { return }
                 self.perform(self.machine.reconnectTimerFired())
             }
-        case .failAllAndClose:
+        case .failAllAndClose(let inFlight):
             dropSocket()
-            failAll(PostgresError(.shutdown, "connection closed"))
+            failAll(inFlight, PostgresError(.shutdown, "connection closed"))
+        case .completeAndSendNext(let statement, let outcome):
+            if machine.inFlight == 0 {
+                timer?.cancel()
+                timer = nil
+                armedDeadline = nil
+            }
+            statement.completion(outcome)
+            sendNext()
+        case .forgetPreparedName(let statement):
+            if let name = statement.preparedName { prepared.remove(name) }
         }
     }
 
-    private var lastError: PostgresError?
-
     private func fail(_ error: PostgresError) {
-        lastError = error
         onEvent(.connectionFailed(error))
-        perform(machine.connectionFailed())
-        lastError = nil
+        perform(machine.connectionFailed(error))
     }
 
     // MARK: Connecting
@@ -230,22 +223,20 @@ public final class PostgresConnection {
     private func sendNext() {
         guard let connection else { return }
         var sent = false
-        while machine.canSend, queueHead < queue.count {
-            var statement = queue[queueHead]
-            queueHead += 1
-            compactQueue()
+        while machine.canSend, let statement = queue.popFirst() {
             if statement.deadline <= .now {
                 statement.completion(.failure(PostgresError(.timeout, "statement waited too long for the connection")))
                 continue
             }
             var queued: Int32 = 1
+            var prepares = false
             let preparedName = configuration.namedStatements ? statement.preparedName : nil
             if let name = preparedName, !prepared.contains(name) {
                 // Its result (command OK) precedes the execution's in the same segment; an error in
                 // it aborts the execution and is the statement's outcome.
                 queued = PQsendPrepare(connection, name, statement.sql, Int32(statement.parameters.count), nil)
                 prepared.insert(name)
-                statement.preparesName = true
+                prepares = true
             }
             if queued == 1 {
                 queued = withCParameters(statement.parameters) { values in
@@ -255,13 +246,13 @@ public final class PostgresConnection {
                     return PQsendQueryParams(connection, statement.sql, Int32(values.count), nil, values, nil, nil, 0)
                 }
             }
-            inFlight.append(statement)
+            // In flight from here: a failure to send fails it with the others.
+            machine.querySent(statement, prepares: prepares)
             // One sync per statement: each is its own transaction, and an error aborts only it.
             guard queued == 1, PQpipelineSync(connection) == 1 else {
                 fail(PostgresError(.connection, errorMessage(prefix: "cannot send statement")))
                 return
             }
-            machine.querySent()
             sent = true
             if armedDeadline.map({ statement.deadline < $0 }) ?? true { armStatementTimer(for: statement.deadline) }
         }
@@ -275,7 +266,7 @@ public final class PostgresConnection {
         armTimer(after: ContinuousClock.now.duration(to: deadline)) { [weak self] in
             guard let self else { return }
             self.armedDeadline = nil
-            guard let earliest = self.inFlight.lazy.map(\.deadline).min() else { return }
+            guard let earliest = self.machine.inFlightStatements.lazy.map(\.deadline).min() else { return }
             if earliest <= .now {
                 self.fail(PostgresError(.timeout, "no answer from PostgreSQL within the statement deadline"))
             } else {
@@ -313,7 +304,7 @@ public final class PostgresConnection {
         // Results in statement order: the statement's own results, a NULL, then its sync (no NULL
         // after a sync). Two NULLs in a row mean libpq has nothing more for us, whatever its state.
         var previousWasNull = false
-        while !inFlight.isEmpty, self.connection == connection, PQisBusy(connection) == 0 {
+        while machine.inFlight > 0, self.connection == connection, PQisBusy(connection) == 0 {
             guard let result = PQgetResult(connection) else {
                 if previousWasNull { break }
                 previousWasNull = true
@@ -322,37 +313,15 @@ public final class PostgresConnection {
             previousWasNull = false
             if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
                 PQclear(result)
-                finishStatement(inFlightOutcome ?? .failure(PostgresError(.query, "statement returned no result")))
+                perform(machine.syncReceived())
                 continue
             }
-            let consumed = PGResultReader.consume(result)
-            if headResults == 0, inFlight[0].preparesName, case .failure = consumed, let name = inFlight[0].preparedName
-            {
-                prepared.remove(name)  // the prepare itself failed: the next use prepares again
-            }
-            headResults += 1
-            // Keep the first error of a statement; otherwise the last result.
-            if case .failure? = inFlightOutcome { continue }
-            inFlightOutcome = consumed
+            perform(machine.resultReceived(PostgresResultReader.consume(result)))
         }
         // A notice or an unsolicited error while idle needs no answer; a broken socket does.
         if let connection = self.connection, PQstatus(connection) == CONNECTION_BAD {
             fail(PostgresError(.connection, errorMessage(prefix: "connection lost")))
         }
-    }
-
-    private func finishStatement(_ outcome: Result<PostgresResult, PostgresError>) {
-        let statement = inFlight.removeFirst()
-        inFlightOutcome = nil
-        headResults = 0
-        if inFlight.isEmpty {
-            timer?.cancel()
-            timer = nil
-            armedDeadline = nil
-        }
-        let next = machine.queryFinished()
-        statement.completion(outcome)
-        perform(next)
     }
 
     // MARK: Plumbing
@@ -387,44 +356,32 @@ public final class PostgresConnection {
         connection = nil
     }
 
-    private func failAll(_ error: PostgresError) {
-        var failed = inFlight
-        inFlight.removeAll()
-        inFlightOutcome = nil
-        headResults = 0
-        failed.append(contentsOf: queue[queueHead...])
+    /// Fails `inFlight` (the state machine has let go of them), then everything queued, in order.
+    private func failAll(_ inFlight: [Statement], _ error: PostgresError) {
+        let queued = queue
         queueTimer?.cancel()
         queueTimer = nil
         queue.removeAll(keepingCapacity: true)
-        queueHead = 0
-        for statement in failed { statement.completion(.failure(error)) }
+        for statement in inFlight { statement.completion(.failure(error)) }
+        for statement in queued { statement.completion(.failure(error)) }
     }
 
     private func armQueueTimer() {
         queueTimer?.cancel()
         queueTimer = nil
         // Callers may give their own deadlines, so the earliest can be anywhere in the queue.
-        guard let earliest = queue[queueHead...].lazy.map(\.deadline).min() else { return }
+        guard let earliest = queue.lazy.map(\.deadline).min() else { return }
         queueTimer = reactor.after(max(ContinuousClock.now.duration(to: earliest), .zero)) { [weak self] in
             guard let self else { return }
             self.queueTimer = nil
             let now = ContinuousClock.now
-            let waiting = self.queue[self.queueHead...]
-            let expired = waiting.filter { $0.deadline <= now }
-            self.queue = waiting.filter { $0.deadline > now }
-            self.queueHead = 0
+            let expired = self.queue.filter { $0.deadline <= now }
+            self.queue.removeAll { $0.deadline <= now }
             for statement in expired {
                 statement.completion(
                     .failure(PostgresError(.timeout, "no connection to PostgreSQL within the statement deadline")))
             }
             self.armQueueTimer()
-        }
-    }
-
-    private func compactQueue() {
-        if queueHead == queue.count {
-            queue.removeAll(keepingCapacity: true)
-            queueHead = 0
         }
     }
 

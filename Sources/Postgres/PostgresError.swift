@@ -1,5 +1,5 @@
 /// A database failure in words an operator can act on, with PostgreSQL's SQLSTATE when it sent one.
-public struct PostgresError: Error, Sendable, CustomStringConvertible {
+public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// Could not connect, or the connection broke: the outcome of an in-flight statement is unknown.
         case connection

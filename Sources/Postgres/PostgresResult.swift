@@ -1,6 +1,6 @@
 /// The rows of one statement, copied out of libpq as text (PostgreSQL's exact text forms:
 /// `numeric` stays decimal text, so money never becomes a `Double`).
-public struct PostgresResult: Sendable {
+public struct PostgresResult: Sendable, Equatable {
     public let columns: [String]
     public let rows: [[String?]]
     /// Rows affected, from the command tag (INSERT/UPDATE/DELETE), when the server reported it.

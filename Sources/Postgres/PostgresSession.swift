@@ -45,16 +45,16 @@ public final class PostgresSession {
             PQclear(result)
             throw connectionError()
         }
-        return try PGResultReader.consume(result).get()
+        return try PostgresResultReader.consume(result).get()
     }
 
     /// Runs several statements separated by semicolons, without parameters (migration files).
     public func executeScript(_ sql: String) throws(PostgresError) {
         guard let connection else { throw PostgresError(.shutdown, "session is closed") }
         guard let first = PQexec(connection, sql) else { throw connectionError() }
-        var outcome = PGResultReader.consume(first)
+        var outcome = PostgresResultReader.consume(first)
         // PQexec returns only the last result; an error stops the script at that statement.
-        while let next = PQgetResult(connection) { outcome = PGResultReader.consume(next) }
+        while let next = PQgetResult(connection) { outcome = PostgresResultReader.consume(next) }
         _ = try outcome.get()
     }
 
@@ -76,7 +76,7 @@ public final class PostgresSession {
         guard let connection else { throw PostgresError(.shutdown, "session is closed") }
         guard let start = PQexec(connection, sql) else { throw connectionError() }
         guard PQresultStatus(start) == PGRES_COPY_IN else {
-            _ = try PGResultReader.consume(start).get()
+            _ = try PostgresResultReader.consume(start).get()
             throw PostgresError(.query, "COPY did not start")
         }
         PQclear(start)
@@ -87,7 +87,7 @@ public final class PostgresSession {
             guard sent == 1 else { throw connectionError() }
         }
         guard PQputCopyEnd(connection, nil) == 1 else { throw connectionError() }
-        while let result = PQgetResult(connection) { _ = try PGResultReader.consume(result).get() }
+        while let result = PQgetResult(connection) { _ = try PostgresResultReader.consume(result).get() }
     }
 
     /// The server's backend process id (for tests that terminate it).

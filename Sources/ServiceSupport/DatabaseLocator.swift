@@ -106,6 +106,12 @@ public enum DatabaseLocator {
         return cluster
     }
 
+    /// The connection string `setting` holds in `reader`'s environment (nil when unset or empty),
+    /// checked as `checkedURL` checks it.
+    public static func checkedURL(_ setting: Setting<String>, from reader: SettingReader) throws -> String? {
+        try checkedURL(reader.optional(setting), name: setting.name)
+    }
+
     /// `DATABASE_URL` checked by libpq's own parser (nil when unset or empty), so a malformed one
     /// is refused with the other settings, before anything starts.
     public static func checkedURL(_ text: String?, name: String = "DATABASE_URL") throws -> String? {

@@ -21,10 +21,9 @@ public struct JSONLogHandler: LogHandler {
         self.logLevel = level
     }
 
-    /// Installs the handler for the whole process, at `LOG_LEVEL` (default info); PostgreSQL
+    /// Installs the handler for the whole process, at `level` (the command's `LOG_LEVEL`); PostgreSQL
     /// notices and libevent's own log go through it as well.
-    public static func bootstrap(levelName: String?) {
-        let level = levelName.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+    public static func bootstrap(level: Logger.Level) {
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         // The server's notices are for whoever debugs, never raw lines on stderr.
         let notices = Logger(label: "bidengine.postgres")

@@ -82,7 +82,7 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"] ?? "notice")
+        JSONLogHandler.bootstrap(level: try CommonSettings.logLevel(environment) ?? .notice)
         // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
         _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         let logger = Logger(label: "bidengine.audit")
@@ -267,18 +267,21 @@ struct AuditCommand: ParsableCommand {
         var threshold: String?
 
         func resolve(_ environment: [String: String]) throws -> (AuditWindow, AuditRule) {
-            let windowText = window ?? environment["AUDIT_WINDOW"].flatMap { $0.isEmpty ? nil : $0 } ?? "7d"
-            guard let window = AuditWindow(parsing: windowText) else {
-                throw ValidationError(
-                    "--window / AUDIT_WINDOW must be a length such as 7d, 36h or 1d12h (at most 3650d), got '\(windowText)'"
-                )
+            let reader = SettingReader(environment: environment)
+            let window: AuditWindow
+            let thresholdText: String
+            do {
+                window = try reader.value(Settings.auditWindow, flag: self.window)
+            } catch {
+                throw ValidationError(error.naming(Settings.auditWindow.label).description)
             }
-            let thresholdText = threshold ?? environment["AUDIT_THRESHOLD"].flatMap { $0.isEmpty ? nil : $0 } ?? "0.20"
-            guard let rule = AuditParameters.parseThreshold(thresholdText) else {
-                throw ValidationError(
-                    "--threshold / AUDIT_THRESHOLD must be a fraction such as 0.20 or a percentage such as 20%, between 0 and 1000000, got '\(thresholdText)'"
-                )
+            do {
+                thresholdText = try reader.value(Settings.auditThreshold, flag: threshold)
+            } catch {
+                throw ValidationError(error.naming(Settings.auditThreshold.label).description)
             }
+            // Accepted by the setting's parser, so it parses.
+            let rule = AuditParameters.parseThreshold(thresholdText)!
             // "20" meant as 20 % would silently be 2,000 %: a bare number above 1 must say which it is.
             let bare = thresholdText.trimmingCharacters(in: .whitespaces)
             if !bare.hasSuffix("%"), rule.threshold > FixedDecimal(1) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Postgres
 import ServiceSupport
 
@@ -16,16 +17,20 @@ struct CommonSettings {
         let reader = SettingReader(environment: environment)
         do {
             _ = try reader.value(Settings.logLevel)
-            let databaseURL = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
+            let databaseURL = try DatabaseLocator.checkedURL(Settings.databaseURL, from: reader)
             return CommonSettings(
                 connectTimeoutSeconds: try reader.value(Settings.connectTimeout),
                 pooler: try reader.value(Settings.databasePooler),
-                directURL: try DatabaseLocator.checkedURL(
-                    environment["DATABASE_DIRECT_URL"], name: "DATABASE_DIRECT_URL"),
+                directURL: try DatabaseLocator.checkedURL(Settings.databaseDirectURL, from: reader),
                 hasDatabaseURL: databaseURL != nil)
         } catch {
             throw ValidationError("\(error)")
         }
+    }
+
+    /// `LOG_LEVEL`, nil when unset: each command has its own default.
+    static func logLevel(_ environment: [String: String]) throws -> Logger.Level? {
+        try SettingReader(environment: environment).optional(Settings.logLevel)
     }
 
     /// Refuses, before anything starts, work that needs a session when `DATABASE_URL` is a

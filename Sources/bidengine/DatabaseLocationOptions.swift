@@ -26,7 +26,7 @@ struct DatabaseLocationOptions: ParsableArguments {
     func resolvedStateDirectory(_ environment: [String: String]) throws -> String {
         do {
             return try SettingReader(environment: environment).value(Settings.stateDirectory, flag: stateDirectory)
-        } catch let error as SettingError {
+        } catch {
             throw ValidationError(error.description)
         }
     }
@@ -36,7 +36,7 @@ struct DatabaseLocationOptions: ParsableArguments {
     /// connection gives up after `CONNECT_TIMEOUT` unless `DATABASE_URL` sets `connect_timeout`.
     func resolve(environment: [String: String], common: CommonSettings) throws -> DatabaseLocator.Resolved {
         try DatabaseLocator.resolve(
-            databaseURL: environment["DATABASE_URL"],
+            databaseURL: try SettingReader(environment: environment).optional(Settings.databaseURL),
             stateDirectory: try resolvedStateDirectory(environment),
             connectTimeoutSeconds: common.connectTimeoutSeconds, pooler: common.pooler, directURL: common.directURL)
     }

@@ -51,7 +51,7 @@ struct MaintainCommand: ParsableCommand {
         // On a terminal the progress line says it all (the report follows on stdout); log lines
         // would break into it. Elsewhere the progress is the notice lines.
         JSONLogHandler.bootstrap(
-            levelName: environment["LOG_LEVEL"] ?? (TerminalProgress.isTerminal ? "warning" : "notice"))
+            level: try CommonSettings.logLevel(environment) ?? (TerminalProgress.isTerminal ? .warning : .notice))
         // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
         _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         let settings = try MaintenanceSettings(environment: environment)

@@ -23,7 +23,7 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        JSONLogHandler.bootstrap(level: try CommonSettings.logLevel(environment) ?? .info)
         // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
         _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         // Found before the database is touched: a missing directory fails at once.

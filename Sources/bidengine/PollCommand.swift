@@ -64,8 +64,11 @@ struct PollCommand: ParsableCommand {
         var (configuration, common) = try configuration(environment)
         configuration.progressOnTerminal = true
         configuration.pooler = common.pooler
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        JSONLogHandler.bootstrap(level: try CommonSettings.logLevel(environment) ?? .info)
         let logger = Logger(label: "bidengine.poll")
+        // A reader that goes away (`| head`) must not kill the process before it has stopped the
+        // embedded cluster: the summary's write fails instead, and the poll ends as it would have.
+        signal(SIGPIPE, SIG_IGN)
         // Installed before the database work: a signal while connecting or migrating exits at once.
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT]) { received in
             logger.notice("signal before the poll started; exiting", metadata: ["signal": "\(received)"])

@@ -68,7 +68,7 @@ struct ScheduleCommand: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let settings = try settings(environment)
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        JSONLogHandler.bootstrap(level: try CommonSettings.logLevel(environment) ?? .info)
         let logger = Logger(label: "bidengine.schedule")
         AuditCommand.keepFreedMemory()
         // Installed before anything starts: a signal while waiting for the database exits 0 at once.
@@ -135,20 +135,21 @@ struct ScheduleCommand: ParsableCommand {
     }
 
     private func settings(_ environment: [String: String]) throws -> Settings {
-        func value(_ flag: String?, _ key: String, _ fallback: String) -> String {
-            flag ?? environment[key].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
+        let reader = SettingReader(environment: environment)
+        let time: WallClockTime
+        let zone: TimeZone
+        let maintenanceTime: WallClockTime
+        do {
+            time = try reader.value(ServiceSupport.Settings.auditAt, flag: auditAt)
+        } catch {
+            throw ValidationError(error.naming("AUDIT_AT / --audit-at").description)
         }
-        let atText = value(auditAt, "AUDIT_AT", "02:00")
-        guard let time = WallClockTime(parsing: atText) else {
-            throw ValidationError("AUDIT_AT / --audit-at must be HH:MM (24-hour), got '\(atText)'")
-        }
-        let zoneText = value(auditTimeZone, "AUDIT_TZ", "UTC")
-        guard let zone = TimeZone(identifier: zoneText) else {
-            throw ValidationError(
-                "AUDIT_TZ / --audit-tz must be an IANA time zone such as UTC or Europe/Berlin, got '\(zoneText)'")
+        do {
+            zone = try reader.value(ServiceSupport.Settings.auditTimeZone, flag: auditTimeZone)
+        } catch {
+            throw ValidationError(error.naming("AUDIT_TZ / --audit-tz").description)
         }
         let (window, rule) = try self.rule.resolve(environment)
-        let reader = SettingReader(environment: environment)
         let timeout: Int
         let metricsPort: Int?
         let metricsHost: String
@@ -159,12 +160,9 @@ struct ScheduleCommand: ParsableCommand {
             metricsPort = try reader.optional(ServiceSupport.Settings.metricsPort, flag: self.metricsPort)
             metricsHost = try reader.value(ServiceSupport.Settings.metricsHost, flag: self.metricsHost)
             _ = try PollerConfiguration.fromEnvironment(environment)
+            maintenanceTime = try reader.value(ServiceSupport.Settings.maintenanceAt)
         } catch {
             throw ValidationError("\(error)")
-        }
-        let maintenanceText = value(nil, "MAINTENANCE_AT", "01:00")
-        guard let maintenanceTime = WallClockTime(parsing: maintenanceText) else {
-            throw ValidationError("MAINTENANCE_AT must be HH:MM (24-hour, UTC), got '\(maintenanceText)'")
         }
         let maintenance: MaintenanceSettings
         do {

@@ -125,7 +125,7 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let configuration = try resolve(environment)
-        JSONLogHandler.bootstrap(levelName: environment["LOG_LEVEL"])
+        JSONLogHandler.bootstrap(level: try CommonSettings.logLevel(environment) ?? .info)
         let logger = Logger(label: "bidengine.serve")
         for (key, value) in configuration.summary {
             logger.info("config", metadata: ["key": "\(key)", "value": "\(value)"])
@@ -184,12 +184,10 @@ struct ServeCommand: ParsableCommand {
             configuration.serverTiming = try settings.value(Settings.serverTiming)
             configuration.connectTimeoutSeconds = try settings.value(Settings.connectTimeout)
             _ = try settings.value(Settings.logLevel)
-            configuration.databaseURL = try DatabaseLocator.checkedURL(environment["DATABASE_URL"])
+            configuration.databaseURL = try DatabaseLocator.checkedURL(Settings.databaseURL, from: settings)
             configuration.databasePooler = try settings.value(Settings.databasePooler)
-            configuration.databaseDirectURL = try DatabaseLocator.checkedURL(
-                environment["DATABASE_DIRECT_URL"], name: "DATABASE_DIRECT_URL")
-            configuration.readDatabaseURL = try DatabaseLocator.checkedURL(
-                environment["DATABASE_READ_URL"], name: "DATABASE_READ_URL")
+            configuration.databaseDirectURL = try DatabaseLocator.checkedURL(Settings.databaseDirectURL, from: settings)
+            configuration.readDatabaseURL = try DatabaseLocator.checkedURL(Settings.databaseReadURL, from: settings)
             configuration.readMaxLag = try settings.value(Settings.readMaxLag)
         } catch let error as SettingError {
             throw ValidationError(error.description)

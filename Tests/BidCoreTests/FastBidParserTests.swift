@@ -37,18 +37,18 @@ import Testing
     @Test(arguments: flat) func flatBodiesTakeTheFastPathWithTheSameAnswer(_ body: String) throws {
         let bytes = Array(body.utf8)
         let fast = try #require(bytes.withUnsafeBufferPointer { FastBidParser.parse($0) })
-        let tree = bytes.withUnsafeBufferPointer { BidRequest.parseWithTree(body: $0) }
+        let tree = bytes.withUnsafeBufferPointer { PricedBid.parseWithTree(body: $0) }
         #expect(fast == tree)
     }
 
     @Test(arguments: general) func otherBodiesFallBackToTheGeneralParser(_ body: String) {
         let bytes = Array(body.utf8)
         #expect(bytes.withUnsafeBufferPointer { FastBidParser.parse($0) } == nil)
-        #expect(BidRequest.parse(body: bytes) == bytes.withUnsafeBufferPointer { BidRequest.parseWithTree(body: $0) })
+        #expect(PricedBid.parse(body: bytes) == bytes.withUnsafeBufferPointer { PricedBid.parseWithTree(body: $0) })
     }
 
     @Test func theUsualBodyIsPricedExactly() {
-        let result = BidRequest.parse(body: Array(#"{"product_id":123,"current_cpc":"1.50","target_roas":150}"#.utf8))
+        let result = PricedBid.parse(body: Array(#"{"product_id":123,"current_cpc":"1.50","target_roas":150}"#.utf8))
         guard case .success(let bid) = result else {
             Issue.record("expected a priced bid, got \(result)")
             return

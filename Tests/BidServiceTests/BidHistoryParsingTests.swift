@@ -1,4 +1,5 @@
 import Foundation
+import ServiceTestSupport
 import Testing
 
 @testable import BidService
@@ -38,16 +39,19 @@ struct BidHistoryParsingTests {
 
     /// From 1600 on: before the 1582 reform Foundation switches to the Julian calendar, while
     /// RFC 3339 and PostgreSQL use the proleptic Gregorian one.
+    /// Seeded: a failure names the seed, and `TEST_RANDOM_SEED=<seed>` replays the same instants.
     @Test func theCalendarAgreesWithFoundationForRandomInstants() throws {
-        var generator = SystemRandomNumberGenerator()
+        let seed = SeededRandomNumberGenerator.seedFromEnvironment()
+        var generator = SeededRandomNumberGenerator(seed: seed)
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         for _ in 0..<2000 {
             let seconds = Int64.random(in: -11_676_096_000...253_402_300_799, using: &generator)
             let text = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-            let parsed = try #require(RFC3339Timestamp(parsing: text), "\(text)")
-            #expect(parsed.microsecondsSinceEpoch == seconds * 1_000_000, "\(text)")
-            #expect(parsed.canonicalText == text.dropLast() + ".000000Z")
+            let replay = "\(text), TEST_RANDOM_SEED=\(seed)"
+            let parsed = try #require(RFC3339Timestamp(parsing: text), "\(replay)")
+            #expect(parsed.microsecondsSinceEpoch == seconds * 1_000_000, "\(replay)")
+            #expect(parsed.canonicalText == text.dropLast() + ".000000Z", "\(replay)")
         }
     }
 
@@ -75,14 +79,15 @@ struct BidHistoryParsingTests {
     }
 
     @Test func base64URLMatchesFoundation() {
-        var generator = SystemRandomNumberGenerator()
+        let seed = SeededRandomNumberGenerator.seedFromEnvironment()
+        var generator = SeededRandomNumberGenerator(seed: seed)
         for length in 0..<64 {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let expected = Data(bytes).base64EncodedString()
                 .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
                 .replacingOccurrences(of: "=", with: "")
-            #expect(Base64URL.encode(bytes) == expected)
-            #expect(Base64URL.decode(expected) == bytes)
+            #expect(Base64URL.encode(bytes) == expected, "TEST_RANDOM_SEED=\(seed)")
+            #expect(Base64URL.decode(expected) == bytes, "TEST_RANDOM_SEED=\(seed)")
         }
         // Spare bits must be zero: "QR" and "QQ" would otherwise both mean "A".
         #expect(Base64URL.decode("QQ") == Array("A".utf8))

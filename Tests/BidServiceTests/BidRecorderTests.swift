@@ -21,7 +21,7 @@ struct BidRecorderTests {
         }
 
         func submit(
-            _ bid: BidRequest, idempotencyKey: String?, trace: TraceContext, completion: @escaping BidWriter.Completion
+            _ bid: PricedBid, idempotencyKey: String?, trace: TraceContext, completion: @escaping BidWriter.Completion
         ) {
             keys.append(idempotencyKey)
             completion(result, timing ?? .immediate())

@@ -2,6 +2,7 @@ import BidCore
 import Foundation
 import HTTPServer
 import Postgres
+import ServiceTestSupport
 import Synchronization
 import Testing
 
@@ -66,9 +67,9 @@ import Testing
         }
     }
 
-    private static func bid(productID: Int) -> BidRequest {
+    private static func bid(productID: Int) -> PricedBid {
         guard
-            case .success(let bid) = BidRequest.parse(
+            case .success(let bid) = PricedBid.parse(
                 body: Array(#"{"product_id":\#(productID),"current_cpc":"1.50","target_roas":"150"}"#.utf8))
         else { fatalError("test bid must be valid") }
         return bid

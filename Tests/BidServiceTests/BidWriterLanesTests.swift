@@ -27,9 +27,9 @@ import Testing
         #expect(done.wait(timeout: .now() + 10) == .success)
     }
 
-    private static let bid: BidRequest = {
+    private static let bid: PricedBid = {
         guard
-            case .success(let bid) = BidRequest.parse(
+            case .success(let bid) = PricedBid.parse(
                 body: Array(#"{"product_id":1,"current_cpc":"1.50","target_roas":"150"}"#.utf8))
         else { fatalError("test bid must be valid") }
         return bid

@@ -22,7 +22,7 @@ struct BulkBidRoutesTests {
         }
 
         func submit(
-            group bids: [BidRequest], idempotencyKey: String?, request: String?, trace: TraceContext,
+            group bids: [PricedBid], idempotencyKey: String?, request: String?, trace: TraceContext,
             completion: @escaping BidWriter.GroupCompletion
         ) {
             if let failure { return completion(.failure(failure), .immediate()) }

@@ -18,7 +18,7 @@ import Testing
 
     @Test func sigtermUnderLoadLosesNoAcknowledgedBid() throws {
         let url = try TestDatabase.fresh("shutdown_sigterm")
-        let port = try Self.freePort()
+        let port = try LoopbackListener.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [
@@ -85,21 +85,6 @@ import Testing
         // before the request is read, as HTTP/1.1 allows): at most once per client, since a
         // client stops after its first failure once the signal is sent. Nothing failed before it.
         #expect(tally.unanswered.withLock { $0 } <= 16)
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func waitUntilReady(port: Int) throws {

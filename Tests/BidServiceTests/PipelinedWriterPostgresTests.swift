@@ -122,9 +122,9 @@ import Testing
         #expect(try session.execute("SELECT count(*) FROM idempotency_keys").scalar == "1")
     }
 
-    private static func bid(_ productID: Int) -> BidRequest {
+    private static func bid(_ productID: Int) -> PricedBid {
         guard
-            case .success(let bid) = BidRequest.parse(
+            case .success(let bid) = PricedBid.parse(
                 body: Array(#"{"product_id":\#(productID),"current_cpc":"1.50","target_roas":"150"}"#.utf8))
         else { fatalError("test bid must be valid") }
         return bid

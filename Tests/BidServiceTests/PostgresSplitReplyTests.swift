@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Postgres
+import ServiceTestSupport
 import Synchronization
 import Testing
 

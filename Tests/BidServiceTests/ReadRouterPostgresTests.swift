@@ -3,6 +3,7 @@ import HTTPServer
 import Postgres
 import PostgresTestSupport
 import ServiceSupport
+import ServiceTestSupport
 import Synchronization
 import Testing
 

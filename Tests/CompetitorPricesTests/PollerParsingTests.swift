@@ -1,5 +1,6 @@
 import BidCore
 import Foundation
+import ServiceTestSupport
 import Synchronization
 import Testing
 

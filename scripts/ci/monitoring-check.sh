@@ -11,8 +11,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.venv"
-# The same pins as scripts/ci/chart-check.sh: helm-python-sdk renders the chart without a helm binary.
-PINS=(helm-python-sdk==0.2.2)
+# helm-python-sdk renders the chart without a helm binary (pinned as in scripts/ci/chart-check.sh);
+# PyYAML reads the rendered rules (chart-check installs it only as a dependency of its own tools).
+PINS=(helm-python-sdk==0.2.2 PyYAML==6.0.3)
 
 log() { printf 'monitoring-check: %s\n' "$*" >&2; }
 

@@ -97,9 +97,12 @@ echo "rows: $ROWS, products: $PRODUCTS, partitioned layouts: ${LAYOUTS[*]:-none}
 log "migrations"
 for migration in "$ROOT"/Migrations/*.sql; do
     echo "applying ${migration#"$ROOT"/}"
-    "${PSQL[@]}" -f "$migration"
+    # One transaction per file, as `bidengine migrate` applies them (LOCK TABLE needs one).
+    "${PSQL[@]}" --single-transaction -f "$migration"
 done
-sql "ALTER TABLE bids SET (autovacuum_enabled = false)"   # VACUUM is run (and timed) explicitly
+# VACUUM is run (and timed) explicitly; bids is partitioned, so the setting goes on each partition.
+"${PSQL[@]}" -At -c "SELECT format('ALTER TABLE %s SET (autovacuum_enabled = false);', relid)
+                      FROM pg_partition_tree('bids') WHERE isleaf" | "${PSQL[@]}" -f -
 
 # Data ends now (so the issue's literal `now() - interval '7 days'` query finds rows) and starts 90
 # days earlier. The nightly audit's as_of is today's midnight UTC: it audits the last 7 whole days.

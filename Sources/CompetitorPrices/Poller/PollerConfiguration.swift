@@ -1,5 +1,6 @@
 public import BidCore
 public import Postgres
+import ServiceSupport
 
 /// Everything the competitor-price poller can be told, with defaults that are polite to the
 /// remote side. `fromEnvironment` reads the `COMPETITOR_SOURCES` and `POLL_*` variables.
@@ -53,61 +54,37 @@ public struct PollerConfiguration: Sendable {
 
     var parser: ProductsPageParser { ProductsPageParser(maxPrice: maxPrice) }
 
-    /// Reads the variables; unset or empty ones keep their defaults, malformed ones are errors.
+    /// Reads the variables through the settings table (`Settings+Poller.swift`); unset, empty or
+    /// blank ones keep their defaults, malformed ones are errors that name them.
     public static func fromEnvironment(_ environment: [String: String]) throws(PollerConfigurationError)
         -> PollerConfiguration
     {
+        let reader = SettingReader(environment: environment.filter { !$0.value.trimmedOfSpaces().isEmpty })
         var configuration = PollerConfiguration()
-        func value(_ key: String) -> String? {
-            guard let text = environment[key], !text.trimmedOfSpaces().isEmpty else { return nil }
-            return text
+        let sources: String
+        do {
+            sources = try reader.value(Settings.competitorSources)
+        } catch {
+            throw PollerConfigurationError(error)
         }
-        func duration(_ key: String, _ target: inout Duration) throws(PollerConfigurationError) {
-            guard let text = value(key) else { return }
-            guard let parsed = DurationText.parse(text) else {
-                throw .invalidValue(key: key, value: text, expected: DurationText.expectation)
-            }
-            target = parsed
-        }
-        func integer(_ key: String, _ target: inout Int, range: ClosedRange<Int>) throws(PollerConfigurationError) {
-            guard let text = value(key) else { return }
-            guard let parsed = Int(text.trimmedOfSpaces()), range.contains(parsed) else {
-                throw .invalidValue(
-                    key: key, value: text, expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
-            }
-            target = parsed
-        }
-
-        if let text = value("COMPETITOR_SOURCES") { configuration.sources = try CompetitorSource.list(parsing: text) }
-        try duration("POLL_INTERVAL", &configuration.interval)
-        // The scheduler counts whole seconds; refused here, with every other setting, before anything starts.
-        if configuration.interval < .seconds(1), let text = value("POLL_INTERVAL") {
-            throw .invalidValue(
-                key: "POLL_INTERVAL", value: text, expected: "a duration of at least 1s such as 300, 5m or 1h")
-        }
-        if let text = value("POLL_RATE_PER_MINUTE") {
-            guard let rate = Double(text.trimmedOfSpaces()), rate.isFinite, rate > 0, rate <= 60_000 else {
-                throw .invalidValue(
-                    key: "POLL_RATE_PER_MINUTE", value: text, expected: "a number of requests per minute above 0")
-            }
-            configuration.ratePerMinute = rate
-        }
-        try integer("POLL_RATE_BURST", &configuration.burst, range: 1...1000)
-        try integer("POLL_PAGE_SIZE", &configuration.pageSize, range: 1...1000)
-        try integer("POLL_MAX_PAGES", &configuration.maxPages, range: 1...100_000)
-        try integer("POLL_MAX_ATTEMPTS", &configuration.maxAttempts, range: 1...20)
-        try duration("POLL_BACKOFF_BASE", &configuration.backoffBase)
-        try duration("POLL_BACKOFF_MAX", &configuration.backoffMax)
-        try duration("POLL_RETRY_AFTER_MAX", &configuration.maxRetryAfter)
-        try duration("POLL_CONNECT_TIMEOUT", &configuration.connectTimeout)
-        try duration("POLL_READ_TIMEOUT", &configuration.readTimeout)
-        try duration("POLL_REQUEST_TIMEOUT", &configuration.requestTimeout)
-        try integer("POLL_MAX_BODY_BYTES", &configuration.maxBodyBytes, range: 1024...(1 << 30))
-        if let text = value("POLL_MAX_PRICE") {
-            guard let price = try? FixedDecimal(parsing: text), !price.isNegative, !price.isZero else {
-                throw .invalidValue(key: "POLL_MAX_PRICE", value: text, expected: "a positive decimal number")
-            }
-            configuration.maxPrice = price
+        if !sources.isEmpty { configuration.sources = try CompetitorSource.list(parsing: sources) }
+        do {
+            configuration.interval = try reader.value(Settings.pollInterval)
+            configuration.ratePerMinute = try reader.value(Settings.pollRatePerMinute)
+            configuration.burst = try reader.value(Settings.pollRateBurst)
+            configuration.pageSize = try reader.value(Settings.pollPageSize)
+            configuration.maxPages = try reader.value(Settings.pollMaxPages)
+            configuration.maxAttempts = try reader.value(Settings.pollMaxAttempts)
+            configuration.backoffBase = try reader.value(Settings.pollBackoffBase)
+            configuration.backoffMax = try reader.value(Settings.pollBackoffMax)
+            configuration.maxRetryAfter = try reader.value(Settings.pollRetryAfterMax)
+            configuration.connectTimeout = try reader.value(Settings.pollConnectTimeout)
+            configuration.readTimeout = try reader.value(Settings.pollReadTimeout)
+            configuration.requestTimeout = try reader.value(Settings.pollRequestTimeout)
+            configuration.maxBodyBytes = try reader.value(Settings.pollMaxBodyBytes)
+            configuration.maxPrice = try reader.value(Settings.pollMaxPrice)
+        } catch {
+            throw PollerConfigurationError(error)
         }
         return configuration
     }

@@ -1,3 +1,5 @@
+import ServiceSupport
+
 /// A poller setting that cannot be used, naming the variable (or flag) so the fix is obvious.
 public enum PollerConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidSource(String, String)
@@ -11,5 +13,10 @@ public enum PollerConfigurationError: Error, Sendable, Equatable, CustomStringCo
         case .noSources:
             return "no competitor sources: set COMPETITOR_SOURCES (comma-separated base URLs) or pass --source"
         }
+    }
+
+    /// A value the settings table refused, named as the table names it.
+    init(_ error: SettingError) {
+        self = .invalidValue(key: error.setting, value: error.value, expected: error.accepts)
     }
 }

@@ -29,7 +29,7 @@ public struct Setting<Value: Sendable>: Sendable {
     }
 
     /// The value `text` stands for, or the error that names this setting.
-    public func parse(_ text: String, from source: String) throws -> Value {
+    public func parse(_ text: String, from source: String) throws(SettingError) -> Value {
         guard let value = parser(text) else {
             throw SettingError(setting: source, value: text, accepts: accepts)
         }

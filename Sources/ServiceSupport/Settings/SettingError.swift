@@ -11,4 +11,10 @@ public struct SettingError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String { "\(setting) must be \(accepts), got '\(value)'" }
+
+    /// The same error naming the setting as `label` does, e.g. `--window / AUDIT_WINDOW` for a
+    /// setting whose flag and variable are described together.
+    public func naming(_ label: String) -> SettingError {
+        SettingError(setting: label, value: value, accepts: accepts)
+    }
 }

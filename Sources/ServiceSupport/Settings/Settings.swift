@@ -18,6 +18,12 @@ public enum Settings {
         "DATABASE_POOLER", accepts: "none or transaction (a transaction pooler such as PgBouncer in transaction mode)",
         default: .none
     ) { ConnectionPooler(rawValue: $0.lowercased()) }
+    /// Read as text and checked by libpq's own parser (`DatabaseLocator.checkedURL`), which says what is wrong.
+    public static let databaseURL = connectionString("DATABASE_URL")
+    /// A connection that bypasses a transaction pooler, for what needs a session.
+    public static let databaseDirectURL = connectionString("DATABASE_DIRECT_URL")
+    /// A hot-standby replica for reads (`serve`) and for the audit's scan.
+    public static let databaseReadURL = connectionString("DATABASE_READ_URL")
     /// Where the embedded cluster lives (under `postgres/`) when `DATABASE_URL` is not set.
     public static let stateDirectory = Setting.text(
         "BIDENGINE_STATE_DIR", flag: "--state-dir", accepts: "a directory path", default: ".bidengine")
@@ -59,6 +65,10 @@ public enum Settings {
         "API_KEY_RATE", 0...1_000_000_000, default: 0, unit: "bids per second per key", zero: "unlimited")
     public static let apiKeyBurst = Setting.integer(
         "API_KEY_BURST", 0...1_000_000_000, default: 0, unit: "bids", zero: "API_KEY_RATE (one second's worth)")
+    /// Bearer keys, comma-separated, under the default quota (`APIKeys.load` parses them).
+    public static let apiKeys = Setting.text("BIDENGINE_API_KEYS", accepts: "keys, comma-separated", default: "")
+    /// A file of keys, one a line with an optional name and quota (`APIKeyFile`).
+    public static let apiKeysFile = Setting.text("BIDENGINE_API_KEYS_FILE", accepts: "a file path", default: "")
     /// A read replica further behind than this gets no reads until it catches up.
     public static let readMaxLag = Setting<Duration>(
         "READ_MAX_LAG", accepts: "seconds (5) or milliseconds (500ms)", default: .seconds(5)
@@ -70,4 +80,8 @@ public enum Settings {
         "METRICS_HOST", flag: "--metrics-host", accepts: "an address such as 127.0.0.1", default: "127.0.0.1")
     public static let metricsPort = Setting.integer(
         "METRICS_PORT", flag: "--metrics-port", 0...65_535, default: 0, zero: "any free port")
+
+    private static func connectionString(_ name: String) -> Setting<String> {
+        .text(name, accepts: "a libpq connection URI (postgresql://user@host:5432/db) or key=value string", default: "")
+    }
 }

@@ -3,7 +3,7 @@ import BidCore
 /// `bid-request`: the body of `POST /api/bid` as a client sends it, and the same bytes as the
 /// envelope of `POST /api/bids/batch` and as an item inside one.
 ///
-/// Properties: `BidRequest.parse(body:)` never traps; its fast path (`FastBidParser`) gives the
+/// Properties: `PricedBid.parse(body:)` never traps; its fast path (`FastBidParser`) gives the
 /// general JSON parser's answer on every input; it rejects as malformed exactly what
 /// `JSONParser` rejects; an accepted bid satisfies the legacy rules and its price is the exact
 /// `round(cpc × roas / 100, 2)`; rejections carry the legacy messages in legacy order; and every
@@ -14,10 +14,10 @@ import BidCore
 @_cdecl("LLVMFuzzerTestOneInput")
 public func bidRequestFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let body = UnsafeBufferPointer(start: data, count: size)
-    let result = BidRequest.parse(body: body)
-    fuzzRequire(result == BidRequest.parse(body: Array(body)), "the two parse overloads disagree")
+    let result = PricedBid.parse(body: body)
+    fuzzRequire(result == PricedBid.parse(body: Array(body)), "the two parse overloads disagree")
     // The fast path (flat ASCII bodies, no tree) and the general JSON parser agree on every input.
-    let general = BidRequest.parseWithTree(body: body)
+    let general = PricedBid.parseWithTree(body: body)
     fuzzRequire(result == general, "fast parser gave \(result), the general parser \(general)")
     if let fast = FastBidParser.parse(body) {
         fuzzRequire(fast == general, "FastBidParser gave \(fast), the general parser \(general)")
@@ -105,7 +105,7 @@ enum BidRequestFuzzer {
 
     /// The input as the only item of a bulk request: the single bid's verdict, exactly.
     static func checkAsItem(
-        _ body: UnsafeBufferPointer<UInt8>, single: Result<BidRequest, BidRejection>, isJSON: Bool
+        _ body: UnsafeBufferPointer<UInt8>, single: Result<PricedBid, BidRejection>, isJSON: Bool
     ) {
         guard isJSON else { return }
         let wrapped = Array(#"{"bids":["#.utf8) + Array(body) + Array("]}".utf8)
@@ -131,7 +131,7 @@ enum BidRequestFuzzer {
             order == order.sorted() && Set(order).count == order.count, "messages out of legacy order: \(messages)")
     }
 
-    static func checkAccepted(_ bid: BidRequest, document: JSONValue?) {
+    static func checkAccepted(_ bid: PricedBid, document: JSONValue?) {
         guard let document, case .object = document else {
             fuzzRequire(false, "accepted a body that is not a JSON object")
             return
@@ -142,7 +142,7 @@ enum BidRequestFuzzer {
         fuzzRequire(!bid.adjustedCPC.isNegative, "negative adjusted CPC \(bid.adjustedCPC)")
         // The same prices, written back as their exact decimal text, give the same bid. (Not the
         // product id: PHP's `empty()` accepts "0.0" but not the "0" it is written back as.)
-        let again = BidRequest.priced(
+        let again = PricedBid.priced(
             productID: LegacyValue(document["product_id"]), currentCPC: .string(bid.currentCPC.description),
             targetROAS: .string(bid.targetROAS.description))
         fuzzRequire(again == .success(bid), "re-pricing \(bid) from its own text gave \(again)")
@@ -151,7 +151,7 @@ enum BidRequestFuzzer {
 
     /// `adjusted = round(cpc × roas / 100, 2)` half away from zero, checked from the definition:
     /// `|cpc × roas − 100 × adjusted| ≤ 0.5` (in units of 0.01), with ties going up.
-    static func checkPrice(_ bid: BidRequest) {
+    static func checkPrice(_ bid: PricedBid) {
         guard let exact = try? bid.currentCPC.multiplied(by: bid.targetROAS) else { return }
         // exact / 100 rounded to 2 places: compare exact (scale s) with adjusted × 100 (scale 2).
         guard let hundredfold = try? bid.adjustedCPC.multiplied(by: FixedDecimal(100)),

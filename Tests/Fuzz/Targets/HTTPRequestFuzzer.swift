@@ -254,7 +254,7 @@ final class StubRecorder: BidRecorder {
     }
 
     func submit(
-        _ bid: BidRequest, idempotencyKey: String?, trace: TraceContext, completion: @escaping BidWriter.Completion
+        _ bid: PricedBid, idempotencyKey: String?, trace: TraceContext, completion: @escaping BidWriter.Completion
     ) {
         let selector = Int(bid.productID.significand.magnitude % 10)
         let id = Int64(selector) + 1

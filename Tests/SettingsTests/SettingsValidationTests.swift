@@ -111,6 +111,26 @@ struct SettingsValidationTests {
         Case(
             arguments: ["serve"], environment: ["READ_MAX_LAG": "fast"],
             message: "READ_MAX_LAG must be seconds (5) or milliseconds (500ms), got 'fast'"),
+        Case(
+            arguments: ["schedule"], environment: ["AUDIT_AT": "25:00"],
+            message: "AUDIT_AT / --audit-at must be HH:MM (24-hour), got '25:00'"),
+        Case(
+            arguments: ["schedule"], environment: ["MAINTENANCE_AT": "1am"],
+            message: "MAINTENANCE_AT must be HH:MM (24-hour, UTC), got '1am'"),
+        Case(
+            arguments: ["maintain"], environment: ["BIDS_RETENTION": "5y"],
+            message:
+                "BIDS_RETENTION must be a whole number of hours, days or weeks such as 36h, 400d or 13w, or 'forever', got '5y'"
+        ),
+        Case(
+            arguments: ["audit"], environment: ["AUDIT_REPLICA_BEHIND": "replica"],
+            message: "AUDIT_REPLICA_BEHIND must be primary or fail, got 'replica'"),
+        Case(
+            arguments: ["audit"], environment: ["AUDIT_WINDOW": "1y"],
+            message: "--window / AUDIT_WINDOW must be a length such as 7d, 36h or 1d12h (at most 3650d), got '1y'"),
+        Case(
+            arguments: ["poll", "--source", "http://127.0.0.1:9"], environment: ["POLL_PAGE_SIZE": "0"],
+            message: "POLL_PAGE_SIZE must be an integer from 1 to 1000, got '0'"),
     ]
 
     /// A state directory that must stay empty: nothing may start before the settings are checked.

@@ -19,7 +19,7 @@ import Testing
             if (try? cluster.isRunning()) == true { try? cluster.forceStop(mode: "immediate") }
             try? FileManager.default.removeItem(atPath: state)
         }
-        let port = try GracefulShutdownPostgresTests.freePort()
+        let port = try LoopbackListener.freePort()
         let common = ["--state-dir", state, "--migrations-dir", ServiceHarness.migrationsDirectory]
         let serve = try CommandProcess(
             ["serve", "--port", String(port), "--threads", "1"] + common, environment: ["LOG_LEVEL": "notice"])
@@ -139,7 +139,7 @@ import Testing
         arguments: [String], signal: Int32, status: Int32
     ) throws {
         try Self.withHeldStartup { state, migrations, cluster in
-            let port = arguments[0] == "serve" ? ["--port", String(try GracefulShutdownPostgresTests.freePort())] : []
+            let port = arguments[0] == "serve" ? ["--port", String(try LoopbackListener.freePort())] : []
             let command = try CommandProcess(
                 arguments + port + ["--state-dir", state, "--migrations-dir", migrations],
                 environment: ["LOG_LEVEL": "notice"])
@@ -163,7 +163,7 @@ import Testing
     @Test func signalDuringStartupLeavesTheClusterToItsOtherUser() throws {
         try Self.withHeldStartup { state, migrations, cluster in
             try cluster.start()
-            let port = try GracefulShutdownPostgresTests.freePort()
+            let port = try LoopbackListener.freePort()
             let serve = try CommandProcess(
                 [
                     "serve", "--port", String(port), "--threads", "1", "--state-dir", state, "--migrations-dir",

@@ -1,7 +1,7 @@
 internal import CLibpq
 
 /// Turns a `PGresult` into Swift values or an error, and frees it: no `PGresult` outlives this call.
-enum PGResultReader {
+enum PostgresResultReader {
     /// Reads and clears `result`. Command-OK and tuples-OK are successes; everything else is an error.
     static func consume(_ result: OpaquePointer) -> Result<PostgresResult, PostgresError> {
         defer { PQclear(result) }

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceTestSupport
 import Testing
 
 /// A key source that is configured but unusable stops `serve` before anything starts: exit 64,

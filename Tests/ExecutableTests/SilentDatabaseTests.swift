@@ -108,7 +108,7 @@ import Testing
     @Test func serveAnswersReadsFromThePrimaryWhenTheReadReplicaNeverAnswers() throws {
         let database = try TestDatabase.fresh("bidengine_silent_replica_serve")
         let replica = try LoopbackListener()
-        let port = try GracefulShutdownPostgresTests.freePort()
+        let port = try LoopbackListener.freePort()
         let command = try CommandProcess(
             [
                 "serve", "--port", String(port), "--threads", "1", "--migrations-dir",

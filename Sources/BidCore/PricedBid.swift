@@ -1,5 +1,5 @@
 /// A bid that passed the legacy rules, with its price: what gets stored and answered.
-public struct BidRequest: Sendable, Equatable {
+public struct PricedBid: Sendable, Equatable {
     public let productID: FixedDecimal
     public let currentCPC: FixedDecimal
     public let targetROAS: FixedDecimal
@@ -15,7 +15,7 @@ public struct BidRequest: Sendable, Equatable {
 
     /// Validates the three legacy fields and prices the bid.
     public static func priced(productID: LegacyValue, currentCPC: LegacyValue, targetROAS: LegacyValue) -> Result<
-        BidRequest, BidRejection
+        PricedBid, BidRejection
     > {
         let product = productID.numeric
         return priced(
@@ -27,7 +27,7 @@ public struct BidRequest: Sendable, Equatable {
     static func priced(
         productIDIsEmpty: Bool, productID: LegacyValue.Numeric, currentCPC: LegacyValue.Numeric,
         targetROAS: LegacyValue.Numeric
-    ) -> Result<BidRequest, BidRejection> {
+    ) -> Result<PricedBid, BidRejection> {
         let violations = LegacyPriceRules.validate(
             productIDIsEmpty: productIDIsEmpty, productID: productID, currentCPC: currentCPC, targetROAS: targetROAS)
         guard violations.isEmpty,
@@ -39,7 +39,7 @@ public struct BidRequest: Sendable, Equatable {
         }
         do {
             let adjusted = try LegacyPriceRules.adjustedCPC(currentCPC: cpc, targetROAS: roas)
-            return .success(BidRequest(productID: product, currentCPC: cpc, targetROAS: roas, adjustedCPC: adjusted))
+            return .success(PricedBid(productID: product, currentCPC: cpc, targetROAS: roas, adjustedCPC: adjusted))
         } catch {
             return .failure(.invalid([error.message]))
         }
@@ -48,12 +48,12 @@ public struct BidRequest: Sendable, Equatable {
     /// Parses a request body `{"product_id", "current_cpc", "target_roas"}` (numbers or numeric
     /// strings) and prices it. Unknown members are ignored, as the legacy endpoint ignored them.
     /// The usual flat body goes through `FastBidParser`; anything else through the JSON tree.
-    public static func parse(body: UnsafeBufferPointer<UInt8>) -> Result<BidRequest, BidRejection> {
+    public static func parse(body: UnsafeBufferPointer<UInt8>) -> Result<PricedBid, BidRejection> {
         FastBidParser.parse(body) ?? parseWithTree(body: body)
     }
 
     /// The general path: `JSONParser`'s tree, then the legacy view of its three members.
-    public static func parseWithTree(body: UnsafeBufferPointer<UInt8>) -> Result<BidRequest, BidRejection> {
+    public static func parseWithTree(body: UnsafeBufferPointer<UInt8>) -> Result<PricedBid, BidRejection> {
         let document: JSONValue
         do {
             document = try JSONParser.parse(body)
@@ -66,7 +66,7 @@ public struct BidRequest: Sendable, Equatable {
     /// A parsed bid document judged as `POST /api/bid` judges its body: an object is validated
     /// and priced, anything else is `notAnObject`. Bulk items go through here too, so that an item
     /// gets exactly the answer the same document gets as a single bid.
-    public static func judge(_ document: JSONValue) -> Result<BidRequest, BidRejection> {
+    public static func judge(_ document: JSONValue) -> Result<PricedBid, BidRejection> {
         guard case .object = document else { return .failure(.notAnObject) }
         return priced(
             productID: LegacyValue(document["product_id"]),
@@ -74,7 +74,7 @@ public struct BidRequest: Sendable, Equatable {
             targetROAS: LegacyValue(document["target_roas"]))
     }
 
-    public static func parse(body: [UInt8]) -> Result<BidRequest, BidRejection> {
+    public static func parse(body: [UInt8]) -> Result<PricedBid, BidRejection> {
         body.withUnsafeBufferPointer { parse(body: $0) }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -6,21 +6,24 @@ import Foundation
 
 /// A real `bidengine` process for the daemon tests: its stderr goes to a file the test reads while
 /// it runs. `BIDENGINE_TEST_BINARY` points the tests at another build (to show they fail on it).
-final class CommandProcess {
-    static var binary: String {
+public final class CommandProcess {
+    public static var binary: String {
         ProcessInfo.processInfo.environment["BIDENGINE_TEST_BINARY"]
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("bidengine").path
     }
 
-    let pid: pid_t
-    let stderrPath: String
-    let stdoutPath: String
+    public let pid: pid_t
+    public let stderrPath: String
+    public let stdoutPath: String
     private var status: Int32?
 
     /// Spawned with `posix_spawn` and reaped with `waitpid` on its pid: Foundation's `Process` was
     /// seen to miss the exit of a child whose own child (the PostgreSQL it started) outlives it.
-    init(_ arguments: [String], environment: [String: String]) throws {
+    ///
+    /// With `stdoutReaderGone`, stdout is a pipe nobody reads and SIGPIPE has its default action,
+    /// as for `bidengine … | head` after `head` has exited: the first write raises SIGPIPE.
+    public init(_ arguments: [String], environment: [String: String], stdoutReaderGone: Bool = false) throws {
         stderrPath = NSTemporaryDirectory() + "bidengine-cmd-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
         stdoutPath = stderrPath + ".out"
         var merged = ProcessInfo.processInfo.environment
@@ -31,14 +34,31 @@ final class CommandProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var pipeEnds: [Int32] = [-1, -1]
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if stdoutReaderGone {
+            guard pipe(&pipeEnds) == 0 else { throw POSIXError(.EMFILE) }
+            close(pipeEnds[0])
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+            posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            sigaddset(&defaults, SIGPIPE)
+            posix_spawnattr_setsigdefault(&attributes, &defaults)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
+        defer { if pipeEnds[1] >= 0 { close(pipeEnds[1]) } }
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = ([Self.binary] + arguments).map { strdup($0) } + [nil]
         let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, Self.binary, &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, Self.binary, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
         self.pid = pid
     }
@@ -53,7 +73,7 @@ final class CommandProcess {
         unlink(stdoutPath)
     }
 
-    var isRunning: Bool {
+    public var isRunning: Bool {
         guard status == nil else { return false }
         var raw: Int32 = 0
         guard waitpid(pid, &raw, WNOHANG) == pid else { return true }
@@ -62,10 +82,10 @@ final class CommandProcess {
         return false
     }
 
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Waits until stderr contains `text`; false at the deadline or when the process ended first.
-    func waitForOutput(_ text: String, within limit: Duration) -> Bool {
+    public func waitForOutput(_ text: String, within limit: Duration) -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if stderr.contains(text) { return true }
@@ -76,11 +96,11 @@ final class CommandProcess {
     }
 
     /// Waits for the process to end; its status, or nil if it still runs at the deadline (then it is killed).
-    func waitForExit(within limit: Duration) -> Int32? {
+    public func waitForExit(within limit: Duration) -> Int32? {
         let deadline = ContinuousClock.now + limit
         while isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
         return isRunning ? nil : status
     }
 
-    func signal(_ number: Int32) { kill(pid, number) }
+    public func signal(_ number: Int32) { kill(pid, number) }
 }

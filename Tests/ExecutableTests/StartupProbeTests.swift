@@ -17,8 +17,8 @@ import Testing
 
     /// A closed port: every attempt is refused at once and start-up retries with backoff.
     @Test func livenessAnswersWhileTheDatabaseIsUnreachableAndASignalStillExitsAtOnce() throws {
-        let databasePort = try GracefulShutdownPostgresTests.freePort()
-        let port = try GracefulShutdownPostgresTests.freePort()
+        let databasePort = try LoopbackListener.freePort()
+        let port = try LoopbackListener.freePort()
         let command = try CommandProcess(
             [
                 "serve", "--port", String(port), "--threads", "2", "--migrations-dir",
@@ -68,7 +68,7 @@ import Testing
         let waiting = NSTemporaryDirectory() + "bidengine-startup-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: waiting, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: waiting) }
-        let port = try GracefulShutdownPostgresTests.freePort()
+        let port = try LoopbackListener.freePort()
         let command = try CommandProcess(
             [
                 "serve", "--port", String(port), "--threads", "1", "--migrations-dir",
