@@ -8,7 +8,7 @@
 
 A template cluster is made once (initdb, the migrations, `--rows` bids over 2^20 products, VACUUM ANALYZE:
 indexes large enough that the first change to a page after a checkpoint writes a full-page image). Each run
-copies it, starts it with the embedded launcher's options (max_connections=200, shared_buffers=256MB),
+copies it, starts it with the embedded launcher's options (max_connections=200, shared_buffers=256MB, wal_compression=lz4),
 `log_checkpoints=on` and the configuration's settings, starts `bidengine serve` (release build, 2 loops) on
 it, CHECKPOINTs, and offers bids for `--seconds` with wrk: `--connections` keep-alive connections, each
 waiting `--delay-ms` between its requests (random products, 4,000 distinct CPC/ROAS pairs). Reported per run:
@@ -17,7 +17,7 @@ and completed during the window (from the server log), WAL bytes per bid. Config
 each round (A B C, A B C, …), so a noisy neighbour hits them alike; the median per configuration is printed.
 Default configurations: the launcher's settings with a checkpoint every minute (`ckpt60`: at a
 thousand bids per second the launcher's own checkpoint_timeout=5min and max_wal_size=1GB put no
-checkpoint in a 2-minute window), and the same with wal_compression=lz4 (`ckpt60-lz4`). `--config
+checkpoint in a 2-minute window), and the same without WAL compression (`ckpt60-uncompressed`). `--config
 embedded=''` measures the launcher's settings as they are (`EmbeddedPostgres.serverSettings`).
 `--lock FILE` takes an exclusive flock on FILE for each run only (not while the template is made), so that a
 long comparison shares a measurement lock with other people in slices of one run each.
@@ -41,10 +41,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LAUNCHER_OPTIONS = ["max_connections=200", "shared_buffers=256MB"]  # EmbeddedPostgres.serverSettings
+LAUNCHER_OPTIONS = ["max_connections=200", "shared_buffers=256MB", "wal_compression=lz4"]  # EmbeddedPostgres.serverSettings
 DEFAULT_CONFIGS = {
     "ckpt60": "checkpoint_timeout=60s",
-    "ckpt60-lz4": "checkpoint_timeout=60s wal_compression=lz4",
+    "ckpt60-uncompressed": "checkpoint_timeout=60s wal_compression=off",
 }
 
 WRK_SCRIPT = r"""
