@@ -148,7 +148,8 @@ chart-check:
 	bash scripts/ci/chart-check.sh
 
 ## trace-check: a real serve exports OpenTelemetry spans to an OTLP/HTTP receiver on loopback (decoded with
-## opentelemetry-proto); spans, parents, trace ids, access log and Server-Timing checked (scripts/ci/trace_check.py).
+## opentelemetry-proto); spans, parents, trace ids, access log and Server-Timing checked; then audit, maintain,
+## poll and schedule export their steps' and pages' spans to it (scripts/ci/trace_check.py, trace_check_jobs.py).
 trace-check: build
 	bash scripts/ci/trace-check.sh --binary $(DEBUG_BIN)
 

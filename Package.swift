@@ -10,7 +10,8 @@ let swiftSettings: [SwiftSetting] = [
 
 /// What the audit and the competitor-price poller build on; neither imports the other.
 let subsystemDependencies: [Target.Dependency] = [
-    "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres",
+    "TextFormats", "JSONRoutes", "Observability", "ServiceSettings", "Scheduler", "BidCore", "HTTPServer", "Postgres",
+    "Telemetry",
     .product(name: "Logging", package: "swift-log"),
     .product(name: "Metrics", package: "swift-metrics"),
 ]
@@ -53,8 +54,20 @@ let package = Package(
         .target(name: "Telemetry", exclude: ["README.md"], swiftSettings: swiftSettings),
         // The application, split by job; arrows point toward BidCore, Postgres and HTTPServer
         // (scripts/ci/import-rules.txt holds the rules, `make imports` checks them).
+        // How values are written as text: RFC 3339 and audit instants, base64url, JSON numbers,
+        // PostgreSQL array literals.
+        .target(name: "TextFormats", dependencies: ["BidCore"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        // What the JSON routes share: responses and errors, query parameters, paging, keyset cursors,
+        // database reads on the loop that serves the request, trace fields in its log lines.
         .target(
-            name: "ServiceSupport",
+            name: "JSONRoutes",
+            dependencies: [
+                "TextFormats", "BidCore", "HTTPServer", "Postgres", .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"], swiftSettings: swiftSettings),
+        // JSON logs, the Prometheus backend, the terminal progress line.
+        .target(
+            name: "Observability",
             dependencies: [
                 "BidCore", "HTTPServer", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
@@ -62,10 +75,16 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             exclude: ["README.md"], swiftSettings: swiftSettings),
+        // The settings table, and what the settings decide before a command starts: where the
+        // database is, how its URL is masked, how start-up waits for it.
+        .target(
+            name: "ServiceSettings",
+            dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Scheduler",
             dependencies: [
-                "ServiceSupport", "Postgres",
+                "TextFormats", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -85,7 +104,8 @@ let package = Package(
         .target(
             name: "BidService",
             dependencies: [
-                "ServiceSupport", "Audit", "CompetitorPrices", "BidCore", "HTTPServer", "Postgres", "Telemetry",
+                "TextFormats", "JSONRoutes", "Observability", "ServiceSettings", "Audit", "CompetitorPrices", "BidCore",
+                "HTTPServer", "Postgres", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -94,8 +114,9 @@ let package = Package(
         .executableTarget(
             name: "bidengine",
             dependencies: [
-                "BidCore", "BidService", "ServiceSupport", "Audit", "CompetitorPrices", "Maintenance", "Scheduler",
-                "Telemetry", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "BidCore", "BidService", "TextFormats", "Observability", "ServiceSettings", "Audit", "CompetitorPrices",
+                "Maintenance", "Scheduler", "Telemetry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"], swiftSettings: swiftSettings),
@@ -103,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "BidCore", "BidService", "ServiceSupport", "HTTPServer", "Postgres",
+                "BidCore", "BidService", "JSONRoutes", "HTTPServer", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -139,7 +160,8 @@ let package = Package(
         .testTarget(
             name: "BidServiceTests",
             dependencies: [
-                "BidService", "ServiceSupport", "Scheduler", "BidCore", "HTTPServer", "Postgres", "PostgresTestSupport",
+                "BidService", "TextFormats", "JSONRoutes", "Observability", "ServiceSettings", "Scheduler", "BidCore",
+                "HTTPServer", "Postgres", "PostgresTestSupport",
                 "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -148,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "SettingsTests",
             dependencies: [
-                "ServiceSupport", "Audit", "Maintenance", "CompetitorPrices", "Scheduler", "BidCore",
+                "ServiceSettings", "Audit", "Maintenance", "CompetitorPrices", "Scheduler", "BidCore",
                 "ServiceTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -160,30 +182,30 @@ let package = Package(
         .testTarget(
             name: "SchedulerTests",
             dependencies: [
-                "Scheduler", "Audit", "ServiceSupport", "BidCore", "Postgres", "ServiceTestSupport",
+                "Scheduler", "Audit", "TextFormats", "BidCore", "Postgres", "ServiceTestSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AuditTests",
             dependencies: [
-                "Audit", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres", "HTTPTestSupport",
-                "ServiceTestSupport",
+                "Audit", "Scheduler", "TextFormats", "JSONRoutes", "ServiceSettings", "BidCore", "HTTPServer", "Postgres",
+                "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
             ],
             // Read from the source tree by path (#filePath), not bundled.
             exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CompetitorPricesTests",
             dependencies: [
-                "CompetitorPrices", "Scheduler", "ServiceSupport", "BidCore", "HTTPServer", "Postgres",
-                "PostgresTestSupport", "HTTPTestSupport", "ServiceTestSupport",
+                "CompetitorPrices", "Scheduler", "TextFormats", "JSONRoutes", "ServiceSettings", "BidCore", "HTTPServer",
+                "Postgres", "PostgresTestSupport", "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MaintenanceTests",
             dependencies: [
-                "Maintenance", "Scheduler", "Postgres", "PostgresTestSupport", "ServiceTestSupport",
+                "Maintenance", "Scheduler", "Postgres", "PostgresTestSupport", "ServiceTestSupport", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

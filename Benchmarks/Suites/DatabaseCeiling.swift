@@ -2,8 +2,8 @@ import BidCore
 import BidService
 import Dispatch
 import HTTPServer
+import JSONRoutes
 import Postgres
-import ServiceSupport
 
 #if canImport(Glibc)
     import Glibc

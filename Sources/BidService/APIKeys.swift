@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
-import ServiceSupport
+import JSONRoutes
+import ServiceSettings
 
 /// Bearer keys for `/api/*`, from `BIDENGINE_API_KEYS` (comma-separated, default quota) and the
 /// file named by `BIDENGINE_API_KEYS_FILE` (`APIKeyFile`: one key per line, with an optional

@@ -1,6 +1,6 @@
 import BidCore
 import Postgres
-import ServiceSupport
+import TextFormats
 
 /// The batch statements and their parameters.
 ///

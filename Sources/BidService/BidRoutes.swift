@@ -1,6 +1,6 @@
 import BidCore
 import HTTPServer
-import ServiceSupport
+import JSONRoutes
 
 /// `POST /api/bid`: validate with the legacy rules, price exactly, record, then answer.
 struct BidRoutes {

@@ -2,9 +2,11 @@ import Audit
 import CompetitorPrices
 import Foundation
 public import HTTPServer
+import JSONRoutes
 public import Logging
+import Observability
 import Postgres
-import ServiceSupport
+import ServiceSettings
 import Synchronization
 import Telemetry
 

@@ -1,7 +1,7 @@
 public import BidCore
 public import HTTPServer
 public import Postgres
-import ServiceSupport
+import TextFormats
 
 /// Records bids on one event loop's connection with adaptive batching and several writes in flight.
 ///

@@ -1,6 +1,6 @@
 import BidCore
 import HTTPServer
-import ServiceSupport
+import JSONRoutes
 
 /// `POST /api/bids/batch`: many bids in one request, each judged alone by the legacy rules of
 /// `POST /api/bid`, the valid ones recorded in one commit.

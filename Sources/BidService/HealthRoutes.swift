@@ -1,7 +1,7 @@
 import BidCore
 import HTTPServer
+import JSONRoutes
 import Postgres
-import ServiceSupport
 
 /// `/healthz` (alive, no database: it answers from the moment the port listens, also while start-up
 /// waits for the database) and `/readyz` (this loop's database connection is up and the

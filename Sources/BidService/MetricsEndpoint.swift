@@ -1,5 +1,7 @@
 import HTTPServer
-import ServiceSupport
+import JSONRoutes
+import Observability
+public import Telemetry
 
 /// `GET /metrics` (Prometheus text) and `GET /healthz` for processes that do not serve the API,
 /// such as `bidengine schedule`: its job runs, durations, last successes and leadership would
@@ -9,8 +11,9 @@ public final class MetricsEndpoint: Sendable {
 
     /// Installs the Prometheus metrics backend for the whole process, so create this before
     /// anything that makes swift-metrics handles (the scheduler and its jobs read
-    /// `MetricsSystem.factory` when they are built).
-    public init(host: String, port: Int) {
+    /// `MetricsSystem.factory` when they are built). With `traceExporter`, the spans' outcomes
+    /// (`bidengine_trace_spans_total`) follow the registry's metrics, as on the server's `/metrics`.
+    public init(host: String, port: Int, traceExporter: OTLPExporter? = nil) {
         _ = PrometheusBackend.registry
         var configuration = HTTPServerConfiguration()
         configuration.host = host
@@ -19,7 +22,9 @@ public final class MetricsEndpoint: Sendable {
         server = HTTPServer(configuration: configuration) { _ in
             var router = Router()
             router.add(.GET, "/metrics") { _, responder in
-                responder.respond(PrometheusBackend.exposition(PrometheusBackend.render()))
+                responder.respond(
+                    PrometheusBackend.exposition(
+                        PrometheusBackend.render() + TraceExportMetrics.exposition(traceExporter)))
             }
             router.add(.GET, "/healthz", HealthRoutes.alive)
             return router

@@ -1,5 +1,5 @@
 import HTTPServer
-import ServiceSupport
+import JSONRoutes
 
 /// What the bid routes ask before a bid reaches the writer: which key sent it, and whether its
 /// quota holds that many bids now. One per process, shared by the loops (the buckets are).

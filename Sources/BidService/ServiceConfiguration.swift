@@ -1,5 +1,5 @@
 public import Postgres
-import ServiceSupport
+import ServiceSettings
 public import Telemetry
 
 /// Everything `bidengine serve` can be told, with the defaults documented in the README.

@@ -1,7 +1,7 @@
 import HTTPServer
 import Metrics
+import Observability
 import Postgres
-import ServiceSupport
 import Synchronization
 
 /// The service's metrics, exported at `GET /metrics` in Prometheus text format.

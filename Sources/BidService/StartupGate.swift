@@ -1,5 +1,5 @@
 import HTTPServer
-import ServiceSupport
+import JSONRoutes
 import Synchronization
 
 /// Closed while `serve` reaches and migrates its database, open from then on.

@@ -3,6 +3,7 @@ public import Logging
 public import Metrics
 public import Postgres
 public import Scheduler
+public import Telemetry
 
 /// One maintenance pass over the database: `bidengine maintain` and the scheduler's daily job.
 ///
@@ -39,6 +40,9 @@ public struct Maintainer: Sendable {
     /// (`AdvisoryLock`), and `lock_timeout` is not set (a session setting would stay on one server
     /// connection, under another client's statements, and miss the pass's own).
     public var transactionPooler: String?
+    /// Where the pass's trace goes: a root span `maintenance` with one child per step
+    /// (`MaintenanceSpans`).
+    public var tracer = Tracer.off
     private let logger: Logger
     private let metricsFactory: (any MetricsFactory)?
 
@@ -56,6 +60,24 @@ public struct Maintainer: Sendable {
     public func run(
         session: PostgresSession, dryRun: Bool, now: Date = Date(), cancellation: JobCancellation? = nil
     ) throws -> MaintenanceReport {
+        var trace = tracer.startTrace(MaintenanceSpans.root, attributes: [(MaintenanceSpans.dryRun, .bool(dryRun))])
+        do {
+            let report = try pass(session: session, dryRun: dryRun, now: now, cancellation: cancellation, trace: trace)
+            trace.set(MaintenanceSpans.skipped, report.skipped)
+            trace.set(MaintenanceSpans.actions, report.actions.count)
+            trace.set(MaintenanceSpans.outcome, report.skipped ? "skipped" : "succeeded")
+            trace.end()
+            return report
+        } catch {
+            trace.set(MaintenanceSpans.outcome, error is MaintenanceCancelled ? "cancelled" : "failed")
+            trace.end(error: "\(error)")
+            throw error
+        }
+    }
+
+    private func pass(
+        session: PostgresSession, dryRun: Bool, now: Date, cancellation: JobCancellation?, trace: TraceSpan
+    ) throws -> MaintenanceReport {
         let lock = try AdvisoryLock.tryAcquire(
             "$1", [String(Self.lockKey)], session: session, pooler: transactionPooler == nil ? .none : .transaction,
             connectionString: transactionPooler ?? "")
@@ -72,20 +94,31 @@ public struct Maintainer: Sendable {
         logger.info("maintenance started", metadata: ["dry_run": "\(dryRun)"])
         let bidCutoff = try settings.bids.map { try pass.bidCutoff($0) }
         if settings.audit != nil || bidCutoff != nil {
-            try pass.deleteAuditRuns(olderThan: settings.audit, bidCutoff: bidCutoff)
+            try pass.step(MaintenanceSpans.deleteAuditRuns, in: trace) {
+                try $0.deleteAuditRuns(olderThan: settings.audit, bidCutoff: bidCutoff)
+            }
         }
-        if let bidCutoff { try pass.deleteOldDefaultBids(before: bidCutoff) }
-        try pass.createPartitions(keptFrom: bidCutoff)
         if let bidCutoff {
-            try pass.dropBidPartitions(before: bidCutoff)
-            try pass.deleteOldBidsOfStraddlingPartitions(before: bidCutoff)
+            try pass.step(MaintenanceSpans.deleteDefaultBids, in: trace) {
+                try $0.deleteOldDefaultBids(before: bidCutoff)
+            }
+        }
+        try pass.step(MaintenanceSpans.createPartitions, in: trace) { try $0.createPartitions(keptFrom: bidCutoff) }
+        if let bidCutoff {
+            try pass.step(MaintenanceSpans.dropPartitions, in: trace) { try $0.dropBidPartitions(before: bidCutoff) }
+            try pass.step(MaintenanceSpans.deleteStraddlingBids, in: trace) {
+                try $0.deleteOldBidsOfStraddlingPartitions(before: bidCutoff)
+            }
         }
         if let retention = settings.competitorPrices {
-            try pass.deleteInBatches(
-                "competitor_prices", key: "id", where: "observed_at < to_timestamp($1::bigint)", olderThan: retention)
-            try pass.deleteInBatches(
-                "poll_runs", key: "id", where: "started_at < to_timestamp($1::bigint) AND status <> 'running'",
-                olderThan: retention)
+            try pass.step(MaintenanceSpans.deleteCompetitorPrices, in: trace) {
+                try $0.deleteInBatches(
+                    "competitor_prices", key: "id", where: "observed_at < to_timestamp($1::bigint)",
+                    olderThan: retention)
+                try $0.deleteInBatches(
+                    "poll_runs", key: "id", where: "started_at < to_timestamp($1::bigint) AND status <> 'running'",
+                    olderThan: retention)
+            }
         }
         logger.info("maintenance finished", metadata: ["dry_run": "\(dryRun)", "actions": "\(pass.actions.count)"])
         return MaintenanceReport(dryRun: dryRun, skipped: false, actions: pass.actions)

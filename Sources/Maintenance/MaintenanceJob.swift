@@ -3,6 +3,7 @@ public import Logging
 public import Metrics
 import Postgres
 public import Scheduler
+public import Telemetry
 
 /// Maintenance as a scheduled job: daily, and at once whenever a scheduler becomes active (a pass
 /// is cheap when there is nothing to do, and partitions ahead must never run out).
@@ -14,7 +15,8 @@ public struct MaintenanceJob: ScheduledJob {
 
     public init(
         connectionString: String, schedule: any JobSchedule, settings: MaintenanceSettings,
-        logger: Logger = Logger(label: "bidengine.maintenance"), metricsFactory: (any MetricsFactory)? = nil
+        logger: Logger = Logger(label: "bidengine.maintenance"), metricsFactory: (any MetricsFactory)? = nil,
+        tracer: Tracer = .off
     ) {
         self.connectionString = connectionString
         self.schedule = schedule
@@ -22,6 +24,7 @@ public struct MaintenanceJob: ScheduledJob {
         // As `bidengine maintain` off a terminal: a line per step, and every 5 s within a long one.
         maintainer.progress = MaintenanceProgress.logging(to: logger)
         maintainer.progressInterval = .seconds(5)
+        maintainer.tracer = tracer
         self.maintainer = maintainer
     }
 

@@ -1,4 +1,4 @@
-import ServiceSupport
+import ServiceSettings
 
 /// What maintenance keeps: one retention per kind of data; nil keeps everything.
 public struct MaintenanceSettings: Sendable, Equatable {

@@ -1,5 +1,5 @@
 public import Scheduler
-public import ServiceSupport
+public import ServiceSettings
 
 /// Maintenance's rows of the settings table: when it runs in `bidengine schedule`, and the retentions.
 extension Settings {

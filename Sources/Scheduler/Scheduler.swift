@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 public import Metrics
-import ServiceSupport
+import TextFormats
 
 /// Runs periodic jobs on one replica at a time: every replica runs a `Scheduler`; the one that
 /// holds the PostgreSQL advisory lock (`LeaderLock`) runs the jobs, the others stand by and poll

@@ -15,6 +15,9 @@ public struct TracingSettings: Sendable {
     public let samplerArgument: String?
     /// Spans waiting for export at most (`OTEL_BSP_MAX_QUEUE_SIZE`); more are dropped and counted.
     public let maxQueueSize: Int
+    /// `TRACEPARENT`, as given: a caller's context handed down through the environment, which the
+    /// commands continue (OpenTelemetry's environment carrier; `serve` takes it per request).
+    public let traceParent: String?
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
@@ -82,7 +85,8 @@ public struct TracingSettings: Sendable {
         return TracingSettings(
             exporter: configuration, serviceName: serviceName, resource: resource,
             samplerName: value("OTEL_TRACES_SAMPLER") ?? "parentbased_always_on",
-            samplerArgument: value("OTEL_TRACES_SAMPLER_ARG"), maxQueueSize: queue)
+            samplerArgument: value("OTEL_TRACES_SAMPLER_ARG"), maxQueueSize: queue,
+            traceParent: value("TRACEPARENT"))
     }
 
     private static func httpURL(_ text: String) -> URL? {

@@ -4,8 +4,10 @@ import BidCore
 import BidService
 import Foundation
 import Logging
+import Observability
 import Postgres
-import ServiceSupport
+import ServiceSettings
+import TextFormats
 
 #if canImport(Glibc)
     import Glibc
@@ -39,6 +41,9 @@ struct AuditCommand: ParsableCommand {
 
             A run left running by a process that ended (killed, interrupted) is marked failed, "abandoned", by \
             the next audit.
+
+            Tracing: the OTEL_* variables of serve (docs/operations.md, "Traces of the audit, maintenance and the \
+            poller"); TRACEPARENT continues a caller's trace.
             """)
 
     @Option(
@@ -78,6 +83,7 @@ struct AuditCommand: ParsableCommand {
             try parameters(environment: ProcessInfo.processInfo.environment).asOf,
             settle: try Self.readSource(ProcessInfo.processInfo.environment).settle, now: Date())
         _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
+        _ = try CommandTracing.settings(ProcessInfo.processInfo.environment)
     }
 
     func run() throws {
@@ -91,6 +97,8 @@ struct AuditCommand: ParsableCommand {
         Self.keepFreedMemory()
         let format = try reportFormat()
         let parameters = try parameters(environment: environment)
+        let tracing = try CommandTracing.start(environment, logger: logger)
+        defer { tracing.finish(logger: logger) }
 
         // Opened before the audit: a report that cannot be written fails now, not after the whole run.
         let sink: AuditOutput
@@ -112,6 +120,7 @@ struct AuditCommand: ParsableCommand {
             do {
                 var runner = AuditRunner(connectionString: database.connectionString, logger: logger)
                 runner.parallelism = streams
+                runner.tracer = tracing.tracer
                 runner.readSource = try Self.readSource(environment)
                 Self.reportProgress(of: &runner, logger: logger)
                 let run = try runner.run(parameters)

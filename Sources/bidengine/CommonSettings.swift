@@ -1,7 +1,7 @@
 import ArgumentParser
 import Logging
 import Postgres
-import ServiceSupport
+import ServiceSettings
 
 /// The settings every command that opens the database reads (`LOG_LEVEL`, `CONNECT_TIMEOUT`,
 /// `DATABASE_URL`, `DATABASE_POOLER`, `DATABASE_DIRECT_URL`), checked in `validate()` like the

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import ServiceSupport
+import ServiceSettings
 
 /// `--state-dir` and `--migrations-dir`: where the embedded database lives and where the
 /// migrations are, for every command that opens the database.

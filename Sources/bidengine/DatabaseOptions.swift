@@ -1,5 +1,5 @@
 import ArgumentParser
-import ServiceSupport
+import ServiceSettings
 
 /// Where the database is (`DATABASE_URL` or the embedded cluster) and whether to migrate it
 /// first: the database flags of every command that runs against a migrated schema.

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import Maintenance
+import Observability
 import Postgres
-import ServiceSupport
 
 /// `bidengine maintain`: one maintenance pass now (the scheduler runs the same pass daily).
 struct MaintainCommand: ParsableCommand {
@@ -28,6 +28,9 @@ struct MaintainCommand: ParsableCommand {
             dropping, deleting) with its table and row counts, updated after each batch on a terminal, and as \
             JSON log lines ("maintenance progress", at notice) otherwise: one when a step starts and one every \
             5 s while it works through batches.
+
+            Tracing: the OTEL_* variables of serve (docs/operations.md, "Traces of the audit, maintenance and the \
+            poller"); TRACEPARENT continues a caller's trace.
             """)
 
     @Flag(name: .customLong("dry-run"), help: "Print what would be done; change nothing.")
@@ -44,6 +47,7 @@ struct MaintainCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         _ = try CommonSettings.read(ProcessInfo.processInfo.environment)
+        _ = try CommandTracing.settings(ProcessInfo.processInfo.environment)
     }
 
     func run() throws {
@@ -55,6 +59,9 @@ struct MaintainCommand: ParsableCommand {
         // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
         _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
         let settings = try MaintenanceSettings(environment: environment)
+        let logger = Logger(label: "bidengine.maintenance")
+        let tracing = try CommandTracing.start(environment, logger: logger)
+        defer { tracing.finish(logger: logger) }
         let database = try self.database.open(environment: environment, common: try CommonSettings.read(environment))
         defer { database.embedded?.stop() }
         // A direct connection when there is one (the lock and lock_timeout as sessions have them);
@@ -62,11 +69,12 @@ struct MaintainCommand: ParsableCommand {
         let connectionString = database.directConnectionString ?? database.connectionString
         let session = try PostgresSession(connectionString: connectionString)
         defer { session.close() }
-        var maintainer = Maintainer(settings: settings)
+        var maintainer = Maintainer(settings: settings, logger: logger)
+        maintainer.tracer = tracing.tracer
         if database.directConnectionString == nil, !database.pooler.keepsSessions {
             maintainer.transactionPooler = connectionString
         }
-        Self.reportProgress(of: &maintainer, logger: Logger(label: "bidengine.maintenance"))
+        Self.reportProgress(of: &maintainer, logger: logger)
         let report = try maintainer.run(session: session, dryRun: dryRun)
         if TerminalProgress.isTerminal { TerminalProgress.finish() }
         print(format == "json" ? report.json : report.text, terminator: "")

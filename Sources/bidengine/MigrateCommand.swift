@@ -1,8 +1,9 @@
 import ArgumentParser
 import BidService
 import Foundation
+import Observability
 import Postgres
-import ServiceSupport
+import ServiceSettings
 
 /// `bidengine migrate`: applies pending migrations and exits (a Kubernetes pre-install/upgrade hook).
 struct MigrateCommand: ParsableCommand {

@@ -3,7 +3,7 @@ import BidService
 import CompetitorPrices
 import Foundation
 import Logging
-import ServiceSupport
+import Observability
 
 #if canImport(Glibc)
     import Glibc
@@ -30,6 +30,9 @@ struct PollCommand: ParsableCommand {
 
             Exit status 1 when a source failed (nothing could be stored), else 0. SIGINT/SIGTERM stop the poll \
             between requests; those runs are recorded as cancelled.
+
+            Tracing: the OTEL_* variables of serve (docs/operations.md, "Traces of the audit, maintenance and the \
+            poller"); TRACEPARENT continues a caller's trace.
             """)
 
     @Option(
@@ -56,6 +59,7 @@ struct PollCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        _ = try CommandTracing.settings(environment)
         return (configuration, common)
     }
 
@@ -77,6 +81,8 @@ struct PollCommand: ParsableCommand {
             logger.debug("config", metadata: ["key": "\(key)", "value": "\(value)"])
         }
 
+        let tracing = try CommandTracing.start(environment, logger: logger)
+        defer { tracing.finish(logger: logger) }
         let database = try self.database.open(environment: environment, common: common)
         defer { database.embedded?.stop() }
 
@@ -90,7 +96,8 @@ struct PollCommand: ParsableCommand {
         }
 
         let poller = CompetitorPricePoller(
-            configuration: configuration, connectionString: database.connectionString, logger: logger)
+            configuration: configuration, connectionString: database.connectionString, logger: logger,
+            tracer: tracing.tracer)
         let summaries = poller.pollAll(cancellation: cancellation)
         TerminalProgress.finish()
         for summary in summaries { print(summary.line) }

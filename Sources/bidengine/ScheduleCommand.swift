@@ -6,8 +6,9 @@ import CompetitorPrices
 import Foundation
 import Logging
 import Maintenance
+import Observability
 import Scheduler
-import ServiceSupport
+import ServiceSettings
 
 #if canImport(Glibc)
     import Glibc
@@ -31,7 +32,8 @@ struct ScheduleCommand: ParsableCommand {
             --help for BIDS_RETENTION, COMPETITOR_PRICES_RETENTION, AUDIT_RETENTION), SHUTDOWN_TIMEOUT (seconds, default 10), DATABASE_URL, \
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL, METRICS_HOST, METRICS_PORT; the poller runs when COMPETITOR_SOURCES is set \
             (see bidengine poll --help for POLL_INTERVAL and the other POLL_* variables). DATABASE_READ_URL, \
-            AUDIT_SETTLE_MS, AUDIT_REPLICA_WAIT and AUDIT_REPLICA_BEHIND: where the audit scans, as for bidengine audit.
+            AUDIT_SETTLE_MS, AUDIT_REPLICA_WAIT and AUDIT_REPLICA_BEHIND: where the audit scans, as for bidengine audit. \
+            Tracing: the OTEL_* variables of serve; every job run is a trace (docs/operations.md).
             """)
 
     @Option(
@@ -76,8 +78,12 @@ struct ScheduleCommand: ParsableCommand {
             logger.notice("signal during startup; exiting", metadata: ["signal": "\(received)"])
         }
 
+        let tracing = try CommandTracing.start(environment, logger: logger)
+        defer { tracing.finish(logger: logger) }
         // Before the jobs exist: they take their metrics handles from the backend this installs.
-        let metricsEndpoint = settings.metricsPort.map { MetricsEndpoint(host: settings.metricsHost, port: $0) }
+        let metricsEndpoint = settings.metricsPort.map {
+            MetricsEndpoint(host: settings.metricsHost, port: $0, traceExporter: tracing.exporter)
+        }
         if let metricsEndpoint {
             let port = try metricsEndpoint.start()
             logger.notice("metrics endpoint serving", metadata: ["address": "\(settings.metricsHost):\(port)"])
@@ -95,12 +101,13 @@ struct ScheduleCommand: ParsableCommand {
         let audit = AuditJob(
             connectionString: connectionString, schedule: settings.schedule, window: settings.window,
             rule: settings.rule, readSource: settings.readSource,
-            logger: Logger(label: "bidengine.audit"))
+            logger: Logger(label: "bidengine.audit"), tracer: tracing.tracer)
         // Checked in validate(): it cannot fail here.
         let maintenance = MaintenanceJob(
             connectionString: connectionString, schedule: settings.maintenanceSchedule,
-            settings: settings.maintenance)
-        let poller = try PollerJob.scheduled(environment: environment, connectionString: connectionString)
+            settings: settings.maintenance, tracer: tracing.tracer)
+        let poller = try PollerJob.scheduled(
+            environment: environment, connectionString: connectionString, tracer: tracing.tracer)
         let scheduler = Scheduler(
             configuration: SchedulerConfiguration(connectionString: connectionString),
             jobs: [audit, maintenance] + poller,
@@ -140,12 +147,12 @@ struct ScheduleCommand: ParsableCommand {
         let zone: TimeZone
         let maintenanceTime: WallClockTime
         do {
-            time = try reader.value(ServiceSupport.Settings.auditAt, flag: auditAt)
+            time = try reader.value(ServiceSettings.Settings.auditAt, flag: auditAt)
         } catch {
             throw ValidationError(error.naming("AUDIT_AT / --audit-at").description)
         }
         do {
-            zone = try reader.value(ServiceSupport.Settings.auditTimeZone, flag: auditTimeZone)
+            zone = try reader.value(ServiceSettings.Settings.auditTimeZone, flag: auditTimeZone)
         } catch {
             throw ValidationError(error.naming("AUDIT_TZ / --audit-tz").description)
         }
@@ -156,11 +163,14 @@ struct ScheduleCommand: ParsableCommand {
         let common = try CommonSettings.read(environment)
         try common.requireSession(for: "The scheduler's leader lock")
         do {
-            timeout = try reader.value(ServiceSupport.Settings.shutdownTimeout, flag: shutdownTimeout)
-            metricsPort = try reader.optional(ServiceSupport.Settings.metricsPort, flag: self.metricsPort)
-            metricsHost = try reader.value(ServiceSupport.Settings.metricsHost, flag: self.metricsHost)
+            timeout = try reader.value(ServiceSettings.Settings.shutdownTimeout, flag: shutdownTimeout)
+            metricsPort = try reader.optional(ServiceSettings.Settings.metricsPort, flag: self.metricsPort)
+            metricsHost = try reader.value(ServiceSettings.Settings.metricsHost, flag: self.metricsHost)
             _ = try PollerConfiguration.fromEnvironment(environment)
-            maintenanceTime = try reader.value(ServiceSupport.Settings.maintenanceAt)
+            maintenanceTime = try reader.value(ServiceSettings.Settings.maintenanceAt)
+            _ = try CommandTracing.settings(environment)
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("\(error)")
         }

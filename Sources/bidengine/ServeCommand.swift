@@ -2,7 +2,8 @@ import ArgumentParser
 import BidService
 import Foundation
 import Logging
-import ServiceSupport
+import Observability
+import ServiceSettings
 import Telemetry
 
 #if canImport(Glibc)

@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 
 @testable import Audit
-@testable import ServiceSupport
+@testable import TextFormats
 
 /// Parameters and formatting of the audit, without a database.
 @Suite struct AuditParsingTests {

@@ -1,5 +1,5 @@
 import Audit
-import ServiceSupport
+import ServiceSettings
 import Testing
 
 /// `AUDIT_SETTLE_MS`, `AUDIT_REPLICA_WAIT`, `AUDIT_REPLICA_BEHIND` and `DATABASE_READ_URL` for the audit.

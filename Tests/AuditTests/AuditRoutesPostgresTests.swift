@@ -7,7 +7,7 @@ import ServiceTestSupport
 import Testing
 
 @testable import Audit
-@testable import ServiceSupport
+@testable import JSONRoutes
 
 /// The audit API over real sockets: an HTTP server whose only routes are `AuditRoutes`, each loop
 /// with its own non-blocking connection (as the service wires it), over a real database.

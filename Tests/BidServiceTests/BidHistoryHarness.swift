@@ -5,7 +5,7 @@ import Postgres
 import ServiceTestSupport
 
 @testable import BidService
-@testable import ServiceSupport
+@testable import JSONRoutes
 
 /// A `ServiceHarness` whose server answers the history routes. Until `LoopServices.router()`
 /// registers `BidHistoryRoutes`, a second server with just those routes runs over the same

@@ -3,7 +3,8 @@ import ServiceTestSupport
 import Testing
 
 @testable import BidService
-@testable import ServiceSupport
+@testable import JSONRoutes
+@testable import TextFormats
 
 /// The history routes' parsers, without a socket or a database.
 struct BidHistoryParsingTests {

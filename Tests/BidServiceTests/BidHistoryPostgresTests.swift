@@ -7,7 +7,8 @@ import ServiceTestSupport
 import Testing
 
 @testable import BidService
-@testable import ServiceSupport
+@testable import JSONRoutes
+@testable import TextFormats
 
 /// `GET /api/bids/{id}` and `GET /api/bids` over real sockets against real PostgreSQL.
 @Suite(.serialized) struct BidHistoryPostgresTests {

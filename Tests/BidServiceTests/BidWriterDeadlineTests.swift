@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 @testable import BidService
-@testable import ServiceSupport
+@testable import JSONRoutes
 
 #if canImport(Glibc)
     import Glibc

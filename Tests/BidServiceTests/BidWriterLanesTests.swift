@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 @testable import BidService
-@testable import ServiceSupport
+@testable import JSONRoutes
 
 /// The writer's turn-taking between single bids and bulk groups (deficit round robin by bid
 /// count), on queued groups without a database: which lane each statement serves, and how many

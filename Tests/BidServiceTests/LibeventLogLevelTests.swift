@@ -1,6 +1,6 @@
 import HTTPServer
 import Logging
-import ServiceSupport
+import Observability
 import Testing
 
 /// libevent's log severities as the swift-log levels its messages are written at.

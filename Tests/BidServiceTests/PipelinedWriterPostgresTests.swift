@@ -1,9 +1,10 @@
 import BidCore
 import Foundation
 import HTTPServer
+import JSONRoutes
 import Postgres
 import PostgresTestSupport
-import ServiceSupport
+import ServiceSettings
 import ServiceTestSupport
 import Synchronization
 import Testing

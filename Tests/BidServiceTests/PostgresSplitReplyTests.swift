@@ -5,7 +5,7 @@ import ServiceTestSupport
 import Synchronization
 import Testing
 
-@testable import ServiceSupport
+@testable import JSONRoutes
 
 #if canImport(Glibc)
     import Glibc

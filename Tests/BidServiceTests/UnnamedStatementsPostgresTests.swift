@@ -1,8 +1,8 @@
 import Foundation
 import HTTPServer
+import JSONRoutes
 import Postgres
 import PostgresTestSupport
-import ServiceSupport
 import ServiceTestSupport
 import Synchronization
 import Testing

@@ -3,9 +3,10 @@ import Logging
 import Postgres
 import PostgresTestSupport
 import ServiceTestSupport
+import Telemetry
 
 @testable import CompetitorPrices
-@testable import ServiceSupport
+@testable import ServiceSettings
 
 /// A fresh migrated database and pollers configured to be fast: small pages, a generous bucket,
 /// millisecond backoffs and one-second timeouts, so that faults cost little.
@@ -43,7 +44,9 @@ final class PollerHarness {
         return logger
     }
 
-    func poller(_ configure: (inout PollerConfiguration) -> Void = { _ in }) -> CompetitorPricePoller {
+    func poller(tracer: Tracer = .off, _ configure: (inout PollerConfiguration) -> Void = { _ in })
+        -> CompetitorPricePoller
+    {
         var configuration = Self.fastConfiguration()
         configure(&configuration)
         let transport = URLSessionFetcher(
@@ -52,7 +55,7 @@ final class PollerHarness {
         return CompetitorPricePoller(
             configuration: configuration, connectionString: connectionString, logger: Self.quietLogger,
             transport: transport,
-            random: { 0.5 })
+            random: { 0.5 }, tracer: tracer)
     }
 
     /// Polls one fake server once.

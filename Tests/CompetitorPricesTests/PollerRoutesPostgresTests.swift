@@ -7,7 +7,8 @@ import ServiceTestSupport
 import Testing
 
 @testable import CompetitorPrices
-@testable import ServiceSupport
+@testable import JSONRoutes
+@testable import TextFormats
 
 /// `GET /api/competitor-prices` and `/api/competitor-prices/latest` over real sockets against
 /// real PostgreSQL, served by a server with just these routes (as `LoopServices` would wire them).

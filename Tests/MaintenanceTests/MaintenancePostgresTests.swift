@@ -5,6 +5,7 @@ import Postgres
 import PostgresTestSupport
 import ServiceTestSupport
 import Synchronization
+import Telemetry
 import Testing
 
 /// `Maintainer` against real PostgreSQL with every migration: partitions ahead, bids_default
@@ -216,6 +217,16 @@ import Testing
         #expect(lines.contains { $0.contains(#""step":"deleting""#) && !$0.contains("rows_expected") })
         #expect(!outcome.stderr.contains(#""rows_expected":"-1""#))
         #expect(!outcome.stdout.contains("maintenance progress"))
+    }
+
+    /// A tracing setting that cannot be used is refused before anything runs, as `serve` does.
+    @Test func maintainRefusesABadTracingSetting() throws {
+        let outcome = try BidengineProcess.run(
+            BidengineProcess.binary, ["maintain", "--dry-run"],
+            environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_TRACES_EXPORTER": "zipkin"])
+        #expect(outcome.status == 64)
+        #expect(outcome.stderr.contains("Error: OTEL_TRACES_EXPORTER=zipkin: only otlp and none are supported"))
+        #expect(outcome.stdout.isEmpty)
     }
 
     @Test func aDryRunReportsTheSameActionsAndChangesNothing() throws {
@@ -502,6 +513,89 @@ import Testing
         #expect(skipped.text == "maintenance skipped: another maintenance pass holds the lock\n")
         try holder.execute("SELECT pg_advisory_unlock_all()")
         #expect(try Self.maintainer().run(session: session, dryRun: false, now: Self.now).actions.count == 3)
+    }
+
+    /// A pass is one trace: a root span and, under it, a span per step saying what that step did,
+    /// with the same counts as the report.
+    @Test func aPassIsOneTraceWithASpanPerStepSayingWhatItDid() throws {
+        let session = try Self.database("maintain_spans")
+        let existing = try Self.names(session).filter { $0 != "bids_default" }
+        // 2040-01-15 - 400 days: the cutoff is 2038-12-01. The first bid waits in bids_default
+        // before it (deleted); the second after it (moved into a partition of its own).
+        try Self.insertBids(session, at: ["2038-11-30T00:00:00Z", "2039-06-01T00:00:00Z"])
+        let buffer = SpanBuffer(capacity: 100)
+        var maintainer = Self.maintainer(
+            MaintenanceSettings(bids: try RetentionPeriod.parse("400d", key: "BIDS_RETENTION")))
+        maintainer.tracer = Tracer(buffer: buffer) { _, _ in true }
+        let report = try maintainer.run(session: session, dryRun: false, now: Self.now)
+
+        let spans = buffer.drain()
+        #expect(
+            spans.map(\.name) == [
+                "maintenance delete audit runs", "maintenance delete old bids of bids_default",
+                "maintenance create partitions", "maintenance drop partitions",
+                "maintenance delete old bids of straddling partitions", "maintenance",
+            ])
+        let root = try #require(spans.last)
+        #expect(root.parentSpanID == 0)
+        for span in spans.dropLast() {
+            #expect(span.parentSpanID == root.spanID && span.traceIDLow == root.traceIDLow, "\(span.name)")
+            #expect(span.traceIDHigh == root.traceIDHigh && span.error == nil && span.kind == .internal)
+        }
+        func attributes(_ index: Int) -> [String] { spans[index].attributes.map { "\($0.0)=\($0.1)" } }
+        #expect(attributes(0) == ["bidengine.maintenance.actions=int(0)"])
+        #expect(
+            attributes(1) == [
+                "bidengine.maintenance.actions=int(1)", #"bidengine.maintenance.tables=string("bids_default")"#,
+                "bidengine.maintenance.rows_deleted=int(1)",
+            ])
+        #expect(
+            attributes(2) == [
+                "bidengine.maintenance.actions=int(5)",
+                #"bidengine.maintenance.tables=string("bids_p2039_06,bids_p2040_01,bids_p2040_02,bids_p2040_03")"#,
+                "bidengine.maintenance.partitions_created=int(4)", "bidengine.maintenance.rows_moved=int(1)",
+            ])
+        let dropped = report.actions.filter { $0.kind == .dropped }
+        #expect(dropped.map(\.table) == existing)
+        #expect(
+            attributes(3) == [
+                "bidengine.maintenance.actions=int(\(2 * existing.count))",
+                #"bidengine.maintenance.tables=string("\#(existing.joined(separator: ","))")"#,
+                "bidengine.maintenance.partitions_dropped=int(\(existing.count))",
+                "bidengine.maintenance.rows_dropped_estimate=int(\(dropped.reduce(0) { $0 + $1.rows }))",
+            ])
+        #expect(attributes(4) == ["bidengine.maintenance.actions=int(0)"])
+        #expect(
+            attributes(5) == [
+                "bidengine.maintenance.dry_run=bool(false)", "bidengine.maintenance.skipped=bool(false)",
+                "bidengine.maintenance.actions=int(\(report.actions.count))",
+                #"bidengine.outcome=string("succeeded")"#,
+            ])
+        #expect(report.actions.count == 2 * existing.count + 6)
+    }
+
+    /// A pass skipped for the lock is a root span alone that says so; a pass the sampler leaves
+    /// out records nothing.
+    @Test func aSkippedPassIsARootSpanAloneAndAnUnsampledOneRecordsNothing() throws {
+        let url = try TestDatabase.fresh("maintain_spans_skipped")
+        let session = try Self.database(url: url)
+        let holder = try PostgresSession(connectionString: url)
+        try holder.execute("SELECT pg_advisory_lock(\(0x6269_646D_6169_6E74 as Int64))")
+        let buffer = SpanBuffer(capacity: 100)
+        var maintainer = Self.maintainer()
+        maintainer.tracer = Tracer(buffer: buffer) { _, _ in true }
+        #expect(try maintainer.run(session: session, dryRun: true, now: Self.now).skipped)
+        let spans = buffer.drain()
+        #expect(spans.map(\.name) == ["maintenance"])
+        #expect(
+            spans.first?.attributes.map { "\($0.0)=\($0.1)" } == [
+                "bidengine.maintenance.dry_run=bool(true)", "bidengine.maintenance.skipped=bool(true)",
+                "bidengine.maintenance.actions=int(0)", #"bidengine.outcome=string("skipped")"#,
+            ])
+        try holder.execute("SELECT pg_advisory_unlock_all()")
+        maintainer.tracer = Tracer(buffer: buffer) { _, _ in false }
+        #expect(try maintainer.run(session: session, dryRun: false, now: Self.now).actions.count == 3)
+        #expect(buffer.recorded == 1 && buffer.count == 0)
     }
 
     @Test func retentionTextIsParsedStrictly() throws {

@@ -7,7 +7,7 @@ import Testing
 
 @testable import Audit
 @testable import Scheduler
-@testable import ServiceSupport
+@testable import TextFormats
 
 /// The scheduler against real PostgreSQL, on a hand-moved clock: leadership across instances,
 /// catch-up, retries, shutdown, and nights with a daylight-saving change, with the real audit.

@@ -1,4 +1,4 @@
-import ServiceSupport
+import ServiceSettings
 import Testing
 
 /// `READ_MAX_LAG` and `AUDIT_REPLICA_WAIT` durations.

@@ -1,5 +1,5 @@
 import Foundation
-import ServiceSupport
+import ServiceSettings
 import ServiceTestSupport
 import Testing
 

@@ -5,7 +5,7 @@ import Foundation
 import Logging
 import Maintenance
 import Scheduler
-import ServiceSupport
+import ServiceSettings
 import Testing
 
 /// The audit's, maintenance's, the poller's and the database's rows of the settings table: each

@@ -77,8 +77,8 @@ log() { printf 'fuzz.sh: %s\n' "$*" >&2; }
 # MARK: Build
 
 log "building instrumented modules into .build-fuzz"
-# BidService depends on every library target (ServiceSupport, Scheduler, Audit, CompetitorPrices,
-# and through them BidCore, HTTPServer, Postgres), so this one build instruments them all.
+# BidService depends on every library target (TextFormats, JSONRoutes, Observability, ServiceSettings,
+# Scheduler, Audit, CompetitorPrices, and through them BidCore, HTTPServer, Postgres), so this one build instruments them all.
 swift build --scratch-path "$SCRATCH" --target BidService -Xswiftc -sanitize=fuzzer,address
 # The in-process server the http-request fuzzer drives lives in the HTTP test support.
 swift build --scratch-path "$SCRATCH" --target HTTPTestSupport -Xswiftc -sanitize=fuzzer,address

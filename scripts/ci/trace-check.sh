@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Traces end to end: a real `bidengine serve` exports to an OTLP/HTTP receiver on loopback whose
 # bodies are decoded as `ExportTraceServiceRequest` by opentelemetry-proto; the spans, the access
-# log and Server-Timing are checked against the requests sent (scripts/ci/trace_check.py says what).
+# log and Server-Timing are checked against the requests sent; then `bidengine audit`, `maintain`,
+# `poll` and `schedule` export the traces of their steps and pages to the same receiver
+# (scripts/ci/trace_check.py and trace_check_jobs.py say what).
 #
 #   bash scripts/ci/trace-check.sh [--binary PATH]
 #

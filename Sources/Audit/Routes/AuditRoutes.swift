@@ -1,8 +1,9 @@
 import BidCore
 public import HTTPServer
+public import JSONRoutes
 public import Logging
 public import Postgres
-public import ServiceSupport
+import TextFormats
 
 /// The audit API, read through the loop's non-blocking connection (handlers never block the loop):
 ///

@@ -4,7 +4,8 @@ public import Logging
 public import Metrics
 import Postgres
 public import Scheduler
-import ServiceSupport
+import TextFormats
+public import Telemetry
 
 /// The nightly audit as a scheduled job: audits the window ending at the scheduled instant.
 ///
@@ -22,7 +23,8 @@ public struct AuditJob: ScheduledJob {
     public init(
         connectionString: String, schedule: any JobSchedule, window: AuditWindow = .legacy, rule: AuditRule = .legacy,
         readSource: AuditReadSource = AuditReadSource(),
-        logger: Logger = Logger(label: "bidengine.audit"), metricsFactory: (any MetricsFactory)? = nil
+        logger: Logger = Logger(label: "bidengine.audit"), metricsFactory: (any MetricsFactory)? = nil,
+        tracer: Tracer = .off
     ) {
         self.schedule = schedule
         self.window = window
@@ -30,6 +32,7 @@ public struct AuditJob: ScheduledJob {
         let factory = metricsFactory ?? MetricsSystem.factory
         var runner = AuditRunner(connectionString: connectionString, logger: logger)
         runner.readSource = readSource
+        runner.tracer = tracer
         // Scans that ran on the primary although a replica is configured (it was down or behind).
         let fallbacks = Counter(label: "bidengine_audit_read_fallbacks_total", factory: factory)
         runner.onReadFallback = { _ in fallbacks.increment() }

@@ -1,6 +1,6 @@
 public import BidCore
 public import Foundation
-import ServiceSupport
+import TextFormats
 
 /// What one audit run examines: bids with `calculated_at` in `[asOf − window, asOf)`, judged by
 /// `rule`. `asOf` identifies the run: auditing the same instant again replaces its results.

@@ -1,4 +1,4 @@
-public import ServiceSupport
+public import ServiceSettings
 
 extension AuditReadSource {
     /// The settings from `DATABASE_READ_URL`, `AUDIT_SETTLE_MS` (default: `DATABASE_TIMEOUT_MS`,

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Postgres
 import Scheduler
-import ServiceSupport
+import TextFormats
 
 /// Decides where an audit scans the window, and makes sure the scan sees every acknowledged bid.
 ///

@@ -2,7 +2,8 @@ import BidCore
 public import Logging
 import Postgres
 public import Scheduler
-import ServiceSupport
+import TextFormats
+public import Telemetry
 
 /// Runs one audit where the bids are (`AuditSetScan`). When the window is read on the primary,
 /// the primary does everything in the run's transaction (`AuditFlagSearch`): by pair, one
@@ -50,6 +51,8 @@ public struct AuditRunner: Sendable {
     /// are read.
     public var progress: (@Sendable (AuditProgress) -> Void)?
     public var progressInterval: Duration = .seconds(5)
+    /// Where the run's trace goes: a root span `audit` with one child per step (`AuditSpans`).
+    public var tracer = Tracer.off
 
     public init(connectionString: String, logger: Logger = Logger(label: "bidengine.audit")) {
         self.connectionString = connectionString
@@ -61,27 +64,40 @@ public struct AuditRunner: Sendable {
     public func run(_ parameters: AuditParameters, cancellation: JobCancellation? = nil) throws(AuditError)
         -> AuditRunRecord
     {
+        var trace = tracer.startTrace("audit", attributes: AuditSpans.attributes(of: parameters))
         do {
             let session = try PostgresSession(connectionString: connectionString)
             defer { session.close() }
-            try session.execute("SET application_name = 'bidengine audit'")
-            let startedAt = try session.execute(AuditSQL.clock).scalar
-            let runID = try claim(parameters, session: session)
-            try session.execute(AuditSQL.holdRun, [String(runID)])
-            let abandoned = try session.execute(AuditSQL.abandonDeadRuns, [String(runID)]).rows.count
-            if abandoned > 0 {
-                logger.notice(
-                    "runs left running by a process that ended are marked failed", metadata: ["runs": "\(abandoned)"])
+            let (runID, startedAt) = try trace.withChild(AuditSpans.claim) { span in
+                try session.execute("SET application_name = 'bidengine audit'")
+                let startedAt = try session.execute(AuditSQL.clock).scalar
+                let runID = try claim(parameters, session: session)
+                try session.execute(AuditSQL.holdRun, [String(runID)])
+                let abandoned = try session.execute(AuditSQL.abandonDeadRuns, [String(runID)]).rows.count
+                if abandoned > 0 {
+                    logger.notice(
+                        "runs left running by a process that ended are marked failed",
+                        metadata: ["runs": "\(abandoned)"])
+                }
+                span.set(AuditSpans.runID, runID)
+                span.set(AuditSpans.abandonedRuns, abandoned)
+                return (runID, startedAt)
             }
+            trace.set(AuditSpans.runID, runID)
             do {
-                let source = try readSource.choose(
-                    asOf: parameters.asOf, primary: session, primaryConnectionString: connectionString,
-                    cancellation: cancellation, logger: logger)
+                let source = try trace.withChild(AuditSpans.waitForCommits) { span in
+                    let source = try readSource.choose(
+                        asOf: parameters.asOf, primary: session, primaryConnectionString: connectionString,
+                        cancellation: cancellation, logger: logger)
+                    span.set(AuditSpans.readSource, source.onReplica ? "replica" : "primary")
+                    if let reason = source.fallbackReason { span.set(AuditSpans.fallbackReason, reason) }
+                    return source
+                }
                 if let reason = source.fallbackReason { onReadFallback?(reason) }
                 try session.transaction { session in
                     try audit(
                         runID: runID, parameters: parameters, startedAt: startedAt, session: session,
-                        scanConnectionString: source.connectionString, cancellation: cancellation)
+                        scanConnectionString: source.connectionString, cancellation: cancellation, trace: &trace)
                 }
             } catch {
                 let failure = AuditError.wrapping(error)
@@ -91,9 +107,18 @@ public struct AuditRunner: Sendable {
             guard let record = try AuditRunRecord.first(of: session.execute(AuditSQL.runByID, [String(runID)])) else {
                 throw AuditError.runNotFound(runID)
             }
+            trace.set(AuditSpans.outcome, "succeeded")
+            trace.end()
             return record
         } catch {
-            throw AuditError.wrapping(error)
+            let failure = AuditError.wrapping(error)
+            if case .cancelled = failure {
+                trace.set(AuditSpans.outcome, "cancelled")
+            } else {
+                trace.set(AuditSpans.outcome, "failed")
+            }
+            trace.end(error: failure.description)
+            throw failure
         }
     }
 
@@ -115,13 +140,15 @@ public struct AuditRunner: Sendable {
 
     private func audit(
         runID: Int64, parameters: AuditParameters, startedAt: String?, session: PostgresSession,
-        scanConnectionString: String, cancellation: JobCancellation?
+        scanConnectionString: String, cancellation: JobCancellation?, trace: inout TraceSpan
     ) throws {
         let run = String(runID)
-        try session.execute(AuditSQL.lockRun, [run])
-        try session.execute(AuditSQL.workMemory)
-        for statement in AuditSQL.deleteResults { try session.execute(statement, [run]) }
-        try session.execute(AuditSQL.createFound)
+        try trace.withChild(AuditSpans.clearEarlierResults) { _ in
+            try session.execute(AuditSQL.lockRun, [run])
+            try session.execute(AuditSQL.workMemory)
+            for statement in AuditSQL.deleteResults { try session.execute(statement, [run]) }
+            try session.execute(AuditSQL.createFound)
+        }
         let window = [
             AuditTime.sqlText(parameters.windowStartMicroseconds), AuditTime.sqlText(parameters.asOfMicroseconds),
         ]
@@ -137,41 +164,46 @@ public struct AuditRunner: Sendable {
         let search = chosenFlagSearch(
             window: window, estimatedBids: estimatedBids, session: session,
             onPrimary: scanConnectionString == connectionString)
+        trace.set(AuditSpans.flagSearch, AuditSpans.name(of: search))
+        if let estimatedBids { trace.set(AuditSpans.estimatedBids, estimatedBids) }
         let found =
             if search == .streamed {
                 try streamFlags(
                     run: run, parameters: parameters, session: session, scanConnectionString: scanConnectionString,
-                    cancellation: cancellation, progress: reporter)
+                    cancellation: cancellation, progress: reporter, trace: trace)
             } else {
                 try judgeInPlace(
                     run: run, parameters: parameters, byPair: search == .byPair, session: session,
-                    cancellation: cancellation, progress: reporter)
+                    cancellation: cancellation, progress: reporter, trace: trace)
             }
         reporter?.enter(.summarising)
         let reviewed = found.bands.reduce(0, +)
         logger.debug(
             "audit scanned",
             metadata: ["run_id": "\(runID)", "bids_reviewed": "\(reviewed)", "bids_flagged": "\(found.flagged)"])
-
-        var bandParameters: [String?] = [run]
-        for band in AuditDeviationBand.all {
-            bandParameters += [String(band.index), band.label, String(found.bands[band.index])]
+        trace.set(AuditSpans.bidsReviewed, reviewed)
+        trace.set(AuditSpans.bidsFlagged, found.flagged)
+        try trace.withChild(AuditSpans.storeSummary) { _ in
+            var bandParameters: [String?] = [run]
+            for band in AuditDeviationBand.all {
+                bandParameters += [String(band.index), band.label, String(found.bands[band.index])]
+            }
+            try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
+            var bounds: [String?] = found.bounds ?? [nil, nil]
+            if found.bounds == nil && found.flagged > 0 {
+                try session.execute(AuditSQL.preferHashing)
+                try session.execute(AuditSQL.insertProducts(from: AuditSQL.foundTable), [run])
+                try session.execute(AuditSQL.insertFlagPairs, [run])
+                bounds = try session.execute(AuditSQL.foundBounds).rows.first ?? bounds
+            }
+            try session.execute(
+                AuditSQL.finishRun,
+                [
+                    run, String(parameters.window.seconds), parameters.rule.threshold.description,
+                    parameters.trigger.rawValue,
+                    startedAt, String(reviewed), String(found.flagged),
+                ] + bounds)
         }
-        try session.execute(AuditSQL.insertBands(count: AuditDeviationBand.all.count), bandParameters)
-        var bounds: [String?] = found.bounds ?? [nil, nil]
-        if found.bounds == nil && found.flagged > 0 {
-            try session.execute(AuditSQL.preferHashing)
-            try session.execute(AuditSQL.insertProducts(from: AuditSQL.foundTable), [run])
-            try session.execute(AuditSQL.insertFlagPairs, [run])
-            bounds = try session.execute(AuditSQL.foundBounds).rows.first ?? bounds
-        }
-        try session.execute(
-            AuditSQL.finishRun,
-            [
-                run, String(parameters.window.seconds), parameters.rule.threshold.description,
-                parameters.trigger.rawValue,
-                startedAt, String(reviewed), String(found.flagged),
-            ] + bounds)
     }
 
     /// `flagSearch` made concrete: `.automatic` compares the planner's estimates (no rows read)
@@ -194,51 +226,59 @@ public struct AuditRunner: Sendable {
     /// rule to every bid. No bid leaves the server either way.
     private func judgeInPlace(
         run: String, parameters: AuditParameters, byPair: Bool, session: PostgresSession,
-        cancellation: JobCancellation?, progress: AuditProgressReporter?
+        cancellation: JobCancellation?, progress: AuditProgressReporter?, trace: TraceSpan
     ) throws -> Found {
         let start = AuditTime.sqlText(parameters.windowStartMicroseconds)
         let end = AuditTime.sqlText(parameters.asOfMicroseconds)
         if cancellation?.isCancelled == true { throw AuditError.cancelled }
-        let bands: [Int64]
-        if byPair {
-            try session.execute(AuditSetScan.createPairs, [start, end])
-            bands = try AuditSetScan.pairBandCounts(session: session, start: start, end: end)
-        } else {
-            bands = try AuditSetScan.bandCounts(session: session, start: start, end: end)
+        let bands: [Int64] = try trace.withChild(AuditSpans.readBids) { span in
+            let bands: [Int64]
+            if byPair {
+                try session.execute(AuditSetScan.createPairs, [start, end])
+                bands = try AuditSetScan.pairBandCounts(session: session, start: start, end: end)
+            } else {
+                bands = try AuditSetScan.bandCounts(session: session, start: start, end: end)
+            }
+            span.set(AuditSpans.bidsRead, bands.reduce(0, +))
+            return bands
         }
         progress?.add(Int(bands.reduce(0, +)))
         progress?.enter(.writingFlags)
-        if cancellation?.isCancelled == true { throw AuditError.cancelled }
-        let threshold = parameters.rule.threshold.description
-        guard byPair else {
-            let inserted = try session.execute(AuditSetScan.insertFlagsByBid, [run, start, end, threshold])
-            guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable("audit_flags") }
-            if flagged > 0 {
-                try session.execute(AuditSQL.preferHashing)
-                try session.execute(AuditSQL.insertProducts(from: AuditSQL.storedFlags), [run])
+        return try trace.withChild(AuditSpans.writeFlags) { writing in
+            if cancellation?.isCancelled == true { throw AuditError.cancelled }
+            let threshold = parameters.rule.threshold.description
+            guard byPair else {
+                let inserted = try session.execute(AuditSetScan.insertFlagsByBid, [run, start, end, threshold])
+                guard let flagged = inserted.affectedRows else { throw AuditSQL.unreadable("audit_flags") }
+                writing.set(AuditSpans.flagsWritten, flagged)
+                if flagged > 0 {
+                    try session.execute(AuditSQL.preferHashing)
+                    try session.execute(AuditSQL.insertProducts(from: AuditSQL.storedFlags), [run])
+                }
+                // Stored per bid: no bounds, so the reports read `audit_flags`.
+                return Found(bands: bands, flagged: Int64(flagged), bounds: [nil, nil])
             }
-            // Stored per bid: no bounds, so the reports read `audit_flags`.
-            return Found(bands: bands, flagged: Int64(flagged), bounds: [nil, nil])
+            // By pair, the flags are never written one by one: the pairs go straight to
+            // `audit_flag_pairs`, and one aggregate over the window's bids of those pairs gives the
+            // per-product summary and the bounds of the flagged ids.
+            let judged = try session.execute(AuditSetScan.insertPairFlags, [run, threshold]).rows.first ?? []
+            guard judged.count == 3, let flagged = judged[0].flatMap({ Int64($0) }) else {
+                throw AuditSQL.unreadable("audit_flag_pairs")
+            }
+            writing.set(AuditSpans.flagsWritten, flagged)
+            guard flagged > 0 else { return Found(bands: bands, flagged: 0, bounds: [nil, nil]) }
+            if cancellation?.isCancelled == true { throw AuditError.cancelled }
+            try session.execute(AuditSQL.preferHashing)
+            if judged[1] != nil, judged[2] != nil {
+                try session.execute(AuditSetScan.createFlaggedProductsByPrices, [start, end, judged[1], judged[2]])
+                try session.execute(AuditSetScan.insertFlaggedProductsByPrices, [run])
+            } else {
+                try session.execute(AuditSetScan.createFlaggedProducts, [run, start, end])
+                try session.execute(AuditSetScan.insertFlaggedProducts, [run])
+            }
+            let bounds = try session.execute(AuditSetScan.flaggedBounds).rows.first ?? [nil, nil]
+            return Found(bands: bands, flagged: flagged, bounds: bounds)
         }
-        // By pair, the flags are never written one by one: the pairs go straight to
-        // `audit_flag_pairs`, and one aggregate over the window's bids of those pairs gives the
-        // per-product summary and the bounds of the flagged ids.
-        let judged = try session.execute(AuditSetScan.insertPairFlags, [run, threshold]).rows.first ?? []
-        guard judged.count == 3, let flagged = judged[0].flatMap({ Int64($0) }) else {
-            throw AuditSQL.unreadable("audit_flag_pairs")
-        }
-        guard flagged > 0 else { return Found(bands: bands, flagged: 0, bounds: [nil, nil]) }
-        if cancellation?.isCancelled == true { throw AuditError.cancelled }
-        try session.execute(AuditSQL.preferHashing)
-        if judged[1] != nil, judged[2] != nil {
-            try session.execute(AuditSetScan.createFlaggedProductsByPrices, [start, end, judged[1], judged[2]])
-            try session.execute(AuditSetScan.insertFlaggedProductsByPrices, [run])
-        } else {
-            try session.execute(AuditSetScan.createFlaggedProducts, [run, start, end])
-            try session.execute(AuditSetScan.insertFlaggedProducts, [run])
-        }
-        let bounds = try session.execute(AuditSetScan.flaggedBounds).rows.first ?? [nil, nil]
-        return Found(bands: bands, flagged: flagged, bounds: bounds)
     }
 
     /// What a way of finding flags leaves behind: the band counts, the number of flagged bids,
@@ -255,31 +295,40 @@ public struct AuditRunner: Sendable {
     /// run's transaction, writes them with COPY as they come, so writing overlaps reading.
     private func streamFlags(
         run: String, parameters: AuditParameters, session: PostgresSession, scanConnectionString: String,
-        cancellation: JobCancellation?, progress: AuditProgressReporter?
+        cancellation: JobCancellation?, progress: AuditProgressReporter?, trace: TraceSpan
     ) throws -> Found {
-        let slices = Self.slices(
-            from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
-        let queue = AuditFlagQueue(workers: slices.count)
-        defer { queue.stopAndWait() }
-        for slice in slices {
-            AuditStreamWorker(
-                connectionString: scanConnectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
-                rule: parameters.rule,
-                batchSize: batchSize, queue: queue, cancellation: cancellation, progress: progress
-            ).launch()
+        let flagged = try trace.withChild(AuditSpans.streamFlags) { streaming in
+            streaming.set(AuditSpans.streams, max(1, parallelism))
+            let slices = Self.slices(
+                from: parameters.windowStartMicroseconds, to: parameters.asOfMicroseconds, count: max(1, parallelism))
+            let queue = AuditFlagQueue(workers: slices.count)
+            defer { queue.stopAndWait() }
+            for slice in slices {
+                AuditStreamWorker(
+                    connectionString: scanConnectionString, sliceStart: slice.start, sliceEnd: slice.end, runID: run,
+                    rule: parameters.rule,
+                    batchSize: batchSize, queue: queue, cancellation: cancellation, progress: progress
+                ).launch()
+            }
+            while true {
+                if cancellation?.isCancelled == true { throw AuditError.cancelled }
+                let queued = try queue.takeNext()
+                if queued.isEmpty { break }
+                try session.copyIn(AuditSQL.copyFlags, chunks: queued)
+            }
+            progress?.enter(.summarising)
+            var tally = AuditTally(runID: run)
+            for slice in queue.workerTallies { tally.merge(slice) }
+            streaming.set(AuditSpans.flagsWritten, tally.flagged)
+            return tally.flagged
         }
-        while true {
-            if cancellation?.isCancelled == true { throw AuditError.cancelled }
-            let queued = try queue.takeNext()
-            if queued.isEmpty { break }
-            try session.copyIn(AuditSQL.copyFlags, chunks: queued)
+        let bands = try trace.withChild(AuditSpans.readBids) { span in
+            let bands = try bandCounts(
+                parameters: parameters, session: session, scanConnectionString: scanConnectionString)
+            span.set(AuditSpans.bidsRead, bands.reduce(0, +))
+            return bands
         }
-        progress?.enter(.summarising)
-        var tally = AuditTally(runID: run)
-        for slice in queue.workerTallies { tally.merge(slice) }
-        let bands = try bandCounts(
-            parameters: parameters, session: session, scanConnectionString: scanConnectionString)
-        return Found(bands: bands, flagged: tally.flagged, bounds: nil)
+        return Found(bands: bands, flagged: flagged, bounds: nil)
     }
 
     /// The window's band counts, read where the flags were read: on the run's own session when the

@@ -1,6 +1,6 @@
 public import Foundation
 public import Scheduler
-public import ServiceSupport
+public import ServiceSettings
 
 /// The audit's rows of the settings table: its rule (`audit` and `schedule`), the nightly time
 /// (`schedule`), and how the window is read when a replica is configured.

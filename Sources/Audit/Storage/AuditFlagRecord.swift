@@ -1,5 +1,5 @@
 import BidCore
-import ServiceSupport
+import TextFormats
 
 /// One flagged bid of a run (read from `bids` at the run's flagged pairs, or from `audit_flags`
 /// for runs stored per bid). Numbers stay PostgreSQL's exact `numeric` text.

@@ -1,4 +1,4 @@
-import ServiceSupport
+import TextFormats
 
 /// One product's flags in a run (`audit_products`): how many, and the worst of them.
 public struct AuditProductRecord: Sendable, Equatable {

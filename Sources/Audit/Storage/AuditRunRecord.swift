@@ -1,7 +1,7 @@
 public import BidCore
 public import Foundation
 import Postgres
-import ServiceSupport
+import TextFormats
 
 /// One row of `audit_runs`, as the reports and the API show it.
 public struct AuditRunRecord: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import ServiceSupport
+import TextFormats
 
 /// The latest competitor price known for a product at a run's `as_of`, shown next to it.
 public struct CompetitorPrice: Sendable, Equatable {

@@ -1,7 +1,7 @@
 import BidCore
 public import HTTPServer
+public import JSONRoutes
 import Postgres
-public import ServiceSupport
 
 /// `GET /api/bids/{id}` (one bid) and `GET /api/bids?product_id=…` (one product's bids, newest
 /// first, in keyset-paginated pages), read through this loop's non-blocking connection.

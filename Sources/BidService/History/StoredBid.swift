@@ -1,5 +1,6 @@
 import BidCore
-import ServiceSupport
+import JSONRoutes
+import TextFormats
 
 /// One row of `bids` as the history routes return it. The numeric columns stay PostgreSQL's
 /// exact decimal text and are written as JSON numbers verbatim: never through `Double`.

@@ -1,5 +1,5 @@
 import Foundation
-import ServiceSupport
+import TextFormats
 
 /// The three HTTP-date forms a recipient must accept (RFC 9110 §5.6.7), always GMT:
 /// `Sun, 06 Nov 1994 08:49:37 GMT`, `Sunday, 06-Nov-94 08:49:37 GMT`, `Sun Nov  6 08:49:37 1994`.

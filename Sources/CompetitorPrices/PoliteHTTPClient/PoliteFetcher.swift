@@ -15,9 +15,11 @@ struct PoliteFetcher: Sendable {
     var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     /// The body of a 2xx response. `onAttempt` runs just before each request goes out, with how
-    /// long that request waited for its host's rate limit.
+    /// long that request waited for its host's rate limit; `onResponse` with the status of each
+    /// response that arrived.
     func fetch(
-        _ url: URL, host: String, cancellation: PollCancellation, onAttempt: (_ rateLimitWait: Duration) -> Void
+        _ url: URL, host: String, cancellation: PollCancellation, onResponse: (_ status: Int) -> Void = { _ in },
+        onAttempt: (_ rateLimitWait: Duration) -> Void
     ) -> Result<[UInt8], PageFetchError> {
         let bucket = limits.bucket(for: host)
         let headers = [("User-Agent", userAgent), ("Accept", "application/json")]
@@ -28,7 +30,9 @@ struct PoliteFetcher: Sendable {
             if cancellation.isCancelled { return .failure(.cancelled) }
             onAttempt(max(wait, .zero))
             var backoff: Duration
-            switch transport.get(url, headers: headers, cancellation: cancellation) {
+            let result = transport.get(url, headers: headers, cancellation: cancellation)
+            if case .success(let response) = result { onResponse(response.status) }
+            switch result {
             case .success(let response) where (200..<300).contains(response.status):
                 return .success(response.body)
             case .success(let response) where (300..<400).contains(response.status):

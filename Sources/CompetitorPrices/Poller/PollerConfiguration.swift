@@ -1,6 +1,6 @@
 public import BidCore
 public import Postgres
-import ServiceSupport
+import ServiceSettings
 
 /// Everything the competitor-price poller can be told, with defaults that are polite to the
 /// remote side. `fromEnvironment` reads the `COMPETITOR_SOURCES` and `POLL_*` variables.

@@ -1,4 +1,4 @@
-import ServiceSupport
+import ServiceSettings
 
 /// A poller setting that cannot be used, naming the variable (or flag) so the fix is obvious.
 public enum PollerConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 public import Logging
 public import Metrics
 public import Scheduler
+public import Telemetry
 
 /// The competitor-price poll as a `Scheduler` job: every `POLL_INTERVAL` (aligned to the epoch,
 /// so replicas agree), one run over every configured source.
@@ -56,7 +57,8 @@ public struct PollerJob: ScheduledJob {
     /// `COMPETITOR_SOURCES` names at least one source, none otherwise (logged). Throws on a
     /// malformed `COMPETITOR_SOURCES` or `POLL_*` variable, naming it.
     public static func scheduled(
-        environment: [String: String], connectionString: String, logger: Logger = Logger(label: "bidengine.poller")
+        environment: [String: String], connectionString: String, logger: Logger = Logger(label: "bidengine.poller"),
+        tracer: Tracer = .off
     ) throws(PollerConfigurationError) -> [any ScheduledJob] {
         let configuration = try PollerConfiguration.fromEnvironment(environment)
         guard !configuration.sources.isEmpty else {
@@ -64,7 +66,7 @@ public struct PollerJob: ScheduledJob {
             return []
         }
         let poller = CompetitorPricePoller(
-            configuration: configuration, connectionString: connectionString, logger: logger)
+            configuration: configuration, connectionString: connectionString, logger: logger, tracer: tracer)
         return [try PollerJob(poller: poller)]
     }
 

@@ -1,5 +1,5 @@
 public import BidCore
-public import ServiceSupport
+public import ServiceSettings
 
 /// The competitor-price poller's rows of the settings table: `COMPETITOR_SOURCES` and `POLL_*`.
 /// Defaults are `PollerConfiguration`'s, polite to the remote side.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import ServiceSupport
+import Observability
+import Telemetry
 
 /// One run over one source: lock, page through, store, count, finish the `poll_runs` row.
 /// Whatever the source does, this returns a summary; it never throws and never traps.
@@ -11,11 +12,22 @@ struct SourcePoll {
     let connectionString: String
     let logger: Logger
     let cancellation: PollCancellation
+    /// The source's span (`PollSpans.source`), started; `run` ends it.
+    var trace: TraceSpan
 
     /// Rejected items logged one by one per page; beyond that, one line with the count.
     static let rejectionsLoggedPerPage = 20
 
     func run() -> PollRunSummary {
+        var trace = self.trace
+        trace.set(PollSpans.competitor, source.name)
+        let summary = poll(trace: trace)
+        PollSpans.describe(summary, on: &trace)
+        trace.end(error: summary.status == .failed ? summary.error ?? "failed" : nil)
+        return summary
+    }
+
+    private func poll(trace: TraceSpan) -> PollRunSummary {
         var summary = PollRunSummary(source: source.name)
         let store: CompetitorPriceStore
         do {
@@ -40,7 +52,7 @@ struct SourcePoll {
             defer { store.unlock(source: source.name) }
             try store.abandonStaleRuns(source: source.name)
             summary.runID = try store.startRun(source: source.name)
-            try paginate(store: store, runID: summary.runID!, summary: &summary)
+            try paginate(store: store, runID: summary.runID!, summary: &summary, trace: trace)
             try store.finishRun(summary, runID: summary.runID!)
         } catch {
             // The database failed mid-run: what was committed stays; the row says why it stopped.
@@ -68,21 +80,43 @@ struct SourcePoll {
     ///
     /// Every page failure counts one error and sets `error`; so does a stop that is not the
     /// consequence of a failure just counted (a page limit, an empty page before `total`).
-    private func paginate(store: CompetitorPriceStore, runID: Int64, summary: inout PollRunSummary) throws {
+    private func paginate(
+        store: CompetitorPriceStore, runID: Int64, summary: inout PollRunSummary, trace: TraceSpan
+    ) throws {
         var pagination = ProductPagination(
             pageSize: configuration.pageSize, maxPages: configuration.maxPages,
             maxConsecutiveFailures: configuration.maxConsecutivePageFailures)
         let parser = configuration.parser
         var storedIDs = Set<String>()
         var next = pagination.start()
+        var pageNumber = 0
         while case .fetch(let skip) = next {
+            pageNumber += 1
             let url = source.pageURL(limit: configuration.pageSize, skip: skip)
+            var span = trace.child(
+                PollSpans.page, kind: .client,
+                attributes: [
+                    (PollSpans.pageNumber, .int(Int64(pageNumber))), (PollSpans.skip, .int(Int64(skip))),
+                    ("server.address", .string(source.host)), ("url.full", .string(url.absoluteString)),
+                ])
+            var outcome = PollSpans.PageOutcome.cancelled
+            var pageError: String?
             var requests = summary.requests
+            var lastStatus: Int?
             var rateLimitWait = Duration.zero
-            let fetched = fetcher.fetch(url, host: source.host, cancellation: cancellation) { wait in
+            defer {
+                span.set(PollSpans.outcome, outcome.rawValue)
+                if let lastStatus { span.set("http.response.status_code", lastStatus) }
+                span.end(error: pageError)
+            }
+            let fetched = fetcher.fetch(
+                url, host: source.host, cancellation: cancellation, onResponse: { lastStatus = $0 }
+            ) { wait in
                 requests += 1
                 rateLimitWait += wait
             }
+            span.set(PollSpans.requests, requests - summary.requests)
+            span.set(PollSpans.rateLimitWaitMilliseconds, Self.milliseconds(rateLimitWait))
             summary.requests = requests
 
             let body: [UInt8]
@@ -92,6 +126,8 @@ struct SourcePoll {
                 continue
             case .failure(let failure):
                 recordPageFailure("\(failure)", skip: skip, summary: &summary)
+                outcome = .fetchFailed
+                pageError = "\(failure)"
                 next = pagination.pageFailed(summary.error!, fatal: Self.endsRun(failure))
                 continue
             case .success(let bytes):
@@ -102,6 +138,8 @@ struct SourcePoll {
             switch parser.parse(body) {
             case .failure(let rejection):
                 recordPageFailure("page rejected: \(rejection)", skip: skip, summary: &summary)
+                outcome = .rejected
+                pageError = "page rejected: \(rejection)"
                 next = pagination.pageFailed(summary.error!, fatal: false)
                 continue
             case .success(let parsed):
@@ -111,6 +149,8 @@ struct SourcePoll {
             switch pagination.pageParsed(total: page.total, echoedSkip: page.skip, count: page.count) {
             case .reject(let reason, let then):
                 recordPageFailure("page rejected: \(reason)", skip: skip, summary: &summary)
+                outcome = .rejected
+                pageError = "page rejected: \(reason)"
                 next = then
             case .store(let then):
                 var items: [CompetitorItem] = []
@@ -128,7 +168,18 @@ struct SourcePoll {
                 counted.pages += 1
                 counted.itemsSeen += page.count
                 counted.itemsRejected += rejections.count
-                let stored = try store.storePage(items, source: source.name, counters: counted, runID: runID)
+                let stored: Int
+                do {
+                    stored = try store.storePage(items, source: source.name, counters: counted, runID: runID)
+                } catch {
+                    outcome = .databaseFailed
+                    pageError = "database: \(error)"
+                    throw error
+                }
+                outcome = .stored
+                span.set(PollSpans.items, page.count)
+                span.set(PollSpans.stored, stored)
+                span.set(PollSpans.rejected, rejections.count)
                 summary = counted
                 summary.itemsStored += stored
                 reportPage(
@@ -154,6 +205,10 @@ struct SourcePoll {
 
     private static let cancelled = "cancelled"
 
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
     /// One `info` line per stored page, so a long poll (500 pages at 40 a minute) is never silent,
     /// and on a terminal a progress line that rewrites itself.
     private func reportPage(
@@ -166,8 +221,7 @@ struct SourcePoll {
             metadata: [
                 "source": "\(source)", "page": "\(summary.pages)", "pages_expected": "\(expected)", "skip": "\(skip)",
                 "items": "\(items)", "stored": "\(stored)", "total": "\(total)",
-                "rate_limit_wait_ms":
-                    "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)",
+                "rate_limit_wait_ms": "\(Self.milliseconds(wait))",
             ])
         guard configuration.progressOnTerminal else { return }
         TerminalProgress.update(

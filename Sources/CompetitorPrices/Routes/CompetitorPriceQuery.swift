@@ -1,5 +1,5 @@
 import BidCore
-import ServiceSupport
+import JSONRoutes
 
 /// The validated parameters of `GET /api/competitor-prices`, and the statement they bind to.
 struct CompetitorPriceQuery: Equatable {

@@ -1,7 +1,7 @@
 import BidCore
 public import HTTPServer
+public import JSONRoutes
 import Postgres
-public import ServiceSupport
 
 /// `GET /api/competitor-prices` (price history, newest first, keyset-paginated) and
 /// `GET /api/competitor-prices/latest?product_id=` (the newest price per source), read through

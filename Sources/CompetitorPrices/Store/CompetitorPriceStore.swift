@@ -1,6 +1,6 @@
 import BidCore
 import Postgres
-import ServiceSupport
+import TextFormats
 
 /// The poller's blocking database work for one source's run, on a `PostgresSession` of its own
 /// (the poller runs on its own threads, never on an event loop).

@@ -1,5 +1,6 @@
 import BidCore
-import ServiceSupport
+import JSONRoutes
+import TextFormats
 
 /// One row of `competitor_prices` as the API returns it: `numeric` columns stay PostgreSQL's
 /// exact decimal text and are written as JSON numbers verbatim, never through `Double`.

@@ -1,3 +1,5 @@
+public import TextFormats
+
 /// Where the next page of a newest-first listing starts: the (timestamp, id) of the last row
 /// returned, which the keyset predicate `(timestamp, id) < (…)` continues after. Many rows can share
 /// one timestamp (a poller page is stored in one transaction), so the id is what makes paging exact.

@@ -1,3 +1,5 @@
+public import TextFormats
+
 /// The paging parameters shared by the newest-first listings (`GET /api/bids`,
 /// `GET /api/competitor-prices`): a time range, a page size and where to continue.
 public struct PageWindow: Equatable, Sendable {
