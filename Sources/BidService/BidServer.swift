@@ -286,9 +286,9 @@ struct LoopServices {
             maxBodySize: configuration.maxBulkBodySize, metrics: metrics.bulk, quotas: quotas,
             serverTiming: configuration.serverTiming, spans: spans
         ).register(into: &router)
-        BidHistoryRoutes(connection: reader, logger: logger).register(into: &router)
-        AuditRoutes(connection: reader, logger: logger).register(into: &router)
-        CompetitorPriceRoutes(connection: reader, logger: logger).register(into: &router)
+        BidHistoryRoutes(connection: reader, logger: logger, failures: failures).register(into: &router)
+        AuditRoutes(connection: reader, logger: logger, failures: failures).register(into: &router)
+        CompetitorPriceRoutes(connection: reader, logger: logger, failures: failures).register(into: &router)
         if server.claimSweeper() {
             // One sweeper per process is enough; it lives (and dies) with loop 0's router.
             let sweeper = IdempotencyKeySweeper(

@@ -13,10 +13,14 @@ public protocol DatabaseReadRoutes {
 }
 
 extension DatabaseReadRoutes {
-    public init(connection: any PostgresQuerying, retryAfterSeconds: Int = 1, logger: Logger? = nil) {
+    /// `failures`: the loop's rate-limited failure log (`DatabaseReads.failures`).
+    public init(
+        connection: any PostgresQuerying, retryAfterSeconds: Int = 1, logger: Logger? = nil,
+        failures: DatabaseFailureLog? = nil
+    ) {
         self.init(
             reads: DatabaseReads(
                 connection: connection, retryAfterSeconds: retryAfterSeconds,
-                logger: logger ?? Logger(label: Self.defaultLoggerLabel), subject: Self.subject))
+                logger: logger ?? Logger(label: Self.defaultLoggerLabel), failures: failures, subject: Self.subject))
     }
 }

@@ -4,27 +4,39 @@ public import Logging
 public import Postgres
 
 /// What a read-only JSON route answers from: the loop's non-blocking connection (a handler queues
-/// a query and returns at once), the wait a client is told after a 503, and the logger for reads
+/// a query and returns at once), the wait a client is told after a 503, and the logs for reads
 /// that cannot be answered; with the two failure replies every such route gives.
 public struct DatabaseReads {
     public let connection: any PostgresQuerying
     /// Seconds a client should wait before retrying after a 503.
     public let retryAfterSeconds: Int
     public let logger: Logger
+    /// The loop's rate-limited log of database failures, shared with its write path; without
+    /// one (a route built alone), failed reads go to `logger` unlimited.
+    public let failures: DatabaseFailureLog?
     /// What the routes read, as their 500 replies name it ("bids", "competitor prices").
     public let subject: String
 
-    public init(connection: any PostgresQuerying, retryAfterSeconds: Int, logger: Logger, subject: String) {
+    public init(
+        connection: any PostgresQuerying, retryAfterSeconds: Int, logger: Logger, failures: DatabaseFailureLog? = nil,
+        subject: String
+    ) {
         self.connection = connection
         self.retryAfterSeconds = retryAfterSeconds
         self.logger = logger
+        self.failures = failures
         self.subject = subject
     }
 
     /// Connection trouble, deadlines and overload are worth retrying (503); any other query
-    /// error is a bug here (500), since every parameter was validated before it was bound.
+    /// error is a bug here (500), since every parameter was validated before it was bound, and
+    /// is logged with its cause.
     public func failureResponse(_ error: PostgresError, _ trace: TraceContext) -> HTTPResponse {
-        JSONResponse.readFailure(
+        if !error.isTransient, let failures {
+            failures.readFailed(error, reading: subject, request: trace.logMetadata)
+            return JSONResponse.error(500, JSONResponse.readFailureMessage(reading: subject))
+        }
+        return JSONResponse.readFailure(
             error, reading: subject, retryAfterSeconds: retryAfterSeconds, logger: logger.tracing(trace))
     }
 
@@ -33,7 +45,7 @@ public struct DatabaseReads {
     public func unrepresentable(_ row: [String?], as what: String, _ trace: TraceContext) -> HTTPResponse {
         logger.tracing(trace).error(
             "\(what) cannot be represented in JSON", metadata: ["row": "\(row.map { $0 ?? "NULL" })"])
-        return JSONResponse.error(500, "internal error reading \(subject)")
+        return JSONResponse.error(500, JSONResponse.readFailureMessage(reading: subject))
     }
 
     /// `{"<member>":[…],"next":"…"|null}` from up to `limit + 1` rows: the extra row only says that

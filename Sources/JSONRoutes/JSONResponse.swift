@@ -34,11 +34,14 @@ public enum JSONResponse {
     {
         guard error.isTransient else {
             logger.error("query failed reading \(what)", metadata: ["error": "\(error)"])
-            return Self.error(500, "internal error reading \(what)")
+            return Self.error(500, readFailureMessage(reading: what))
         }
         return Self.error(
             503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
     }
+
+    /// What a 500 for a failed read tells the client: what could not be read, nothing of why.
+    public static func readFailureMessage(reading what: String) -> String { "internal error reading \(what)" }
 
     public static func ok(_ body: [UInt8], status: Int = 200) -> HTTPResponse {
         HTTPResponse(status: status, headers: [contentType], body: body)

@@ -120,4 +120,89 @@ import Testing
         #expect(stored.map { Int64($0[0] ?? "") ?? -1 } == bands)
         #expect(run.bidsReviewed == 20_000)
     }
+
+    /// The products, flags and bounds of a run found by pair equal those found by bid, and are
+    /// `flags` and `products` exactly (text rows, see below). `listed`: whether the flagged pairs
+    /// are every combination of their current and adjusted CPCs, so that the per-product
+    /// aggregate compares each bid with those prices instead of joining it to the pairs.
+    private func foundByPairAsByBid(
+        _ name: String, bids: [(String, String, String, String)], listed: Bool, flags: [String],
+        products: [String], bounds: [String?]
+    ) throws {
+        let productRows = """
+            SELECT product_id || ' ' || flags || ' ' || worst_bid_id || ' ' || worst_deviation || ' '
+                   || coalesce(worst_deviation_pct::text, '-')
+            FROM audit_products ORDER BY product_id
+            """
+        let flagRows = """
+            SELECT bid_id || ' ' || product_id || ' ' || deviation || ' ' || coalesce(deviation_pct::text, '-')
+            FROM \(AuditTestDatabase.flags) ORDER BY bid_id
+            """
+        var found: [AuditFlagSearch: [[String?]]] = [:]
+        for search in [AuditFlagSearch.byPair, .byBid] {
+            let database = try AuditTestDatabase("audit_\(name)_\(search)", partitioned: true)
+            try database.insertBids(bids)
+            var runner = database.runner()
+            runner.flagSearch = search
+            let run = try runner.run(AuditParameters(asOf: Self.asOf))
+            #expect(run.bidsReviewed == Int64(bids.count) && run.bidsFlagged == Int64(flags.count), "\(search)")
+            found[search] = try database.rows(productRows) + database.rows(flagRows)
+            guard search == .byPair else { continue }
+            #expect(try database.rows(productRows).map { $0[0] ?? "" } == products)
+            #expect(try database.rows(flagRows).map { $0[0] ?? "" } == flags)
+            #expect(try database.rows("SELECT first_bid_id, last_bid_id FROM audit_runs") == [bounds])
+            let combinations = """
+                SELECT count(*) = count(DISTINCT current_cpc) * count(DISTINCT adjusted_cpc) FROM audit_flag_pairs
+                """
+            #expect(try database.rows(combinations) == [[listed ? "t" : "f"]])
+        }
+        #expect(found[.byPair] == found[.byBid])
+    }
+
+    /// Flagged pairs that are every combination of two current and two adjusted CPCs (spelled
+    /// several ways): each bid is compared with those four prices, and the worst flag's
+    /// percentage is its pair's.
+    @Test func flaggedPairsOfEveryCombinationOfTheirPricesGiveTheProductsFoundByBid() throws {
+        let at = "2026-06-14T10:00:00Z"
+        try foundByPairAsByBid(
+            "price_list",
+            bids: [
+                ("1", "1.00", "2.00", at), ("1", "1.0", "0.50", at), ("2", "0.40", "2.00", at),
+                ("2", "0.4", "0.50", at),
+                ("3", "1.00", "1.10", at), ("3", "0.40", "0.45", at), ("1", "0.400", "2.0", at),
+                ("3", "1.00", "2.00", at),
+            ],
+            listed: true,
+            flags: [
+                "1 1 1.00 100.00", "2 1 -0.50 -50.00", "3 2 1.60 400.00", "4 2 0.10 25.00", "7 1 1.600 400.00",
+                "8 3 1.00 100.00",
+            ],
+            products: ["1 3 7 1.600 400.00", "2 2 3 1.60 400.00", "3 1 8 1.00 100.00"], bounds: ["1", "8"])
+    }
+
+    /// Flagged pairs that are not every combination of their prices: the join decides, and a bid
+    /// whose two prices each occur in some flagged pair without its pair being flagged
+    /// (10.00 → 8.00 and 2.5 → 3.00, exactly at the limit) is no flag. (`adjusted_cpc` keeps 2
+    /// decimals: 3.010 is stored as 3.01.)
+    @Test func flaggedPairsOfSomeCombinationsOfTheirPricesGiveTheProductsFoundByBid() throws {
+        let at = "2026-06-14T10:00:00Z"
+        try foundByPairAsByBid(
+            "price_join",
+            bids: [
+                ("1", "10.00", "12.01", at), ("1", "10.00", "8.00", at), ("2", "5", "8.00", at),
+                ("2", "2.5", "3.00", at),
+                ("3", "2.50", "3.01", at), ("3", "2.5", "3.010", at), ("4", "1.5", "3.00", at),
+                ("4", "10.00", "12.00", at),
+                ("5", "0", "8.00", at), ("5", "10.0", "12.010", at), ("1", "5.00", "8.0", at),
+            ],
+            listed: false,
+            flags: [
+                "1 1 2.01 20.10", "3 2 3.00 60.00", "5 3 0.51 20.40", "6 3 0.51 20.40", "7 4 1.50 100.00", "9 5 8.00 -",
+                "10 5 2.01 20.10", "11 1 3.00 60.00",
+            ],
+            products: [
+                "1 2 11 3.00 60.00", "2 1 3 3.00 60.00", "3 2 5 0.51 20.40", "4 1 7 1.50 100.00", "5 2 9 8.00 -",
+            ],
+            bounds: ["1", "11"])
+    }
 }

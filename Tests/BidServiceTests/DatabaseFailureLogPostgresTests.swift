@@ -1,3 +1,4 @@
+import BidCore
 import Foundation
 import HTTPTestSupport
 import Postgres
@@ -64,5 +65,53 @@ import Testing
                 && (cause.contains("server closed the connection unexpectedly")
                     || cause.contains("terminating connection due to administrator command")),
             "\(cause)")
+    }
+
+    /// Reads that fail for good (a 500) count against the same limit as the write path's
+    /// failures: a broken schema cannot flood the log through the read routes either. A failed
+    /// read gives two lines, the statement's (from the loop's read router) and the route's (what
+    /// it read, with the request's trace ids), and both count.
+    @Test func failedReadsShareTheWritePathsRateLimit() throws {
+        let captured = CapturedLog()
+        let harness = try ServiceHarness(
+            database: "failure_log_reads", threads: 1, logger: captured.logger(level: .warning))
+        try harness.session.executeScript(Self.refuse)
+        try harness.session.execute("ALTER TABLE competitor_prices RENAME TO competitor_prices_gone")
+        try harness.session.execute("ALTER TABLE audit_runs RENAME TO audit_runs_gone")
+        let client = try harness.client()
+
+        for _ in 0..<3 {
+            let response = try client.request("GET", "/api/audits")
+            #expect(response.status == 500)
+            #expect(response.json?["error"] == .string("internal error reading audits"))
+        }
+        for _ in 0..<9 {
+            let response = try client.request("GET", "/api/competitor-prices/latest?product_id=1")
+            #expect(response.status == 500)
+            #expect(response.json?["error"] == .string("internal error reading competitor prices"))
+        }
+        let refused = try harness.postBid(#"{"product_id":4040,"current_cpc":2,"target_roas":100}"#, client: client)
+        #expect(refused.status == 503)
+
+        let statement = "database statement failed"
+        let databaseLines = captured.all.filter { $0.metadata["sqlstate"] != nil }
+        #expect(
+            databaseLines.map(\.message)
+                == Array(repeating: [statement, "query failed reading audits"], count: 3).flatMap { $0 }
+                + Array(repeating: [statement, "query failed reading competitor prices"], count: 2).flatMap { $0 })
+        let routeLines = captured.all.filter { $0.message.hasPrefix("query failed reading") }
+        #expect(routeLines.allSatisfy { $0.level == .error && $0.metadata["sqlstate"] == "42P01" })
+        #expect(routeLines.allSatisfy { $0.metadata["kind"] == "query" && $0.metadata["trace_id"]?.count == 32 })
+
+        // The interval's summary counts what was not logged: seven reads, two lines each, and the bid.
+        let deadline = ContinuousClock.now + .seconds(20)
+        var summary: CapturedLog.Record?
+        while summary == nil, ContinuousClock.now < deadline {
+            summary = captured.all.first { $0.message == "database failures suppressed" }
+            if summary == nil { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(summary?.metadata["suppressed"] == "15")
+        #expect(summary?.metadata["bids"] == "1")
+        #expect(summary?.metadata["logged"] == "10")
     }
 }

@@ -1,7 +1,7 @@
 import Postgres
 import Testing
 
-@testable import BidService
+@testable import JSONRoutes
 
 /// The rate limit of the database-failure log, on a hand-moved clock and hand-fired timers.
 @Suite struct DatabaseFailureLogTests {

@@ -1,6 +1,6 @@
 import BidCore
 public import HTTPServer
-import JSONRoutes
+public import JSONRoutes
 public import Logging
 public import Postgres
 import TextFormats
@@ -21,6 +21,9 @@ public struct AuditRoutes {
     let reportRowLimit: Int
     let retryAfterSeconds: Int
     let logger: Logger
+    /// The loop's rate-limited log of database failures (`DatabaseReads.failures`); without one,
+    /// failed reads go to `logger` unlimited.
+    let failures: DatabaseFailureLog?
 
     static let pageLimits = 1...1000
     static let defaultRunsLimit = 50
@@ -29,12 +32,13 @@ public struct AuditRoutes {
 
     public init(
         connection: any PostgresQuerying, reportRowLimit: Int = 1000, retryAfterSeconds: Int = 1,
-        logger: Logger = Logger(label: "bidengine.audit.api")
+        logger: Logger = Logger(label: "bidengine.audit.api"), failures: DatabaseFailureLog? = nil
     ) {
         self.connection = connection
         self.reportRowLimit = reportRowLimit
         self.retryAfterSeconds = retryAfterSeconds
         self.logger = logger
+        self.failures = failures
     }
 
     public func register(into router: inout Router) {
@@ -255,7 +259,11 @@ public struct AuditRoutes {
             return JSONResponse.error(
                 503, "database unavailable; retry later", headers: [("Retry-After", String(retryAfterSeconds))])
         }
-        logger.tracing(trace).error("audit API query failed", metadata: ["error": "\(error)"])
-        return JSONResponse.error(500, "internal error reading audits")
+        if let error = error as? PostgresError, let failures {
+            failures.readFailed(error, reading: "audits", request: trace.logMetadata)
+        } else {
+            logger.tracing(trace).error("audit API query failed", metadata: ["error": "\(error)"])
+        }
+        return JSONResponse.error(500, JSONResponse.readFailureMessage(reading: "audits"))
     }
 }

@@ -4,8 +4,8 @@ public import Logging
 public import Metrics
 import Postgres
 public import Scheduler
-import TextFormats
 public import Telemetry
+import TextFormats
 
 /// The nightly audit as a scheduled job: audits the window ending at the scheduled instant.
 ///

@@ -2,8 +2,8 @@ import BidCore
 public import Logging
 import Postgres
 public import Scheduler
-import TextFormats
 public import Telemetry
+import TextFormats
 
 /// Runs one audit where the bids are (`AuditSetScan`). When the window is read on the primary,
 /// the primary does everything in the run's transaction (`AuditFlagSearch`): by pair, one
@@ -261,16 +261,21 @@ public struct AuditRunner: Sendable {
             // By pair, the flags are never written one by one: the pairs go straight to
             // `audit_flag_pairs`, and one aggregate over the window's bids of those pairs gives the
             // per-product summary and the bounds of the flagged ids.
-            guard
-                let flagged = try session.execute(AuditSetScan.insertPairFlags, [run, threshold]).scalar
-                    .flatMap({ Int64($0) })
-            else { throw AuditSQL.unreadable("audit_flag_pairs") }
+            let judged = try session.execute(AuditSetScan.insertPairFlags, [run, threshold]).rows.first ?? []
+            guard judged.count == 3, let flagged = judged[0].flatMap({ Int64($0) }) else {
+                throw AuditSQL.unreadable("audit_flag_pairs")
+            }
             writing.set(AuditSpans.flagsWritten, flagged)
             guard flagged > 0 else { return Found(bands: bands, flagged: 0, bounds: [nil, nil]) }
             if cancellation?.isCancelled == true { throw AuditError.cancelled }
             try session.execute(AuditSQL.preferHashing)
-            try session.execute(AuditSetScan.createFlaggedProducts, [run, start, end])
-            try session.execute(AuditSetScan.insertFlaggedProducts, [run])
+            if judged[1] != nil, judged[2] != nil {
+                try session.execute(AuditSetScan.createFlaggedProductsByPrices, [start, end, judged[1], judged[2]])
+                try session.execute(AuditSetScan.insertFlaggedProductsByPrices, [run])
+            } else {
+                try session.execute(AuditSetScan.createFlaggedProducts, [run, start, end])
+                try session.execute(AuditSetScan.insertFlaggedProducts, [run])
+            }
             let bounds = try session.execute(AuditSetScan.flaggedBounds).rows.first ?? [nil, nil]
             return Found(bands: bands, flagged: flagged, bounds: bounds)
         }

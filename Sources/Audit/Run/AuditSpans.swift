@@ -1,5 +1,5 @@
-import TextFormats
 import Telemetry
+import TextFormats
 
 /// The names of an audit run's spans and attributes, written once for the runner, the docs and
 /// the tests.

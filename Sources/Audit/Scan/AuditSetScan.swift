@@ -90,17 +90,34 @@ enum AuditSetScan {
 
     /// The run's flagged pairs written straight from `audit_pairs`, for run `$1` at threshold
     /// `$2`: the rule and the percentage decided once per pair (a few rows), no bid read. Answers
-    /// the number of flagged bids. `numeric` grouping merged the spellings of a pair (1.5 = 1.50),
-    /// whose verdict and percentage are the same; reports read each bid's own digits by join.
+    /// the number of flagged bids, then, when the flagged pairs are every combination of their
+    /// distinct current and adjusted CPCs (one flagged pair, typically) and those are at most
+    /// `priceListLimit` each, those CPCs as two array literals (else two NULLs): the bids of the
+    /// flagged pairs are then exactly the bids with one of those current and one of those
+    /// adjusted CPCs (`createFlaggedProductsByPrices`). `numeric` grouping merged the spellings
+    /// of a pair (1.5 = 1.50), whose verdict and percentage are the same; reports read each bid's
+    /// own digits by join.
     static let insertPairFlags = """
         WITH inserted AS (
             INSERT INTO audit_flag_pairs (run_id, current_cpc, adjusted_cpc, deviation_pct, bids)
             SELECT $1::bigint, current_cpc, adjusted_cpc, \(percentage), bids
             FROM (SELECT current_cpc, adjusted_cpc, adjusted_cpc - current_cpc AS deviation, bids FROM \(pairsTable)
                   WHERE \(rule(threshold: "$2"))) judged
-            RETURNING bids)
-        SELECT coalesce(sum(bids), 0) FROM inserted
+            RETURNING bids, current_cpc, adjusted_cpc),
+        prices AS (
+            SELECT count(*) = count(DISTINCT current_cpc) * count(DISTINCT adjusted_cpc)
+                   AND count(DISTINCT current_cpc) <= \(priceListLimit)
+                   AND count(DISTINCT adjusted_cpc) <= \(priceListLimit) AS listed
+            FROM inserted)
+        SELECT coalesce(sum(bids), 0),
+               CASE WHEN (SELECT listed FROM prices) THEN array_agg(DISTINCT current_cpc) END,
+               CASE WHEN (SELECT listed FROM prices) THEN array_agg(DISTINCT adjusted_cpc) END
+        FROM inserted
         """
+
+    /// The most distinct current (and adjusted) CPCs that the flagged pairs may have for the
+    /// per-product aggregate to compare every bid with them as constants instead of the join.
+    static let priceListLimit = 8
 
     /// Per product, the flagged bids of run `$1` in the window `[$2, $3)`, read by joining the
     /// window's bids to the run's pairs (a hash join on the two prices): how many, the worst as
@@ -121,6 +138,30 @@ enum AuditSetScan {
     static let insertFlaggedProducts = """
         INSERT INTO audit_products (run_id, product_id, flags, worst_bid_id, worst_deviation, worst_deviation_pct)
         SELECT $1::bigint, product_id, flags, worst[2]::bigint, worst[3], worst[4] FROM \(flaggedProductsTable)
+        """
+
+    /// `createFlaggedProducts` for flagged pairs that are every combination of the current CPCs
+    /// `$3` and the adjusted CPCs `$4` (arrays, see `insertPairFlags`), over the window `[$1, $2)`.
+    /// Each bid is compared with a few constants instead of hashing its two `numeric`s for the
+    /// join, and without the join (whose estimate, on pairs just written, is a row or two) the
+    /// planner keeps the aggregate partial in each worker instead of sending every flagged bid
+    /// to one process. The worst flag carries its pair, whose percentage
+    /// `insertFlaggedProductsByPrices` looks up.
+    static let createFlaggedProductsByPrices = """
+        CREATE TEMPORARY TABLE \(flaggedProductsTable) ON COMMIT DROP AS
+        SELECT product_id, count(*) AS flags,
+               min(ARRAY[-abs(adjusted_cpc - current_cpc), id, adjusted_cpc - current_cpc, current_cpc, adjusted_cpc]) AS worst,
+               min(id) AS first_bid_id, max(id) AS last_bid_id
+        FROM bids
+        WHERE calculated_at >= $1 AND calculated_at < $2
+          AND current_cpc = ANY ($3::numeric[]) AND adjusted_cpc = ANY ($4::numeric[])
+        GROUP BY product_id
+        """
+    static let insertFlaggedProductsByPrices = """
+        INSERT INTO audit_products (run_id, product_id, flags, worst_bid_id, worst_deviation, worst_deviation_pct)
+        SELECT $1::bigint, f.product_id, f.flags, f.worst[2]::bigint, f.worst[3], p.deviation_pct
+        FROM \(flaggedProductsTable) f
+        JOIN audit_flag_pairs p ON p.run_id = $1::bigint AND p.current_cpc = f.worst[4] AND p.adjusted_cpc = f.worst[5]
         """
     static let flaggedBounds = "SELECT min(first_bid_id), max(last_bid_id) FROM \(flaggedProductsTable)"
 

@@ -1,18 +1,24 @@
-import Logging
-import Postgres
+public import Logging
+public import Postgres
 
 /// Says why requests failed on the database: one `warning` line per failed statement or lost
 /// connection, with PostgreSQL's SQLSTATE and message (passwords of the connection string masked)
 /// and how many bids it failed, so that the 503 lines of the access log at that moment have a
-/// cause. An outage fails every statement of every loop, so each loop logs at most
-/// `Limit.lines` such lines per `Limit.interval`; the failures beyond are counted, and one
-/// "suppressed" line with their number follows when the interval ends.
+/// cause; one `error` line per read that failed for a reason retrying cannot fix (a 500). An
+/// outage or a broken schema fails every statement of every loop, so each loop logs at most
+/// `Limit.lines` such lines per `Limit.interval`, writes and reads together; the failures beyond
+/// are counted, and one "suppressed" line with their number follows when the interval ends.
 ///
 /// One per event loop; use it only on that loop's thread.
-final class DatabaseFailureLog {
-    struct Limit {
-        var lines = 10
-        var interval: Duration = .seconds(10)
+public final class DatabaseFailureLog {
+    public struct Limit {
+        public var lines = 10
+        public var interval: Duration = .seconds(10)
+
+        public init(lines: Int = 10, interval: Duration = .seconds(10)) {
+            self.lines = lines
+            self.interval = interval
+        }
     }
 
     private let logger: Logger
@@ -28,7 +34,7 @@ final class DatabaseFailureLog {
     private var summaryTimer: (any PostgresTimer)?
 
     /// `connectionString` is only read for the passwords to mask in messages.
-    init(
+    public init(
         logger: Logger, loop: String, connectionString: String, reactor: any PostgresReactor, limit: Limit = Limit(),
         now: @escaping () -> ContinuousClock.Instant = { .now }
     ) {
@@ -46,16 +52,25 @@ final class DatabaseFailureLog {
     }
 
     /// A statement failed: `bids` bids (0 for a read) got no acknowledgement because of it.
-    func statementFailed(_ error: PostgresError, statement: String, bids: Int) {
+    public func statementFailed(_ error: PostgresError, statement: String, bids: Int) {
         log("database statement failed", error, ["statement": "\(statement)", "bids": "\(bids)"], bids: bids)
     }
 
     /// The connection could not be made, or broke; everything on it failed.
-    func connectionFailed(_ error: PostgresError) {
+    public func connectionFailed(_ error: PostgresError) {
         log("database connection failed", error, [:], bids: 0)
     }
 
-    private func log(_ message: Logger.Message, _ error: PostgresError, _ extra: Logger.Metadata, bids: Int) {
+    /// A read of `what` failed for a reason retrying cannot fix (a bug or bad data: its request
+    /// got a 500); `request` joins the line to the request (its trace ids).
+    public func readFailed(_ error: PostgresError, reading what: String, request: Logger.Metadata) {
+        log("query failed reading \(what)", error, request, bids: 0, level: .error)
+    }
+
+    private func log(
+        _ message: Logger.Message, _ error: PostgresError, _ extra: Logger.Metadata, bids: Int,
+        level: Logger.Level = .warning
+    ) {
         let instant = now()
         if let start = intervalStart, start.duration(to: instant) < limit.interval {
             guard linesThisInterval < limit.lines else {
@@ -75,7 +90,7 @@ final class DatabaseFailureLog {
         metadata["kind"] = "\(error.kind)"
         metadata["sqlstate"] = "\(error.sqlState ?? "")"
         metadata["error"] = "\(ConnectionString.redacting(error.message, connectionString: connectionString))"
-        logger.warning(message, metadata: metadata)
+        logger.log(level: level, message, metadata: metadata)
     }
 
     private func armSummary(at end: ContinuousClock.Instant) {
