@@ -190,7 +190,8 @@ let package = Package(
         .testTarget(
             name: "AuditTests",
             dependencies: [
-                "Audit", "Scheduler", "TextFormats", "JSONRoutes", "ServiceSettings", "BidCore", "HTTPServer", "Postgres",
+                "Audit", "Scheduler", "TextFormats", "JSONRoutes", "ServiceSettings", "BidCore", "HTTPServer",
+                "Postgres",
                 "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
             ],
             // Read from the source tree by path (#filePath), not bundled.
@@ -198,7 +199,8 @@ let package = Package(
         .testTarget(
             name: "CompetitorPricesTests",
             dependencies: [
-                "CompetitorPrices", "Scheduler", "TextFormats", "JSONRoutes", "ServiceSettings", "BidCore", "HTTPServer",
+                "CompetitorPrices", "Scheduler", "TextFormats", "JSONRoutes", "ServiceSettings", "BidCore",
+                "HTTPServer",
                 "Postgres", "PostgresTestSupport", "HTTPTestSupport", "ServiceTestSupport", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
