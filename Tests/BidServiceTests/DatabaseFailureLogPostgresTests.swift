@@ -44,7 +44,8 @@ import Testing
         let terminated = try harness.session.execute(
             """
             SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM (
-                SELECT pid FROM pg_stat_activity WHERE application_name = 'bidengine' AND pid <> pg_backend_pid()
+                SELECT pid FROM pg_stat_activity
+                WHERE application_name = 'bidengine' AND datname = current_database() AND pid <> pg_backend_pid()
             ) AS service
             """
         ).scalar

@@ -20,7 +20,8 @@ import Testing
         """
 
     private static let serviceConnections = """
-        SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bidengine' AND pid <> pg_backend_pid()
+        SELECT count(*) FROM pg_stat_activity
+        WHERE application_name = 'bidengine' AND datname = current_database() AND pid <> pg_backend_pid()
         """
 
     @Test func aSingleBidIsStoredWhileABulkStatementOnItsLoopIsHeld() throws {
@@ -53,7 +54,8 @@ import Testing
                 try harness.session.execute(
                     """
                     SELECT count(*) FROM pg_stat_activity
-                    WHERE application_name = 'bidengine' AND wait_event_type = 'Lock' AND wait_event = 'advisory'
+                    WHERE application_name = 'bidengine' AND datname = current_database()
+                      AND wait_event_type = 'Lock' AND wait_event = 'advisory'
                     """
                 ).scalar == "1"
             if !held { Thread.sleep(forTimeInterval: 0.02) }
