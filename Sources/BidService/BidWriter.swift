@@ -87,9 +87,13 @@ public final class BidWriter {
 
         var count: Int { 1 + rest.count }
 
-        /// `sent`: when the statement that carried it went out, if one did.
-        func fail(_ error: WriteError, sent: ContinuousClock.Instant? = nil, statement: TracedStatement? = nil) {
-            let timing = WriteTiming(enqueued: enqueued, sent: sent, finished: .now, statement: statement)
+        /// `sent`: when the statement that carried it went out, if one did; `finished`: when its
+        /// result arrived (one moment for all the groups of a statement).
+        func fail(
+            _ error: WriteError, sent: ContinuousClock.Instant? = nil, finished: ContinuousClock.Instant = .now,
+            statement: TracedStatement? = nil
+        ) {
+            let timing = WriteTiming(enqueued: enqueued, sent: sent, finished: finished, statement: statement)
             switch answer {
             case .single(let completion): completion(.failure(error), timing)
             case .group(let completion): completion(.failure(error), timing)
@@ -99,9 +103,9 @@ public final class BidWriter {
         /// `rows` are the group's rows (the first is `first`'s); empty for a replay.
         func succeed(
             first: Recorded, rows: ArraySlice<BidInsert.Row>, sent: ContinuousClock.Instant,
-            statement: TracedStatement? = nil
+            finished: ContinuousClock.Instant = .now, statement: TracedStatement? = nil
         ) {
-            let timing = WriteTiming(enqueued: enqueued, sent: sent, finished: .now, statement: statement)
+            let timing = WriteTiming(enqueued: enqueued, sent: sent, finished: finished, statement: statement)
             switch answer {
             case .single(let completion): completion(.success(first), timing)
             case .group(let completion):
@@ -217,10 +221,12 @@ public final class BidWriter {
         started: ContinuousClock.Instant, traced: TracedStatement?
     ) {
         statementsInFlight[index] -= 1
+        // One clock read for the statement, not one per bid it carried.
+        let finished = ContinuousClock.now
         let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: bids) }
-        onBatchFinished?(bids, started.duration(to: .now), (try? rows.get()) != nil)
+        onBatchFinished?(bids, started.duration(to: finished), (try? rows.get()) != nil)
         if let traced {
-            let timing = WriteTiming(enqueued: batch[0].enqueued, sent: started, finished: .now, statement: traced)
+            let timing = WriteTiming(enqueued: batch[0].enqueued, sent: started, finished: finished, statement: traced)
             onTracedStatementFinished?(traced, timing, (try? rows.get())?.count ?? 0, (try? rows.get()) != nil)
         }
         switch rows {
@@ -232,7 +238,7 @@ public final class BidWriter {
                 if head.fresh {
                     pending.succeed(
                         first: .stored(bidID: head.id), rows: rows[index..<index + pending.count], sent: started,
-                        statement: traced)
+                        finished: finished, statement: traced)
                 } else {
                     repeated.append(pending)
                 }
@@ -242,7 +248,8 @@ public final class BidWriter {
         case .failure(let error):
             onStatementFailed?(error, "bid insert", bids)
             for pending in batch {
-                pending.fail(.databaseUnavailable(error.description), sent: started, statement: traced)
+                pending.fail(
+                    .databaseUnavailable(error.description), sent: started, finished: finished, statement: traced)
             }
         }
         if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
