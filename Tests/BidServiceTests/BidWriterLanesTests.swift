@@ -151,3 +151,37 @@ import Testing
         #expect(statements.withLock { $0 } == ["bulk:200", "single:3"])
     }
 }
+
+/// While single bids arrive, bulk statements start only as the loop's bulk budget allows; the
+/// lane waits (a timer retries it), and single bids still go.
+@Suite struct BidWriterBulkBudgetTests {
+    @Test func bulkWaitsForItsBudgetWhileSinglesArriveAndSinglesStillGo() throws {
+        let statements = Mutex<[String]>([])
+        let delays = Mutex<[Duration]>([])
+        try BidWriterLanesTests.withWriter(maxBatch: 512) { writer in
+            writer.limitBulk(toBidsPerSecond: 100) { delay, _ in delays.withLock { $0.append(delay) } }
+            BidWriterLanesTests.queue(writer, groups: Array(repeating: 100, count: 6))
+            writer.nextLane = BidWriter.Lane.bulk.rawValue
+            writer.lastSingleArrival = .now
+            var order: [String] = []
+            func next() {
+                let statement = writer.nextStatement()
+                order.append(statement.map { "\($0.lane.name):\($0.bids)" } ?? "held")
+            }
+            next()  // 256 in the bucket: two groups (bulk statements are short beside singles), 56 left
+            next()  // not in debt: two more, 144 owed
+            next()  // in debt: nothing, and one retry scheduled
+            next()  // still in debt: no second timer
+            BidWriterLanesTests.queue(writer, single: 1)
+            next()  // the single bid goes
+            writer.lastSingleArrival = .now - .seconds(2)
+            next()  // no single bid for 2 s: bulk is not limited
+            statements.withLock { $0 = order }
+        }
+        #expect(statements.withLock { $0 } == ["bulk:200", "bulk:200", "held", "held", "single:1", "bulk:200"])
+        let scheduled = delays.withLock { $0 }
+        #expect(scheduled.count == 1)
+        // 144 bids owed at 100 a second, less the microseconds between the calls.
+        #expect(scheduled.allSatisfy { $0 > .milliseconds(1400) && $0 <= .milliseconds(1440) })
+    }
+}
