@@ -58,6 +58,9 @@ struct MaintainCommand: ParsableCommand {
             level: try CommonSettings.logLevel(environment) ?? (TerminalProgress.isTerminal ? .warning : .notice))
         // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
         _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
+        // A reader that goes away (`| head`) must not end the command before it leaves the embedded
+        // cluster: the write fails instead and the work finishes.
+        signal(SIGPIPE, SIG_IGN)
         let settings = try MaintenanceSettings(environment: environment)
         let logger = Logger(label: "bidengine.maintenance")
         let tracing = try CommandTracing.start(environment, logger: logger)

@@ -27,6 +27,9 @@ struct MigrateCommand: ParsableCommand {
         JSONLogHandler.bootstrap(level: try CommonSettings.logLevel(environment) ?? .info)
         // A signal ends the command at once, as it always did, but first leaves the embedded cluster.
         _ = SignalWaiter(signals: [SIGTERM, SIGINT], startupExit: .bySignal)
+        // A reader that goes away (`| head`) must not end the command before it leaves the embedded
+        // cluster: the write fails instead and the work finishes.
+        signal(SIGPIPE, SIG_IGN)
         // Found before the database is touched: a missing directory fails at once.
         let directory = try DatabaseLocator.migrationsDirectory(explicit: location.migrationsDirectory)
         let database = try location.resolve(environment: environment, common: try CommonSettings.read(environment))
