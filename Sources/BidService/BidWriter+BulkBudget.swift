@@ -29,11 +29,13 @@ extension BidWriter {
         bulkBudget?.spend(bids)
     }
 
-    /// Starts the bulk lane's next statement once the budget allows it (one timer at a time).
+    /// Starts the bulk lane's next statement once the budget allows it (one timer at a time), or
+    /// sooner when the oldest held group's deadline comes first: it is then answered in time.
     func retryBulk(after delay: Duration) {
         guard !bulkRetryPending, let scheduleOnLoop else { return }
         bulkRetryPending = true
-        scheduleOnLoop(delay) { [weak self] in
+        let untilDeadline = lanes[Lane.bulk.rawValue].first.map { ContinuousClock.now.duration(to: $0.deadline) }
+        scheduleOnLoop(max(.zero, min(delay, untilDeadline ?? delay))) { [weak self] in
             guard let self else { return }
             bulkRetryPending = false
             startNextStatement(on: plan.connection(for: .bulk))
