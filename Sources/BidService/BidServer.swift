@@ -264,6 +264,11 @@ struct LoopServices {
         let writer = BidWriter(
             connection: connection, singleBidConnection: singleBidConnection, maxBatch: configuration.maxBatchSize,
             maxPending: configuration.maxPendingPerLoop, maxInFlight: configuration.maxWritesInFlight)
+        if configuration.bulkRateBesideSingles > 0 {
+            writer.limitBulk(toBidsPerSecond: configuration.bulkRateBesideSingles) {
+                delay, body in _ = loop.schedule(after: delay, body)
+            }
+        }
         writer.onStatementFailed = { error, statement, bids in
             failures.statementFailed(error, statement: statement, bids: bids)
         }

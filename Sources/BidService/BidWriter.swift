@@ -133,6 +133,11 @@ public final class BidWriter {
     let sharedBulkBatch: Int
     /// Statements in flight on each connection.
     private var statementsInFlight: [Int]
+    /// Bulk's budget while single bids arrive (`BidWriter+BulkBudget.swift`); nil: not limited.
+    var bulkBudget: BulkBudget?
+    /// Runs a body on the writer's loop after a delay (the bulk budget's retry).
+    var scheduleOnLoop: ((Duration, @escaping () -> Void) -> Void)?
+    var bulkRetryPending = false
 
     /// `singleBidConnection`: a connection for single bids alone; without it both lanes share
     /// `connection`.
@@ -193,6 +198,11 @@ public final class BidWriter {
         lanes[lane].append(pending)
         if lane == Lane.single.rawValue { lastSingleArrival = now }
         let index = plan.connection(for: pending.lane)
+        if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
+    }
+
+    /// Starts connection `index`'s next statement if it has room for one.
+    func startNextStatement(on index: Int) {
         if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
     }
 
