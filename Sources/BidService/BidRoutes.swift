@@ -39,25 +39,28 @@ struct BidRoutes {
                 return
             }
             let quotas = self.quotas
-            recorder.submit(bid, idempotencyKey: key, trace: request.trace) { outcome, timing in
-                let timingFields = serverTiming ? [ServerTiming.field(timing, since: started)] : []
+            // The completion keeps only what it uses: capturing the whole request would retain
+            // and release each of its fields once more per bid.
+            let trace = request.trace
+            recorder.submit(bid, idempotencyKey: key, trace: trace) { outcome, timing in
+                let timingField = serverTiming ? ServerTiming.field(timing, since: started) : nil
                 spans?.recordQueue(
-                    trace: request.trace, timing: timing, bids: 1, loop: responder.loop.name,
-                    outcome: Self.outcomeName(outcome))
+                    trace: trace, timing: timing, bids: 1, loop: responder.loop.name, outcome: Self.outcomeName(outcome)
+                )
                 switch outcome {
                 case .success(.stored(let id)):
                     quotas?.stored(1, admission)
                     responder.respond(
                         JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: bid.adjustedCPC)).adding(
-                            admission.headers + timingFields))
+                            admission.headers, timingField))
                 case .success(.replayed(let id, let adjusted)):
                     let response = JSONResponse.ok(Self.acceptedBody(bidID: id, adjustedCPC: adjusted))
                     responder.respond(
-                        response.adding([("Idempotent-Replayed", "true")] + admission.headers + timingFields))
+                        response.adding([("Idempotent-Replayed", "true")] + admission.headers, timingField))
                 case .failure(let error):
                     responder.respond(
                         Self.writeFailure(error, notAcknowledged: "the bid was", retryAfterSeconds: retryAfterSeconds)
-                            .adding(timingFields))
+                            .adding([], timingField))
                 }
             }
         }

@@ -190,11 +190,15 @@ public final class BidServer: @unchecked Sendable {
         return { exchange in
             metrics.record(exchange)
             spans?.recordRequest(exchange)
-            guard accessLog else { return }
-            var metadata: Logger.Metadata = [
-                "method": "\(exchange.method.rawValue)", "path": "\(exchange.path)", "status": "\(exchange.status)",
-                "duration_ms": "\(exchange.duration.milliseconds)", "request_id": "\(exchange.requestID)",
-            ]
+            // The line is built only when the log level lets it out: its fields are formatted
+            // on every answer otherwise, to be dropped (LOG_LEVEL=warning, say).
+            guard accessLog, access.logLevel <= .info else { return }
+            var metadata = Logger.Metadata(minimumCapacity: 7 + exchange.logFields.count)
+            metadata["method"] = "\(exchange.method.rawValue)"
+            metadata["path"] = "\(exchange.path)"
+            metadata["status"] = "\(exchange.status)"
+            metadata["duration_ms"] = "\(exchange.duration.milliseconds)"
+            metadata["request_id"] = "\(exchange.requestID)"
             metadata.merge(exchange.trace.logMetadata) { _, trace in trace }
             // A bulk request's item counts (items, stored, rejected).
             for (key, value) in exchange.logFields { metadata[key] = "\(value)" }
@@ -260,6 +264,11 @@ struct LoopServices {
         let writer = BidWriter(
             connection: connection, singleBidConnection: singleBidConnection, maxBatch: configuration.maxBatchSize,
             maxPending: configuration.maxPendingPerLoop, maxInFlight: configuration.maxWritesInFlight)
+        if configuration.bulkRateBesideSingles > 0 {
+            writer.limitBulk(toBidsPerSecond: configuration.bulkRateBesideSingles) {
+                delay, body in _ = loop.schedule(after: delay, body)
+            }
+        }
         writer.onStatementFailed = { error, statement, bids in
             failures.statementFailed(error, statement: statement, bids: bids)
         }

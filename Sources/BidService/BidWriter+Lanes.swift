@@ -28,25 +28,31 @@ extension BidWriter {
     }
 
     /// Whether a single bid arrived within `sharedWindow`.
-    private var singlesAreArriving: Bool {
+    func singlesAreArriving(now: ContinuousClock.Instant = .now) -> Bool {
         guard let lastSingleArrival else { return false }
-        return lastSingleArrival.duration(to: .now) < Self.sharedWindow
+        return lastSingleArrival.duration(to: now) < Self.sharedWindow
     }
 
     /// The next statement's groups (one lane's, among `served`), or nil when none of them has a
-    /// group to send.
+    /// group to send now. The bulk lane waits while its budget is spent (`BidWriter+BulkBudget.swift`).
     func nextStatement(serving served: [Lane] = Lane.allCases) -> (lane: Lane, batch: [Pending], bids: Int)? {
-        guard served.contains(where: { !lanes[$0.rawValue].isEmpty }) else { return nil }
+        let now = ContinuousClock.now
+        let bulkHeld = served.contains(.bulk) && !lanes[Lane.bulk.rawValue].isEmpty ? bulkHold(now: now) : nil
+        func open(_ lane: Lane) -> Bool { served.contains(lane) && (lane != .bulk || bulkHeld == nil) }
+        guard served.contains(where: { open($0) && !lanes[$0.rawValue].isEmpty }) else {
+            if let bulkHeld { retryBulk(after: bulkHeld) }
+            return nil
+        }
         while true {
             let index = nextLane
             nextLane = (nextLane + 1) % lanes.count
-            guard let lane = Lane(rawValue: index), served.contains(lane) else { continue }
+            guard let lane = Lane(rawValue: index), open(lane) else { continue }
             guard !lanes[index].isEmpty else {
                 lanes[index].deficit = 0
                 continue
             }
             lanes[index].deficit += maxBatch
-            let limit = index == Lane.bulk.rawValue && singlesAreArriving ? sharedBulkBatch : maxBatch
+            let limit = lane == .bulk && singlesAreArriving(now: now) ? sharedBulkBatch : maxBatch
             var batch: [Pending] = []
             var bids = 0
             // Whole groups only, up to `limit` bids (a larger group goes alone once its credit allows).
@@ -58,7 +64,9 @@ extension BidWriter {
                 lanes[index].deficit -= next.count
             }
             if lanes[index].isEmpty { lanes[index].deficit = 0 }
-            if !batch.isEmpty { return (Lane(rawValue: index)!, batch, bids) }
+            guard !batch.isEmpty else { continue }
+            if lane == .bulk { spendBulkBudget(bids, now: now) }
+            return (lane, batch, bids)
         }
     }
 }

@@ -87,9 +87,13 @@ public final class BidWriter {
 
         var count: Int { 1 + rest.count }
 
-        /// `sent`: when the statement that carried it went out, if one did.
-        func fail(_ error: WriteError, sent: ContinuousClock.Instant? = nil, statement: TracedStatement? = nil) {
-            let timing = WriteTiming(enqueued: enqueued, sent: sent, finished: .now, statement: statement)
+        /// `sent`: when the statement that carried it went out, if one did; `finished`: when its
+        /// result arrived (one moment for all the groups of a statement).
+        func fail(
+            _ error: WriteError, sent: ContinuousClock.Instant? = nil, finished: ContinuousClock.Instant = .now,
+            statement: TracedStatement? = nil
+        ) {
+            let timing = WriteTiming(enqueued: enqueued, sent: sent, finished: finished, statement: statement)
             switch answer {
             case .single(let completion): completion(.failure(error), timing)
             case .group(let completion): completion(.failure(error), timing)
@@ -99,9 +103,9 @@ public final class BidWriter {
         /// `rows` are the group's rows (the first is `first`'s); empty for a replay.
         func succeed(
             first: Recorded, rows: ArraySlice<BidInsert.Row>, sent: ContinuousClock.Instant,
-            statement: TracedStatement? = nil
+            finished: ContinuousClock.Instant = .now, statement: TracedStatement? = nil
         ) {
-            let timing = WriteTiming(enqueued: enqueued, sent: sent, finished: .now, statement: statement)
+            let timing = WriteTiming(enqueued: enqueued, sent: sent, finished: finished, statement: statement)
             switch answer {
             case .single(let completion): completion(.success(first), timing)
             case .group(let completion):
@@ -129,6 +133,11 @@ public final class BidWriter {
     let sharedBulkBatch: Int
     /// Statements in flight on each connection.
     private var statementsInFlight: [Int]
+    /// Bulk's budget while single bids arrive (`BidWriter+BulkBudget.swift`); nil: not limited.
+    var bulkBudget: BulkBudget?
+    /// Runs a body on the writer's loop after a delay (the bulk budget's retry).
+    var scheduleOnLoop: ((Duration, @escaping () -> Void) -> Void)?
+    var bulkRetryPending = false
 
     /// `singleBidConnection`: a connection for single bids alone; without it both lanes share
     /// `connection`.
@@ -192,6 +201,11 @@ public final class BidWriter {
         if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
     }
 
+    /// Starts connection `index`'s next statement if it has room for one.
+    func startNextStatement(on index: Int) {
+        if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
+    }
+
     private func writeNextBatch(on index: Int) {
         failExpired()
         guard let (lane, batch, bids) = nextStatement(serving: plan.lanes(on: index)) else { return }
@@ -217,10 +231,12 @@ public final class BidWriter {
         started: ContinuousClock.Instant, traced: TracedStatement?
     ) {
         statementsInFlight[index] -= 1
+        // One clock read for the statement, not one per bid it carried.
+        let finished = ContinuousClock.now
         let rows = outcome.flatMap { BidInsert.rows(from: $0, expected: bids) }
-        onBatchFinished?(bids, started.duration(to: .now), (try? rows.get()) != nil)
+        onBatchFinished?(bids, started.duration(to: finished), (try? rows.get()) != nil)
         if let traced {
-            let timing = WriteTiming(enqueued: batch[0].enqueued, sent: started, finished: .now, statement: traced)
+            let timing = WriteTiming(enqueued: batch[0].enqueued, sent: started, finished: finished, statement: traced)
             onTracedStatementFinished?(traced, timing, (try? rows.get())?.count ?? 0, (try? rows.get()) != nil)
         }
         switch rows {
@@ -232,7 +248,7 @@ public final class BidWriter {
                 if head.fresh {
                     pending.succeed(
                         first: .stored(bidID: head.id), rows: rows[index..<index + pending.count], sent: started,
-                        statement: traced)
+                        finished: finished, statement: traced)
                 } else {
                     repeated.append(pending)
                 }
@@ -242,7 +258,8 @@ public final class BidWriter {
         case .failure(let error):
             onStatementFailed?(error, "bid insert", bids)
             for pending in batch {
-                pending.fail(.databaseUnavailable(error.description), sent: started, statement: traced)
+                pending.fail(
+                    .databaseUnavailable(error.description), sent: started, finished: finished, statement: traced)
             }
         }
         if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }

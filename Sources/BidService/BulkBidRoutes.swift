@@ -69,12 +69,13 @@ struct BulkBidRoutes {
             return
         }
         let quotas = self.quotas
+        let trace = request.trace
         recorder.submit(
-            group: valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch), trace: request.trace
+            group: valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch), trace: trace
         ) { outcome, timing in
-            let timingFields = serverTiming ? [ServerTiming.field(timing, since: started)] : []
+            let timingField = serverTiming ? ServerTiming.field(timing, since: started) : nil
             spans?.recordQueue(
-                trace: request.trace, timing: timing, bids: valid.count, loop: responder.loop.name,
+                trace: trace, timing: timing, bids: valid.count, loop: responder.loop.name,
                 outcome: BidRoutes.outcomeName(outcome))
             switch outcome {
             case .success(let recorded):
@@ -101,19 +102,19 @@ struct BulkBidRoutes {
                     quotas?.stored(ids.count, admission)
                     responder.respond(
                         JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: nil)).adding(
-                            admission.headers + timingFields),
+                            admission.headers, timingField),
                         logFields: counts(ids.count))
                     return
                 }
                 let response = JSONResponse.ok(Self.resultsBody(batch, ids: ids, prices: prices))
                 responder.respond(
-                    response.adding([("Idempotent-Replayed", "true")] + admission.headers + timingFields),
+                    response.adding([("Idempotent-Replayed", "true")] + admission.headers, timingField),
                     logFields: counts(ids.count))
             case .failure(let error):
                 responder.respond(
                     BidRoutes.writeFailure(
                         error, notAcknowledged: "the bids were", retryAfterSeconds: retryAfterSeconds
-                    ).adding(timingFields),
+                    ).adding([], timingField),
                     logFields: counts(0))
             }
         }

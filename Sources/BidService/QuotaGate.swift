@@ -79,4 +79,16 @@ extension HTTPResponse {
     func adding(_ extra: [(String, String)]) -> HTTPResponse {
         extra.isEmpty ? self : HTTPResponse(status: status, headers: headers + extra, body: body)
     }
+
+    /// The same response with `extra` and then `last` (when given) after its own header fields,
+    /// copied once.
+    func adding(_ extra: [(String, String)], _ last: (String, String)?) -> HTTPResponse {
+        guard let last else { return adding(extra) }
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(headers.count + extra.count + 1)
+        fields += headers
+        fields += extra
+        fields.append(last)
+        return HTTPResponse(status: status, headers: fields, body: body)
+    }
 }

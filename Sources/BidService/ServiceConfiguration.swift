@@ -37,6 +37,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxWritesInFlight = 1
     /// Each loop writes single bids on a connection of their own, apart from bulk groups.
     public var singleBidConnection = true
+    /// Bulk bids per second per event loop while single bids are arriving; 0: not limited.
+    public var bulkRateBesideSingles = 5000
     /// Bids waiting per loop in each of the writer's lanes (single, bulk) beyond which new ones get 503 at once.
     public var maxPendingPerLoop = 8192
     public var shutdownTimeout: Duration = .seconds(10)
@@ -77,6 +79,10 @@ public struct ServiceConfiguration: Sendable {
             ("max_batch_size", String(maxBatchSize)),
             ("max_writes_in_flight", String(maxWritesInFlight)), ("max_pending_per_loop", String(maxPendingPerLoop)),
             ("single_bid_connection", String(singleBidConnection)),
+            (
+                "bulk_rate_beside_singles",
+                bulkRateBesideSingles == 0 ? "unlimited" : "\(bulkRateBesideSingles) bids per second per event loop"
+            ),
             ("shutdown_timeout", shutdownTimeout.description), ("bench_endpoints", String(benchEndpoints)),
             ("api_keys", apiKeys.isEmpty ? "none (API open)" : "\(apiKeys.count) configured"),
             ("access_log", String(accessLog)), ("server_timing", String(serverTiming)),

@@ -45,7 +45,8 @@ struct ServeCommand: ParsableCommand {
             connect_timeout in DATABASE_URL wins), MAX_BODY_SIZE, MAX_BULK_ITEMS, MAX_BULK_BODY_SIZE, REQUEST_TIMEOUT, IDLE_TIMEOUT, \
             FIRST_BYTE_TIMEOUT, DATABASE_TIMEOUT_MS, MAX_BATCH_SIZE, MAX_WRITES_IN_FLIGHT, SHUTDOWN_TIMEOUT, \
             SINGLE_BID_CONNECTION (true/false; default on: single bids get a database connection per \
-            event loop of their own), \
+            event loop of their own), BULK_RATE_BESIDE_SINGLES (bulk bids per second per event \
+            loop while single bids arrive; default 5000; 0: unlimited), \
             BIDENGINE_STATE_DIR, BIDENGINE_MIGRATIONS_DIR, LOG_LEVEL (trace, debug, info, notice, \
             warning, error, critical), ACCESS_LOG (true/false, 1/0, on/off, yes/no; default on), \
             SERVER_TIMING (the same; default on), \
@@ -182,6 +183,7 @@ struct ServeCommand: ParsableCommand {
             configuration.maxBatchSize = try settings.value(Settings.maxBatchSize, flag: maxBatchSize)
             configuration.maxWritesInFlight = try settings.value(Settings.maxWritesInFlight, flag: maxWritesInFlight)
             configuration.singleBidConnection = try settings.value(Settings.singleBidConnection)
+            configuration.bulkRateBesideSingles = try settings.value(Settings.bulkRateBesideSingles)
             configuration.shutdownTimeout = .seconds(
                 try settings.value(Settings.shutdownTimeout, flag: shutdownTimeout))
             configuration.accessLog = try settings.value(Settings.accessLog)

@@ -89,6 +89,27 @@ struct BidRecorderTests {
         #expect(ServerTiming.milliseconds(.milliseconds(12)) == "12.00")
         #expect(ServerTiming.milliseconds(.microseconds(1_009)) == "1.00")
         #expect(ServerTiming.milliseconds(.microseconds(1_090)) == "1.09")
+        #expect(ServerTiming.milliseconds(.seconds(123_456) + .milliseconds(789)) == "123456789.00")
+        #expect(ServerTiming.milliseconds(.microseconds(-20)) == "0.00")
+    }
+
+    @Test func serverTimingValueIsTheThreeFiguresInOrder() {
+        #expect(
+            ServerTiming.value(queue: .microseconds(410), database: .microseconds(620), total: .microseconds(1_150))
+                == "queue;dur=0.41, db;dur=0.62, total;dur=1.15")
+        #expect(
+            ServerTiming.value(queue: .zero, database: .seconds(10), total: .seconds(3_600))
+                == "queue;dur=0.00, db;dur=10000.00, total;dur=3600000.00")
+    }
+
+    /// The quota's fields and then Server-Timing follow the response's own, in that order.
+    @Test func addedFieldsFollowTheResponsesOwn() {
+        let response = HTTPResponse(status: 200, headers: [("A", "1")], body: [])
+        let added = response.adding([("B", "2"), ("C", "3")], ("Server-Timing", "x"))
+        #expect(added.headers.map(\.0) == ["A", "B", "C", "Server-Timing"])
+        #expect(added.headers.map(\.1) == ["1", "2", "3", "x"])
+        #expect(response.adding([], nil).headers.map(\.0) == ["A"])
+        #expect(response.adding([("B", "2")], nil).headers.map(\.0) == ["A", "B"])
     }
 
     @Test func replayedCarriesTheOriginalAnswer() throws {

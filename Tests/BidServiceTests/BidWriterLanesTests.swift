@@ -43,11 +43,11 @@ import Testing
         for size in sizes { writer.lanes[BidWriter.Lane.bulk.rawValue].append(pending(size)) }
     }
 
-    private static func pending(_ size: Int) -> BidWriter.Pending {
+    static func pending(_ size: Int, deadline: Duration = .seconds(60)) -> BidWriter.Pending {
         let now = ContinuousClock.now
         return BidWriter.Pending(
             bid: bid, rest: Array(repeating: bid, count: size - 1), idempotencyKey: nil, request: nil, enqueued: now,
-            deadline: now + .seconds(60), trace: .untraced,
+            deadline: now + deadline, trace: .untraced,
             answer: size == 1 ? .single({ _, _ in }) : .group({ _, _ in }))
     }
 
@@ -149,5 +149,57 @@ import Testing
         }
         // Bulk's connection passes over the singles even on their turn; theirs then takes all three.
         #expect(statements.withLock { $0 } == ["bulk:200", "single:3"])
+    }
+}
+
+/// While single bids arrive, bulk statements start only as the loop's bulk budget allows; the
+/// lane waits (a timer retries it), and single bids still go.
+@Suite struct BidWriterBulkBudgetTests {
+    @Test func bulkWaitsForItsBudgetWhileSinglesArriveAndSinglesStillGo() throws {
+        let statements = Mutex<[String]>([])
+        let delays = Mutex<[Duration]>([])
+        try BidWriterLanesTests.withWriter(maxBatch: 512) { writer in
+            writer.limitBulk(toBidsPerSecond: 100) { delay, _ in delays.withLock { $0.append(delay) } }
+            BidWriterLanesTests.queue(writer, groups: Array(repeating: 100, count: 6))
+            writer.nextLane = BidWriter.Lane.bulk.rawValue
+            writer.lastSingleArrival = .now
+            var order: [String] = []
+            func next() {
+                let statement = writer.nextStatement()
+                order.append(statement.map { "\($0.lane.name):\($0.bids)" } ?? "held")
+            }
+            next()  // 256 in the bucket: two groups (bulk statements are short beside singles), 56 left
+            next()  // not in debt: two more, 144 owed
+            next()  // in debt: nothing, and one retry scheduled
+            next()  // still in debt: no second timer
+            BidWriterLanesTests.queue(writer, single: 1)
+            next()  // the single bid goes
+            writer.lastSingleArrival = .now - .seconds(2)
+            next()  // no single bid for 2 s: bulk is not limited
+            statements.withLock { $0 = order }
+        }
+        #expect(statements.withLock { $0 } == ["bulk:200", "bulk:200", "held", "held", "single:1", "bulk:200"])
+        let scheduled = delays.withLock { $0 }
+        #expect(scheduled.count == 1)
+        // 144 bids owed at 100 a second, less the microseconds between the calls.
+        #expect(scheduled.allSatisfy { $0 > .milliseconds(1400) && $0 <= .milliseconds(1440) })
+    }
+
+    @Test func aHeldGroupIsRetriedByItsDeadlineWhenThatComesFirst() throws {
+        let delays = Mutex<[Duration]>([])
+        try BidWriterLanesTests.withWriter(maxBatch: 512) { writer in
+            writer.limitBulk(toBidsPerSecond: 100) { delay, _ in delays.withLock { $0.append(delay) } }
+            writer.lastSingleArrival = .now
+            BidWriterLanesTests.queue(writer, groups: [256, 100])
+            _ = writer.nextStatement()  // the bucket's 256: none left, not in debt
+            _ = writer.nextStatement()  // 100 owed now
+            writer.lanes[BidWriter.Lane.bulk.rawValue].append(
+                BidWriterLanesTests.pending(10, deadline: .milliseconds(200)))
+            #expect(writer.nextStatement().map { $0.bids } == nil)
+        }
+        let scheduled = delays.withLock { $0 }
+        // 100 bids owed at 100 a second is 1 s; the group must be answered within 200 ms.
+        #expect(scheduled.count == 1)
+        #expect(scheduled.allSatisfy { $0 > .zero && $0 <= .milliseconds(200) })
     }
 }

@@ -59,6 +59,11 @@ public enum Settings {
         "MAX_WRITES_IN_FLIGHT", flag: "--max-writes-in-flight", 1...64, default: 1, unit: "statements per event loop")
     /// A second database connection per event loop for single bids (docs/decisions/0019-single-bid-connection.md).
     public static let singleBidConnection = Setting.boolean("SINGLE_BID_CONNECTION", default: true)
+    /// Bulk's share while single bids arrive (docs/performance.md, "Isolation").
+    public static let bulkRateBesideSingles = Setting.integer(
+        "BULK_RATE_BESIDE_SINGLES", 0...100_000_000, default: 5000,
+        unit: "bulk bids per second per event loop while single bids arrive",
+        zero: "unlimited")
     public static let shutdownTimeout = Setting.integer(
         "SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout", 1...3600, default: 10, unit: "seconds")
     public static let accessLog = Setting.boolean("ACCESS_LOG", default: true)
