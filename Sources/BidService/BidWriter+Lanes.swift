@@ -35,8 +35,9 @@ extension BidWriter {
 
     /// The next statement's groups (one lane's, among `served`), or nil when none of them has a
     /// group to send now. The bulk lane waits while its budget is spent (`BidWriter+BulkBudget.swift`).
-    func nextStatement(serving served: [Lane] = Lane.allCases) -> (lane: Lane, batch: [Pending], bids: Int)? {
-        let now = ContinuousClock.now
+    func nextStatement(
+        serving served: [Lane] = Lane.allCases, now: ContinuousClock.Instant = .now
+    ) -> (lane: Lane, batch: [Pending], bids: Int)? {
         let bulkHeld = served.contains(.bulk) && !lanes[Lane.bulk.rawValue].isEmpty ? bulkHold(now: now) : nil
         func open(_ lane: Lane) -> Bool { served.contains(lane) && (lane != .bulk || bulkHeld == nil) }
         guard served.contains(where: { open($0) && !lanes[$0.rawValue].isEmpty }) else {

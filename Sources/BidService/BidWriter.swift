@@ -207,10 +207,11 @@ public final class BidWriter {
     }
 
     private func writeNextBatch(on index: Int) {
-        failExpired()
-        guard let (lane, batch, bids) = nextStatement(serving: plan.lanes(on: index)) else { return }
-        statementsInFlight[index] += 1
+        // One clock read decides what has expired, what the lanes may send, and when it went out.
         let started = ContinuousClock.now
+        failExpired(now: started)
+        guard let (lane, batch, bids) = nextStatement(serving: plan.lanes(on: index), now: started) else { return }
+        statementsInFlight[index] += 1
         if let onQueueWait {
             for pending in batch { onQueueWait(lane, pending.enqueued.duration(to: started)) }
         }
@@ -268,8 +269,7 @@ public final class BidWriter {
     static let notSent = PostgresError(.timeout, "bids waited behind slower writes until no time was left; not sent")
 
     /// Bids that waited behind a slow write until no time was left: never sent, so not stored.
-    private func failExpired() {
-        let now = ContinuousClock.now
+    private func failExpired(now: ContinuousClock.Instant) {
         for lane in lanes.indices {
             while let first = lanes[lane].first, first.deadline <= now {
                 let expired = lanes[lane].removeFirst()
