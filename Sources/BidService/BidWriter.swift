@@ -197,8 +197,7 @@ public final class BidWriter {
         }
         lanes[lane].append(pending)
         if lane == Lane.single.rawValue { lastSingleArrival = now }
-        let index = plan.connection(for: pending.lane)
-        if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
+        startNextStatement(on: plan.connection(for: pending.lane))
     }
 
     /// Starts connection `index`'s next statement if it has room for one.
@@ -263,7 +262,7 @@ public final class BidWriter {
                     .databaseUnavailable(error.description), sent: started, finished: finished, statement: traced)
             }
         }
-        if statementsInFlight[index] < maxInFlight { writeNextBatch(on: index) }
+        startNextStatement(on: index)
     }
 
     static let notSent = PostgresError(.timeout, "bids waited behind slower writes until no time was left; not sent")
