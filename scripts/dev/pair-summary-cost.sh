@@ -230,7 +230,7 @@ run_audit() {
              LATERAL (SELECT (ARRAY[1.50, 0.75, 2.10, 12.345, 3, 0.05, 9.99, 4.20])[(g - 1) % 8 + 1] AS cpc,
                              (ARRAY[100, 105, 95, 110, 90, 150, 98, 102])[(g - 1) % 8 + 1]::numeric AS roas) c" \
         -c "INSERT INTO bid_pair_counts
-            SELECT date_trunc('hour', calculated_at, 'UTC'), current_cpc, adjusted_cpc, (id % $SHARDS)::int, count(*)
+            SELECT date_trunc('hour', calculated_at, 'UTC'), current_cpc, adjusted_cpc, (id / 8 % $SHARDS)::int, count(*)
             FROM bids GROUP BY 1, 2, 3, 4" \
         -c "VACUUM ANALYZE bids" -c "VACUUM ANALYZE bid_pair_counts"
     "${PSQL[@]}" -At -c "SELECT (SELECT count(*) FROM bids) || ' bids, ' || count(*) || ' summary rows, '
