@@ -36,6 +36,12 @@ public struct FixedDecimal: Sendable, Hashable {
         self.init(uncheckedSignificand: Int128(integer), scale: 0)
     }
 
+    /// Creates `significand / 10^scale` from a significand that always fits (at most 19 digits).
+    public init(_ significand: Int64, scale: Int) {
+        precondition((0...Self.maxScale).contains(scale), "scale \(scale) outside 0...\(Self.maxScale)")
+        self.init(uncheckedSignificand: Int128(significand), scale: scale)
+    }
+
     public var isZero: Bool { significand == 0 }
     public var isNegative: Bool { significand < 0 }
 

@@ -1,3 +1,4 @@
+import BidCore
 import HTTPServer
 
 /// The `Server-Timing` field of a bid answer: `queue;dur=0.41, db;dur=0.62, total;dur=1.15`, in
@@ -16,7 +17,7 @@ enum ServerTiming {
 
     /// `queue;dur=…, db;dur=…, total;dur=…`.
     static func value(queue: Duration, database: Duration, total: Duration) -> String {
-        // The three labels (31 bytes) and three figures of at most 21 bytes each.
+        // The three labels (31 bytes) and three figures of at most 20 bytes each.
         String(unsafeUninitializedCapacity: 96) { text in
             var count = 0
             append(queueLabel, to: text, at: &count)
@@ -51,31 +52,12 @@ enum ServerTiming {
         }
     }
 
-    /// At most 19 digits, a point and two decimals.
+    /// Hundredths of a millisecond, written as a decimal with two places: at most 20 bytes.
     private static func append(
         milliseconds duration: Duration, to text: UnsafeMutableBufferPointer<UInt8>, at count: inout Int
     ) {
         let (seconds, attoseconds) = duration.components
         let hundredths = max(0, (seconds * 1_000_000_000 + attoseconds / 1_000_000_000) / 10_000)
-        var whole = hundredths / 100
-        let firstDigit = count
-        repeat {
-            text[count] = UInt8(ascii: "0") + UInt8(whole % 10)
-            count += 1
-            whole /= 10
-        } while whole > 0
-        // The whole part was written least significant digit first.
-        var low = firstDigit
-        var high = count - 1
-        while low < high {
-            text.swapAt(low, high)
-            low += 1
-            high -= 1
-        }
-        let fraction = hundredths % 100
-        text[count] = UInt8(ascii: ".")
-        text[count + 1] = UInt8(ascii: "0") + UInt8(fraction / 10)
-        text[count + 2] = UInt8(ascii: "0") + UInt8(fraction % 10)
-        count += 3
+        FixedDecimal(hundredths, scale: 2).write(into: text, at: &count)
     }
 }

@@ -36,6 +36,26 @@ import Testing
                 + String(repeating: "0", count: 37))
     }
 
+    @Test func writesIntoABufferAfterWhatIsThereAndSaysWhereItStopped() throws {
+        let widest = try FixedDecimal(significand: -1, scale: FixedDecimal.maxScale)
+        let texts = [
+            ("-0." + String(repeating: "0", count: 37) + "1", widest),
+            ("12.00", FixedDecimal(1_200, scale: 2)), ("-9223372036854775808", FixedDecimal(Int64.min, scale: 0)),
+        ]
+        for (expected, value) in texts {
+            var written: [UInt8] = []
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 + FixedDecimal.maxTextCount) { text in
+                text[0] = UInt8(ascii: "<")
+                var count = 1
+                value.write(into: text, at: &count)
+                text[count] = UInt8(ascii: ">")
+                written = Array(text[...count])
+            }
+            #expect(String(decoding: written, as: UTF8.self) == "<" + expected + ">")
+        }
+        #expect(widest.description.utf8.count == FixedDecimal.maxTextCount)
+    }
+
     @Test func comparesAcrossScales() throws {
         #expect(try FixedDecimal(parsing: "1.50") == FixedDecimal(parsing: "1.5"))
         #expect(try FixedDecimal(parsing: "-2") < FixedDecimal(parsing: "-1.999"))
