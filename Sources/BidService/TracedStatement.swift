@@ -1,4 +1,5 @@
 public import HTTPServer
+import Telemetry
 
 /// A bid statement whose span is recorded: the span lives in the trace of the first sampled
 /// request it carried (as a child of that request's span) and links to the other sampled
@@ -21,11 +22,9 @@ public struct TracedStatement: Sendable {
         var sampled: [TraceContext] = []
         for trace in traces where trace.isSampled { sampled.append(trace) }
         guard let first = sampled.first else { return nil }
-        var random = SystemRandomNumberGenerator()
-        var spanID: UInt64 = 0
-        while spanID == 0 { spanID = random.next() }
         return TracedStatement(
-            traceIDHigh: first.traceIDHigh, traceIDLow: first.traceIDLow, spanID: spanID, parentSpanID: first.spanID,
+            traceIDHigh: first.traceIDHigh, traceIDLow: first.traceIDLow, spanID: SpanIdentifiers.nonZero(),
+            parentSpanID: first.spanID,
             requests: sampled, bids: bids, groups: groups)
     }
 }

@@ -38,9 +38,6 @@ struct WritePathSpans: Sendable {
         trace: TraceContext, timing: WriteTiming, bids: Int, loop: String, outcome: String
     ) {
         guard trace.isSampled else { return }
-        var random = SystemRandomNumberGenerator()
-        var spanID: UInt64 = 0
-        while spanID == 0 { spanID = random.next() }
         let now = ContinuousClock.now
         let wallNow = WallClock.now()
         var links: [SpanRecord.Link] = []
@@ -51,7 +48,7 @@ struct WritePathSpans: Sendable {
         }
         buffer.record(
             SpanRecord(
-                traceIDHigh: trace.traceIDHigh, traceIDLow: trace.traceIDLow, spanID: spanID,
+                traceIDHigh: trace.traceIDHigh, traceIDLow: trace.traceIDLow, spanID: SpanIdentifiers.nonZero(),
                 parentSpanID: trace.spanID, name: "bid write queue", kind: .internal,
                 start: WallClock.nanoseconds(of: timing.enqueued, now: now, wallNow: wallNow),
                 end: WallClock.nanoseconds(of: timing.sent ?? timing.finished, now: now, wallNow: wallNow),

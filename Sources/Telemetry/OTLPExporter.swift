@@ -1,16 +1,15 @@
 public import Foundation
 import Synchronization
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// Sends what the loops recorded to an OTLP/HTTP collector, from a thread of its own.
 ///
 /// Every `interval`, or at shutdown, the thread takes the whole `SpanBuffer` and posts it in
 /// requests of at most `maxBatch` spans as OTLP JSON to the traces endpoint, waiting at most
 /// `timeout` for each. A failed export is counted, not retried: the buffer keeps filling while a
 /// collector is away, and dropping is cheaper than piling up. Nothing here runs on an event loop.
+///
+/// An `http://` endpoint is reached over one kept-alive connection that the thread writes and
+/// reads itself (`OTLPHTTPConnection`); `https://` goes through `URLSession`.
 public final class OTLPExporter: @unchecked Sendable {
     public struct Configuration: Sendable {
         /// The full traces URL (`…/v1/traces`).
@@ -29,7 +28,7 @@ public final class OTLPExporter: @unchecked Sendable {
     public let configuration: Configuration
     public let buffer: SpanBuffer
     private let encoder: OTLPJSONEncoder
-    private let session: URLSession
+    private let transport: any OTLPTransport
     private let exportedCount = Atomic<Int>(0)
     private let failedCount = Atomic<Int>(0)
     private let exportsCount = Atomic<Int>(0)
@@ -43,9 +42,11 @@ public final class OTLPExporter: @unchecked Sendable {
         self.configuration = configuration
         self.buffer = buffer
         self.encoder = encoder
-        let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = configuration.timeout.seconds
-        session = URLSession(configuration: sessionConfiguration)
+        transport =
+            OTLPHTTPConnection(
+                endpoint: configuration.endpoint, headers: configuration.headers, timeout: configuration.timeout)
+            ?? OTLPURLSessionTransport(
+                endpoint: configuration.endpoint, headers: configuration.headers, timeout: configuration.timeout)
     }
 
     /// Spans the collector accepted.
@@ -85,6 +86,7 @@ public final class OTLPExporter: @unchecked Sendable {
             exportWaiting()
             if last { break }
         }
+        transport.close()
         condition.lock()
         finished = true
         condition.broadcast()
@@ -107,26 +109,7 @@ public final class OTLPExporter: @unchecked Sendable {
 
     private func post(_ body: [UInt8]) -> Bool {
         exportsCount.add(1, ordering: .relaxed)
-        var request = URLRequest(url: configuration.endpoint)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        for (name, value) in configuration.headers { request.setValue(value, forHTTPHeaderField: name) }
-        let done = DispatchSemaphore(value: 0)
-        // Written before `signal`, read after `wait`: the semaphore orders the two.
-        nonisolated(unsafe) var accepted = false
-        let task = session.dataTask(with: request) { _, response, _ in
-            if let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) {
-                accepted = true
-            }
-            done.signal()
-        }
-        task.resume()
-        if done.wait(timeout: .now() + configuration.timeout.seconds + 1) == .timedOut {
-            task.cancel()
-            return false
-        }
-        return accepted
+        return transport.post(body)
     }
 }
 
