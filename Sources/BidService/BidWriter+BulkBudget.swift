@@ -31,10 +31,10 @@ extension BidWriter {
 
     /// Starts the bulk lane's next statement once the budget allows it (one timer at a time), or
     /// sooner when the oldest held group's deadline comes first: it is then answered in time.
-    func retryBulk(after delay: Duration) {
+    func retryBulk(after delay: Duration, now: ContinuousClock.Instant) {
         guard !bulkRetryPending, let scheduleOnLoop else { return }
         bulkRetryPending = true
-        let untilDeadline = lanes[Lane.bulk.rawValue].first.map { ContinuousClock.now.duration(to: $0.deadline) }
+        let untilDeadline = lanes[Lane.bulk.rawValue].first.map { now.duration(to: $0.deadline) }
         scheduleOnLoop(max(.zero, min(delay, untilDeadline ?? delay))) { [weak self] in
             guard let self else { return }
             bulkRetryPending = false

@@ -41,7 +41,7 @@ extension BidWriter {
         let bulkHeld = served.contains(.bulk) && !lanes[Lane.bulk.rawValue].isEmpty ? bulkHold(now: now) : nil
         func open(_ lane: Lane) -> Bool { served.contains(lane) && (lane != .bulk || bulkHeld == nil) }
         guard served.contains(where: { open($0) && !lanes[$0.rawValue].isEmpty }) else {
-            if let bulkHeld { retryBulk(after: bulkHeld) }
+            if let bulkHeld { retryBulk(after: bulkHeld, now: now) }
             return nil
         }
         while true {

@@ -8,43 +8,26 @@
 /// loop, backend and commit need; bounding bulk while single bids arrive is what keeps their
 /// tail near their latency alone (docs/performance.md, "Isolation").
 struct BulkBudget {
-    /// Bids per second on this loop.
-    let rate: Int
-    /// The most bids the bucket holds.
-    let capacity: Int
-    private var nanoBids: Int64
-    private var updated: ContinuousClock.Instant
+    private var bucket: NanoBidBalance
 
+    /// `rate` bids per second, at most `capacity` bids banked (each at least 1).
     init(rate: Int, capacity: Int, now: ContinuousClock.Instant) {
-        self.rate = max(1, rate)
-        self.capacity = max(1, capacity)
-        nanoBids = Int64(self.capacity) * 1_000_000_000
-        updated = now
+        bucket = NanoBidBalance(bidsPerSecond: max(1, rate), capacityBids: max(1, capacity), now: now)
     }
 
     /// Nil when a bulk statement may start now (the bucket is not in debt); otherwise how long
     /// until it may.
     mutating func wait(now: ContinuousClock.Instant) -> Duration? {
-        refill(now: now)
-        guard nanoBids < 0 else { return nil }
-        return .nanoseconds((-nanoBids + Int64(rate) - 1) / Int64(rate))
+        bucket.refill(now: now)
+        guard bucket.nanoBids < 0 else { return nil }
+        return .nanoseconds(bucket.nanoseconds(toReach: 0))
     }
 
     /// Takes a started statement's bids, into debt if need be.
     mutating func spend(_ bids: Int) {
-        nanoBids -= Int64(bids) * 1_000_000_000
+        bucket.spend(bids)
     }
 
     /// Whole bids in the bucket as of the last refill (negative while in debt).
-    var balance: Int { Int(nanoBids / 1_000_000_000) }
-
-    private mutating func refill(now: ContinuousClock.Instant) {
-        guard now > updated else { return }
-        let (seconds, attoseconds) = updated.duration(to: now).components
-        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-        let missing = Int64(capacity) * 1_000_000_000 - nanoBids
-        // Multiplied only while it cannot overflow: a long pause simply fills the bucket.
-        nanoBids += nanoseconds > missing / Int64(rate) ? missing : nanoseconds * Int64(rate)
-        updated = now
-    }
+    var balance: Int { bucket.bids }
 }

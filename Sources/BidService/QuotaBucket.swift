@@ -11,8 +11,7 @@ import Synchronization
 public final class QuotaBucket: Sendable {
     public let quota: Quota
     private let clock: @Sendable () -> ContinuousClock.Instant
-    private let state: Mutex<(nanoBids: Int64, updated: ContinuousClock.Instant)>
-    private let capacity: Int64
+    private let state: Mutex<NanoBidBalance>
 
     /// What `take` decided.
     public enum Decision: Sendable, Equatable {
@@ -26,51 +25,25 @@ public final class QuotaBucket: Sendable {
     public init(quota: Quota, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.quota = quota
         self.clock = clock
-        capacity = Int64(quota.burst) * 1_000_000_000
-        state = Mutex((capacity, clock()))
+        state = Mutex(NanoBidBalance(bidsPerSecond: quota.rate, capacityBids: quota.burst, now: clock()))
     }
 
     /// Takes `bids` tokens if the bucket holds them all.
     public func take(_ bids: Int) -> Decision {
         let now = clock()
-        let rate = Int64(quota.rate)
-        let capacity = self.capacity
-        return state.withLock { state in
-            Self.refill(&state, now: now, rate: rate, capacity: capacity)
+        return state.withLock { balance in
+            balance.refill(now: now)
             let asked = Int64(bids) * 1_000_000_000
-            if asked <= state.nanoBids {
-                state.nanoBids -= asked
+            if asked <= balance.nanoBids {
+                balance.spend(bids)
                 return .admitted(
-                    remaining: Int(state.nanoBids / 1_000_000_000),
-                    fullIn: .nanoseconds(Self.ceilingDivide(capacity - state.nanoBids, rate)))
+                    remaining: balance.bids, fullIn: .nanoseconds(balance.nanoseconds(toReach: balance.capacity)))
             }
-            let exceedsBurst = asked > capacity
-            let missing = (exceedsBurst ? capacity : asked) - state.nanoBids
+            let exceedsBurst = asked > balance.capacity
             return .refused(
-                remaining: Int(state.nanoBids / 1_000_000_000),
-                retryAfter: .nanoseconds(Self.ceilingDivide(missing, rate)), exceedsBurst: exceedsBurst)
+                remaining: balance.bids,
+                retryAfter: .nanoseconds(balance.nanoseconds(toReach: exceedsBurst ? balance.capacity : asked)),
+                exceedsBurst: exceedsBurst)
         }
-    }
-
-    private static func refill(
-        _ state: inout (nanoBids: Int64, updated: ContinuousClock.Instant), now: ContinuousClock.Instant, rate: Int64,
-        capacity: Int64
-    ) {
-        let elapsed = state.updated.duration(to: now)
-        guard elapsed > .zero else { return }
-        state.updated = now
-        // Whole nanoseconds; past the time to fill the bucket, it is full (and no product overflows).
-        let toFull = ceilingDivide(capacity - state.nanoBids, rate)
-        let components = elapsed.components
-        guard components.seconds < toFull / 1_000_000_000 + 1 else {
-            state.nanoBids = capacity
-            return
-        }
-        let nanoseconds = components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
-        state.nanoBids = nanoseconds >= toFull ? capacity : state.nanoBids + nanoseconds * rate
-    }
-
-    private static func ceilingDivide(_ numerator: Int64, _ denominator: Int64) -> Int64 {
-        numerator <= 0 ? 0 : (numerator + denominator - 1) / denominator
     }
 }

@@ -56,8 +56,7 @@ enum ServerTiming {
     private static func append(
         milliseconds duration: Duration, to text: UnsafeMutableBufferPointer<UInt8>, at count: inout Int
     ) {
-        let (seconds, attoseconds) = duration.components
-        let hundredths = max(0, (seconds * 1_000_000_000 + attoseconds / 1_000_000_000) / 10_000)
+        let hundredths = max(0, duration.nanoseconds / 10_000)
         FixedDecimal(hundredths, scale: 2).write(into: text, at: &count)
     }
 }

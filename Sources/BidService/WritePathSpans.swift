@@ -14,9 +14,7 @@ struct WritePathSpans: Sendable {
         let trace = exchange.trace
         guard trace.isSampled else { return }
         let end = WallClock.now()
-        let nanoseconds =
-            exchange.duration.components.seconds * 1_000_000_000
-            + exchange.duration.components.attoseconds / 1_000_000_000
+        let nanoseconds = exchange.duration.nanoseconds
         var attributes: [(String, SpanAttribute)] = [
             ("http.request.method", .string(exchange.method.rawValue)),
             ("url.path", .string(exchange.path)),
