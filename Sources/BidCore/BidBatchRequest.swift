@@ -29,8 +29,17 @@ public struct BidBatchRequest: Sendable, Equatable {
     }
 
     /// Checks the envelope, then the item count against `maxItems` (before any item is priced),
-    /// then judges every item.
+    /// then judges every item. The usual body goes through `FastBatchParser`; anything else
+    /// through the JSON tree.
     public static func parse(body: UnsafeBufferPointer<UInt8>, maxItems: Int) -> Result<
+        BidBatchRequest, BidBatchRejection
+    > {
+        if let request = FastBatchParser.parse(body, maxItems: maxItems) { return .success(request) }
+        return parseWithTree(body: body, maxItems: maxItems)
+    }
+
+    /// The general path: `JSONParser`'s tree, then each item judged by `PricedBid.judge`.
+    public static func parseWithTree(body: UnsafeBufferPointer<UInt8>, maxItems: Int) -> Result<
         BidBatchRequest, BidBatchRejection
     > {
         let document: JSONValue

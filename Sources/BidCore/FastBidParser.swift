@@ -29,6 +29,11 @@ public enum FastBidParser {
     public static func parse(_ body: UnsafeBufferPointer<UInt8>) -> Result<PricedBid, BidRejection>? {
         var scanner = Scanner(bytes: body)
         guard let fields = scanner.scanObject() else { return nil }
+        return price(fields, in: body)
+    }
+
+    /// The legacy rules applied to an object's three members, read from `body`.
+    static func price(_ fields: Fields, in body: UnsafeBufferPointer<UInt8>) -> Result<PricedBid, BidRejection> {
         let product = numeric(fields.productID, body)
         return PricedBid.priced(
             productIDIsEmpty: isEmptyInPHP(fields.productID, product, body), productID: product,
@@ -59,14 +64,23 @@ public enum FastBidParser {
         }
     }
 
-    private struct Scanner {
+    struct Scanner {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
-        /// product_id, current_cpc, target_roas (the last of duplicates), or nil to use the general parser.
+        /// The whole body as one object: product_id, current_cpc, target_roas (the last of
+        /// duplicates), or nil to use the general parser.
         mutating func scanObject() -> Fields? {
-            var fields = Fields()
             skipWhitespace()
+            guard let fields = scanObjectValue() else { return nil }
+            skipWhitespace()
+            return index == bytes.count ? fields : nil
+        }
+
+        /// One flat object starting at `index`, which ends just after its `}`; nil to use the
+        /// general parser.
+        mutating func scanObjectValue() -> Fields? {
+            var fields = Fields()
             guard take(UInt8(ascii: "{")) else { return nil }
             skipWhitespace()
             if !take(UInt8(ascii: "}")) {
@@ -88,8 +102,7 @@ public enum FastBidParser {
                     guard take(UInt8(ascii: ",")) else { return nil }
                 }
             }
-            skipWhitespace()
-            return index == bytes.count ? fields : nil
+            return fields
         }
 
         private static func slot(of key: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
@@ -101,7 +114,7 @@ public enum FastBidParser {
             return nil
         }
 
-        private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
             let count = literal.utf8CodeUnitCount
             guard bytes.count == count else { return false }
             let expected = literal.utf8Start
@@ -125,7 +138,7 @@ public enum FastBidParser {
 
         /// After the opening quote: printable ASCII up to the closing quote; nil on an escape,
         /// a control character or a non-ASCII byte (the general parser decodes and validates those).
-        private mutating func scanPlainString() -> Range<Int>? {
+        mutating func scanPlainString() -> Range<Int>? {
             let start = index
             while index < bytes.count {
                 let byte = bytes[index]
@@ -173,7 +186,7 @@ public enum FastBidParser {
             return value < 10 ? value : nil
         }
 
-        private mutating func literal(_ word: StaticString) -> Bool {
+        mutating func literal(_ word: StaticString) -> Bool {
             let length = word.utf8CodeUnitCount
             guard index + length <= bytes.count,
                 Self.equals(UnsafeBufferPointer(rebasing: bytes[index..<index + length]), word)
@@ -182,7 +195,7 @@ public enum FastBidParser {
             return true
         }
 
-        private mutating func skipWhitespace() {
+        mutating func skipWhitespace() {
             while index < bytes.count {
                 switch bytes[index] {
                 case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -191,7 +204,7 @@ public enum FastBidParser {
             }
         }
 
-        private mutating func take(_ byte: UInt8) -> Bool {
+        mutating func take(_ byte: UInt8) -> Bool {
             guard index < bytes.count, bytes[index] == byte else { return false }
             index += 1
             return true

@@ -10,7 +10,9 @@ import BidCore
 /// document that `JSONWriter` can express survives writer → parser unchanged. For the envelope:
 /// `BidBatchRequest.parse` never traps, refuses as malformed exactly what `JSONParser` refuses,
 /// enforces the item limit, and the input placed as the only item of `{"bids":[…]}` gets
-/// exactly the verdict it gets as a single bid's body.
+/// exactly the verdict it gets as a single bid's body. The envelope's fast path
+/// (`FastBatchParser`) gives the general parser's answer on the input, on the input as the only
+/// item and on the input as two items of an atomic request.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func bidRequestFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let body = UnsafeBufferPointer(start: data, count: size)
@@ -53,6 +55,7 @@ enum BidRequestFuzzer {
     /// The input as a whole `POST /api/bids/batch` body.
     static func checkEnvelope(_ body: UnsafeBufferPointer<UInt8>, document: JSONValue?) {
         let parsed = BidBatchRequest.parse(body: body, maxItems: maxItems)
+        checkFastEnvelope(body)
         guard let document else {
             guard case .failure(.malformedJSON) = parsed else {
                 fuzzRequire(false, "not JSON, but the envelope parser says \(parsed)")
@@ -103,12 +106,24 @@ enum BidRequestFuzzer {
         }
     }
 
+    /// The envelope's fast path and the general parser agree on `body`.
+    static func checkFastEnvelope(_ body: UnsafeBufferPointer<UInt8>) {
+        let parsed = BidBatchRequest.parse(body: body, maxItems: maxItems)
+        let general = BidBatchRequest.parseWithTree(body: body, maxItems: maxItems)
+        fuzzRequire(parsed == general, "the envelope's fast path gave \(parsed), the general parser \(general)")
+    }
+
     /// The input as the only item of a bulk request: the single bid's verdict, exactly.
     static func checkAsItem(
         _ body: UnsafeBufferPointer<UInt8>, single: Result<PricedBid, BidRejection>, isJSON: Bool
     ) {
         guard isJSON else { return }
         let wrapped = Array(#"{"bids":["#.utf8) + Array(body) + Array("]}".utf8)
+        let twice =
+            Array(#"{"atomic":true, "bids":["#.utf8) + Array(body) + Array(",".utf8) + Array(body)
+            + Array("]}".utf8)
+        wrapped.withUnsafeBufferPointer { checkFastEnvelope($0) }
+        twice.withUnsafeBufferPointer { checkFastEnvelope($0) }
         let parsed = BidBatchRequest.parse(body: wrapped, maxItems: maxItems)
         // Two more levels of nesting can pass the parser's depth limit.
         if case .failure(.malformedJSON(let reason)) = parsed, reason.hasPrefix(JSONError.Reason.tooDeep.rawValue) {
