@@ -137,13 +137,10 @@ struct BidRoutes {
 
     static let notAnObjectMessage = "request body must be a JSON object"
 
-    /// The 200 answer for a bid stored now: the price written straight from its digits.
+    /// The 200 answer for a bid stored now.
     static func acceptedBody(bidID: Int64, adjustedCPC: FixedDecimal) -> [UInt8] {
         var writer = JSONWriter(capacity: 48)
-        writer.beginObject()
-        writer.member(plainKey: "bid_id", bidID)
-        writer.member(plainKey: "adjusted_cpc", adjustedCPC)
-        writer.endObject()
+        writeAccepted(bidID: bidID, adjustedCPC: adjustedCPC, into: &writer)
         return writer.bytes
     }
 
@@ -154,10 +151,19 @@ struct BidRoutes {
         return writer.bytes
     }
 
-    /// `{"bid_id":…,"adjusted_cpc":…}` (or only the price when `bidID` is nil: priced, not stored).
+    /// `{"bid_id":…,"adjusted_cpc":…}` (or only the price when `bidID` is nil: priced, not
+    /// stored), the price written straight from its digits.
+    static func writeAccepted(bidID: Int64?, adjustedCPC: FixedDecimal, into writer: inout JSONWriter) {
+        writer.beginObject()
+        if let bidID { writer.member(plainKey: "bid_id", bidID) }
+        writer.member(plainKey: "adjusted_cpc", adjustedCPC)
+        writer.endObject()
+    }
+
+    /// The same with the price as exact decimal text (PostgreSQL's numeric output, for a replay).
     static func writeAccepted(bidID: Int64?, adjustedCPC: String, into writer: inout JSONWriter) {
         writer.beginObject()
-        if let bidID { writer.member("bid_id", bidID) }
+        if let bidID { writer.member(plainKey: "bid_id", bidID) }
         writer.rawMember("adjusted_cpc", adjustedCPC)
         writer.endObject()
     }

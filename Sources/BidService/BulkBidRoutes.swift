@@ -70,8 +70,9 @@ struct BulkBidRoutes {
         }
         let quotas = self.quotas
         let trace = request.trace
+        // What a repeat of the key must match; without a key nothing is compared.
         recorder.submit(
-            group: valid, idempotencyKey: key, request: BidInsert.canonicalBatch(batch), trace: trace
+            group: valid, idempotencyKey: key, request: key.map { _ in BidInsert.canonicalBatch(batch) }, trace: trace
         ) { outcome, timing in
             let timingField = serverTiming ? ServerTiming.field(timing, since: started) : nil
             spans?.recordQueue(
@@ -130,8 +131,11 @@ struct BulkBidRoutes {
         for item in batch.items {
             switch item {
             case .success(let bid):
-                BidRoutes.writeAccepted(
-                    bidID: ids?[next], adjustedCPC: prices?[next] ?? bid.adjustedCPC.description, into: &writer)
+                if let prices {
+                    BidRoutes.writeAccepted(bidID: ids?[next], adjustedCPC: prices[next], into: &writer)
+                } else {
+                    BidRoutes.writeAccepted(bidID: ids?[next], adjustedCPC: bid.adjustedCPC, into: &writer)
+                }
                 next += 1
             case .failure(let rejection):
                 writer.rawElement(BidRoutes.rejected(rejection).body)
