@@ -39,8 +39,13 @@ struct MicroBenchmarks {
         ]
     }()
 
+    /// A 100-bid `POST /api/bids/batch` body built from `bodies`.
+    static let bulkBody: [UInt8] = Array(
+        (#"{"bids":["# + (0..<100).map { bodies[$0 & 63] }.joined(separator: ",") + "]}").utf8)
+
     func run() throws -> [MicroResult] {
         let bodies = Self.bodies.map { Array($0.utf8) }
+        let bulkBody = Self.bulkBody
         try Self.checkHotPath()
         // A quota far above what the loop can take: every take is admitted, as for a key under quota.
         let quotaBucket = QuotaBucket(quota: Quota(rate: Quota.maximum, burst: Quota.maximum))
@@ -58,6 +63,33 @@ struct MicroBenchmarks {
                 var writer = JSONWriter(capacity: 64)
                 for index in 0..<count {
                     checksum &+= Self.answer(body: bodies[index & 63], bidID: Int64(index), into: &writer)
+                }
+                return checksum
+            },
+            measure(
+                name: "bulk_parse",
+                summary: "BidBatchRequest.parse of a 100-bid bulk body (every item validated and priced)"
+            ) { count in
+                var checksum = 0
+                for _ in 0..<count {
+                    guard case .success(let batch) = BidBatchRequest.parse(body: bulkBody, maxItems: 1_000) else {
+                        return -1
+                    }
+                    checksum &+= batch.items.count
+                }
+                return checksum
+            },
+            measure(
+                name: "bulk_parse_tree",
+                summary: "the same body through the general parser (JSON tree, then PricedBid.judge per item)"
+            ) { count in
+                var checksum = 0
+                for _ in 0..<count {
+                    let parsed = bulkBody.withUnsafeBufferPointer {
+                        BidBatchRequest.parseWithTree(body: $0, maxItems: 1_000)
+                    }
+                    guard case .success(let batch) = parsed else { return -1 }
+                    checksum &+= batch.items.count
                 }
                 return checksum
             },
