@@ -111,7 +111,7 @@ class Run:
                         None,
                     )
                 if proc_stat(postmaster) is None:
-                    postmaster = next((p for p in pids if f"-D {self.state}/data" in cmdline(p)), None)
+                    postmaster = next((p for p in pids if f"-D {self.state}/" in cmdline(p)), None)
                 children = [p for p in pids if postmaster and (proc_stat(p) or (0,))[0] == postmaster]
             server, pg, generator = proc_stat(self.server), proc_stat(postmaster), proc_stat(self.process.pid)
             pg_ticks = None
