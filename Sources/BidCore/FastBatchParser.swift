@@ -15,31 +15,19 @@ enum FastBatchParser {
         var items: [Result<PricedBid, BidRejection>]?
         var atomic: Bool?
         scanner.skipWhitespace()
-        guard scanner.take(UInt8(ascii: "{")) else { return nil }
-        repeat {
-            scanner.skipWhitespace()
-            guard scanner.take(UInt8(ascii: "\"")), let key = scanner.scanPlainString() else { return nil }
-            scanner.skipWhitespace()
-            guard scanner.take(UInt8(ascii: ":")) else { return nil }
-            scanner.skipWhitespace()
+        let complete = scanner.scanMembers { scanner, key in
             let name = UnsafeBufferPointer(rebasing: body[key])
             if FastBidParser.Scanner.equals(name, "bids"), items == nil {
-                guard let judged = scanner.scanItems(maxItems: maxItems) else { return nil }
-                items = judged
-            } else if FastBidParser.Scanner.equals(name, "atomic"), atomic == nil {
-                if scanner.literal("true") {
-                    atomic = true
-                } else if scanner.literal("false") {
-                    atomic = false
-                } else {
-                    return nil
-                }
-            } else {
-                return nil
+                items = scanner.scanItems(maxItems: maxItems)
+                return items != nil
             }
-            scanner.skipWhitespace()
-        } while scanner.take(UInt8(ascii: ","))
-        guard scanner.take(UInt8(ascii: "}")), let items else { return nil }
+            if FastBidParser.Scanner.equals(name, "atomic"), atomic == nil {
+                atomic = scanner.literal("true") ? true : scanner.literal("false") ? false : nil
+                return atomic != nil
+            }
+            return false
+        }
+        guard complete, let items else { return nil }
         scanner.skipWhitespace()
         guard scanner.index == body.count else { return nil }
         return BidBatchRequest(items: items, atomic: atomic ?? false)

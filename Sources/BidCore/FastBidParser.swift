@@ -81,28 +81,37 @@ public enum FastBidParser {
         /// general parser.
         mutating func scanObjectValue() -> Fields? {
             var fields = Fields()
-            guard take(UInt8(ascii: "{")) else { return nil }
-            skipWhitespace()
-            if !take(UInt8(ascii: "}")) {
-                while true {
-                    skipWhitespace()
-                    guard take(UInt8(ascii: "\"")), let key = scanPlainString() else { return nil }
-                    skipWhitespace()
-                    guard take(UInt8(ascii: ":")) else { return nil }
-                    skipWhitespace()
-                    guard let value = scanValue() else { return nil }
-                    switch Self.slot(of: key, in: bytes) {
-                    case 0?: fields.productID = value
-                    case 1?: fields.currentCPC = value
-                    case 2?: fields.targetROAS = value
-                    default: break
-                    }
-                    skipWhitespace()
-                    if take(UInt8(ascii: "}")) { break }
-                    guard take(UInt8(ascii: ",")) else { return nil }
+            let complete = scanMembers { scanner, key in
+                guard let value = scanner.scanValue() else { return false }
+                switch Self.slot(of: key, in: scanner.bytes) {
+                case 0?: fields.productID = value
+                case 1?: fields.currentCPC = value
+                case 2?: fields.targetROAS = value
+                default: break
                 }
+                return true
             }
-            return fields
+            return complete ? fields : nil
+        }
+
+        /// An object's members from `index`, which ends just after its `}`. `member` gets each key
+        /// with the scanner at the key's value, reads the value, and returns false to hand the
+        /// body to the general parser. False as well on any syntax this scanner does not take.
+        mutating func scanMembers(_ member: (inout Scanner, _ key: Range<Int>) -> Bool) -> Bool {
+            guard take(UInt8(ascii: "{")) else { return false }
+            skipWhitespace()
+            if take(UInt8(ascii: "}")) { return true }
+            while true {
+                skipWhitespace()
+                guard take(UInt8(ascii: "\"")), let key = scanPlainString() else { return false }
+                skipWhitespace()
+                guard take(UInt8(ascii: ":")) else { return false }
+                skipWhitespace()
+                guard member(&self, key) else { return false }
+                skipWhitespace()
+                if take(UInt8(ascii: "}")) { return true }
+                guard take(UInt8(ascii: ",")) else { return false }
+            }
         }
 
         private static func slot(of key: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
