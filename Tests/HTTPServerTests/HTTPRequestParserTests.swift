@@ -63,6 +63,24 @@ struct HTTPRequestParserTests {
         #expect(Self.events("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n") == ["OPTIONS * ? [] keep"])
     }
 
+    @Test func requestTargets() {
+        func target(_ method: String, _ target: String) -> String {
+            Self.events("\(method) \(target) HTTP/1.1\r\nHost: h\r\n\r\n")[0]
+        }
+        #expect(target("GET", "/a/b?c=d?e") == "GET /a/b ?c=d?e [] keep")
+        #expect(target("GET", "/?") == "GET / ? [] keep")
+        #expect(target("GET", "/a#f") == "400 malformed request target")
+        #expect(target("GET", "HTTPS://h/p?q") == "GET /p ?q [] keep")
+        #expect(target("GET", "Http://h") == "GET / ? [] keep")
+        #expect(target("GET", "http://h?q") == "GET / ?q [] keep")
+        #expect(target("GET", "http:///p") == "400 malformed request target")
+        #expect(target("GET", "ftp://h/p") == "400 malformed request target")
+        #expect(target("GET", "p") == "400 malformed request target")
+        #expect(target("GET", "*") == "400 malformed request target")
+        #expect(target("OPTIONS", "*") == "OPTIONS * ? [] keep")
+        #expect(target("OPTIONS", "*x") == "400 malformed request target")
+    }
+
     @Test func expectContinueIsReportedBeforeTheBody() {
         var parser = HTTPRequestParser(limits: Self.limits)
         parser.append(Array("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n".utf8))

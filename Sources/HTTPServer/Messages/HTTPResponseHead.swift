@@ -10,16 +10,16 @@ enum HTTPResponseHead {
     ) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(224 + headers.count * 40)
-        bytes.append(contentsOf: "HTTP/1.1 ".utf8)
-        bytes.append(contentsOf: String(status).utf8)
+        append("HTTP/1.1 ", to: &bytes)
+        append(String(status), to: &bytes)
         bytes.append(UInt8(ascii: " "))
-        bytes.append(contentsOf: ReasonPhrase.text(for: status).utf8)
+        append(ReasonPhrase.text(for: status), to: &bytes)
         bytes.append(contentsOf: crlf)
         for (name, value) in headers where !isFraming(name) {
             appendField(name, value, to: &bytes)
         }
         appendField("X-Request-ID", requestID, to: &bytes)
-        bytes.append(contentsOf: "X-Content-Type-Options: nosniff\r\nDate: ".utf8)
+        append("X-Content-Type-Options: nosniff\r\nDate: ", to: &bytes)
         bytes.append(contentsOf: date)
         bytes.append(contentsOf: crlf)
         if let connection { appendField("Connection", connection, to: &bytes) }
@@ -42,9 +42,17 @@ enum HTTPResponseHead {
     }
 
     private static func appendField(_ name: String, _ value: String, to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: name.utf8)
-        bytes.append(contentsOf: ": ".utf8)
-        bytes.append(contentsOf: value.utf8)
+        append(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: " "))
+        append(value, to: &bytes)
         bytes.append(contentsOf: crlf)
+    }
+
+    /// A string's bytes copied whole: appending its `utf8` view goes byte by byte.
+    private static func append(_ text: String, to bytes: inout [UInt8]) {
+        if text.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: text.utf8)
+        }
     }
 }

@@ -348,15 +348,16 @@ struct HTTPRequestParser {
                 return .failure(.init(status: 414, message: "URI too long"))
             }
             let methodText = String(decoding: methodBytes, as: UTF8.self)
-            let targetText = String(decoding: target, as: UTF8.self)
             guard let method = HTTPMethod(token: methodText) else {
                 // TRACE is a method every server knows and this one never allows: 405 with `Allow`.
-                if methodText == "TRACE", let (path, _) = Self.originForm(targetText, method: .other) {
+                if methodText == "TRACE", let (path, _) = Self.originForm(target, method: .other) {
                     return .failure(.init(status: 405, message: "TRACE not allowed", method: .other, path: path))
                 }
-                return .failure(.init(status: 501, message: "method not implemented", path: targetText))
+                return .failure(
+                    .init(status: 501, message: "method not implemented", path: String(decoding: target, as: UTF8.self))
+                )
             }
-            guard let (path, query) = Self.originForm(targetText, method: method) else {
+            guard let (path, query) = Self.originForm(target, method: method) else {
                 return .failure(.init(status: 400, message: "malformed request target", method: method))
             }
             var headers: [(String, String)] = []
@@ -394,24 +395,35 @@ struct HTTPRequestParser {
 
     /// Path and query of an origin-form target (`/p?q`); an absolute-form one (`http://h/p?q`,
     /// which servers must accept) is reduced to it; `*` only for OPTIONS. Nil for anything else.
-    private static func originForm(_ target: String, method: HTTPMethod) -> (String, String)? {
-        var rest = Substring(target)
-        if target == "*" { return method == .OPTIONS ? ("*", "") : nil }
-        if !rest.hasPrefix("/") {
-            let lowered = rest.prefix(8).lowercased()
-            let scheme = lowered.hasPrefix("http://") ? 7 : lowered.hasPrefix("https://") ? 8 : 0
-            guard scheme > 0 else { return nil }
-            rest = rest.dropFirst(scheme)
-            guard let pathStart = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return ("/", "") }
+    private static func originForm<Target: Collection<UInt8>>(
+        _ target: Target, method: HTTPMethod
+    ) -> (String, String)? {
+        // The target is visible ASCII (checked before), so bytes and characters are the same.
+        var rest = target[...]
+        if rest.count == 1, rest.first == UInt8(ascii: "*") { return method == .OPTIONS ? ("*", "") : nil }
+        if rest.first != UInt8(ascii: "/") {
+            if ASCIICase.hasPrefix(rest, lowercase: "http://") {
+                rest = rest.dropFirst(7)
+            } else if ASCIICase.hasPrefix(rest, lowercase: "https://") {
+                rest = rest.dropFirst(8)
+            } else {
+                return nil
+            }
+            guard let pathStart = rest.firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }) else {
+                return ("/", "")
+            }
             guard pathStart > rest.startIndex else { return nil }
             rest = rest[pathStart...]
         }
-        guard !rest.contains("#") else { return nil }
-        guard let question = rest.firstIndex(of: "?") else {
-            return (String(rest.isEmpty ? "/" : rest), "")
+        guard !rest.contains(UInt8(ascii: "#")) else { return nil }
+        guard let question = rest.firstIndex(of: UInt8(ascii: "?")) else {
+            return (rest.isEmpty ? "/" : String(decoding: rest, as: UTF8.self), "")
         }
         let path = rest[..<question]
-        return (path.isEmpty ? "/" : String(path), String(rest[rest.index(after: question)...]))
+        return (
+            path.isEmpty ? "/" : String(decoding: path, as: UTF8.self),
+            String(decoding: rest[rest.index(after: question)...], as: UTF8.self)
+        )
     }
 
     // MARK: Lines and fields
@@ -517,7 +529,11 @@ struct HTTPRequestParser {
     static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
-        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default: false
         }
     }
 
