@@ -67,10 +67,15 @@ public struct APIKeys: Sendable {
 
     /// The key that `authorization` (`Bearer <key>`) presents, or nil.
     public func caller(authorization: String?) -> APIKey? {
-        guard let authorization, authorization.utf8.count > 7,
-            authorization.prefix(7).lowercased() == "bearer "
-        else { return nil }
-        let presented = Array(authorization.utf8.dropFirst(7))
+        guard var authorization, authorization.utf8.count > 7 else { return nil }
+        return authorization.withUTF8 { bytes in
+            // The scheme is its first seven bytes, in any case; the key is every byte after them.
+            guard ASCIICase.hasPrefix(bytes, lowercase: "bearer ") else { return nil }
+            return matching(UnsafeBufferPointer(rebasing: bytes[7...]))
+        }
+    }
+
+    private func matching(_ presented: UnsafeBufferPointer<UInt8>) -> APIKey? {
         var matched: Int?
         for (position, key) in keys.enumerated() {
             // Constant time for a given key length: every byte is compared whatever the outcome.

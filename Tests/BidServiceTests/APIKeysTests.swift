@@ -23,3 +23,25 @@ struct APIKeysTests {
         #expect(!keys.accepts(authorization: nil))
     }
 }
+
+/// The scheme is the first seven bytes in any case; the key is every byte after them.
+struct BearerSchemeTests {
+    @Test(arguments: ["Bearer fuzz-key", "bearer fuzz-key", "BEARER fuzz-key", "bEaReR fuzz-key"])
+    func theSchemeInAnyCase(authorization: String) {
+        #expect(APIKeys(["fuzz-key"]).caller(authorization: authorization)?.secret == Array("fuzz-key".utf8))
+    }
+
+    @Test(arguments: [
+        "Bearer\tfuzz-key", "Bearer  fuzz-key", "Bearerfuzz-key", "Basic fuzz-key", "Bearér fuzz-key",
+        "\u{0392}earer fuzz-key", "Bearer fuzz-key ", "Bearer\u{301} fuzz-key",
+    ])
+    func anythingElseIsRefused(authorization: String) {
+        #expect(APIKeys(["fuzz-key"]).caller(authorization: authorization) == nil)
+    }
+
+    @Test func aKeyBeyondASCIIIsComparedByItsBytes() {
+        let keys = APIKeys(["clé-\u{301}", "fuzz-key"])
+        #expect(keys.caller(authorization: "Bearer clé-\u{301}")?.secret == Array("clé-\u{301}".utf8))
+        #expect(keys.caller(authorization: "Bearer cle\u{301}-\u{301}") == nil)
+    }
+}
