@@ -410,7 +410,9 @@ final class ServerReference: @unchecked Sendable {
 
 extension Duration {
     var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+        // `components` divides a 128-bit count: read it once.
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     var milliseconds: Int64 { nanoseconds / 1_000_000 }

@@ -56,7 +56,10 @@ public final class BidWriter {
     var onStatementFailed: ((_ error: PostgresError, _ statement: String, _ bids: Int) -> Void)?
 
     /// One unit of the queue: bids that commit together, answered together.
-    struct Pending {
+    ///
+    /// A class: a group passes through the queue, a statement's batch and its completion, and
+    /// copying its nine fields at each step cost more than the bid's own parsing.
+    final class Pending {
         enum Answer {
             case single(Completion)
             case group(GroupCompletion)
@@ -77,6 +80,20 @@ public final class BidWriter {
         /// The request's trace: a sampled one gets its statement's span.
         let trace: TraceContext
         let answer: Answer
+
+        init(
+            bid: PricedBid, rest: [PricedBid], idempotencyKey: String?, request: String?,
+            enqueued: ContinuousClock.Instant, deadline: ContinuousClock.Instant, trace: TraceContext, answer: Answer
+        ) {
+            self.bid = bid
+            self.rest = rest
+            self.idempotencyKey = idempotencyKey
+            self.request = request
+            self.enqueued = enqueued
+            self.deadline = deadline
+            self.trace = trace
+            self.answer = answer
+        }
 
         var lane: Lane {
             switch answer {
