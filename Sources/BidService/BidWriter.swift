@@ -58,7 +58,7 @@ public final class BidWriter {
     /// One unit of the queue: bids that commit together, answered together.
     ///
     /// A class: a group passes through the queue, a statement's batch and its completion, and
-    /// copying its nine fields at each step cost more than the bid's own parsing.
+    /// copying its eight fields at each step cost more than the bid's own parsing.
     final class Pending {
         enum Answer {
             case single(Completion)
