@@ -63,6 +63,16 @@ struct HTTPRequestParserTests {
         #expect(Self.events("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n") == ["OPTIONS * ? [] keep"])
     }
 
+    /// RFC 9110 `tchar`: letters, digits and fifteen punctuation bytes, nothing else.
+    @Test func tokenBytes() {
+        let punctuation = Array("!#$%&'*+-.^_`|~".utf8)
+        for byte in UInt8.min...UInt8.max {
+            let alphanumeric =
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+            #expect(HTTPRequestParser.isTokenByte(byte) == (alphanumeric || punctuation.contains(byte)), "\(byte)")
+        }
+    }
+
     @Test func requestTargets() {
         func target(_ method: String, _ target: String) -> String {
             Self.events("\(method) \(target) HTTP/1.1\r\nHost: h\r\n\r\n")[0]
