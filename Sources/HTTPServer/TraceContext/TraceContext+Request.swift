@@ -10,14 +10,16 @@ extension TraceContext {
             // Nearly every field differs from both names in length or first letter: that rules it
             // out before the byte-by-byte comparison.
             let length = headers.all[index].0.utf8.count
-            guard length == 11 || length == 10, headers.all[index].0.utf8.first.map({ $0 | 0x20 }) == 0x74 else {
+            guard length == 11 || length == 10,
+                headers.all[index].0.utf8.first.map(ASCIICase.lowered) == UInt8(ascii: "t")
+            else {
                 continue
             }
             let (name, value) = headers.all[index]
-            if Self.isName(name, Self.traceparentName) {
+            if Self.isName(name, "traceparent") {
                 parentValue = value
                 parentCount += 1
-            } else if Self.isName(name, Self.tracestateName) {
+            } else if Self.isName(name, "tracestate") {
                 // Repeated fields are one comma-separated list.
                 state = state.map { "\($0),\(value)" } ?? value
             }
@@ -42,21 +44,10 @@ extension TraceContext {
             isSampled: sampler.isSampled(traceIDLow: low, parentSampled: nil))
     }
 
-    private static let traceparentName = Array("traceparent".utf8)
-    private static let tracestateName = Array("tracestate".utf8)
-
     /// `name` equals the lowercase `expected`, ignoring ASCII case: over the contiguous UTF-8 of
     /// the string, which costs a fraction of iterating two UTF-8 views side by side.
-    private static func isName(_ name: String, _ expected: [UInt8]) -> Bool {
+    private static func isName(_ name: String, _ expected: StaticString) -> Bool {
         var name = name
-        return name.withUTF8 { bytes in
-            guard bytes.count == expected.count else { return false }
-            for index in 0..<bytes.count {
-                let byte = bytes[index]
-                let lower = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-                if lower != expected[index] { return false }
-            }
-            return true
-        }
+        return name.withUTF8 { ASCIICase.equals($0, lowercase: expected) }
     }
 }
