@@ -54,8 +54,7 @@ enum BidRequestFuzzer {
 
     /// The input as a whole `POST /api/bids/batch` body.
     static func checkEnvelope(_ body: UnsafeBufferPointer<UInt8>, document: JSONValue?) {
-        let parsed = BidBatchRequest.parse(body: body, maxItems: maxItems)
-        checkFastEnvelope(body)
+        let parsed = parseEnvelope(body)
         guard let document else {
             guard case .failure(.malformedJSON) = parsed else {
                 fuzzRequire(false, "not JSON, but the envelope parser says \(parsed)")
@@ -106,11 +105,13 @@ enum BidRequestFuzzer {
         }
     }
 
-    /// The envelope's fast path and the general parser agree on `body`.
-    static func checkFastEnvelope(_ body: UnsafeBufferPointer<UInt8>) {
+    /// `BidBatchRequest.parse` of `body`, once the envelope's fast path and the general parser
+    /// were found to agree on it.
+    static func parseEnvelope(_ body: UnsafeBufferPointer<UInt8>) -> Result<BidBatchRequest, BidBatchRejection> {
         let parsed = BidBatchRequest.parse(body: body, maxItems: maxItems)
         let general = BidBatchRequest.parseWithTree(body: body, maxItems: maxItems)
         fuzzRequire(parsed == general, "the envelope's fast path gave \(parsed), the general parser \(general)")
+        return parsed
     }
 
     /// The input as the only item of a bulk request: the single bid's verdict, exactly.
@@ -122,9 +123,8 @@ enum BidRequestFuzzer {
         let twice =
             Array(#"{"atomic":true, "bids":["#.utf8) + Array(body) + Array(",".utf8) + Array(body)
             + Array("]}".utf8)
-        wrapped.withUnsafeBufferPointer { checkFastEnvelope($0) }
-        twice.withUnsafeBufferPointer { checkFastEnvelope($0) }
-        let parsed = BidBatchRequest.parse(body: wrapped, maxItems: maxItems)
+        _ = twice.withUnsafeBufferPointer(parseEnvelope)
+        let parsed = wrapped.withUnsafeBufferPointer(parseEnvelope)
         // Two more levels of nesting can pass the parser's depth limit.
         if case .failure(.malformedJSON(let reason)) = parsed, reason.hasPrefix(JSONError.Reason.tooDeep.rawValue) {
             return
